@@ -1,0 +1,57 @@
+"""The `slotwise` command: one module per family of subcommands, all on the same core.
+
+Exit status: 0 success, 1 a failed operation (one line on stderr, no traceback), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from app import __version__
+from app.errors import SlotwiseError
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from app.cli import device, sim, verify
+
+    parser = argparse.ArgumentParser(
+        prog="slotwise",
+        description="Update and diagnose firmware on Zephyr/MCUboot devices over SMP.",
+    )
+    parser.add_argument("--version", action="version", version=f"slotwise {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log more (-vv shows SMP traffic)")
+    parser.add_argument("-d", "--device", metavar="DEVICE",
+                        help="udp:HOST[:PORT], serial:PORT[@BAUD] or ble:ADDRESS_OR_NAME")
+    parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
+                        help="seconds to wait for each answer (default 5)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (device, verify, sim):
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    func: Command | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return func(args)
+    except SlotwiseError as exc:
+        print(f"slotwise: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("slotwise: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,130 @@
+"""Group 1, image management (spec digest §6.1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import ClassVar
+
+from app.smp.groups.os import EmptyResponse
+from app.smp.header import Group, Op
+from app.smp.message import Request, Response, Struct, key
+
+
+class ImgCommand(IntEnum):
+    STATE = 0
+    UPLOAD = 1
+    FILE = 2
+    CORELIST = 3
+    CORELOAD = 4
+    ERASE = 5
+    SLOT_INFO = 6
+
+
+@dataclass(frozen=True)
+class ImageSlot(Struct):
+    """One listed slot; a missing flag means false (frugal lists omit them, §6.1.1)."""
+
+    slot: int
+    version: str
+    hash: bytes | None = None
+    image: int | None = None
+    bootable: bool = False
+    pending: bool = False
+    confirmed: bool = False
+    active: bool = False
+    permanent: bool = False
+
+    @property
+    def image_number(self) -> int:
+        return self.image or 0
+
+
+@dataclass(frozen=True)
+class ImageStateResponse(Response):
+    images: list[ImageSlot]
+    split_status: int | None = key("splitStatus", default=None)
+
+
+@dataclass(frozen=True)
+class ImageState(Request):
+    """Read the slot list."""
+
+    GROUP: ClassVar[int] = Group.IMAGE
+    COMMAND: ClassVar[int] = ImgCommand.STATE
+    OP: ClassVar[Op] = Op.READ
+    RESPONSE: ClassVar[type[Response]] = ImageStateResponse
+
+
+@dataclass(frozen=True)
+class ImageStateWrite(Request):
+    """Test (`confirm` false + hash) or confirm (`confirm` true, hash optional) (§6.1.2)."""
+
+    GROUP: ClassVar[int] = Group.IMAGE
+    COMMAND: ClassVar[int] = ImgCommand.STATE
+    OP: ClassVar[Op] = Op.WRITE
+    RESPONSE: ClassVar[type[Response]] = ImageStateResponse
+    hash: bytes | None = None
+    confirm: bool | None = None
+
+
+@dataclass(frozen=True)
+class ImageUploadResponse(Response):
+    """`off` is the device's next expected offset; `match` only on the last chunk."""
+
+    off: int
+    match: bool | None = None
+
+
+@dataclass(frozen=True)
+class ImageUpload(Request):
+    """One chunk; `length`, `image`, `sha` and `upgrade` only on the first (off == 0)."""
+
+    GROUP: ClassVar[int] = Group.IMAGE
+    COMMAND: ClassVar[int] = ImgCommand.UPLOAD
+    OP: ClassVar[Op] = Op.WRITE
+    RESPONSE: ClassVar[type[Response]] = ImageUploadResponse
+    off: int
+    data: bytes
+    length: int | None = key("len", default=None)
+    image: int | None = None
+    sha: bytes | None = None
+    upgrade: bool | None = None
+
+
+@dataclass(frozen=True)
+class ImageErase(Request):
+    """`slot` is the absolute slot index (image * 2 + slot); default the non-running slot."""
+
+    GROUP: ClassVar[int] = Group.IMAGE
+    COMMAND: ClassVar[int] = ImgCommand.ERASE
+    OP: ClassVar[Op] = Op.WRITE
+    RESPONSE: ClassVar[type[Response]] = EmptyResponse
+    slot: int | None = None
+
+
+@dataclass(frozen=True)
+class SlotInfoSlot(Struct):
+    slot: int
+    size: int
+    upload_image_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SlotInfoImage(Struct):
+    image: int
+    slots: list[SlotInfoSlot]
+    max_image_size: int | None = None
+
+
+@dataclass(frozen=True)
+class SlotInfoResponse(Response):
+    images: list[SlotInfoImage]
+
+
+@dataclass(frozen=True)
+class SlotInfo(Request):
+    GROUP: ClassVar[int] = Group.IMAGE
+    COMMAND: ClassVar[int] = ImgCommand.SLOT_INFO
+    OP: ClassVar[Op] = Op.READ
+    RESPONSE: ClassVar[type[Response]] = SlotInfoResponse

@@ -1,0 +1,239 @@
+"""Group 0, OS (spec digest §6.0)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any, ClassVar, Self
+
+from app.smp.errors import DecodeError
+from app.smp.header import Group, Op
+from app.smp.message import Request, Response, Struct, key
+
+
+class OsCommand(IntEnum):
+    ECHO = 0
+    CONSOLE_ECHO = 1
+    TASK_STATS = 2
+    MEMPOOL_STATS = 3
+    DATETIME = 4
+    RESET = 5
+    MCUMGR_PARAMS = 6
+    INFO = 7
+    BOOTLOADER_INFO = 8
+
+
+class BootloaderMode(IntEnum):
+    """MCUboot `enum mcuboot_mode` as reported by bootloader info `mode` (§6.0.8)."""
+
+    UNKNOWN = -1
+    SINGLE_APP = 0
+    SWAP_USING_SCRATCH = 1
+    OVERWRITE_ONLY = 2
+    SWAP_USING_MOVE = 3
+    DIRECT_XIP = 4
+    DIRECT_XIP_WITH_REVERT = 5
+    RAM_LOAD = 6
+    FIRMWARE_LOADER = 7
+    SINGLE_SLOT_RAM_LOAD = 8
+    SWAP_USING_OFFSET = 9
+
+    @property
+    def description(self) -> str:
+        return _MODE_TEXT[self]
+
+
+_MODE_TEXT = {
+    BootloaderMode.UNKNOWN: "unknown mode",
+    BootloaderMode.SINGLE_APP: "single application slot (no rollback)",
+    BootloaderMode.SWAP_USING_SCRATCH: "swap using scratch (test and rollback supported)",
+    BootloaderMode.OVERWRITE_ONLY: "overwrite-only (no rollback: the new image replaces the old)",
+    BootloaderMode.SWAP_USING_MOVE: "swap using move (test and rollback supported)",
+    BootloaderMode.DIRECT_XIP: "direct-XIP without revert (the higher version boots)",
+    BootloaderMode.DIRECT_XIP_WITH_REVERT: "direct-XIP with revert",
+    BootloaderMode.RAM_LOAD: "RAM load",
+    BootloaderMode.FIRMWARE_LOADER: "firmware loader",
+    BootloaderMode.SINGLE_SLOT_RAM_LOAD: "single slot RAM load",
+    BootloaderMode.SWAP_USING_OFFSET: "swap using offset (test and rollback supported)",
+}
+
+
+@dataclass(frozen=True)
+class EmptyResponse(Response):
+    """A reply with no fields (a legacy `rc: 0` is accepted and ignored)."""
+
+
+@dataclass(frozen=True)
+class EchoResponse(Response):
+    r: str
+
+
+@dataclass(frozen=True)
+class Echo(Request):
+    GROUP: ClassVar[int] = Group.OS
+    COMMAND: ClassVar[int] = OsCommand.ECHO
+    OP: ClassVar[Op] = Op.WRITE
+    ALSO_OPS: ClassVar[tuple[Op, ...]] = (Op.READ,)
+    RESPONSE: ClassVar[type[Response]] = EchoResponse
+    d: str
+
+
+@dataclass(frozen=True)
+class ConsoleEcho(Request):
+    """Console echo control; Zephyr answers ENOTSUP, MCUboot `rc: 0`."""
+
+    GROUP: ClassVar[int] = Group.OS
+    COMMAND: ClassVar[int] = OsCommand.CONSOLE_ECHO
+    OP: ClassVar[Op] = Op.WRITE
+    RESPONSE: ClassVar[type[Response]] = EmptyResponse
+    echo: int
+
+
+@dataclass(frozen=True)
+class TaskInfo(Struct):
+    """One thread; every field but prio/tid/state is optional (§6.0.2). Stack in 4-byte words."""
+
+    prio: int
+    tid: int
+    state: int
+    stkuse: int | None = None
+    stksiz: int | None = None
+    cswcnt: int | None = None
+    runtime: int | None = None
+    last_checkin: int | None = None
+    next_checkin: int | None = None
+
+
+@dataclass(frozen=True)
+class TaskStatsResponse(Response):
+    tasks: dict[str, TaskInfo]
+
+
+@dataclass(frozen=True)
+class TaskStats(Request):
+    GROUP: ClassVar[int] = Group.OS
+    COMMAND: ClassVar[int] = OsCommand.TASK_STATS
+    OP: ClassVar[Op] = Op.READ
+    RESPONSE: ClassVar[type[Response]] = TaskStatsResponse
+
+
+@dataclass(frozen=True)
+class MemoryPool(Struct):
+    """Documented key `blksiz` (the `smp` package says `blksize`; digest §12)."""
+
+    blksiz: int | None = None
+    nblks: int | None = None
+    nfree: int | None = None
+    min: int | None = None
+
+
+@dataclass(frozen=True)
+class MemoryPoolStatsResponse(Response):
+    """The reply map is keyed by pool name directly, so it has its own converter."""
+
+    pools: dict[str, MemoryPool]
+
+    def to_body(self) -> dict[str, Any]:
+        return {name: pool.to_body() for name, pool in self.pools.items()}
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> Self:
+        pools = {}
+        for name, value in body.items():
+            if name in ("rc", "err"):
+                continue
+            if not isinstance(value, dict):
+                raise DecodeError(f"memory pool {name!r} is not a map")
+            pools[name] = MemoryPool.from_body(value)
+        return cls(pools=pools)
+
+
+@dataclass(frozen=True)
+class MemoryPoolStats(Request):
+    GROUP: ClassVar[int] = Group.OS
+    COMMAND: ClassVar[int] = OsCommand.MEMPOOL_STATS
+    OP: ClassVar[Op] = Op.READ
+    RESPONSE: ClassVar[type[Response]] = MemoryPoolStatsResponse
+
+
+@dataclass(frozen=True)
+class DateTimeResponse(Response):
+    """`YYYY-MM-DDTHH:MM:SS[.ms]`, no time zone (§6.0.4)."""
+
+    datetime: str
+
+
+@dataclass(frozen=True)
+class DateTimeGet(Request):
+    GROUP: ClassVar[int] = Group.OS
+    COMMAND: ClassVar[int] = OsCommand.DATETIME
+    OP: ClassVar[Op] = Op.READ
+    RESPONSE: ClassVar[type[Response]] = DateTimeResponse
+
+
+@dataclass(frozen=True)
+class DateTimeSet(Request):
+    GROUP: ClassVar[int] = Group.OS
+    COMMAND: ClassVar[int] = OsCommand.DATETIME
+    OP: ClassVar[Op] = Op.WRITE
+    RESPONSE: ClassVar[type[Response]] = EmptyResponse
+    datetime: str
+
+
+@dataclass(frozen=True)
+class Reset(Request):
+    """Zephyr decodes `force` as a bool (an int is silently ignored, §6.0.6)."""
+
+    GROUP: ClassVar[int] = Group.OS
+    COMMAND: ClassVar[int] = OsCommand.RESET
+    OP: ClassVar[Op] = Op.WRITE
+    RESPONSE: ClassVar[type[Response]] = EmptyResponse
+    force: bool | None = None
+    boot_mode: int | None = None
+
+
+@dataclass(frozen=True)
+class McumgrParamsResponse(Response):
+    buf_size: int
+    buf_count: int
+
+
+@dataclass(frozen=True)
+class McumgrParams(Request):
+    GROUP: ClassVar[int] = Group.OS
+    COMMAND: ClassVar[int] = OsCommand.MCUMGR_PARAMS
+    OP: ClassVar[Op] = Op.READ
+    RESPONSE: ClassVar[type[Response]] = McumgrParamsResponse
+
+
+@dataclass(frozen=True)
+class OsInfoResponse(Response):
+    output: str
+
+
+@dataclass(frozen=True)
+class OsInfo(Request):
+    """`format` characters: s n r v b m p i o, or a for all (§6.0.7)."""
+
+    GROUP: ClassVar[int] = Group.OS
+    COMMAND: ClassVar[int] = OsCommand.INFO
+    OP: ClassVar[Op] = Op.READ
+    RESPONSE: ClassVar[type[Response]] = OsInfoResponse
+    format: str | None = None
+
+
+@dataclass(frozen=True)
+class BootloaderInfoResponse(Response):
+    bootloader: str | None = None
+    mode: int | None = None
+    no_downgrade: bool | None = key("no-downgrade", default=None)
+
+
+@dataclass(frozen=True)
+class BootloaderInfo(Request):
+    GROUP: ClassVar[int] = Group.OS
+    COMMAND: ClassVar[int] = OsCommand.BOOTLOADER_INFO
+    OP: ClassVar[Op] = Op.READ
+    RESPONSE: ClassVar[type[Response]] = BootloaderInfoResponse
+    query: str | None = None
