@@ -35,6 +35,10 @@ class LinkInfo:
     """False when frames may be lost, duplicated or reordered (UDP): the client retransmits."""
     mtu: int | None = None
     """BLE ATT MTU, or the UDP path MTU budget, where it applies."""
+    device_buffer_overhead: int = 0
+    """Bytes of the device's MCUmgr buffer the framing itself uses: 4 on the serial console
+    (length + CRC share the buffer, transports.md §5.2), 0 elsewhere. A request may be at most
+    `buf_size - device_buffer_overhead` bytes."""
 
 
 @runtime_checkable

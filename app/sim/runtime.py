@@ -1,0 +1,197 @@
+"""Runs a SimDevice in time: the link model, the MCUmgr buffer pool, the work queue, reboots.
+
+Shared by every endpoint (UDP, serial pty, BLE fake): an endpoint hands each whole request
+packet to `deliver()` together with a function that puts a reply packet on its wire.
+Zephyr semantics (transports.md §5): one work queue answers requests in order; a request that
+arrives while buf_count - 1 requests are already held is answered `rc 2` (ENOMEM) and
+discarded, as measured on real firmware over UDP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.sim.device import SimDevice
+from app.sim.link import LinkModel
+from app.smp.errors import DecodeError, MgmtErr
+from app.smp.header import Header
+from app.smp.message import encode_packet
+
+log = logging.getLogger(__name__)
+
+ReplySink = Callable[[bytes], None]
+
+RESET_DELAY_S = 0.25
+"""CONFIG_MCUMGR_GRP_OS_RESET_MS: the reboot follows the reset reply this much later."""
+
+
+@dataclass(slots=True)
+class RuntimeStats:
+    received: int = 0
+    answered: int = 0
+    lost_in: int = 0
+    lost_out: int = 0
+    enomem: int = 0
+    oversized: int = 0
+    dropped_while_booting: int = 0
+    reboots: int = 0
+
+
+class _Wire:
+    """One direction of the link: serialisation at `rate_bps`, then `latency_s`."""
+
+    def __init__(self, link: LinkModel, rng: random.Random) -> None:
+        self._link = link
+        self._rng = rng
+        self._free_at = 0.0
+
+    def lost(self) -> bool:
+        return self._link.loss > 0 and self._rng.random() < self._link.loss
+
+    def arrival(self, size: int, now: float) -> float:
+        start = max(now, self._free_at)
+        done = start + (size / self._link.rate_bps if self._link.rate_bps else 0.0)
+        self._free_at = done
+        return done + self._link.latency_s
+
+
+class SimRuntime:
+    """A device in time. Start it, deliver requests, stop it."""
+
+    def __init__(self, device: SimDevice, link: LinkModel | None = None, *,
+                 boot_s: float = 0.05) -> None:
+        self.device = device
+        self.link = link or LinkModel()
+        self.boot_s = boot_s
+        self.stats = RuntimeStats()
+        rng = random.Random(self.link.seed)
+        self._inbound = _Wire(self.link, rng)
+        self._outbound = _Wire(self.link, rng)
+        self._queue: asyncio.Queue[tuple[bytes, ReplySink]] = asyncio.Queue()
+        self._held = 0
+        self._booting = False
+        self._worker: asyncio.Task[None] | None = None
+        self._timers: set[asyncio.TimerHandle] = set()
+        self._boot_task: asyncio.Task[None] | None = None
+
+    @property
+    def booting(self) -> bool:
+        return self._booting
+
+    async def start(self) -> None:
+        if self._worker is None:
+            self._worker = asyncio.create_task(self._work(), name="sim-worker")
+
+    async def stop(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        for task in (self._worker, self._boot_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._worker = None
+        self._boot_task = None
+
+    def deliver(self, frame: bytes, reply: ReplySink) -> None:
+        """A request leaves the host now; it reaches the device after the link model."""
+        self.stats.received += 1
+        if self._inbound.lost():
+            self.stats.lost_in += 1
+            return
+        loop = asyncio.get_running_loop()
+        self._at(self._inbound.arrival(len(frame), loop.time()), self._arrive, frame, reply)
+
+    def power_cycle(self) -> None:
+        """Reboot now (a test unplugging the board); pending requests are lost."""
+        self._begin_reboot(0.0)
+
+    # --- inside the device ------------------------------------------------------------------
+
+    def _arrive(self, frame: bytes, reply: ReplySink) -> None:
+        if self._booting:
+            self.stats.dropped_while_booting += 1
+            return
+        config = self.device.config
+        if len(frame) > config.buf_size:
+            self.stats.oversized += 1
+            log.info("sim: dropped a %d-byte request larger than its %d-byte buffer",
+                     len(frame), config.buf_size)
+            return
+        if self._held >= max(config.buf_count - 1, 1):
+            self.stats.enomem += 1
+            enomem = _error_reply(frame, MgmtErr.ENOMEM)
+            if enomem is not None:
+                self._send(enomem, reply)
+            return
+        self._held += 1
+        self._queue.put_nowait((frame, reply))
+
+    async def _work(self) -> None:
+        while True:
+            frame, reply_sink = await self._queue.get()
+            try:
+                result = self.device.process(frame)
+                if result.work_s > 0:
+                    await asyncio.sleep(result.work_s)
+            finally:
+                self._held = max(self._held - 1, 0)
+            if self._booting:  # a reboot began while this request was in flight
+                continue
+            if result.frame is not None:
+                self._send(result.frame, reply_sink)
+            if result.reboot:
+                self._begin_reboot(RESET_DELAY_S if result.frame is not None else 0.0)
+
+    def _send(self, frame: bytes, reply: ReplySink) -> None:
+        if self._outbound.lost():
+            self.stats.lost_out += 1
+            return
+        self.stats.answered += 1
+        loop = asyncio.get_running_loop()
+        self._at(self._outbound.arrival(len(frame), loop.time()), reply, frame)
+
+    def _begin_reboot(self, delay_s: float) -> None:
+        if self._boot_task is not None and not self._boot_task.done():
+            return
+        self._boot_task = asyncio.create_task(self._reboot(delay_s), name="sim-reboot")
+
+    async def _reboot(self, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        self._booting = True
+        self.stats.reboots += 1
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._held = 0
+        self.device.reboot()
+        await asyncio.sleep(self.boot_s)
+        self._booting = False
+
+    def _at(self, when: float, callback: Callable[..., object], *args: object) -> None:
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            self._timers.discard(handle)
+            callback(*args)
+
+        handle = loop.call_at(when, fire)
+        self._timers.add(handle)
+
+
+def _error_reply(request: bytes, rc: int) -> bytes | None:
+    """An SMP-level error answer to `request`, or None when its header is unreadable."""
+    try:
+        header = Header.decode(request)
+    except DecodeError:
+        return None
+    if header.op.is_response:
+        return None
+    answer = Header(op=header.op.response(), group=header.group, command=header.command,
+                    sequence=header.sequence, version=min(header.version, 1))
+    return encode_packet(answer, {"rc": int(rc)})
