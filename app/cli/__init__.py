@@ -47,8 +47,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help(sys.stderr)
         return 2
+    from app.cli.connect import UsageError
+
     try:
         return func(args)
+    except UsageError as exc:
+        print(f"slotwise: {exc}", file=sys.stderr)
+        return 2
     except SlotwiseError as exc:
         print(f"slotwise: {exc}", file=sys.stderr)
         return 1

@@ -1,0 +1,174 @@
+"""Device commands: echo, info, images, test, confirm, reset, erase."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from app.cli.connect import UsageError, connected
+from app.client import SmpClient
+from app.smp.errors import DeviceError
+from app.smp.groups.img import ImageSlot
+from app.smp.groups.os import BootloaderMode
+
+T = TypeVar("T")
+Action = Callable[[SmpClient, argparse.Namespace], Awaitable[int]]
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = commands.add_parser("echo", help="check that the device answers SMP")
+    p.add_argument("text", nargs="?", default="hello")
+    p.set_defaults(func=_run(_echo))
+
+    p = commands.add_parser("info", help="what the device, its OS and its bootloader say")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_run(_info))
+
+    p = commands.add_parser("images", help="list the image slots")
+    p.add_argument("--json", action="store_true", help="print a JSON list with SMP field names")
+    p.set_defaults(func=_run(_images))
+
+    p = commands.add_parser("test", help="boot the image with this hash once on the next reset")
+    p.add_argument("hash", help="image hash (hex), as `images` lists it")
+    p.set_defaults(func=_run(_test))
+
+    p = commands.add_parser("confirm", help="confirm the running image, or make HASH permanent")
+    p.add_argument("hash", nargs="?", help="image hash (hex); omit to confirm the running image")
+    p.set_defaults(func=_run(_confirm))
+
+    p = commands.add_parser("reset", help="reboot the device")
+    p.add_argument("--force", action="store_true", help="ask the app not to refuse the reset")
+    p.set_defaults(func=_run(_reset))
+
+    p = commands.add_parser("erase", help="erase a slot (default: the non-running slot)")
+    p.add_argument("--slot", type=int, help="absolute slot index (image * 2 + slot)")
+    p.set_defaults(func=_run(_erase))
+
+
+def _run(action: Action) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        async def main() -> int:
+            async with connected(args) as client:
+                return await action(client, args)
+
+        return asyncio.run(main())
+
+    return run
+
+
+def _hash_arg(text: str) -> bytes:
+    try:
+        value = bytes.fromhex(text)
+    except ValueError:
+        raise UsageError(f"{text!r} is not a hexadecimal hash") from None
+    if len(value) != 32:
+        raise UsageError(f"an image hash is 32 bytes (64 hex digits), got {len(value)}")
+    return value
+
+
+def slot_json(slot: ImageSlot) -> dict[str, Any]:
+    """One slot with the SMP field names, hash as hex."""
+    return {"image": slot.image_number, "slot": slot.slot, "version": slot.version,
+            "hash": slot.hash.hex() if slot.hash is not None else None,
+            "bootable": slot.bootable, "pending": slot.pending, "confirmed": slot.confirmed,
+            "active": slot.active, "permanent": slot.permanent}
+
+
+def format_slots(slots: list[ImageSlot]) -> str:
+    if not slots:
+        return "no images listed"
+    lines = []
+    for slot in slots:
+        flags = [name for name in ("active", "confirmed", "pending", "permanent")
+                 if getattr(slot, name)]
+        if not slot.bootable:
+            flags.append("not bootable")
+        digest = slot.hash.hex() if slot.hash else "(no hash)"
+        lines.append(f"image {slot.image_number} slot {slot.slot}  {slot.version:<12} "
+                     f"{digest}  {' '.join(flags)}".rstrip())
+    return "\n".join(lines)
+
+
+async def _echo(client: SmpClient, args: argparse.Namespace) -> int:
+    print(await client.echo(args.text))
+    return 0
+
+
+async def _optional(read: Awaitable[T]) -> T | str:
+    """The value, or a plain sentence when the firmware lacks the command."""
+    try:
+        return await read
+    except DeviceError as exc:
+        return "not supported by this firmware" if exc.not_supported else str(exc)
+
+
+async def _info(client: SmpClient, args: argparse.Namespace) -> int:
+    os_info = await _optional(client.os_info("a"))
+    params = await _optional(client.params())
+    loader = await _optional(client.bootloader_info())
+    mode = await _optional(client.bootloader_info("mode"))
+    slots = await client.image_state()
+    report: dict[str, Any] = {"link": client.link.kind, "address": client.link.address,
+                              "os": os_info}
+    report["mcumgr_buffers"] = (params if isinstance(params, str)
+                                else {"size": params.buf_size, "count": params.buf_count})
+    report["bootloader"] = loader if isinstance(loader, str) else loader.bootloader
+    if isinstance(mode, str) or mode.mode is None:
+        report["bootloader_mode"] = mode if isinstance(mode, str) else "not reported"
+    else:
+        known = mode.mode in BootloaderMode._value2member_map_
+        report["bootloader_mode"] = (BootloaderMode(mode.mode).description if known
+                                     else f"mode {mode.mode}")
+        report["no_downgrade"] = bool(mode.no_downgrade)
+    report["images"] = [slot_json(s) for s in slots]
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    buffers = report["mcumgr_buffers"]
+    print(f"device      {report['address']} over {report['link']}")
+    print(f"os          {os_info}")
+    print("buffers     " + (buffers if isinstance(buffers, str)
+                            else f"{buffers['count']} x {buffers['size']} bytes"))
+    print(f"bootloader  {report['bootloader']}, {report['bootloader_mode']}"
+          + (", downgrades refused" if report.get("no_downgrade") else ""))
+    print(format_slots(slots))
+    return 0
+
+
+async def _images(client: SmpClient, args: argparse.Namespace) -> int:
+    slots = await client.image_state()
+    print(json.dumps([slot_json(s) for s in slots], indent=2) if args.json
+          else format_slots(slots))
+    return 0
+
+
+async def _test(client: SmpClient, args: argparse.Namespace) -> int:
+    slots = await client.image_test(_hash_arg(args.hash))
+    print("marked for test: the device boots it on the next reset and reverts unless it is "
+          "confirmed")
+    print(format_slots(slots))
+    return 0
+
+
+async def _confirm(client: SmpClient, args: argparse.Namespace) -> int:
+    image_hash = _hash_arg(args.hash) if args.hash else None
+    slots = await client.image_confirm(image_hash)
+    print("confirmed the running image" if image_hash is None
+          else "marked permanent: the device switches to it on the next reset, with no way back")
+    print(format_slots(slots))
+    return 0
+
+
+async def _reset(client: SmpClient, args: argparse.Namespace) -> int:
+    await client.reset(force=args.force)
+    print("reset requested")
+    return 0
+
+
+async def _erase(client: SmpClient, args: argparse.Namespace) -> int:
+    await client.image_erase(args.slot)
+    print("erased" if args.slot is None else f"erased slot {args.slot}")
+    return 0

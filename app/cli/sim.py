@@ -1,0 +1,92 @@
+"""`slotwise sim`: run simulated devices on real endpoints until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+from pathlib import Path
+
+from app.cli.connect import UsageError
+from app.sim.device import SimConfig, SimDevice
+from app.sim.link import LinkModel
+from app.sim.serve import UdpSimServer
+from app.transport.udp import parse_udp_address
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = commands.add_parser("sim", help="run a simulated Zephyr/MCUboot device")
+    p.add_argument("--udp", action="append", metavar="HOST:PORT",
+                   help="serve SMP over UDP here (repeatable; default 127.0.0.1:1337)")
+    p.add_argument("--state-dir", type=Path, metavar="DIR",
+                   help="keep slots, settings and files here, like a board's flash")
+    p.add_argument("--profile", default="zephyr-modern",
+                   help="firmware behaviour: zephyr-modern, zephyr-3.4, old-firmware")
+    p.add_argument("--images", type=int, default=1, choices=(1, 2),
+                   help="number of images (slot pairs)")
+    p.add_argument("--slot-size", type=int, default=512 * 1024, metavar="N",
+                   help="bytes per slot")
+    p.add_argument("--buf-size", type=int, default=2048, metavar="N",
+                   help="MCUmgr buffer size in bytes")
+    p.add_argument("--buf-count", type=int, default=4, metavar="N",
+                   help="MCUmgr buffer count")
+    p.add_argument("--latency-ms", type=float, default=0.0, metavar="N",
+                   help="one-way link latency")
+    p.add_argument("--rate-bps", type=float, default=None, metavar="N",
+                   help="link bandwidth in bytes per second, each direction")
+    p.add_argument("--loss", type=float, default=0.0, metavar="P",
+                   help="packet loss probability, each direction")
+    p.add_argument("--flash-bps", type=float, default=None, metavar="N",
+                   help="flash write speed in bytes per second")
+    p.set_defaults(func=run)
+
+
+def config_from_args(args: argparse.Namespace) -> SimConfig:
+    return SimConfig(images=args.images, slot_size=args.slot_size, buf_size=args.buf_size,
+                     buf_count=args.buf_count, flash_write_bps=args.flash_bps,
+                     profile=args.profile, state_dir=args.state_dir)
+
+
+def link_from_args(args: argparse.Namespace) -> LinkModel:
+    if not 0.0 <= args.loss < 1.0:
+        raise UsageError("--loss is a probability from 0 up to (not including) 1")
+    return LinkModel(latency_s=args.latency_ms / 1000.0, rate_bps=args.rate_bps,
+                     loss=args.loss)
+
+
+def run(args: argparse.Namespace) -> int:
+    return asyncio.run(_serve(args))
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    device = SimDevice(config_from_args(args))
+    link = link_from_args(args)
+    servers = []
+    try:
+        for text in args.udp or ["127.0.0.1:1337"]:
+            try:
+                host, port = parse_udp_address(text)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from exc
+            server = UdpSimServer(device, link, host=host, port=port)
+            try:
+                await server.start()
+            except OSError as exc:
+                raise UsageError(f"cannot listen on udp {text}: {exc.strerror or exc}") from exc
+            servers.append(server)
+            print(f"listening udp {server.address}", flush=True)
+        await _wait_for_stop()
+    finally:
+        for server in servers:
+            await server.stop()
+    return 0
+
+
+async def _wait_for_stop() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl+C still raises
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
