@@ -77,6 +77,9 @@ class Header:
     flags: int = 0
 
     def __post_init__(self) -> None:
+        if isinstance(self.op, bool) or self.op not in Op._value2member_map_:
+            raise ValueError(f"SMP header op {self.op!r} is not one of 0..3")
+        object.__setattr__(self, "op", Op(self.op))  # a plain int becomes the enum
         limits = {"group": 0xFFFF, "command": 0xFF, "sequence": 0xFF, "length": 0xFFFF,
                   "flags": 0xFF, "version": 0b11}
         for name, top in limits.items():

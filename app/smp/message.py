@@ -98,7 +98,8 @@ def request_class(group: int, command: int, op: Op) -> type[Request] | None:
 
 
 def all_request_classes() -> list[type[Request]]:
-    return list(_REGISTRY.values())
+    """Every request type once (echo is registered under both read and write)."""
+    return list(dict.fromkeys(_REGISTRY.values()))
 
 
 def encode_packet(header: Header, body: Mapping[str, Any]) -> bytes:
@@ -141,7 +142,9 @@ _HINTS: dict[type, dict[str, Any]] = {}
 
 def _hints(cls: type) -> dict[str, Any]:
     if cls not in _HINTS:
-        _HINTS[cls] = get_type_hints(cls)
+        # localns={} keeps a field's default out of name lookup: FileHash's `type = None`
+        # would otherwise turn `ClassVar[type[Response]]` into `None[Response]`.
+        _HINTS[cls] = get_type_hints(cls, localns={})
     return _HINTS[cls]
 
 
