@@ -1,0 +1,338 @@
+"""Judge an MCUboot image: recompute its hash, check its key and signature, return a verdict.
+
+Never raises for a bad image: every failure becomes a sentence in `Verdict.problems`.
+What is hashed and signed per algorithm: spec mcuboot-image.md §4-§6; procedure §7.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
+from app.image.decrypt import DecryptionKey, payload_decryptor, unwrap_aes_key
+from app.image.errors import ImageError, ImageInvalid, SignatureInvalid, UntrustedKey
+from app.image.keys import KeyStore, TrustedKey
+from app.image.model import HASH_TLVS, SIGNATURE_TLVS, McubootImage, Tlv, TlvType
+from app.image.parse import parse_image
+from app.image.source import BytesSource, ImageSource
+
+log = logging.getLogger(__name__)
+
+_SIG_ALGORITHM = {
+    TlvType.RSA2048_PSS: "rsa-2048-pss",
+    TlvType.RSA3072_PSS: "rsa-3072-pss",
+    TlvType.ED25519: "ed25519",
+    TlvType.ECDSA224: "ecdsa-p224",
+}
+_PREHASH = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}
+
+
+@dataclass(frozen=True, slots=True)
+class HashCheck:
+    """The image hash TLV and whether it matches the bytes MCUboot hashes."""
+
+    algorithm: str
+    value: bytes
+    ok: bool | None
+    """None when it cannot be checked (encrypted payload without the decryption key)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureCheck:
+    """The signature verdict; `ok` is None when no trusted key was given."""
+
+    algorithm: str | None = None
+    ok: bool | None = None
+    key: str | None = None
+    """The trusted key's name when one matched, else the key hash (hex) the image names."""
+    trusted: bool | None = None
+    """Whether the image's key TLV matched a trusted key; None when no keys were given."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Everything a technician or the upload flow needs to decide about one image."""
+
+    label: str
+    valid: bool
+    image: McubootImage | None
+    hash: HashCheck | None
+    signature: SignatureCheck
+    encrypted: bool = False
+    decrypted: bool = False
+    problems: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    image_index: int | None = None
+    slot: int | None = None
+    declared_version: str | None = field(default=None)
+    """The version a package manifest claims, if any (a mismatch is a problem)."""
+
+
+def verify_bytes(data: bytes, keys: KeyStore | None = None,
+                 decrypt_key: DecryptionKey | None = None, label: str = "image") -> Verdict:
+    """`verify_source` over bytes in memory."""
+    return verify_source(BytesSource(data), keys, decrypt_key, label)
+
+
+def verify_source(source: ImageSource, keys: KeyStore | None = None,
+                  decrypt_key: DecryptionKey | None = None, label: str = "image") -> Verdict:
+    """Parse and verify one image. A key store that is None or empty means "hash only"."""
+    try:
+        image = parse_image(source)
+    except ImageError as exc:
+        return Verdict(label, False, None, None, SignatureCheck(), problems=(str(exc),))
+    except OSError as exc:
+        return Verdict(label, False, None, None, SignatureCheck(),
+                       problems=(f"Cannot read the image: {exc.strerror or exc}.",))
+    return _Judge(source, image, keys if keys else None, decrypt_key, label).run()
+
+
+class _Judge:
+    """One verification run; collects problems as it goes."""
+
+    def __init__(self, source: ImageSource, image: McubootImage, keys: KeyStore | None,
+                 decrypt_key: DecryptionKey | None, label: str) -> None:
+        self.source = source
+        self.image = image
+        self.keys = keys
+        self.decrypt_key = decrypt_key
+        self.label = label
+        self.problems: list[str] = []
+        self.warnings: list[str] = list(image.warnings)
+        self.region: bytes | None = None  # the signed bytes, kept only for pure Ed25519
+
+    def run(self) -> Verdict:
+        image = self.image
+        hash_check, decrypted = self._check_hash()
+        signature = self._check_signature(hash_check)
+        # An encrypted hash that cannot be checked is acceptable only when no decryption key
+        # was offered (a key that failed to open the image is a problem already recorded).
+        unchecked_ok = image.encrypted and self.decrypt_key is None and self.keys is not None
+        hash_fine = hash_check is not None and (
+            hash_check.ok is True or (hash_check.ok is None and unchecked_ok)
+        )
+        valid = hash_fine and (self.keys is None or signature.ok is True)
+        if self.decrypt_key is not None and not image.encrypted:
+            self.warnings.append("The image is not encrypted; the decryption key was not used.")
+        if image.encrypted and hash_check is not None and hash_check.ok is None:
+            self.warnings.append(
+                "The payload is encrypted: its hash cannot be checked without the decryption key."
+            )
+            if self.keys is None:
+                self.problems.append(
+                    "Nothing could be verified: the image is encrypted and no trusted key was "
+                    "given (pass a public key, or the decryption key)."
+                )
+        if not valid and not self.problems:
+            self.problems.append("The image could not be verified.")
+        return Verdict(
+            self.label, valid, image, hash_check, signature, encrypted=image.encrypted,
+            decrypted=decrypted, problems=tuple(self.problems), warnings=tuple(self.warnings),
+        )
+
+    # -- hash -------------------------------------------------------------------------------
+
+    def _check_hash(self) -> tuple[HashCheck | None, bool]:
+        found = [t for t in self.image.tlvs if t.type in HASH_TLVS]
+        if not found:
+            self.problems.append("The image has no hash TLV (SHA256/384/512).")
+            return None, False
+        if len(found) > 1 or found[0].protected:
+            self.problems.append("The image must carry exactly one unprotected hash TLV.")
+            return None, False
+        tlv = found[0]
+        algorithm = HASH_TLVS[TlvType(tlv.type)]
+        if len(tlv.value) != hashlib.new(algorithm).digest_size:
+            self.problems.append(
+                f"The {tlv.name} TLV is {len(tlv.value)} bytes; a {algorithm} digest is "
+                f"{hashlib.new(algorithm).digest_size}."
+            )
+            return HashCheck(algorithm, tlv.value, False), False
+        aes_key = self._aes_key()
+        if self.image.encrypted and aes_key is None:
+            return HashCheck(algorithm, tlv.value, None), False
+        digest = self._digest(algorithm, aes_key)
+        ok = digest == tlv.value
+        if not ok:
+            what = "decrypted image" if aes_key else "image"
+            self.problems.append(
+                f"The {what} hash does not match: the file is corrupted or was modified after "
+                "signing."
+            )
+        return HashCheck(algorithm, tlv.value, ok), aes_key is not None
+
+    def _aes_key(self) -> bytes | None:
+        if not self.image.encrypted or self.decrypt_key is None:
+            return None
+        try:
+            return unwrap_aes_key(self.image, self.decrypt_key)
+        except ImageError as exc:
+            self.problems.append(str(exc))
+            return None
+
+    def _digest(self, algorithm: str, aes_key: bytes | None) -> bytes:
+        """Stream the hashed region (§4) through the hash, decrypting the payload if asked."""
+        header = self.image.header
+        hasher = hashlib.new(algorithm)
+        keep = bytearray() if self.image.pure else None
+        payload_start = header.header_size
+        payload_end = header.header_size + header.image_size
+        decryptor = payload_decryptor(aes_key) if aes_key is not None else None
+        pos = 0
+        for chunk in self.source.chunks(0, header.hashed_size):
+            end = pos + len(chunk)
+            if decryptor is not None and pos < payload_end and end > payload_start:
+                chunk = _decrypt_part(chunk, pos, payload_start, payload_end, decryptor.update)
+            hasher.update(chunk)
+            if keep is not None:
+                keep += chunk
+            pos = end
+        if keep is not None:
+            self.region = bytes(keep)
+        return hasher.digest()
+
+    # -- signature --------------------------------------------------------------------------
+
+    def _check_signature(self, hash_check: HashCheck | None) -> SignatureCheck:
+        pairs = _signature_pairs(self.image)
+        if not pairs:
+            if self.keys is not None:
+                self.problems.append("The image is not signed, but a trusted key was required.")
+            return SignatureCheck(None, None, None)
+        first_key, first_sig = pairs[0]
+        algorithm = self._algorithm(first_sig, hash_check)
+        if self.keys is None:
+            return SignatureCheck(algorithm, None, _key_id(first_key, hash_check))
+        if hash_check is None:
+            return SignatureCheck(algorithm, False, _key_id(first_key, hash_check), None)
+        failures: list[str] = []
+        any_trusted = False
+        for key_tlv, sig_tlv in pairs:
+            trusted = self._trusted(key_tlv, hash_check)
+            any_trusted = any_trusted or trusted is not None
+            if trusted is None:
+                failures.append(
+                    f"The image is signed with key {_key_id(key_tlv, hash_check)}, which is not "
+                    "among the trusted keys."
+                )
+                continue
+            reason = self._verify_one(trusted, sig_tlv, hash_check)
+            if reason is None:
+                return SignatureCheck(self._algorithm(sig_tlv, hash_check), True, trusted.name,
+                                      True)
+            failures.append(reason)
+        self.problems.extend(dict.fromkeys(failures))
+        return SignatureCheck(algorithm, False, _key_id(first_key, hash_check), any_trusted)
+
+    def _trusted(self, key_tlv: Tlv | None, hash_check: HashCheck) -> TrustedKey | None:
+        if key_tlv is None or self.keys is None:
+            return None
+        if key_tlv.type == TlvType.PUBKEY:
+            return self.keys.find_by_public_bytes(key_tlv.value)
+        # KEYHASH uses the image's hash algorithm (§6), so compare with exactly that one.
+        return next((k for k in self.keys.list()
+                     if k.key_hash(hash_check.algorithm) == key_tlv.value), None)
+
+    def _verify_one(self, trusted: TrustedKey, sig_tlv: Tlv, hash_check: HashCheck) -> str | None:
+        """None when the signature verifies, else the sentence saying why not."""
+        key, digest, sig = trusted.key, hash_check.value, sig_tlv.value
+        bad = f"The signature does not verify with trusted key {trusted.name}."
+        try:
+            if sig_tlv.type == TlvType.ECDSA_SIG and isinstance(key, ec.EllipticCurvePublicKey):
+                curve_hash = "sha384" if key.curve.name == "secp384r1" else "sha256"
+                if curve_hash != hash_check.algorithm:
+                    return (f"Key {trusted.name} signs {curve_hash} digests but the image is "
+                            f"hashed with {hash_check.algorithm}.")
+                if len(sig) >= 2 and sig[0] == 0x30:  # drop --pad-sig zero padding (§3.2)
+                    sig = sig[:sig[1] + 2]
+                key.verify(sig, digest, ec.ECDSA(Prehashed(_PREHASH[curve_hash])))
+            elif sig_tlv.type in (TlvType.RSA2048_PSS, TlvType.RSA3072_PSS) and isinstance(
+                key, rsa.RSAPublicKey
+            ):
+                wanted = 2048 if sig_tlv.type == TlvType.RSA2048_PSS else 3072
+                if key.key_size != wanted or hash_check.algorithm != "sha256":
+                    return f"Trusted key {trusted.name} does not fit the {sig_tlv.name} signature."
+                key.verify(sig, digest, padding.PSS(padding.MGF1(hashes.SHA256()), 32),
+                           Prehashed(hashes.SHA256()))
+            elif sig_tlv.type == TlvType.ED25519 and isinstance(key, ed25519.Ed25519PublicKey):
+                if self.image.pure:
+                    if self.region is None:
+                        return ("The pure Ed25519 signature covers the plaintext image, which "
+                                "cannot be checked without the decryption key.")
+                    key.verify(sig, self.region)
+                else:
+                    key.verify(sig, digest)
+            else:
+                return (f"Trusted key {trusted.name} ({trusted.type}) cannot check a "
+                        f"{sig_tlv.name} signature.")
+        except InvalidSignature:
+            return bad
+        except ValueError as exc:  # malformed DER signature and similar
+            log.debug("signature check raised %s", exc)
+            return bad
+        return None
+
+    def _algorithm(self, sig_tlv: Tlv, hash_check: HashCheck | None) -> str:
+        if sig_tlv.type == TlvType.ECDSA_SIG:
+            return "ecdsa-p384" if hash_check and hash_check.algorithm == "sha384" else "ecdsa-p256"
+        if sig_tlv.type == TlvType.ED25519 and self.image.pure:
+            return "ed25519-pure"
+        return _SIG_ALGORITHM.get(TlvType(sig_tlv.type), sig_tlv.name.lower())
+
+
+def require_valid(verdict: Verdict) -> Verdict:
+    """Return a valid verdict unchanged; raise the matching `ImageError` for an invalid one.
+
+    Raises:
+        ImageInvalid: the structure or the hash is wrong, or the image is unsigned.
+        UntrustedKey: the image is signed by a key that is not trusted.
+        SignatureInvalid: a trusted key's signature does not verify.
+    """
+    if verdict.valid:
+        return verdict
+    sentence = " ".join(verdict.problems)
+    structure_ok = verdict.hash is not None and verdict.hash.ok is not False
+    if structure_ok and verdict.signature.trusted is False:
+        raise UntrustedKey(sentence)
+    if structure_ok and verdict.signature.trusted and verdict.signature.ok is False:
+        raise SignatureInvalid(verdict.signature.key or "?", sentence)
+    raise ImageInvalid(sentence)
+
+
+def _signature_pairs(image: McubootImage) -> list[tuple[Tlv | None, Tlv]]:
+    """(key TLV, signature TLV) pairs: MCUboot pairs each signature with the key TLV before it."""
+    pairs: list[tuple[Tlv | None, Tlv]] = []
+    current: Tlv | None = None
+    for tlv in image.tlvs:
+        if tlv.protected:
+            continue
+        if tlv.type in (TlvType.KEYHASH, TlvType.PUBKEY):
+            current = tlv
+        elif tlv.type in SIGNATURE_TLVS:
+            pairs.append((current, tlv))
+    return pairs
+
+
+def _key_id(key_tlv: Tlv | None, hash_check: HashCheck | None) -> str | None:
+    """The key hash as hex: the KEYHASH value, or the hash of a full PUBKEY."""
+    if key_tlv is None:
+        return None
+    if key_tlv.type == TlvType.PUBKEY:
+        algorithm = hash_check.algorithm if hash_check else "sha256"
+        return hashlib.new(algorithm, key_tlv.value).hexdigest()
+    return key_tlv.value.hex()
+
+
+def _decrypt_part(chunk: memoryview, pos: int, start: int, end: int,
+                  decrypt: Callable[[bytes], bytes]) -> bytes:
+    """Decrypt the part of `chunk` (file offset `pos`) that lies in the payload [start, end)."""
+    lo = max(start - pos, 0)
+    hi = min(end - pos, len(chunk))
+    return bytes(chunk[:lo]) + decrypt(chunk[lo:hi]) + bytes(chunk[hi:])
