@@ -11,6 +11,7 @@ from pathlib import Path
 from app.cli.connect import UsageError
 from app.sim.device import SimConfig, SimDevice
 from app.sim.link import LinkModel
+from app.sim.serial_endpoint import PtySimServer
 from app.sim.serve import UdpSimServer
 from app.transport.udp import parse_udp_address
 
@@ -19,6 +20,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p = commands.add_parser("sim", help="run a simulated Zephyr/MCUboot device")
     p.add_argument("--udp", action="append", metavar="HOST:PORT",
                    help="serve SMP over UDP here (repeatable; default 127.0.0.1:1337)")
+    p.add_argument("--serial-pty", action="store_true",
+                   help="also serve SMP over the serial console framing on a new pseudo-terminal "
+                        "(prints `listening serial /dev/pts/N`; UDP then only with --udp)")
+    p.add_argument("--baud", type=int, default=None, metavar="N",
+                   help="pty speed model: N/10 bytes per second each way (default unlimited)")
+    p.add_argument("--log-lines", action="store_true",
+                   help="interleave log lines with the pty's SMP frames")
+    p.add_argument("--raw", action="store_true",
+                   help="pty speaks raw-UART SMP (bare packets) instead of console framing")
     p.add_argument("--state-dir", type=Path, metavar="DIR",
                    help="keep slots, settings and files here, like a board's flash")
     p.add_argument("--profile", default="zephyr-modern",
@@ -62,9 +72,20 @@ def run(args: argparse.Namespace) -> int:
 async def _serve(args: argparse.Namespace) -> int:
     device = SimDevice(config_from_args(args))
     link = link_from_args(args)
-    servers = []
+    servers: list[UdpSimServer | PtySimServer] = []
+    if args.baud is not None and args.baud <= 0:
+        raise UsageError("--baud must be a positive number of bits per second")
     try:
-        for text in args.udp or ["127.0.0.1:1337"]:
+        if args.serial_pty:
+            pty = PtySimServer(device, link, baud=args.baud, raw=args.raw,
+                               log_lines=args.log_lines)
+            try:
+                await pty.start()
+            except OSError as exc:
+                raise UsageError(f"cannot open a pseudo-terminal: {exc}") from exc
+            servers.append(pty)
+            print(f"listening serial {pty.path}", flush=True)
+        for text in args.udp or ([] if args.serial_pty else ["127.0.0.1:1337"]):
             try:
                 host, port = parse_udp_address(text)
             except ValueError as exc:
