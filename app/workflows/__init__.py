@@ -1,0 +1,29 @@
+"""Workflows on top of the client: the update job (and batch runs, reports). No Qt."""
+
+from app.workflows.progress import ProgressCallback, ProgressEvent, ProgressMeter, Stage
+from app.workflows.update import (
+    DeviceState,
+    DowngradeRefused,
+    HashMismatch,
+    ImageOutcome,
+    Mode,
+    Outcome,
+    UpdateError,
+    UpdateImage,
+    UpdateOptions,
+    UpdateResult,
+    confirm_running,
+    describe_plan,
+    load_update_images,
+    read_device_state,
+    run_update,
+    tuning_advice,
+    wait_for_device,
+)
+
+__all__ = [
+    "DeviceState", "DowngradeRefused", "HashMismatch", "ImageOutcome", "Mode", "Outcome",
+    "ProgressCallback", "ProgressEvent", "ProgressMeter", "Stage", "UpdateError", "UpdateImage",
+    "UpdateOptions", "UpdateResult", "confirm_running", "describe_plan", "load_update_images",
+    "read_device_state", "run_update", "tuning_advice", "wait_for_device",
+]
