@@ -3,12 +3,51 @@
 Pure and synchronous: `process(frame)` takes one whole SMP request packet and returns a `Reply`;
 it never raises, whatever the bytes. Timing (latency, bandwidth, buffers, reboots) belongs to
 the servers in serve.py, which read `work_s` and `reboot` from each reply.
+
+Every byte in and out goes through app/smp (decode_packet, request_class, Request.from_body,
+encode_packet), so the simulator cannot agree with the client by accident.
+
+Fault injection (`device.faults`, a `Faults`; all one-shot unless noted):
+- `reset_at_upload_offset(n)`: once an image upload has written >= n bytes the device reboots
+  instead of answering (Reply(frame=None, reboot=True)); the RAM upload session is lost at
+  `reboot()`, the flash keeps every byte written so far.
+- `corrupt_next_response()`: flips bytes in the next encoded reply.
+- `stop_answering()` / `resume_answering()`: no reply to anything until resumed (not one-shot).
+- `corrupt_after_upload()`: when the next image upload completes, one payload byte of the slot
+  is flipped before `match` is computed, so the slot no longer equals what the client sent.
+Inspection: `slots(image)`, `slot(n)`, `running_version(image)`, `upload`, `settings`, `files`.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from app.sim import handlers as _handlers  # noqa: F401  (registers every handler)
+from app.sim.handlers.base import (
+    HANDLERS,
+    NO_DECODE,
+    PREPARERS,
+    GroupFailure,
+    SilentReboot,
+    SmpFailure,
+)
+from app.sim.handlers.img import UploadSession
+from app.sim.mcuboot import build_image
+from app.sim.profiles import Profile, get_profile
+from app.sim.reboot import boot_all
+from app.sim.slots import Slot
+from app.sim.state import StateStore
+from app.sim.translate import v1_code
+from app.smp.errors import DecodeError, MgmtErr
+from app.smp.groups.os import BootloaderMode
+from app.smp.header import HEADER_SIZE, Header, Op
+from app.smp.message import Request, decode_packet, encode_packet, request_class
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,16 +73,290 @@ class SimConfig:
     profile: str = "zephyr-modern"
     state_dir: Path | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    mode: int = BootloaderMode.SWAP_USING_MOVE
+    """MCUboot mode (BootloaderMode): swap (1, 3, 9), overwrite-only (2) or direct-XIP (4)."""
+    no_downgrade: bool = False
+    """MCUboot downgrade prevention (reported by bootloader info; enforced in overwrite-only)."""
+    flash_erase_bps: float = 2 * 1024 * 1024
+    """Modelled erase rate; the first upload chunk and erase commands take size / rate."""
+    factory_version: str = "1.0.0"
+    """Version of the built-in image in each primary slot of a fresh board."""
+
+
+@dataclass(slots=True)
+class Faults:
+    """Injected faults (see the module docstring)."""
+
+    reset_at_upload_offset: int | None = None
+    corrupt_next_response: bool = False
+    silent: bool = False
+    corrupt_after_upload: bool = False
 
 
 class SimDevice:
-    """Filled in by app/sim's device implementation (see the module docstring)."""
+    """A Zephyr smp_svr on MCUboot, answering SMP packets."""
 
     def __init__(self, config: SimConfig | None = None) -> None:
         self.config = config or SimConfig()
+        if self.config.images not in (1, 2, 3):
+            raise ValueError(f"a simulated device has 1 to 3 images, not {self.config.images}")
+        self.profile: Profile = get_profile(self.config.profile)
+        self.mode = BootloaderMode(self.config.mode)
+        self.no_downgrade = self.config.no_downgrade
+        self.faults = Faults()
+        self.counters: dict[str, int] = dict.fromkeys(
+            ("requests", "bytes_written", "write_calls", "bytes_erased", "erase_calls",
+             "reboots"), 0)
+        self._slots = [Slot(n // 2, n % 2, self.config.slot_size)
+                       for n in range(self.config.images * 2)]
+        self._active = [0] * self.config.images
+        self._store = StateStore(self.config.state_dir) if self.config.state_dir else None
+        self.settings: dict[str, bytes] = {}
+        """Runtime settings values (what read/write see)."""
+        self.stored_settings: dict[str, bytes] = {}
+        """Settings in the storage partition (save/load/delete)."""
+        self.files: dict[str, bytes] = {}
+        self.fs_session: tuple[str, int] | None = None
+        self.upload: UploadSession | None = None
+        self.rtc_base: Any = None
+        self.work_s = 0.0
+        self.reply_reboots = False
+        self._boot_at = self.clock()
+        self._load()
+
+    # --- public API --------------------------------------------------------------------------
 
     def process(self, frame: bytes) -> Reply:
-        raise NotImplementedError
+        """Answer one request packet; never raises."""
+        try:
+            return self._process(bytes(frame))
+        except Exception:  # the device boundary: a bug must not take the server down
+            log.exception("sim: internal error on request %s", bytes(frame[:16]).hex())
+            return Reply(frame=None)
 
     def reboot(self) -> None:
-        raise NotImplementedError
+        """Reset: RAM state is lost, MCUboot runs (swap/revert), the application starts."""
+        self.counters["reboots"] += 1
+        self.upload = None
+        self.fs_session = None
+        self.settings = dict(self.stored_settings)
+        self._active = boot_all(self)
+        for slot in self._slots:
+            self.persist_slot(slot)
+        self._save_json()
+        self._boot_at = self.clock()
+
+    def slots(self, image: int = 0) -> tuple[Slot, Slot]:
+        """The primary and secondary slot of `image` (inspection for tests)."""
+        return self.image_slots(image)
+
+    def slot(self, number: int) -> Slot:
+        """Absolute slot `number` (image * 2 + slot)."""
+        return self._slots[number]
+
+    def image_slots(self, image: int) -> tuple[Slot, Slot]:
+        return self._slots[image * 2], self._slots[image * 2 + 1]
+
+    def active_slot(self, image: int) -> int:
+        """Absolute number of the slot `image` runs from."""
+        return image * 2 + self._active[image]
+
+    def running_version(self, image: int = 0) -> str | None:
+        return self.slot(self.active_slot(image)).version
+
+    def reset_at_upload_offset(self, offset: int) -> None:
+        self.faults.reset_at_upload_offset = offset
+
+    def corrupt_next_response(self) -> None:
+        self.faults.corrupt_next_response = True
+
+    def stop_answering(self) -> None:
+        self.faults.silent = True
+
+    def resume_answering(self) -> None:
+        self.faults.silent = False
+
+    def corrupt_after_upload(self) -> None:
+        self.faults.corrupt_after_upload = True
+
+    def install(self, slot_number: int, image: bytes) -> None:
+        """Put `image` into a slot as a flash programmer would (test set-up)."""
+        slot = self.slot(slot_number)
+        slot.erase()
+        slot.write(0, image)
+        self.persist_slot(slot)
+
+    # --- helpers for handlers ----------------------------------------------------------------
+
+    def clock(self) -> float:
+        return time.monotonic()
+
+    def uptime_s(self) -> float:
+        return self.clock() - self._boot_at
+
+    def note_flash_write(self, nbytes: int) -> None:
+        self.counters["bytes_written"] += nbytes
+        self.counters["write_calls"] += 1
+        if self.config.flash_write_bps:
+            self.work_s += nbytes / self.config.flash_write_bps
+
+    def note_flash_erase(self, nbytes: int) -> None:
+        if nbytes:
+            self.counters["bytes_erased"] += nbytes
+            self.counters["erase_calls"] += 1
+            self.work_s += nbytes / self.config.flash_erase_bps
+
+    def corrupt_slot(self, number: int) -> None:
+        """Flip one payload byte (after the header area) of slot `number`."""
+        slot = self.slot(number)
+        info = slot.info
+        at = info.hdr_size if info else 0
+        slot.load(bytes(slot.flash[:at]) + bytes([slot.flash[at] ^ 0x01])
+                  + bytes(slot.flash[at + 1:]))
+
+    def persist_slot(self, slot: Slot) -> None:
+        if self._store is not None:
+            self._store.save_slot(slot.absolute, bytes(slot.flash))
+
+    def persist_settings(self) -> None:
+        self._save_json()
+
+    def persist_file(self, name: str, offset: int, data: bytes) -> None:
+        if self._store is not None:
+            self._store.append_file(name, offset, data)
+
+    def forget_file(self, name: str | None) -> None:
+        if self._store is not None:
+            if name is None:
+                self._store.clear_files()
+            else:
+                self._store.delete_file(name)
+
+    # --- the SMP server ----------------------------------------------------------------------
+
+    def _process(self, frame: bytes) -> Reply:
+        if self.faults.silent or len(frame) < HEADER_SIZE:
+            return Reply(frame=None)
+        self.counters["requests"] += 1
+        self.work_s = 0.0
+        self.reply_reboots = False
+        header, op_known = _read_header(frame)
+        try:
+            body = self._dispatch(header, op_known, frame)
+        except SilentReboot:
+            return Reply(frame=None, work_s=self.work_s, reboot=True)
+        reply = encode_packet(_reply_header(header), body)
+        if len(reply) > self.config.buf_size:  # the answer does not fit one MCUmgr buffer
+            reply = encode_packet(_reply_header(header), {"rc": int(MgmtErr.EMSGSIZE)})
+        if self.faults.corrupt_next_response:
+            self.faults.corrupt_next_response = False
+            reply = _corrupt(reply)
+        return Reply(frame=reply, work_s=self.work_s, reboot=self.reply_reboots)
+
+    def _dispatch(self, header: Header, op_known: bool, frame: bytes) -> dict[str, Any]:
+        try:
+            return self._handle(header, op_known, frame)
+        except SmpFailure as exc:
+            return self._smp_error(exc.rc, exc.rsn)
+        except GroupFailure as exc:
+            if header.version >= 1 and not self.profile.legacy_errors:
+                return {"err": {"group": exc.group, "rc": exc.rc}, **exc.extra}
+            rc = v1_code(exc.group, exc.rc, self.profile.untranslated_groups)
+            return {**self._smp_error(rc, exc.rsn), **exc.extra}
+
+    def _smp_error(self, rc: int, rsn: str | None) -> dict[str, Any]:
+        body: dict[str, Any] = {"rc": int(rc)}
+        if rsn and self.profile.verbose_errors:
+            body["rsn"] = rsn
+        return body
+
+    def _handle(self, header: Header, op_known: bool, frame: bytes) -> dict[str, Any]:
+        if header.length > len(frame) - HEADER_SIZE:
+            raise SmpFailure(MgmtErr.ECORRUPT)
+        if header.version >= 2:
+            raise SmpFailure(MgmtErr.UNSUPPORTED_TOO_NEW)
+        if not op_known or header.op.is_response:
+            raise SmpFailure(MgmtErr.ENOTSUP)
+        cls = request_class(header.group, header.command, header.op)
+        if cls is None or cls not in HANDLERS \
+                or not self.profile.supports(header.group, header.command):
+            raise SmpFailure(MgmtErr.ENOTSUP)
+        # One request per packet; bytes after the declared length are not a second request
+        # this simulator answers (the digest advises clients to send one per packet).
+        request = self._decode(cls, frame[:HEADER_SIZE + header.length])
+        response = HANDLERS[cls](self, request)
+        body = response.to_body()
+        if (header.group, header.command) in self.profile.rc_zero:
+            body = {"rc": 0, **body}
+        return body
+
+    def _decode(self, cls: type[Request], packet: bytes) -> Request:
+        try:
+            _, body = decode_packet(packet)
+        except DecodeError:
+            if cls not in NO_DECODE:
+                raise SmpFailure(MgmtErr.EINVAL) from None
+            body = {}
+        preparer = PREPARERS.get(cls)
+        if preparer is not None:
+            body = preparer(self, dict(body))
+        try:
+            return cls.from_body(body)
+        except DecodeError:
+            if cls not in NO_DECODE:
+                raise SmpFailure(MgmtErr.EINVAL) from None
+            return cls()
+
+    # --- state -------------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        loaded = False
+        if self._store is not None:
+            for slot in self._slots:
+                content = self._store.load_slot(slot.absolute)
+                if content is not None:
+                    slot.load(content)
+                    loaded = True
+            saved = self._store.load_json()
+            self.stored_settings = {k: bytes.fromhex(v)
+                                    for k, v in saved.get("settings", {}).items()}
+            self.files = self._store.load_files()
+        if not loaded:
+            factory = build_image(self.config.factory_version)
+            for image in range(self.config.images):
+                self.install(image * 2, factory)
+        # Power-on: MCUboot runs exactly as on a reset, and settings load from storage.
+        self.settings = dict(self.stored_settings)
+        self._active = boot_all(self)
+        self._save_json()
+
+    def _save_json(self) -> None:
+        if self._store is not None:
+            self._store.save_json({
+                "settings": {k: v.hex() for k, v in self.stored_settings.items()},
+                "active": list(self._active)})
+
+
+def _read_header(frame: bytes) -> tuple[Header, bool]:
+    """The header, also for an op the protocol does not define (read with its op cleared)."""
+    try:
+        return Header.decode(frame), True
+    except DecodeError:
+        patched = bytes([frame[0] & ~0b111 | Op.WRITE]) + frame[1:HEADER_SIZE]
+        return Header.decode(patched), False
+
+
+def _reply_header(request: Header) -> Header:
+    # Response op per smp.c; version clamped to 1 (a v3 request is answered as v2, §1).
+    return Header(op=request.op.response(), group=request.group, command=request.command,
+                  sequence=request.sequence, version=min(request.version, 1))
+
+
+def _corrupt(reply: bytes) -> bytes:
+    """Flip bits in the body (or header, for an empty body) so a decoder must notice."""
+    data = bytearray(reply)
+    for at in range(HEADER_SIZE, len(data), max((len(data) - HEADER_SIZE) // 3, 1)):
+        data[at] ^= 0xA5
+    if len(data) == HEADER_SIZE:
+        data[2] ^= 0xFF
+    return bytes(data)

@@ -1,0 +1,115 @@
+"""Firmware profiles: the quirks of real builds the simulator reproduces.
+
+`zephyr-modern` (default) has every group and v2 group errors. `zephyr-3.4` matches the captured
+Zephyr 3.4.99 smp_svr (/work/shared/captures): legacy `rc` errors even for v2 requests with
+verbose reasons, `"rc": 0` inside a successful stats list, only OS, image and stats built in.
+`old-firmware` is modern minus bootloader info, datetime, enumeration and slot info.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.smp.header import Group
+
+WHOLE_GROUP = -1
+"""Command wildcard in `Profile.missing`."""
+
+ALL_GROUPS = (Group.OS, Group.IMAGE, Group.STAT, Group.SETTINGS, Group.FS, Group.SHELL,
+              Group.ENUM, Group.ZEPHYR_BASIC)
+"""Groups this simulator implements; log/crash/split/run have no Zephyr handler (§6.4)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    name: str
+    prio: int
+    state: int
+    stksiz: int
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    name: str
+    missing: frozenset[tuple[int, int]] = frozenset()
+    """(group, command) pairs not built in; command WHOLE_GROUP removes the group."""
+    legacy_errors: bool = False
+    """Every error as an SMP `rc` (group errors translated), even for v2 requests."""
+    verbose_errors: bool = True
+    """`rsn` text in `rc`-style error maps (CONFIG_MCUMGR_SMP_VERBOSE_ERR_RESPONSE)."""
+    rc_zero: frozenset[tuple[int, int]] = frozenset()
+    """(group, command) whose successful replies carry `"rc": 0`."""
+    echo_missing_is_empty: bool = False
+    """Echo without `d` answers `{"r": ""}` instead of EINVAL."""
+    minimal_task_stats: bool = False
+    """Task names are stringified priorities; only prio/tid/state are reported."""
+    allow_erase_pending: bool = True
+    """CONFIG_MCUMGR_GRP_IMG_ALLOW_ERASE_PENDING: a pending secondary may be overwritten."""
+    confirm_any_image: bool = True
+    """..._ALLOW_CONFIRM_NON_ACTIVE_IMAGE_ANY: image 1 can be confirmed after its own test swap."""
+    untranslated_groups: frozenset[int] = frozenset()
+    """Groups without a v1 translation function (their group errors become EUNKNOWN)."""
+    os_info: dict[str, str] = field(default_factory=dict)
+    """Values per `os info` format character; `n` defaults to the device name."""
+    tasks: tuple[TaskSpec, ...] = ()
+    stat_groups: tuple[str, ...] = ("smp_svr_stats", "flash_sim_stats")
+
+    def supports(self, group: int, command: int) -> bool:
+        if group not in ALL_GROUPS:
+            return False
+        return (group, WHOLE_GROUP) not in self.missing and (group, command) not in self.missing
+
+    def groups(self) -> list[int]:
+        return [int(g) for g in ALL_GROUPS if (g, WHOLE_GROUP) not in self.missing]
+
+
+_MODERN_INFO = {"s": "Zephyr", "r": "v4.1.0", "v": "4.1.0", "b": "Jan  1 2026 00:00:00",
+                "m": "arm", "p": "cortex-m4", "i": "nrf52840dk/nrf52840", "o": "Zephyr"}
+
+_MODERN_TASKS = (
+    TaskSpec("idle", 15, 0, 80), TaskSpec("main", 0, 0, 256), TaskSpec("sysworkq", -1, 0, 256),
+    TaskSpec("logging", 14, 0, 192), TaskSpec("mcumgr smp", 14, 0, 512),
+)
+
+_34_TASKS = (  # the capture's decoded task map (names are stringified priorities)
+    TaskSpec("3", 3, 128, 0), TaskSpec("0", 0, 16, 0), TaskSpec("-1", -1, 2, 0),
+    TaskSpec("-2", -2, 16, 0), TaskSpec("15", 15, 0, 0),
+)
+_34_TIDS = {"3": 0, "0": 9, "-1": 7, "-2": 5, "15": 8}
+"""The capture's `tid` per task name (its map repeats names; the decoded map keeps the last)."""
+
+PROFILES: dict[str, Profile] = {
+    "zephyr-modern": Profile(name="zephyr-modern", os_info=_MODERN_INFO, tasks=_MODERN_TASKS),
+    "old-firmware": Profile(
+        name="old-firmware",
+        missing=frozenset({(Group.OS, 8), (Group.OS, 4), (Group.ENUM, WHOLE_GROUP),
+                           (Group.IMAGE, 6)}),
+        os_info=_MODERN_INFO | {"r": "v3.2.0", "v": "3.2.0"}, tasks=_MODERN_TASKS),
+    "zephyr-3.4": Profile(
+        name="zephyr-3.4",
+        missing=frozenset({(Group.OS, 3), (Group.OS, 4), (Group.OS, 8), (Group.IMAGE, 6),
+                           (Group.SETTINGS, WHOLE_GROUP), (Group.FS, WHOLE_GROUP),
+                           (Group.SHELL, WHOLE_GROUP), (Group.ENUM, WHOLE_GROUP),
+                           (Group.ZEPHYR_BASIC, WHOLE_GROUP)}),
+        legacy_errors=True, rc_zero=frozenset({(Group.STAT, 1)}), echo_missing_is_empty=True,
+        minimal_task_stats=True, allow_erase_pending=False, confirm_any_image=False,
+        untranslated_groups=frozenset({Group.STAT}),
+        os_info={"s": "Zephyr", "n": "unknown", "r": "", "v": "3.4.99", "m": "posix",
+                 "p": "unknown", "i": "native_sim_64", "o": "Zephyr"},
+        tasks=_34_TASKS,
+        stat_groups=("flash_sim_stats", "flash_sim_thresholds", "smp_svr_stats")),
+}
+
+
+def task_tid(profile: Profile, index: int, name: str) -> int:
+    """The `tid` a profile reports for its index-th task."""
+    return _34_TIDS.get(name, index) if profile.minimal_task_stats else index
+
+
+def get_profile(name: str) -> Profile:
+    """The named profile; ValueError with the known names otherwise."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        known = ", ".join(sorted(PROFILES))
+        raise ValueError(f"unknown simulator profile {name!r} (known: {known})") from None

@@ -1,0 +1,83 @@
+"""Persistence of a simulated board in `SimConfig.state_dir`: what survives a restart.
+
+Layout: `slot<N>.bin` (the whole flash of absolute slot N, written at sync points: upload end,
+erase, trailer writes, reboot), `device.json` (small: stored settings, direct-XIP active slots),
+`fs/<hex of path>` (one file per device file). Writes go through a temporary file and a rename
+so a killed simulator never leaves half a slot.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class StateStore:
+    """Reads and writes one device's state directory (created on first use)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "fs").mkdir(exist_ok=True)
+
+    def load_slot(self, number: int) -> bytes | None:
+        path = self.root / f"slot{number}.bin"
+        return path.read_bytes() if path.exists() else None
+
+    def save_slot(self, number: int, content: bytes) -> None:
+        _write_atomic(self.root / f"slot{number}.bin", content)
+
+    def load_json(self) -> dict[str, Any]:
+        path = self.root / "device.json"
+        if not path.exists():
+            return {}
+        try:
+            value = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            log.warning("sim: ignoring unreadable %s: %s", path, exc)
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def save_json(self, value: dict[str, Any]) -> None:
+        _write_atomic(self.root / "device.json",
+                      json.dumps(value, indent=1, sort_keys=True).encode())
+
+    # --- files of the simulated file system -----------------------------------------------
+
+    def _file_path(self, name: str) -> Path:
+        return self.root / "fs" / name.encode("utf-8").hex()
+
+    def load_files(self) -> dict[str, bytes]:
+        files = {}
+        for path in (self.root / "fs").iterdir():
+            try:
+                files[bytes.fromhex(path.name).decode("utf-8")] = path.read_bytes()
+            except (ValueError, OSError) as exc:
+                log.warning("sim: ignoring stray file %s: %s", path, exc)
+        return files
+
+    def append_file(self, name: str, offset: int, data: bytes) -> None:
+        """Write `data` at `offset`; offset 0 truncates (one small write per upload chunk)."""
+        path = self._file_path(name)
+        with path.open("r+b" if offset and path.exists() else "wb") as fh:
+            fh.seek(offset)
+            fh.write(data)
+            fh.truncate()
+
+    def delete_file(self, name: str) -> None:
+        self._file_path(name).unlink(missing_ok=True)
+
+    def clear_files(self) -> None:
+        for path in (self.root / "fs").iterdir():
+            path.unlink(missing_ok=True)
+
+
+def _write_atomic(path: Path, content: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(content)
+    os.replace(tmp, path)
