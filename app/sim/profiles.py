@@ -45,6 +45,8 @@ class Profile:
     """Task names are stringified priorities; only prio/tid/state are reported."""
     allow_erase_pending: bool = True
     """CONFIG_MCUMGR_GRP_IMG_ALLOW_ERASE_PENDING: a pending secondary may be overwritten."""
+    image_check: bool = True
+    """CONFIG_IMG_ENABLE_IMAGE_CHECK: `match` in the last upload reply (the 3.4 build lacks it)."""
     confirm_any_image: bool = True
     """..._ALLOW_CONFIRM_NON_ACTIVE_IMAGE_ANY: image 1 can be confirmed after its own test swap."""
     untranslated_groups: frozenset[int] = frozenset()
@@ -93,6 +95,7 @@ PROFILES: dict[str, Profile] = {
                            (Group.ZEPHYR_BASIC, WHOLE_GROUP)}),
         legacy_errors=True, rc_zero=frozenset({(Group.STAT, 1)}), echo_missing_is_empty=True,
         minimal_task_stats=True, allow_erase_pending=False, confirm_any_image=False,
+        image_check=False,
         untranslated_groups=frozenset({Group.STAT}),
         os_info={"s": "Zephyr", "n": "unknown", "r": "", "v": "3.4.99", "m": "posix",
                  "p": "unknown", "i": "native_sim_64", "o": "Zephyr"},

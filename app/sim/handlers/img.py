@@ -149,7 +149,7 @@ def _finish_upload(dev: SimDevice, session: UploadSession) -> g.ImageUploadRespo
         dev.corrupt_slot(session.slot)
     dev.persist_slot(slot)
     match = None
-    if len(session.sha) == SHA_MAX:  # IMG_ENABLE_IMAGE_CHECK: only a full sha is compared
+    if dev.profile.image_check and len(session.sha) == SHA_MAX:  # only a full sha compares
         match = hashlib.sha256(bytes(slot.flash[:session.size])).digest() == session.sha
     return g.ImageUploadResponse(off=session.off, match=match)
 
