@@ -9,6 +9,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from app import __version__
 from app.errors import SlotwiseError
@@ -30,6 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="udp:HOST[:PORT], serial:PORT[@BAUD] or ble:ADDRESS_OR_NAME")
     parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
                         help="seconds to wait for each answer (default 5)")
+    parser.add_argument("--demo", action="store_true",
+                        help="open the application on built-in simulated devices")
+    parser.add_argument("--screenshot", type=Path, metavar="PATH",
+                        help="with the application: render the window to PATH (PNG) and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (device, verify, sim):
         module.register(commands)
@@ -45,8 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     func: Command | None = getattr(args, "func", None)
     if func is None:
-        parser.print_help(sys.stderr)
-        return 2
+        return _open_gui(args)
     from app.cli.connect import UsageError
 
     try:
@@ -60,3 +64,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("slotwise: interrupted", file=sys.stderr)
         return 130
+
+
+def _open_gui(args: argparse.Namespace) -> int:
+    """No subcommand: the desktop application (Qt is imported only here)."""
+    try:
+        from app.gui.app import run
+    except ImportError as exc:
+        print(f"slotwise: the desktop application needs PySide6 ({exc})", file=sys.stderr)
+        return 1
+    return run(demo=args.demo, screenshot=args.screenshot)

@@ -1,0 +1,116 @@
+"""Starting the application: QApplication, theme, the core bridge, the window, the demo."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
+
+from app.gui.bridge import CoreBridge
+from app.gui.icons import app_icon
+from app.gui.main_window import MainWindow
+from app.gui.settings import AppSettings
+
+log = logging.getLogger(__name__)
+
+SCREENSHOT_TIMEOUT_MS = 20_000
+
+
+def application(argv: Sequence[str] | None = None) -> QApplication:
+    """The one QApplication (created on first call)."""
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    app = QApplication(list(argv or sys.argv[:1]))
+    app.setApplicationName("Slotwise")
+    app.setOrganizationName("Slotwise")
+    app.setWindowIcon(app_icon())
+    return app
+
+
+def apply_theme(app: QApplication, theme: str) -> None:
+    """light / dark / system: Fusion with a palette, or the platform's own look."""
+    hints = QGuiApplication.styleHints()
+    if theme == "system":
+        hints.unsetColorScheme() if hasattr(hints, "unsetColorScheme") else None
+        return
+    from PySide6.QtCore import Qt
+
+    scheme = Qt.ColorScheme.Dark if theme == "dark" else Qt.ColorScheme.Light
+    if hasattr(hints, "setColorScheme"):
+        hints.setColorScheme(scheme)
+    app.setStyle("Fusion")
+    app.setPalette(dark_palette() if theme == "dark" else app.style().standardPalette())
+
+
+def dark_palette() -> QPalette:
+    from PySide6.QtGui import QColor
+
+    p = QPalette()
+    role = QPalette.ColorRole
+    for r, c in ((role.Window, "#25282c"), (role.WindowText, "#e6e6e6"), (role.Base, "#1c1e21"),
+                 (role.AlternateBase, "#2b2f33"), (role.Text, "#e6e6e6"),
+                 (role.Button, "#30343a"), (role.ButtonText, "#e6e6e6"),
+                 (role.Highlight, "#2f7ed8"), (role.HighlightedText, "#ffffff"),
+                 (role.ToolTipBase, "#30343a"), (role.ToolTipText, "#e6e6e6"),
+                 (role.PlaceholderText, "#9aa3ad"), (role.Link, "#6aa8f0")):
+        p.setColor(r, QColor(c))
+    return p
+
+
+def run(*, demo: bool = False, screenshot: Path | None = None,
+        settings_path: Path | None = None) -> int:
+    """The GUI's main(): returns the process exit status."""
+    app = application()
+    settings = AppSettings(settings_path)
+    apply_theme(app, settings.load().theme)
+    bridge = CoreBridge()
+    window = MainWindow(bridge, settings, demo=demo)
+    status = {"code": 0}
+    if screenshot is not None:
+        _arm_screenshot(window, screenshot, status)
+    window.show()
+    if demo:
+        window.start_demo()
+    else:
+        window.start_discovery()
+    code = app.exec()
+    bridge.stop()
+    return status["code"] or code
+
+
+def _arm_screenshot(window: MainWindow, path: Path, status: dict[str, int]) -> None:
+    """Save the window once the first device's slots are on screen, then quit."""
+
+    def shoot() -> None:
+        if status.get("done"):
+            return
+        status["done"] = 1
+        QTimer.singleShot(300, lambda: _save(window, path, status))
+
+    def give_up() -> None:
+        if not status.get("done"):
+            status["done"] = 1
+            print(f"slotwise: no device read within {SCREENSHOT_TIMEOUT_MS // 1000} s; "
+                  "no screenshot", file=sys.stderr)
+            status["code"] = 1
+            window.close()
+
+    window.controller.snapshot_changed.connect(lambda _snap: shoot())
+    window.controller.failed.connect(lambda _text: give_up())
+    QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, give_up)
+
+
+def _save(window: MainWindow, path: Path, status: dict[str, int]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not window.grab().save(str(path)):
+        print(f"slotwise: cannot write {path}", file=sys.stderr)
+        status["code"] = 1
+    else:
+        print(f"saved {path}")
+    window.close()

@@ -1,0 +1,160 @@
+"""DeviceController: the selected device's session, driven from the GUI through the bridge.
+
+It owns one DeviceSession on the core loop at a time. Each connection gets a stamp; results
+from an older connection (the user picked another device meanwhile) are dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from app.gui.bridge import CoreBridge
+from app.gui.errors import describe_error
+from app.gui.session import DeviceSession, DeviceSnapshot, DeviceTarget, Opener
+from app.gui.traffic import TrafficRecord
+
+log = logging.getLogger(__name__)
+
+TOPIC = "device"
+TRAFFIC_FLUSH_S = 0.1
+
+
+class _TrafficTap:
+    """Collects packets on the loop thread; hands them to the GUI in batches ~10 times/s."""
+
+    def __init__(self, bridge: CoreBridge, sink: Callable[[list[TrafficRecord]], None]) -> None:
+        self._bridge = bridge
+        self._sink = sink
+        self._pending: list[TrafficRecord] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self.enabled = False
+
+    def __call__(self, direction: str, frame: bytes) -> None:
+        if not self.enabled:
+            return
+        self._pending.append(TrafficRecord.now(direction, frame))
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(TRAFFIC_FLUSH_S, self._flush)
+
+    def _flush(self) -> None:
+        self._timer = None
+        batch, self._pending = self._pending, []
+        if batch:
+            self._bridge.post(lambda: self._sink(batch))
+
+
+class DeviceController(QObject):
+    """Connects to the device the user selected and runs its actions."""
+
+    snapshot_changed = Signal(object)
+    """DeviceSnapshot after every read."""
+    busy_changed = Signal(str)
+    """What is running now ("Resetting…"), or "" when idle."""
+    failed = Signal(str)
+    logged = Signal(str, str)
+    """(level, sentence) for the log drawer: "info", "warn" or "error"."""
+    traffic = Signal(list)
+
+    def __init__(self, bridge: CoreBridge, openers: dict[str, Opener] | None = None,
+                 timeout_s: float = 5.0, reset_wait_s: float = 20.0) -> None:
+        super().__init__()
+        self._bridge = bridge
+        self.openers = dict(openers or {})
+        self.timeout_s = timeout_s
+        self.reset_wait_s = reset_wait_s
+        self.session: DeviceSession | None = None
+        self.snapshot: DeviceSnapshot | None = None
+        self._stamp = 0
+        self._busy = ""
+        self.tap = _TrafficTap(bridge, self.traffic.emit)
+        bridge.add_cleanup(self._close_session)
+
+    @property
+    def busy(self) -> str:
+        return self._busy
+
+    async def _close_session(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+
+    def select(self, target: DeviceTarget | None) -> None:
+        """Leave the current device and connect to `target` (None: no device)."""
+        old = self.session
+        self._stamp = self._bridge.stamp(TOPIC)
+        self.session = None
+        self.snapshot = None
+        if old is not None:
+            self._bridge.submit(old.close())
+        self._set_busy("")
+        if target is None:
+            return
+        session = DeviceSession(target, timeout_s=self.timeout_s,
+                                opener=self.openers.get(target.spec), on_traffic=self.tap)
+        self.session = session
+        self.logged.emit("info", f"Connecting to {target.name} ({target.address})")
+        self.run(f"Connecting to {target.name}\u2026", session.connect())
+
+    def run(self, label: str, coro: Coroutine[Any, Any, DeviceSnapshot],
+            done: str | None = None) -> None:
+        """Run an action that ends with a fresh snapshot; report busy, errors and the result."""
+        if self.session is None:
+            coro.close()
+            return
+        self._set_busy(label)
+        self._bridge.submit(coro, topic=TOPIC, stamp=self._stamp,
+                            on_result=lambda snap: self._on_snapshot(snap, done),
+                            on_error=self._on_error)
+
+    def refresh(self) -> None:
+        if self.session is not None:
+            self.run("Reading the device\u2026", self.session.read())
+
+    def _on_snapshot(self, snapshot: DeviceSnapshot, done: str | None) -> None:
+        self.snapshot = snapshot
+        self._set_busy("")
+        if done:
+            self.logged.emit("info", done)
+        self.snapshot_changed.emit(snapshot)
+
+    def _on_error(self, exc: BaseException) -> None:
+        self._set_busy("")
+        text = describe_error(exc)
+        self.logged.emit("error", text)
+        self.failed.emit(text)
+
+    def _set_busy(self, label: str) -> None:
+        if label != self._busy:
+            self._busy = label
+            self.busy_changed.emit(label)
+
+    # --- actions (the device view asks first where they are dangerous) -----------------------
+
+    def test(self, image_hash: bytes) -> None:
+        if self.session is not None:
+            self.run("Marking the image for test\u2026", self.session.test(image_hash),
+                     done="Marked for test: the device boots it once on the next reset.")
+
+    def confirm(self, image_hash: bytes | None = None) -> None:
+        if self.session is not None:
+            self.run("Confirming\u2026", self.session.confirm(image_hash),
+                     done="Confirmed: the device keeps this image.")
+
+    def erase(self, slot: int) -> None:
+        if self.session is not None:
+            self.run("Erasing\u2026", self.session.erase(slot), done=f"Erased slot {slot}.")
+
+    def reset(self) -> None:
+        if self.session is not None:
+            self.run("Resetting and waiting for the device\u2026",
+                     self.session.reset(self.reset_wait_s), done="The device restarted.")
+
+    def roll_back(self) -> None:
+        if self.session is not None and self.snapshot is not None:
+            self.run("Rolling back\u2026",
+                     self.session.roll_back(self.snapshot, wait_s=self.reset_wait_s),
+                     done="Rolled back: the device restarted on the other slot's image.")

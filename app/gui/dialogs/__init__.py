@@ -1,0 +1,1 @@
+"""Dialogs: confirmations, adding a device, settings."""

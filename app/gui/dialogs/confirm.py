@@ -1,0 +1,36 @@
+"""Ask once before a dangerous action, naming its consequence. Non-blocking (window-modal)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+
+def ask(parent: QWidget, title: str, consequence: str, action_text: str,
+        on_yes: Callable[[], None]) -> QMessageBox:
+    """Show a window-modal question; `on_yes` runs only if the user picks `action_text`.
+
+    `open()` rather than `exec()`: no nested event loop, so the core keeps reporting while
+    the question is up, and tests can find and answer it like a user.
+    """
+    box = QMessageBox(parent)
+    box.setObjectName("confirm-dialog")
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle(title)
+    box.setText(f"<b>{title}</b>")
+    box.setInformativeText(consequence)
+    yes = box.addButton(action_text, QMessageBox.ButtonRole.AcceptRole)
+    yes.setObjectName("confirm-yes")
+    no = box.addButton(QMessageBox.StandardButton.Cancel)
+    no.setObjectName("confirm-cancel")
+    box.setDefaultButton(no)  # Enter on a dangerous question must not do the dangerous thing
+
+    def finished() -> None:
+        if box.clickedButton() is yes:
+            on_yes()
+        box.deleteLater()
+
+    box.finished.connect(finished)
+    box.open()
+    return box

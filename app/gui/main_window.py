@@ -1,0 +1,206 @@
+"""The main window: devices on the left, the selected device on the right, the log below."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.gui.bridge import CoreBridge
+from app.gui.controller import DeviceController
+from app.gui.demo import DemoDevices, start_demo
+from app.gui.icons import app_icon, icon
+from app.gui.models.devices import DeviceListModel
+from app.gui.session import DeviceSnapshot, DeviceTarget
+from app.gui.settings import AppSettings, Preferences
+from app.gui.widgets.device_list import DeviceListPane
+from app.gui.widgets.device_view import DeviceView
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "Slotwise"
+
+
+class MainWindow(QMainWindow):
+    """Owns the bridge's lifetime: closing the window stops the core loop thread."""
+
+    file_dropped = Signal(Path)
+
+    def __init__(self, bridge: CoreBridge, settings: AppSettings, *, demo: bool = False,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.demo_mode = demo
+        self.demo: DemoDevices | None = None
+        self.settings = settings
+        self.prefs: Preferences = settings.load()
+        self.devices = DeviceListModel()
+        self.controller = DeviceController(bridge, timeout_s=self.prefs.timeout_s,
+                                           reset_wait_s=self.prefs.reset_wait_s)
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.setObjectName("main-window")
+        self._build_central()
+        self._build_menus()
+        self._build_status()
+        self._wire()
+        self._update_title()
+        geometry = settings.geometry()
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1180, 800)
+
+    # --- building ---------------------------------------------------------------------------
+
+    def _build_central(self) -> None:
+        self.device_pane = DeviceListPane(self.devices)
+        self.device_view = DeviceView(self.controller)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.device_view)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.right_scroll = scroll
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.device_pane)
+        self.splitter.addWidget(scroll)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([280, 900])
+        self.vsplit = QSplitter(Qt.Orientation.Vertical)
+        self.vsplit.addWidget(self.splitter)
+        self.vsplit.setStretchFactor(0, 1)
+        holder = QWidget()
+        layout = QVBoxLayout(holder)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.vsplit)
+        self.setCentralWidget(holder)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.open_action = self._action("Open image\u2026", "file", QKeySequence.StandardKey.Open)
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Recent images")
+        file_menu.addSeparator()
+        quit_action = self._action("Quit", "", QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        device_menu = bar.addMenu("&Device")
+        self.add_action = self._action("Add device\u2026", "add", QKeySequence("Ctrl+N"))
+        self.refresh_action = self._action("Refresh", "refresh", QKeySequence.StandardKey.Refresh)
+        self.refresh_action.triggered.connect(self.controller.refresh)
+        for action in (self.add_action, self.refresh_action):
+            device_menu.addAction(action)
+        self.view_menu = bar.addMenu("&View")
+        self.settings_menu = bar.addMenu("&Settings")
+        self.settings_action = self._action("Preferences\u2026", "settings",
+                                            QKeySequence("Ctrl+,"))
+        self.settings_menu.addAction(self.settings_action)
+        help_menu = bar.addMenu("&Help")
+        about = self._action("About Slotwise", "", None)
+        about.triggered.connect(self._about)
+        help_menu.addAction(about)
+
+    def _action(self, text: str, icon_name: str, shortcut: QKeySequence | QKeySequence.StandardKey
+                | None) -> QAction:
+        action = QAction(icon(icon_name) if icon_name else app_icon(), text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        return action
+
+    def _build_status(self) -> None:
+        self.status_label = QLabel("Ready")
+        self.status_label.setAccessibleName("Status")
+        self.statusBar().addWidget(self.status_label, 1)
+
+    def _wire(self) -> None:
+        self.device_pane.selected.connect(self._on_selected)
+        self.controller.snapshot_changed.connect(self._on_snapshot)
+        self.controller.failed.connect(self._on_failed)
+        self.controller.busy_changed.connect(
+            lambda text: self.status_label.setText(text or "Ready"))
+        self.bridge.failed.connect(self._on_failed)
+
+    # --- behaviour --------------------------------------------------------------------------
+
+    def start_demo(self, *, serial: bool = True, ble: bool = True) -> None:
+        """Start the simulated devices, list them and select the first."""
+        demo = DemoDevices()
+        self.demo = demo
+        self.bridge.add_cleanup(demo.stop)  # before starting: a close mid-start stops them too
+        self.status_label.setText("Starting the demo devices…")
+        self.bridge.submit(start_demo(demo, serial=serial, ble=ble),
+                           on_result=self._on_demo_started)
+
+    def _on_demo_started(self, demo: DemoDevices) -> None:
+        self.controller.openers.update(demo.openers)
+        self.add_targets(demo.targets)
+        self.status_label.setText(f"{len(demo.targets)} demo devices running")
+        if demo.targets:
+            self.device_pane.select_spec(demo.targets[0].spec)
+
+    def start_discovery(self) -> None:
+        """Live discovery over BLE, serial and UDP (app/transport/discovery)."""
+
+    def add_targets(self, targets: list[DeviceTarget]) -> None:
+        for target in targets:
+            self.devices.upsert(target)
+
+    def _on_selected(self, target: DeviceTarget | None) -> None:
+        self.controller.select(target)
+        if target is None:
+            self.device_view.clear()
+        else:
+            self.device_view.clear(target.name)
+        self._update_title()
+
+    def _on_snapshot(self, snapshot: DeviceSnapshot) -> None:
+        self.devices.upsert(replace(snapshot.target, answers_smp=True))
+        self._update_title()
+
+    def _on_failed(self, text: str) -> None:
+        self.status_label.setText(text)
+
+    def _update_title(self) -> None:
+        snapshot = self.controller.snapshot
+        session = self.controller.session
+        if snapshot is not None:
+            self.setWindowTitle(f"{snapshot.target.name} \u2014 {APP_NAME}")
+        elif session is not None:
+            self.setWindowTitle(f"{session.target.name} (connecting) \u2014 {APP_NAME}")
+        else:
+            self.setWindowTitle(APP_NAME)
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "About Slotwise",
+                          "Slotwise updates and diagnoses firmware on Zephyr/MCUboot devices "
+                          "over SMP (MCUmgr) on Bluetooth LE, serial and UDP.")
+
+    # --- drag and drop, closing -------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        urls = event.mimeData().urls()
+        if urls and all(u.isLocalFile() for u in urls):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        urls: list[QUrl] = event.mimeData().urls()
+        if urls and urls[0].isLocalFile():
+            self.file_dropped.emit(Path(urls[0].toLocalFile()))
+            event.acceptProposedAction()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.settings.save_geometry(QByteArray(self.saveGeometry()))
+        self.bridge.stop()
+        super().closeEvent(event)
+

@@ -1,0 +1,246 @@
+"""The selected device as the GUI sees it: plain asyncio, no Qt, run on the core loop.
+
+`DeviceSession` opens one client, reads what the device view shows into frozen values
+(`DeviceSnapshot`) and performs the slot actions. Widgets reach it only through CoreBridge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+from app.client import SmpClient, TrafficHook
+from app.errors import SlotwiseError, TransportClosed, TransportError, TransportTimeout
+from app.smp.errors import DeviceError
+from app.smp.groups.img import ImageSlot
+from app.smp.groups.os import BootloaderMode
+from app.transport import Transport, open_transport
+
+log = logging.getLogger(__name__)
+
+Opener = Callable[[], Transport]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceTarget:
+    """One row of the device list: where a device is and how to reach it."""
+
+    spec: str
+    """udp:HOST:PORT, serial:PORT[@BAUD] or ble:ADDRESS; also the row's identity."""
+    kind: str
+    name: str
+    address: str
+    rssi: int | None = None
+    answers_smp: bool | None = None
+    """None until checked; True once the device answered an SMP echo."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceIdentity:
+    name: str
+    os_info: str
+    app_info: str
+    bootloader: str
+    bootloader_mode: str
+    no_downgrade: bool
+    buf_size: int | None
+    buf_count: int | None
+    link_kind: str
+    address: str
+    mtu: int | None
+    max_frame_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class SlotView:
+    """One image slot with the sizes from slot_info when the firmware reports them."""
+
+    image: int
+    slot: int
+    version: str
+    hash: bytes | None
+    size: int | None
+    active: bool
+    pending: bool
+    confirmed: bool
+    permanent: bool
+    bootable: bool
+    empty: bool = False
+
+    @property
+    def absolute(self) -> int:
+        return self.image * 2 + self.slot
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSnapshot:
+    target: DeviceTarget
+    identity: DeviceIdentity
+    slots: tuple[SlotView, ...]
+
+    def running(self, image: int = 0) -> SlotView | None:
+        return next((s for s in self.slots if s.image == image and s.active), None)
+
+    def other(self, slot: SlotView) -> SlotView | None:
+        return next((s for s in self.slots if s.image == slot.image and s.slot != slot.slot
+                     and not s.empty), None)
+
+
+class DeviceSession:
+    """One connected device. Every method runs on the core loop."""
+
+    def __init__(self, target: DeviceTarget, *, timeout_s: float = 5.0,
+                 opener: Opener | None = None, on_traffic: TrafficHook | None = None) -> None:
+        self.target = target
+        self._timeout_s = timeout_s
+        self._opener = opener or (lambda: open_transport(target.spec))
+        self._on_traffic = on_traffic
+        self.client: SmpClient | None = None
+
+    async def connect(self) -> DeviceSnapshot:
+        await self._open()
+        return await self.read()
+
+    async def _open(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+        self.client = SmpClient(self._opener(), timeout_s=self._timeout_s,
+                                on_traffic=self._on_traffic)
+        await self.client.open()
+
+    def _require(self) -> SmpClient:
+        if self.client is None:
+            raise TransportClosed(f"not connected to {self.target.name}")
+        return self.client
+
+    async def close(self) -> None:
+        if self.client is not None:
+            client, self.client = self.client, None
+            await client.close()
+
+    async def read(self) -> DeviceSnapshot:
+        """Identity and slots, as the device view shows them."""
+        client = self._require()
+        identity = await self._identity(client)
+        states = await client.image_state()
+        sizes = await _optional(client.slot_info())
+        return DeviceSnapshot(self.target, identity, _slot_views(states, sizes))
+
+    async def _identity(self, client: SmpClient) -> DeviceIdentity:
+        os_info = await _optional(client.os_info("a"))
+        app_info = await _optional(client.os_info("v"))
+        params = await _optional(client.params())
+        loader = await _optional(client.bootloader_info())
+        mode = await _optional(client.bootloader_info("mode"))
+        mode_text, no_downgrade = "not reported", False
+        if mode is not None and mode.mode is not None:
+            known = mode.mode in BootloaderMode._value2member_map_
+            mode_text = BootloaderMode(mode.mode).description if known else f"mode {mode.mode}"
+            no_downgrade = bool(mode.no_downgrade)
+        link = client.link
+        return DeviceIdentity(
+            name=self.target.name, os_info=os_info or "not reported",
+            app_info=app_info or "not reported",
+            bootloader=(loader.bootloader if loader and loader.bootloader else "not reported"),
+            bootloader_mode=mode_text, no_downgrade=no_downgrade,
+            buf_size=params.buf_size if params else None,
+            buf_count=params.buf_count if params else None,
+            link_kind=link.kind, address=link.address, mtu=link.mtu,
+            max_frame_bytes=link.max_frame_bytes)
+
+    # --- slot actions -----------------------------------------------------------------------
+
+    async def test(self, image_hash: bytes) -> DeviceSnapshot:
+        await self._require().image_test(image_hash)
+        return await self.read()
+
+    async def confirm(self, image_hash: bytes | None = None) -> DeviceSnapshot:
+        await self._require().image_confirm(image_hash)
+        return await self.read()
+
+    async def erase(self, slot: int) -> DeviceSnapshot:
+        await self._require().image_erase(slot)
+        return await self.read()
+
+    async def reset(self, wait_s: float = 20.0) -> DeviceSnapshot:
+        """Reset, wait until the device answers again, and read it afresh."""
+        await self._require().reset()
+        await self.wait_back(wait_s)
+        return await self.read()
+
+    async def roll_back(self, snapshot: DeviceSnapshot, image: int = 0,
+                        wait_s: float = 20.0) -> DeviceSnapshot:
+        """Boot the other slot's image: revert an untested image, or test the older one."""
+        running = snapshot.running(image)
+        if running is None:
+            raise SlotwiseError("the device lists no running image to roll back from")
+        other = snapshot.other(running)
+        if running.confirmed or running.permanent:
+            if other is None or other.hash is None or not other.bootable:
+                raise SlotwiseError("there is no bootable image in the other slot to go back to")
+            await self._require().image_test(other.hash)
+        return await self.reset(wait_s)
+
+    async def wait_back(self, wait_s: float) -> None:
+        """Poll with echo until the device answers; reopen the link if it dropped."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        await asyncio.sleep(0.2)  # the reset reply precedes the reboot (OS_RESET_MS)
+        last: BaseException | None = None
+        while loop.time() < deadline:
+            try:
+                client = self._require()
+                if not client.is_connected:
+                    await self._open()
+                    client = self._require()
+                await client.echo("slotwise")  # raises until the device is back
+                return
+            except (TransportError, DeviceError, OSError) as exc:
+                last = exc
+                await asyncio.sleep(0.2)
+        raise TransportTimeout(f"{self.target.name} did not come back within {wait_s:g} s"
+                               + (f" ({last})" if last else ""))
+
+
+async def probe(target: DeviceTarget, opener: Opener | None = None,
+                timeout_s: float = 1.0) -> DeviceTarget:
+    """The target with `answers_smp` set by one echo."""
+    transport = opener() if opener else open_transport(target.spec)
+    try:
+        async with SmpClient(transport, timeout_s=timeout_s) as client:
+            await client.echo("slotwise")
+        return replace(target, answers_smp=True)
+    except (SlotwiseError, OSError) as exc:
+        log.info("%s does not answer SMP: %s", target.spec, exc)
+        return replace(target, answers_smp=False)
+
+
+async def _optional(read: Awaitable[T]) -> T | None:
+    """The value, or None when the firmware lacks the command (the view says "not reported")."""
+    try:
+        return await read
+    except DeviceError as exc:
+        log.info("optional read failed: %s", exc)
+        return None
+
+
+def _slot_views(states: list[ImageSlot], sizes: list[Any] | None) -> tuple[SlotView, ...]:
+    slot_size: dict[tuple[int, int], int] = {}
+    for image in sizes or []:
+        for s in image.slots:
+            slot_size[(image.image, s.slot)] = s.size
+    views = [SlotView(image=s.image_number, slot=s.slot, version=s.version, hash=s.hash,
+                      size=slot_size.get((s.image_number, s.slot)), active=s.active,
+                      pending=s.pending, confirmed=s.confirmed, permanent=s.permanent,
+                      bootable=s.bootable) for s in states]
+    listed = {(v.image, v.slot) for v in views}
+    for (image, slot), size in slot_size.items():  # show empty slots too: uploads land there
+        if (image, slot) not in listed:
+            views.append(SlotView(image, slot, "", None, size, False, False, False, False,
+                                  False, empty=True))
+    return tuple(sorted(views, key=lambda v: (v.image, v.slot)))
+

@@ -1,0 +1,60 @@
+"""SMP packets as readable text for the log drawer's traffic view. Pure: no Qt, no I/O."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from app.smp.codec import decode_body
+from app.smp.errors import DecodeError
+from app.smp.header import Header, group_name
+
+MAX_INLINE_BYTES = 16
+"""Byte strings longer than this (upload chunks) show as a length, not a hex wall."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrafficRecord:
+    """One packet as the client's `on_traffic` hook saw it."""
+
+    at: float
+    direction: str
+    frame: bytes
+
+    @classmethod
+    def now(cls, direction: str, frame: bytes) -> TrafficRecord:
+        return cls(time.time(), direction, bytes(frame))
+
+
+def describe_frame(direction: str, frame: bytes) -> str:
+    """`tx img #3 write cmd 1 {off: 0, data: <2000 bytes>}` — header fields, then the body."""
+    arrow = "\u2192" if direction == "tx" else "\u2190"
+    try:
+        header = Header.decode(frame)
+    except DecodeError as exc:
+        return f"{arrow} undecodable {len(frame)}-byte packet: {exc}"
+    op = header.op.name.lower().replace("_rsp", " reply")
+    head = (f"{arrow} {group_name(header.group)} cmd {header.command} {op} "
+            f"seq {header.sequence} ({header.length} B)")
+    try:
+        body = decode_body(frame[8:8 + header.length])
+    except DecodeError as exc:
+        return f"{head} <bad CBOR: {exc}>"
+    return f"{head} {render(body)}"
+
+
+def render(value: Any) -> str:
+    """CBOR values as compact, readable text."""
+    if isinstance(value, dict):
+        inner = ", ".join(f"{k}: {render(v)}" for k, v in value.items())
+        return "{" + inner + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(render(v) for v in value) + "]"
+    if isinstance(value, bytes | bytearray):
+        if len(value) > MAX_INLINE_BYTES:
+            return f"<{len(value)} bytes>"
+        return "h'" + bytes(value).hex() + "'"
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
