@@ -47,8 +47,9 @@ class Profile:
     """CONFIG_MCUMGR_GRP_IMG_ALLOW_ERASE_PENDING: a pending secondary may be overwritten."""
     image_check: bool = True
     """CONFIG_IMG_ENABLE_IMAGE_CHECK: `match` in the last upload reply (the 3.4 build lacks it)."""
-    confirm_any_image: bool = True
-    """..._ALLOW_CONFIRM_NON_ACTIVE_IMAGE_ANY: image 1 can be confirmed after its own test swap."""
+    confirm_any_image: bool = False
+    """..._ALLOW_CONFIRM_NON_ACTIVE_IMAGE_ANY (default n): only the secondary slot of a
+    non-active image may be confirmed (made permanent), so image 1 is updated with confirm."""
     untranslated_groups: frozenset[int] = frozenset()
     """Groups without a v1 translation function (their group errors become EUNKNOWN)."""
     os_info: dict[str, str] = field(default_factory=dict)
@@ -94,7 +95,7 @@ PROFILES: dict[str, Profile] = {
                            (Group.SHELL, WHOLE_GROUP), (Group.ENUM, WHOLE_GROUP),
                            (Group.ZEPHYR_BASIC, WHOLE_GROUP)}),
         legacy_errors=True, rc_zero=frozenset({(Group.STAT, 1)}), echo_missing_is_empty=True,
-        minimal_task_stats=True, allow_erase_pending=False, confirm_any_image=False,
+        minimal_task_stats=True, allow_erase_pending=False,
         image_check=False,
         untranslated_groups=frozenset({Group.STAT}),
         os_info={"s": "Zephyr", "n": "unknown", "r": "", "v": "3.4.99", "m": "posix",
