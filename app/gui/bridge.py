@@ -96,6 +96,8 @@ class CoreBridge(QObject):
         self._stamps: dict[str, int] = {}
         self._cleanups: list[Cleanup] = []
         self._stopped = False
+        self.dropped = 0
+        """Stale results dropped so far (a view or a test can show it)."""
         started = threading.Event()
         self._thread = threading.Thread(target=self._run_loop, args=(started,),
                                          name="slotwise-core", daemon=True)
@@ -161,6 +163,7 @@ class CoreBridge(QObject):
             return
         if topic is not None and not self.is_current(topic, stamp):
             log.debug("dropped a stale %s result (stamp %d)", topic, stamp)
+            self.dropped += 1
             return
         exc = fut.exception()
         if exc is not None:

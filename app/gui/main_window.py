@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from app.gui.bridge import CoreBridge
 from app.gui.controller import DeviceController
 from app.gui.demo import DemoDevices, start_demo
+from app.gui.dialogs.add_device import AddDeviceDialog
 from app.gui.icons import app_icon, icon
 from app.gui.models.devices import DeviceListModel
 from app.gui.session import DeviceSnapshot, DeviceTarget
@@ -125,6 +126,8 @@ class MainWindow(QMainWindow):
 
     def _wire(self) -> None:
         self.device_pane.selected.connect(self._on_selected)
+        self.device_pane.add_requested.connect(self.add_device)
+        self.add_action.triggered.connect(self.add_device)
         self.controller.snapshot_changed.connect(self._on_snapshot)
         self.controller.failed.connect(self._on_failed)
         self.controller.busy_changed.connect(
@@ -151,6 +154,21 @@ class MainWindow(QMainWindow):
 
     def start_discovery(self) -> None:
         """Live discovery over BLE, serial and UDP (app/transport/discovery)."""
+
+    def add_device(self) -> AddDeviceDialog:
+        """Ask for a UDP address or serial port; the new device is listed and selected."""
+        dialog = AddDeviceDialog(self, baud=self.prefs.serial_baud)
+
+        def accepted() -> None:
+            target = dialog.target()
+            if target is not None:
+                self.devices.upsert(target)
+                self.device_pane.select_spec(target.spec)
+            dialog.deleteLater()
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
+        return dialog
 
     def add_targets(self, targets: list[DeviceTarget]) -> None:
         for target in targets:

@@ -1,0 +1,89 @@
+"""The core bridge: results on the GUI thread, stale results dropped, throttled progress,
+clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from pytestqt.qtbot import QtBot
+
+from app.errors import TransportTimeout
+from app.gui.bridge import CoreBridge
+
+
+def test_result_arrives_on_gui_thread(qtbot: QtBot, bridge: CoreBridge) -> None:
+    """A coroutine runs on the core thread and its result is delivered on the GUI thread."""
+    seen: list[tuple[str, str]] = []
+
+    async def where() -> str:
+        return threading.current_thread().name
+
+    bridge.submit(where(), on_result=lambda name: seen.append(
+        (name, threading.current_thread().name)))
+    qtbot.waitUntil(lambda: bool(seen), timeout=5000)
+    assert seen[0][0] == "slotwise-core"
+    assert seen[0][1] == threading.main_thread().name
+
+
+def test_error_becomes_failed_signal_sentence(qtbot: QtBot, bridge: CoreBridge) -> None:
+    """An unhandled core error reaches the GUI as one plain sentence, not a traceback."""
+
+    async def boom() -> None:
+        raise TransportTimeout("no answer from 127.0.0.1:9 within 1 s")
+
+    with qtbot.waitSignal(bridge.failed, timeout=5000) as blocker:
+        bridge.submit(boom())
+    assert blocker.args[0].startswith("The device did not answer in time.")
+    assert "Traceback" not in blocker.args[0]
+
+
+def test_stale_result_is_dropped(qtbot: QtBot, bridge: CoreBridge) -> None:
+    """Of two requests on one topic, the older one's result is dropped even if it ends last."""
+    shown: list[str] = []
+
+    async def answer(text: str, delay_s: float) -> str:
+        await asyncio.sleep(delay_s)
+        return text
+
+    bridge.submit(answer("old device", 0.3), on_result=shown.append, topic="device")
+    bridge.submit(answer("new device", 0.0), on_result=shown.append, topic="device")
+    qtbot.waitUntil(lambda: bridge.dropped == 1, timeout=5000)
+    assert shown == ["new device"]
+
+
+def test_throttle_limits_rate_and_keeps_last(qtbot: QtBot, bridge: CoreBridge) -> None:
+    """A thousand progress calls in a burst reach the GUI a few times, ending with the last."""
+    got: list[int] = []
+
+    async def burst() -> None:
+        throttle = bridge.throttle(got.append)
+        for i in range(1000):
+            throttle(i)
+            if i % 100 == 0:
+                await asyncio.sleep(0.02)
+        throttle.flush()
+
+    bridge.submit(burst())
+    qtbot.waitUntil(lambda: bool(got) and got[-1] == 999, timeout=5000)
+    assert len(got) <= 4  # ~0.2 s of calls at <= 10 per second, plus the final flush
+
+
+def test_stop_joins_thread_and_runs_cleanups(qapp: object) -> None:
+    """stop() runs registered async cleanups, cancels running jobs and joins the loop thread."""
+    core = CoreBridge()
+    closed: list[bool] = []
+
+    async def close() -> None:
+        closed.append(True)
+
+    async def forever() -> None:
+        await asyncio.sleep(3600)
+
+    core.add_cleanup(close)
+    job = core.submit(forever())
+    core.stop()
+    assert closed == [True]
+    assert job.cancelled()
+    assert not core.running
+    assert "slotwise-core" not in [t.name for t in threading.enumerate()]
