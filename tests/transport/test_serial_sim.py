@@ -54,7 +54,6 @@ async def test_raw_uart_mode_round_trips(device: SimDevice) -> None:
 
 async def test_log_lines_interleave_without_harm(device: SimDevice) -> None:
     """With the simulator's log output on, requests succeed and the logs reach the console."""
-    transport = SerialTransport(SerialOptions(port="", baud=115200))
     async with PtySimServer(device, log_lines=True) as server:
         transport = SerialTransport(server.path)
         seen: list[str] = []
