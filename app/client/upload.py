@@ -16,16 +16,18 @@ It does not judge the image or mark it: that is app/workflows/update.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from app.client.client import SmpClient
-from app.errors import SlotwiseError, TransportTimeout
+from app.errors import SlotwiseError, TransportClosed, TransportError, TransportTimeout
 from app.image.source import ImageSource
-from app.smp.errors import DecodeError, DeviceError
+from app.smp.errors import DecodeError, DeviceError, MgmtErr
 from app.smp.groups import img
 from app.smp.message import encode_request
 from app.transport.base import LinkInfo
@@ -96,7 +98,7 @@ class UploadOptions:
     min_timeout_s: float = 0.2
     """Floor of the adaptive per-request timeout on lossy links; reliable links use 4x."""
     max_timeout_s: float = 16.0
-    grow_after: int = 8
+    grow_after: int = 4
     """Clean answers in a row before the window grows by one."""
     stall_timeout_s: float = 60.0
     """Give up when the device's offset has not moved for this long."""
@@ -239,7 +241,8 @@ async def upload_image(client: SmpClient, source: ImageSource, *,
                        buffers: DeviceBuffers | None = None,
                        on_progress: ProgressHook | None = None,
                        cancel: asyncio.Event | None = None,
-                       reconnect: Reconnect | None = None) -> UploadResult:
+                       reconnect: Reconnect | None = None,
+                       expected_hash: bytes | None = None) -> UploadResult:
     """Upload `source` to the device and return when the device reports `off == len`.
 
     Args:
@@ -251,6 +254,8 @@ async def upload_image(client: SmpClient, source: ImageSource, *,
         on_progress: called with raw ticks (acknowledged bytes, retries, resumes, window).
         cancel: set it to stop cleanly; the next upload of the same image resumes.
         reconnect: makes a new connected client when the link drops; without it a drop fails.
+        expected_hash: the image hash TLV; lets the engine recognise an upload that completed
+            although its last answer was lost.
 
     Raises:
         UploadCancelled: `cancel` was set.
@@ -262,24 +267,371 @@ async def upload_image(client: SmpClient, source: ImageSource, *,
     if sha is None:
         sha = await asyncio.to_thread(file_sha256, source)
     uploader = _Uploader(client, source, opts, sha=sha, buffers=buffers,
-                        on_progress=on_progress, cancel=cancel, reconnect=reconnect)
+                        on_progress=on_progress, cancel=cancel, reconnect=reconnect,
+                        expected_hash=expected_hash)
     return await uploader.run()
 
 
+@dataclass(slots=True)
+class _Flight:
+    """One request in flight: its data range and the task awaiting its answer."""
+
+    off: int
+    end: int
+    task: asyncio.Task[img.ImageUploadResponse]
+    sent_at: float
+
+
+@dataclass(slots=True)
+class _Counters:
+    requests: int = 0
+    retries: int = 0
+    timeouts: int = 0
+    enomem: int = 0
+    rewinds: int = 0
+    resumes: int = 0
+    reconnects: int = 0
+    sent_bytes: int = 0
+    session_restarts: int = 0
+
+
 class _Uploader:
-    """One upload run: the window, the device's offset, reconnects. Filled in below."""
+    """One upload run: the window over the device's offset, timeouts, reconnects."""
 
     def __init__(self, client: SmpClient, source: ImageSource, options: UploadOptions, *,
                  sha: bytes, buffers: DeviceBuffers, on_progress: ProgressHook | None,
-                 cancel: asyncio.Event | None, reconnect: Reconnect | None) -> None:
+                 cancel: asyncio.Event | None, reconnect: Reconnect | None,
+                 expected_hash: bytes | None) -> None:
         self.client = client
+        self.expected_hash = expected_hash
         self.source = source
-        self.options = options
+        self.opts = options
         self.sha = sha
         self.buffers = buffers
+        self.total = source.size
         self.on_progress = on_progress
         self.cancel = cancel
         self.reconnect = reconnect
+        self.limit = request_limit(client.link, buffers, options.max_request_bytes)
+        start = options.window or (max(buffers.buf_count - 1, 1) if buffers.reported else 1)
+        self.start_window = max(start, 1)
+        self.window = self.start_window
+        self.max_window = max(options.max_window or self.start_window, self.start_window)
+        self.largest_window = self.window
+        self.count = _Counters()
+        self.acked = 0
+        """The device's offset as last reported."""
+        self.next_off = 0
+        self.flights: list[_Flight] = []
+        self.clean = 0
+        self.srtt: float | None = None
+        self.rttvar = 0.0
+        self.backoff = 1.0
+        self.first_sent = False
+        self.resumed_from: int | None = None
+        self.match: bool | None = None
+        self.last_progress = time.monotonic()
+        self.last_tick = 0.0
+        self.sent_last_chunk = False
+
+    # --- the run ------------------------------------------------------------------------------
 
     async def run(self) -> UploadResult:
-        raise NotImplementedError
+        if self.total < IMAGE_HEADER_BYTES:
+            raise UploadError(f"the image is {self.total} bytes; an MCUboot image is larger")
+        first = chunk_data_bytes(self.limit.max_request_bytes, off=0, total=self.total,
+                                 sha=self.sha, image=self.opts.image, upgrade=self.opts.upgrade,
+                                 alignment=self.opts.alignment)
+        if first < IMAGE_HEADER_BYTES:
+            raise UploadError(
+                f"requests of at most {self.limit.max_request_bytes} bytes ("
+                f"{self.limit.limited_by}) cannot carry the 32-byte image header")
+        started = self.last_progress = time.monotonic()
+        self._tick(force=True)
+        try:
+            while True:
+                try:
+                    await self._pump()
+                    break
+                except TransportClosed as exc:
+                    self._drop_flights()
+                    await self._reconnect(exc)
+        finally:
+            self._drop_flights()
+        elapsed = time.monotonic() - started
+        self._tick(force=True)
+        return UploadResult(self._stats(elapsed), self.client)
+
+    async def _pump(self) -> None:
+        """Send within the window and act on answers until the device reports `off == len`."""
+        while True:
+            self._check_cancel()
+            self._fill()
+            waits: set[asyncio.Future[object]] = {f.task for f in self.flights}
+            cancel_wait = None
+            if self.cancel is not None:
+                cancel_wait = asyncio.ensure_future(self.cancel.wait())
+                waits.add(cancel_wait)
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                if cancel_wait is not None:
+                    cancel_wait.cancel()
+            self._check_cancel()
+            for flight in list(self.flights):
+                # an earlier answer in this pass may have discarded this flight already
+                if flight in self.flights and flight.task.done() and await self._settle(flight):
+                    return
+            if time.monotonic() - self.last_progress > self.opts.stall_timeout_s:
+                raise UploadError(
+                    f"the device stopped taking data at {self._percent(self.acked)} "
+                    f"({self.acked} of {self.total} bytes) for {self.opts.stall_timeout_s:g} s")
+
+    def _fill(self) -> None:
+        """Launch requests up to the window; the first chunk (offset 0) always goes alone,
+        because the device erases the slot (or finds the session to resume) before it answers."""
+        while len(self.flights) < self.window and self.next_off < self.total:
+            if self.flights and (self.next_off == 0 or self.flights[-1].off == 0):
+                return
+            self._launch(self.next_off)
+
+    def _launch(self, off: int) -> None:
+        size = chunk_data_bytes(self.limit.max_request_bytes, off=off, total=self.total,
+                                sha=self.sha, image=self.opts.image, upgrade=self.opts.upgrade,
+                                alignment=self.opts.alignment)
+        data = self.source.read_at(off, size)
+        request = first_chunk(off, data, total=self.total, sha=self.sha, image=self.opts.image,
+                              upgrade=self.opts.upgrade)
+        end = off + len(data)
+        task = asyncio.create_task(
+            self.client.request(request, timeout_s=self._timeout(off), retries=0),
+            name=f"upload@{off}")
+        task.add_done_callback(_retrieve)
+        self.flights.append(_Flight(off, end, task, time.monotonic()))  # type: ignore[arg-type]
+        self.count.requests += 1
+        self.count.sent_bytes += len(data)
+        self.next_off = end
+        if end >= self.total:
+            self.sent_last_chunk = True
+
+    def _timeout(self, off: int) -> float:
+        reliable = self.client.link.reliable
+        floor = self.opts.min_timeout_s * (4 if reliable else 1)
+        if off == 0 or self.srtt is None:
+            base = self.opts.first_timeout_s
+        else:
+            base = max(floor, self.srtt + 4 * self.rttvar, 1.5 * self.srtt)
+        return min(base * self.backoff, self.opts.max_timeout_s)
+
+    # --- answers ------------------------------------------------------------------------------
+
+    async def _settle(self, flight: _Flight) -> bool:
+        """Act on one finished request; True when the upload is complete."""
+        try:
+            response = flight.task.result()
+        except TransportTimeout:
+            if flight.end <= self.acked:  # a later answer already covered it
+                self.flights.remove(flight)
+                return False
+            self.count.timeouts += 1
+            self.backoff = min(self.backoff * 1.5, 16.0)
+            self._trouble(flight.off, "timeout")
+            return False
+        except DeviceError as exc:
+            return self._device_error(flight, exc)
+        except DecodeError as exc:
+            log.info("undecodable answer to the chunk at %d: %s", flight.off, exc)
+            self._trouble(flight.off, "bad answer")
+            return False
+        self.flights.remove(flight)
+        self._sample_rtt(time.monotonic() - flight.sent_at)
+        self.backoff = 1.0
+        return await self._answer(flight, response)
+
+    async def _answer(self, flight: _Flight, response: img.ImageUploadResponse) -> bool:
+        off = response.off
+        if off >= self.total:  # the first answer showing off == len ends it (§3 UDP rules)
+            self._advance(self.total)
+            self.match = response.match
+            if response.match is False:
+                raise UploadError("the device computed a different SHA-256 over the uploaded "
+                                  "bytes (match: false): the upload was corrupted")
+            return True
+        if flight.off == 0 and self.resumed_from is None:
+            self.resumed_from = off if off != flight.end else 0
+            if self.resumed_from:  # the device kept an earlier session with this sha
+                self.count.resumes += 1
+                self._advance(off)
+                self._trouble(off, "resume", shrink=False, retry=False,
+                              message=f"resumed at {self._percent(off)}")
+                return False
+        if off == flight.end:
+            self._advance(off)
+            for earlier in [f for f in self.flights if f.end <= off]:  # answers lost, data not
+                earlier.task.cancel()
+                self.flights.remove(earlier)
+            self.clean += 1
+            if self.clean >= self.opts.grow_after and self.window < self.max_window:
+                self.window += 1
+                self.largest_window = max(self.largest_window, self.window)
+                self.clean = 0
+            self._tick()
+            return False
+        # The device expects another offset: what is in flight was built on a wrong guess.
+        if off == 0 and flight.off != 0:
+            if self.sent_last_chunk and await self._completed_before():
+                self._advance(self.total)
+                return True
+            self.count.resumes += 1
+            self.resumed_from = None
+            self._advance(0)
+            self._trouble(0, "session lost", message="the device lost the upload session "
+                          "(did it reset?); starting again from 0% with the same image")
+            return False
+        if off < flight.end:
+            self.count.rewinds += 1
+        self._advance(off)
+        self._trouble(off, "rewind" if off < flight.end else "skip", shrink=off < flight.end,
+                      gentle=True)
+        return False
+
+    def _advance(self, off: int) -> None:
+        """Record the device's offset; any movement forward counts as progress."""
+        if off > self.acked:
+            self.last_progress = time.monotonic()
+        self.acked = off
+
+    def _device_error(self, flight: _Flight, exc: DeviceError) -> bool:
+        if not exc.group_error and exc.rc == MgmtErr.ENOMEM:
+            # Too many requests for the device's buffers (§5.3): never fatal.
+            self.count.enomem += 1
+            self.max_window = max(1, min(self.max_window, self.window - 1))
+            self._trouble(flight.off, "enomem", shrink=True, gentle=True)
+            if self.window == 1:
+                self.backoff = min(self.backoff * 2, 16.0)
+            return False
+        if flight.off == 0:
+            raise UploadError(f"the device refused the image: {exc}") from exc
+        # Any other error resets the device's upload state (§6.1.3): start a new session.
+        self.count.session_restarts += 1
+        if self.count.session_restarts > self.opts.max_session_restarts:
+            raise UploadError(f"the device kept failing the upload at "
+                              f"{self._percent(flight.off)}: {exc}") from exc
+        log.info("device error at offset %d (%s); restarting the session", flight.off, exc)
+        self._trouble(0, "device error")
+        return False
+
+    def _trouble(self, resume_at: int, why: str, *, shrink: bool = True,
+                 gentle: bool = False, retry: bool = True, message: str = "") -> None:
+        """Discard everything in flight and continue from `resume_at` (the device's offset)."""
+        self._drop_flights()
+        if retry:
+            self.count.retries += 1
+        self.clean = 0
+        self.next_off = resume_at
+        self.sent_last_chunk = False
+        if shrink:
+            self.window = max(1, self.window - 1 if gentle else self.window // 2)
+        log.debug("upload %s: continuing at %d with window %d", why, resume_at, self.window)
+        self._tick(message, force=True)
+
+    async def _completed_before(self) -> bool:
+        """After the last chunk, a lost answer plus a resend looks like `off: 0` (the device
+        closed the session when it completed). The slot list tells whether it had finished."""
+        if self.expected_hash is None:
+            return False
+        with contextlib.suppress(DeviceError, DecodeError, TransportTimeout):
+            for slot in await self.client.image_state():
+                if (slot.image_number == self.opts.image and not slot.active
+                        and slot.hash == self.expected_hash):
+                    log.info("the last chunk's answer was lost but slot %d holds the image",
+                             slot.slot)
+                    return True
+        return False
+
+    def _sample_rtt(self, rtt: float) -> None:
+        if self.srtt is None:
+            self.srtt, self.rttvar = rtt, rtt / 2
+        else:  # RFC 6298 smoothing
+            self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - rtt)
+            self.srtt = 0.875 * self.srtt + 0.125 * rtt
+
+    # --- link drops, cancel, progress -------------------------------------------------------
+
+    async def _reconnect(self, cause: TransportClosed) -> None:
+        where = self._percent(self.acked)
+        if self.reconnect is None:
+            raise UploadError(f"the link dropped at {where}: {cause}") from cause
+        deadline = time.monotonic() + self.opts.reconnect_timeout_s
+        delay = 0.1
+        self._tick(f"link dropped at {where}; reconnecting", force=True)
+        while True:
+            self._check_cancel()
+            with contextlib.suppress(Exception):
+                await self.client.close()
+            try:
+                self.client = await self.reconnect()
+                break
+            except TransportError as exc:
+                if time.monotonic() + delay > deadline:
+                    raise UploadError(f"the link dropped at {where} and the device could not "
+                                      f"be reached again: {exc}") from exc
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        self.count.reconnects += 1
+        self.count.resumes += 1
+        self.next_off = 0
+        self.resumed_from = None
+        self.last_progress = time.monotonic()
+
+    def _check_cancel(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            self._drop_flights()
+            raise UploadCancelled(
+                f"upload cancelled at {self._percent(self.acked)}; uploading the same image "
+                "again resumes there", self.acked)
+
+    def _drop_flights(self) -> None:
+        """Forget what is in flight; late answers to these are dropped by the client."""
+        for flight in self.flights:
+            flight.task.cancel()
+        self.flights.clear()
+
+    def _percent(self, off: int) -> str:
+        return f"{100 * off // self.total}%" if self.total else "100%"
+
+    def _tick(self, message: str = "", *, force: bool = False) -> None:
+        if self.on_progress is None:
+            return
+        now = time.monotonic()
+        if not force and now - self.last_tick < self.opts.progress_interval_s:
+            return
+        self.last_tick = now
+        self.on_progress(UploadTick(self.acked, self.total, self.count.retries,
+                                    self.count.resumes, self.window, message))
+
+    def _stats(self, elapsed: float) -> UploadStats:
+        c = self.count
+        chunk = chunk_data_bytes(self.limit.max_request_bytes, off=self.total // 2,
+                                 total=self.total, alignment=self.opts.alignment)
+        return UploadStats(
+            total_bytes=self.total, elapsed_s=elapsed, buffers=self.buffers, limit=self.limit,
+            link=self.client.link, chunk_bytes=chunk, start_window=self.start_window,
+            max_window=self.largest_window, final_window=self.window, requests=c.requests,
+            retries=c.retries, timeouts=c.timeouts, enomem=c.enomem, rewinds=c.rewinds,
+            resumes=c.resumes, reconnects=c.reconnects, resumed_from=self.resumed_from or 0,
+            sent_bytes=c.sent_bytes, srtt_s=self.srtt, match=self.match)
+
+
+def _retrieve(task: asyncio.Task[img.ImageUploadResponse]) -> None:
+    """Mark a discarded request's exception as seen, so asyncio does not log it at exit."""
+    if not task.cancelled():
+        task.exception()
+
+
+__all__ = [
+    "DeviceBuffers", "ProgressHook", "Reconnect", "RequestLimit", "UploadCancelled",
+    "UploadError", "UploadOptions", "UploadResult", "UploadStats", "UploadTick",
+    "chunk_data_bytes", "file_sha256", "first_chunk", "read_buffers", "request_limit",
+    "upload_image",
+]
