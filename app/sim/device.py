@@ -122,6 +122,8 @@ class SimDevice:
         self.work_s = 0.0
         self.reply_reboots = False
         self._boot_at = self.clock()
+        self._dirty = False
+        """Flash written since the last save (an upload in progress); saved at reboot."""
         self._load()
 
     # --- public API --------------------------------------------------------------------------
@@ -140,10 +142,7 @@ class SimDevice:
         self.upload = None
         self.fs_session = None
         self.settings = dict(self.stored_settings)
-        self._active = boot_all(self)
-        for slot in self._slots:
-            self.persist_slot(slot)
-        self._save_json()
+        self._run_bootloader()
         self._boot_at = self.clock()
 
     def slots(self, image: int = 0) -> tuple[Slot, Slot]:
@@ -197,6 +196,7 @@ class SimDevice:
     def note_flash_write(self, nbytes: int) -> None:
         self.counters["bytes_written"] += nbytes
         self.counters["write_calls"] += 1
+        self._dirty = True
         if self.config.flash_write_bps:
             self.work_s += nbytes / self.config.flash_write_bps
 
@@ -204,6 +204,7 @@ class SimDevice:
         if nbytes:
             self.counters["bytes_erased"] += nbytes
             self.counters["erase_calls"] += 1
+            self._dirty = True
             self.work_s += nbytes / self.config.flash_erase_bps
 
     def corrupt_slot(self, number: int) -> None:
@@ -327,7 +328,16 @@ class SimDevice:
                 self.install(image * 2, factory)
         # Power-on: MCUboot runs exactly as on a reset, and settings load from storage.
         self.settings = dict(self.stored_settings)
+        self._run_bootloader()
+
+    def _run_bootloader(self) -> None:
+        """MCUboot at power-on/reset; slots it changed (and flash written since) are saved."""
+        before = [bytes(slot.flash) for slot in self._slots]
         self._active = boot_all(self)
+        for slot, old in zip(self._slots, before, strict=True):
+            if slot.flash != old or self._dirty:
+                self.persist_slot(slot)
+        self._dirty = False
         self._save_json()
 
     def _save_json(self) -> None:
