@@ -16,6 +16,7 @@ import asyncio
 import itertools
 import logging
 import math
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 
 from app.sim.runtime import SimRuntime
@@ -94,6 +95,7 @@ class SimBlePeripheral:
         self._to_device = _Pacer(conn_interval_s, packets_per_interval)
         self._to_host = _Pacer(conn_interval_s, packets_per_interval)
         self._timers: set[asyncio.TimerHandle] = set()
+        self._outbox: deque[tuple[FakeGattClient, bytes]] = deque()
         self.writes = 0
         self.notifications = 0
 
@@ -110,6 +112,7 @@ class SimBlePeripheral:
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
+        self._outbox.clear()
         self._assembler.reset()
         if link is not None:
             link.link_lost()
@@ -160,9 +163,14 @@ class SimBlePeripheral:
             self._schedule(self._to_host.reserve(loop.time()), link, chunk)
 
     def _schedule(self, when: float, link: FakeGattClient, chunk: bytes) -> None:
+        # Timers due at the same instant may fire in any order (asyncio's heap is not
+        # stable), so each timer delivers the oldest queued chunk: notifications stay in order.
+        self._outbox.append((link, chunk))
+
         def fire() -> None:
             self._timers.discard(handle)
-            self._deliver(link, chunk)
+            if self._outbox:
+                self._deliver(*self._outbox.popleft())
 
         handle = asyncio.get_running_loop().call_at(when, fire)
         self._timers.add(handle)
