@@ -213,10 +213,11 @@ class _Judge:
         if hash_check is None:
             return SignatureCheck(algorithm, False, _key_id(first_key, hash_check), None)
         failures: list[str] = []
-        any_trusted = False
+        named: str | None = None  # the first trusted key the image names, for the report
         for key_tlv, sig_tlv in pairs:
             trusted = self._trusted(key_tlv, hash_check)
-            any_trusted = any_trusted or trusted is not None
+            if trusted is not None and named is None:
+                named = trusted.name
             if trusted is None:
                 failures.append(
                     f"The image is signed with key {_key_id(key_tlv, hash_check)}, which is not "
@@ -229,7 +230,8 @@ class _Judge:
                                       True)
             failures.append(reason)
         self.problems.extend(dict.fromkeys(failures))
-        return SignatureCheck(algorithm, False, _key_id(first_key, hash_check), any_trusted)
+        return SignatureCheck(algorithm, False, named or _key_id(first_key, hash_check),
+                              named is not None)
 
     def _trusted(self, key_tlv: Tlv | None, hash_check: HashCheck) -> TrustedKey | None:
         if key_tlv is None or self.keys is None:
