@@ -153,7 +153,8 @@ class UploadStats:
     srtt_s: float | None = None
     """Smoothed round trip of one request at the windows used."""
     match: bool | None = None
-    """The device's `match` on the last chunk (only with CONFIG_IMG_ENABLE_IMAGE_CHECK)."""
+    """The device's `match` on the last chunk (only with CONFIG_IMG_ENABLE_IMAGE_CHECK):
+    False means the slot's bytes differ from what was sent."""
 
     @property
     def rate_bps(self) -> float:
@@ -452,10 +453,7 @@ class _Uploader:
         off = response.off
         if off >= self.total:  # the first answer showing off == len ends it (§3 UDP rules)
             self._advance(self.total)
-            self.match = response.match
-            if response.match is False:
-                raise UploadError("the device computed a different SHA-256 over the uploaded "
-                                  "bytes (match: false): the upload was corrupted")
+            self.match = response.match  # False is the workflow's to act on: it never marks
             return True
         if flight.off == 0 and self.resumed_from is None:
             self.resumed_from = off if off != flight.end else 0

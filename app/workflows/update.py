@@ -11,21 +11,42 @@ what runs — or that it reverted. Plain asyncio, no Qt.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import logging
+import time
+import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
+from intelhex import IntelHex
+
 from app.client.client import SmpClient
-from app.client.upload import DeviceBuffers, Reconnect, UploadOptions, UploadStats
-from app.errors import SlotwiseError
+from app.client.upload import (
+    DeviceBuffers,
+    Reconnect,
+    UploadOptions,
+    UploadStats,
+    UploadTick,
+    read_buffers,
+    request_limit,
+    upload_image,
+)
+from app.errors import SlotwiseError, TransportError, TransportTimeout
+from app.image.checks import VersionRelation, check_slot_fit, compare_version
+from app.image.errors import ImageError
 from app.image.keys import KeyStore
-from app.image.model import ImageVersion
-from app.image.source import ImageSource
-from app.smp.groups.img import ImageSlot
+from app.image.model import ImageVersion, McubootImage
+from app.image.package import verify_path
+from app.image.source import BytesSource, FileSource, ImageSource
+from app.image.verify import Verdict, require_valid
+from app.smp.errors import DecodeError, DeviceError
+from app.smp.groups.img import ImageSlot, ImageState, ImageStateResponse
 from app.smp.groups.os import BootloaderMode
-from app.workflows.progress import ProgressCallback
+from app.transport.base import LinkInfo
+from app.workflows.progress import ProgressCallback, ProgressMeter, Stage
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +105,9 @@ class UpdateImage:
     open_source: Callable[[], ImageSource]
     """Opens the bytes for reading (the caller closes a FileSource when done)."""
     order: int = 0
-    """Upload order within a package (network core first on nRF5340-style devices)."""
+    """Position in the file (manifest order)."""
+    mcuboot: McubootImage | None = field(default=None, compare=False, repr=False)
+    """The parsed image, for the slot-fit check."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,26 +174,144 @@ class UpdateResult:
     """The client the run ended on (a new one after a reset or reconnect)."""
 
 
+# --- the image side ----------------------------------------------------------------------------
+
+
 def load_update_images(path: Path, keys: KeyStore | None = None, *,
                        image: int | None = None) -> list[UpdateImage]:
     """Verify the file with app/image and describe each image to install, in upload order.
+
+    Packages list images with their image numbers; they are uploaded highest number first,
+    because on nRF5340-style devices image 1 is the network core, which must be updated before
+    the application that depends on it (a manifest order of its own is kept otherwise).
 
     Raises:
         ImageError: an image is invalid (bad hash, untrusted key or bad signature when `keys`
             is given); the sentence is the verdict's reason.
     """
-    raise NotImplementedError
+    verdicts = verify_path(path, keys)
+    result = []
+    for position, verdict in enumerate(verdicts):
+        require_valid(verdict)
+        if verdict.image is None or verdict.hash is None:  # valid verdicts always have both
+            raise ImageError(f"{verdict.label}: the image could not be read.")
+        number = image if image is not None and len(verdicts) == 1 else (
+            verdict.image_index or 0)
+        result.append(UpdateImage(
+            label=verdict.label, image=number, size=verdict.image.file_size,
+            image_hash=verdict.hash.value, version=verdict.image.header.version,
+            open_source=_opener(path, verdict, len(verdicts) > 1), order=position,
+            mcuboot=verdict.image))
+    numbers = [i.image for i in result]
+    if len(set(numbers)) != len(numbers):
+        raise ImageError(f"{path} holds two images for the same image number.")
+    return sorted(result, key=lambda i: (-i.image, i.order))
+
+
+def _opener(path: Path, verdict: Verdict, in_package: bool) -> Callable[[], ImageSource]:
+    """How to read an image's bytes again for the upload.
+
+    Minimal container access owned by this module (app/image verifies but does not hand back
+    its source): a `.bin` is streamed from disk; HEX and zip members are decoded in memory,
+    as app/image itself does.
+    """
+    if in_package:
+        member = verdict.label.removeprefix(f"{path}:")
+
+        def from_zip() -> ImageSource:
+            with zipfile.ZipFile(path) as archive:
+                data = archive.read(member)
+            return BytesSource(_hex_bytes(data) if member.lower().endswith(".hex") else data)
+
+        return from_zip
+    with path.open("rb") as f:
+        head = f.read(1)
+    if path.suffix.lower() == ".hex" or head == b":":
+        return lambda: BytesSource(_hex_bytes(path.read_bytes()))
+    return lambda: FileSource(path)
+
+
+def _hex_bytes(data: bytes) -> bytes:
+    hexfile = IntelHex()
+    hexfile.loadhex(io.StringIO(data.decode("ascii")))
+    return bytes(hexfile.tobinstr())
+
+
+# --- the device side ---------------------------------------------------------------------------
 
 
 async def read_device_state(client: SmpClient) -> DeviceState:
-    """Params, bootloader info and mode, slot info and image state (each optional)."""
-    raise NotImplementedError
+    """Params, bootloader info and mode, slot info and image state (all but the last optional)."""
+    buffers = await read_buffers(client)
+    name = mode = None
+    no_downgrade = False
+    with contextlib.suppress(DeviceError, DecodeError, TransportTimeout):
+        name = (await client.bootloader_info()).bootloader
+    if name is None or name.lower() == "mcuboot":
+        with contextlib.suppress(DeviceError, DecodeError, TransportTimeout):
+            answer = await client.bootloader_info("mode")
+            if answer.mode is not None and answer.mode in BootloaderMode._value2member_map_:
+                mode = BootloaderMode(answer.mode)
+            no_downgrade = bool(answer.no_downgrade)
+    sizes: dict[tuple[int, int], int] = {}
+    with contextlib.suppress(DeviceError, DecodeError, TransportTimeout):
+        for entry in await client.slot_info():
+            for slot in entry.slots:
+                sizes[(entry.image, slot.slot)] = slot.size
+    slots = tuple(await client.image_state())
+    return DeviceState(buffers, slots, name, mode, no_downgrade, sizes)
 
 
-def describe_plan(state: DeviceState, images: list[UpdateImage],
-                  options: UpdateOptions) -> list[str]:
+def describe_plan(state: DeviceState, images: list[UpdateImage], options: UpdateOptions,
+                  link: LinkInfo | None = None) -> list[str]:
     """What the chosen mode will do on this device, in plain sentences."""
-    raise NotImplementedError
+    lines = []
+    mode = state.mode
+    boot = f"MCUboot in {mode.description} mode" if mode is not None else (
+        f"{state.bootloader or 'the bootloader'} (mode not reported)")
+    lines.append(f"The device's bootloader: {boot}.")
+    for item in images:
+        running = state.running(item.image)
+        now = f"runs {running.version}" if running else "reports no running image"
+        lines.append(f"Image {item.image} {now}; the file holds {item.version.smp_text} "
+                     f"({item.size} bytes, hash {item.image_hash.hex()[:16]}...).")
+    lines.append(_mode_sentence(options, mode))
+    if state.no_downgrade:
+        lines.append("The bootloader refuses downgrades (no-downgrade is set).")
+    if link is not None:
+        limit = request_limit(link, state.buffers, options.upload.max_request_bytes)
+        window = options.upload.window or (
+            max(state.buffers.buf_count - 1, 1) if state.buffers.reported else 1)
+        said = "reports" if state.buffers.reported else "does not report its buffers; assuming"
+        lines.append(f"The device {said} {state.buffers.buf_count} buffers of "
+                     f"{state.buffers.buf_size} bytes: requests of up to "
+                     f"{limit.max_request_bytes} bytes ({limit.limited_by}), {window} in flight.")
+    return lines
+
+
+def _mode_sentence(options: UpdateOptions, mode: BootloaderMode | None) -> str:
+    if options.mode is Mode.NONE:
+        return ("Upload only: the image is written to the spare slot and its hash checked; "
+                "nothing is marked and the device is not reset.")
+    reset = ("then the device is reset and watched until it is back" if options.reset else
+             "the device is not reset (--no-reset): the change takes effect at the next reset")
+    if mode is BootloaderMode.OVERWRITE_ONLY:
+        return ("Overwrite-only bootloader: there is no rollback; at the next boot the new "
+                f"image replaces the old one for good whatever the mode; {reset}.")
+    if mode in (BootloaderMode.DIRECT_XIP, BootloaderMode.DIRECT_XIP_WITH_REVERT):
+        return ("Direct-XIP: the bootloader boots the slot with the higher version; the image "
+                f"is uploaded to the slot that is not running; {reset}.")
+    if mode is BootloaderMode.FIRMWARE_LOADER:
+        return ("Firmware-loader mode: the image goes to the application slot through the "
+                f"loader; {reset}.")
+    if options.mode is Mode.CONFIRM:
+        return ("Confirm mode: the new image is marked permanent, so MCUboot swaps it in with "
+                f"no way back if it fails; {reset}.")
+    return ("Test mode: the new image is marked for one trial boot; MCUboot swaps it in and "
+            f"reverts at the following reset unless it is confirmed; {reset}.")
+
+
+# --- the run -----------------------------------------------------------------------------------
 
 
 async def run_update(client: SmpClient, images: list[UpdateImage],
@@ -184,25 +325,312 @@ async def run_update(client: SmpClient, images: list[UpdateImage],
         UpdateError (HashMismatch, DowngradeRefused), UploadError, UploadCancelled,
         DeviceError, TransportError: with a sentence; a revert is a result, not an error.
     """
-    raise NotImplementedError
+    run = _Run(client, options or UpdateOptions(), ProgressMeter(on_progress), cancel,
+               reconnect)
+    return await run.execute(images)
+
+
+class _Run:
+    def __init__(self, client: SmpClient, options: UpdateOptions, meter: ProgressMeter,
+                 cancel: asyncio.Event | None, reconnect: Reconnect | None) -> None:
+        self.client = client
+        self.options = options
+        self.meter = meter
+        self.cancel = cancel
+        self.reconnect = reconnect
+        self.outcomes: dict[int, ImageOutcome] = {}
+        self.stats: list[UploadStats] = []
+
+    def say(self, stage: Stage, message: str, image: int = 0) -> None:
+        log.info("%s: %s", stage, message)
+        self.meter.update(stage, message=message, image=image)
+
+    async def execute(self, images: list[UpdateImage]) -> UpdateResult:
+        if not images:
+            raise UpdateError("there is no image to upload")
+        self.say(Stage.CHECKING, "reading what the device has")
+        state = await read_device_state(self.client)
+        plan = describe_plan(state, images, self.options, self.client.link)
+        for line in plan:
+            self.say(Stage.CHECKING, line)
+        to_mark = []
+        for item in images:
+            if await self._prepare_and_upload(state, item):
+                to_mark.append(item)
+        advice = tuple(a for s in self.stats for a in tuning_advice(s, state))
+        if self.options.mode is Mode.NONE or not to_mark:
+            return self._finish(state.slots, plan, advice)
+        slots = await self._mark(to_mark)
+        if not self.options.reset:
+            for item in to_mark:
+                self._outcome(item, Outcome.PENDING, "marked; it takes effect at the next reset")
+            return self._finish(slots, plan, advice)
+        slots = await self._reset_and_watch(to_mark)
+        for item in to_mark:
+            outcome, message = classify_boot(slots, item, self.options.mode)
+            self._outcome(item, outcome, message)
+        return self._finish(slots, plan, advice)
+
+    async def _prepare_and_upload(self, state: DeviceState, item: UpdateImage) -> bool:
+        """Checks, then the upload and its hash check; False when nothing is left to mark."""
+        running = state.running(item.image)
+        if not any(s.image_number == item.image for s in state.slots) and item.image > 0:
+            raise UpdateError(f"the device lists no image {item.image}; is {item.label} meant "
+                              "for another device?")
+        if running is not None and running.hash == item.image_hash:
+            if running.confirmed:
+                self._outcome(item, Outcome.ALREADY_PRESENT,
+                              f"image {item.image} already runs {item.version.smp_text} "
+                              "(same hash); nothing to do")
+            else:
+                self._outcome(item, Outcome.TESTING,
+                              f"image {item.image} already runs {item.version.smp_text} "
+                              "(same hash) but it is not confirmed yet")
+            return False
+        self._check_version(state, item, running)
+        self._check_fit(state, item)
+        spare = next((s for s in state.slots if s.image_number == item.image
+                      and s is not running and s.hash == item.image_hash), None)
+        if spare is not None:
+            self.say(Stage.CHECKING, f"slot {spare.slot} of image {item.image} already holds "
+                     "this exact image (hash match); not uploading it again", item.image)
+        else:
+            await self._upload(item)
+        await self._verify(item)
+        if self.options.mode is Mode.NONE:
+            self._outcome(item, Outcome.UPLOADED, "uploaded and verified; nothing marked")
+        return True
+
+    def _check_version(self, state: DeviceState, item: UpdateImage,
+                       running: ImageSlot | None) -> None:
+        if running is None:
+            return
+        try:
+            relation = compare_version(item.version, running.version)
+        except ValueError:
+            return
+        if relation is not VersionRelation.DOWNGRADE:
+            return
+        if not self.options.allow_downgrade:
+            raise DowngradeRefused(
+                f"{item.version.smp_text} is older than the {running.version} that image "
+                f"{item.image} runs; use --allow-downgrade to install it anyway")
+        if state.no_downgrade:
+            self.say(Stage.CHECKING, "warning: the bootloader refuses downgrades; it will not "
+                     f"boot {item.version.smp_text}", item.image)
+
+    def _check_fit(self, state: DeviceState, item: UpdateImage) -> None:
+        size = state.slot_sizes.get((item.image, 1))
+        if size is None or item.mcuboot is None:
+            return
+        fit = check_slot_fit(item.mcuboot, size,
+                             overwrite_only=state.mode is BootloaderMode.OVERWRITE_ONLY)
+        if not fit.fits:
+            raise UpdateError(f"image {item.image}: {fit.problem}")
+
+    async def _upload(self, item: UpdateImage) -> None:
+        source = item.open_source()
+        try:
+            self.meter.restart()
+            self.say(Stage.UPLOADING, f"uploading {item.label} to image {item.image}",
+                     item.image)
+
+            def tick(t: UploadTick) -> None:
+                self.meter.update(Stage.UPLOADING, t.acked, t.total, message=t.message,
+                                  retries=t.retries, resumes=t.resumes, image=item.image,
+                                  window=t.window)
+
+            result = await upload_image(
+                self.client, source, options=replace(self.options.upload, image=item.image),
+                on_progress=tick, cancel=self.cancel, reconnect=self.reconnect,
+                expected_hash=item.image_hash)
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+        self.client = result.client
+        self.stats.append(result.stats)
+        if result.stats.match is False:
+            raise HashMismatch(
+                f"the device reports that the bytes in its slot differ from the uploaded file "
+                f"(match: false) for image {item.image}; the image was not marked")
+
+    async def _verify(self, item: UpdateImage) -> None:
+        """The device's hash of a non-running slot must equal the image's before marking."""
+        self.say(Stage.CHECKING, "checking the device's hash of the uploaded slot", item.image)
+        slots = await self.client.image_state()
+        mine = [s for s in slots if s.image_number == item.image and not s.active]
+        if any(s.hash == item.image_hash for s in mine):
+            return
+        listed = ", ".join(f"slot {s.slot}: {s.hash.hex()[:16] if s.hash else 'no hash'}"
+                           for s in mine) or "no image in the spare slot"
+        raise HashMismatch(
+            f"the device's hash of image {item.image} ({listed}) does not match the image's "
+            f"{item.image_hash.hex()[:16]}...; the image was not marked")
+
+    async def _mark(self, items: list[UpdateImage]) -> tuple[ImageSlot, ...]:
+        slots: list[ImageSlot] = []
+        for item in items:
+            verb = "permanent" if self.options.mode is Mode.CONFIRM else "for test"
+            self.say(Stage.CHECKING, f"marking image {item.image} {verb}", item.image)
+            try:
+                if self.options.mode is Mode.CONFIRM:
+                    slots = await self.client.image_confirm(item.image_hash)
+                else:
+                    slots = await self.client.image_test(item.image_hash)
+            except DeviceError as exc:
+                raise UpdateError(f"the device refused to mark image {item.image}: "
+                                  f"{exc}") from exc
+        return tuple(slots)
+
+    async def _reset_and_watch(self, items: list[UpdateImage]) -> tuple[ImageSlot, ...]:
+        self.say(Stage.RESETTING, "resetting the device")
+        await self.client.reset()
+        self.say(Stage.WAITING, "waiting for the device to come back")
+        marked = {i.image_hash for i in items}
+
+        def rebooted(slots: list[ImageSlot]) -> bool:
+            # Before the reboot the marked slots are pending; after it MCUboot has acted.
+            return not any(s.pending and s.hash in marked for s in slots)
+
+        self.client, slots = await wait_for_device(
+            self.client, self.reconnect, timeout_s=self.options.reboot_timeout_s,
+            poll_interval_s=self.options.poll_interval_s, ready=rebooted)
+        return tuple(slots)
+
+    def _outcome(self, item: UpdateImage, outcome: Outcome, message: str) -> None:
+        self.outcomes[item.image] = ImageOutcome(item.image, item.label, outcome, message,
+                                                 next(iter(self.stats[-1:]), None))
+        self.say(Stage.CHECKING, message, item.image)
+
+    def _finish(self, slots: tuple[ImageSlot, ...], plan: list[str],
+                advice: tuple[str, ...]) -> UpdateResult:
+        outcomes = tuple(self.outcomes.values())
+        ok = all(o.outcome not in (Outcome.REVERTED, Outcome.FAILED) for o in outcomes)
+        message = " ".join(o.message[:1].upper() + o.message[1:] + "." for o in outcomes)
+        can_confirm = any(o.outcome is Outcome.TESTING for o in outcomes)
+        self.meter.update(Stage.DONE if ok else Stage.FAILED, message=message)
+        return UpdateResult(ok, message, outcomes, tuple(plan), advice, slots, can_confirm,
+                            self.client)
+
+
+def classify_boot(slots: list[ImageSlot] | tuple[ImageSlot, ...], item: UpdateImage,
+                  mode: Mode) -> tuple[Outcome, str]:
+    """After a reset: does the new image run (confirmed or not), or did the device revert?"""
+    listed = [s for s in slots if s.image_number == item.image]
+    running = next((s for s in listed if s.active), next(
+        (s for s in listed if s.slot == 0), None))
+    if running is not None and running.hash == item.image_hash:
+        if running.confirmed:
+            how = "it is confirmed" if mode is Mode.CONFIRM else "it confirmed itself"
+            return Outcome.CONFIRMED, f"image {item.image} now runs {running.version}; {how}"
+        return Outcome.TESTING, (
+            f"image {item.image} now runs {running.version}, not confirmed yet: confirm it, "
+            "or the next reset reverts to the previous image")
+    old = running.version if running is not None else "its previous image"
+    return Outcome.REVERTED, (
+        f"the device came back on {old}: the new image {item.version.smp_text} did not boot "
+        "or was not confirmed")
 
 
 async def confirm_running(client: SmpClient, image: int = 0) -> tuple[ImageSlot, ...]:
     """Confirm the running (test) image of `image` and return the new slot list."""
-    raise NotImplementedError
+    if image == 0:
+        return tuple(await client.image_confirm())
+    slots = await client.image_state()
+    running = next((s for s in slots if s.image_number == image and s.slot == 0), None)
+    if running is None or running.hash is None:
+        raise UpdateError(f"the device lists no running image {image} to confirm")
+    return tuple(await client.image_confirm(running.hash))
 
 
-async def wait_for_device(client: SmpClient, reconnect: Reconnect | None, *,
-                          timeout_s: float, poll_interval_s: float = 0.2) -> SmpClient:
-    """Watch the device come back after a reset: reconnect if needed, poll echo until it
-    answers. Returns the client that answered.
+async def wait_for_device(client: SmpClient, reconnect: Reconnect | None, *, timeout_s: float,
+                          poll_interval_s: float = 0.2,
+                          ready: Callable[[list[ImageSlot]], bool] | None = None,
+                          ) -> tuple[SmpClient, list[ImageSlot]]:
+    """Watch the device come back after a reset: poll its image list (reconnecting when the
+    link dropped) until it answers and `ready(slots)` holds. Returns the client and the list.
 
     Raises:
-        UpdateError: it did not answer within `timeout_s`.
+        UpdateError: it did not come back within `timeout_s`.
     """
-    raise NotImplementedError
+    deadline = time.monotonic() + timeout_s
+    probe_s = max(poll_interval_s * 2, 0.5)
+    last = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            if not client.is_connected:
+                if reconnect is None:
+                    raise UpdateError("the link dropped during the reset and there is no way "
+                                      "to reconnect")
+                with contextlib.suppress(TransportError):
+                    await client.close()
+                client = await reconnect()
+            slots = await client.call(ImageState(), ImageStateResponse, timeout_s=probe_s,
+                                      retries=0)
+            if ready is None or ready(slots.images):
+                return client, slots.images
+            last = "it has not rebooted yet"
+        except (TransportError, DecodeError, DeviceError) as exc:
+            last = str(exc)
+        await asyncio.sleep(poll_interval_s)
+    raise UpdateError(f"the device did not come back within {timeout_s:g} s after the reset "
+                      f"({last})")
+
+
+# --- link tuning advice ------------------------------------------------------------------------
 
 
 def tuning_advice(stats: UploadStats, state: DeviceState | None = None) -> list[str]:
     """Why this upload was slower than it could be and which firmware setting to change."""
-    raise NotImplementedError
+    advice = []
+    buffers, link = stats.buffers, stats.link
+    if not buffers.reported:
+        advice.append(
+            "The device does not answer MCUmgr params (CONFIG_MCUMGR_GRP_OS_MCUMGR_PARAMS is "
+            f"off), so Slotwise assumed {buffers.buf_count} buffers of {buffers.buf_size} bytes "
+            "and kept one request in flight; enable it so uploads can be pipelined.")
+    elif buffers.buf_count <= 2 and _latency_bound(stats):
+        advice.append(
+            f"The device has {buffers.buf_count} MCUmgr buffers "
+            f"(CONFIG_MCUMGR_TRANSPORT_NETBUF_COUNT={buffers.buf_count}), so only one request "
+            "can be in flight and every chunk waits a full round trip; 8 buffers allow a "
+            "window of 7 (measured 6.8x faster on real firmware over UDP).")
+    if stats.limit.limited_by == "device buffer" and buffers.buf_size <= 512:
+        advice.append(
+            f"CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE is {buffers.buf_size}: each request carries "
+            f"only {stats.chunk_bytes} bytes of data; 2048 (or more) needs several times fewer "
+            "requests.")
+    if link.kind == "ble" and stats.limit.limited_by == "link frame" and (link.mtu or 0) < 247:
+        advice.append(
+            f"The BLE ATT MTU is {link.mtu}: requests are cut to {stats.limit.max_request_bytes} "
+            "bytes; enable Data Length Extension and a larger MTU (CONFIG_BT_L2CAP_TX_MTU=498, "
+            "CONFIG_BT_BUF_ACL_RX_SIZE=502) and CONFIG_MCUMGR_TRANSPORT_BT_REASSEMBLY.")
+    if stats.enomem:
+        advice.append(
+            f"The device ran out of buffers {stats.enomem} time(s) (ENOMEM); the window "
+            f"settled at {stats.final_window}. Other SMP traffic shares the pool, or "
+            "CONFIG_MCUMGR_TRANSPORT_NETBUF_COUNT is smaller than reported.")
+    lost = stats.timeouts + stats.rewinds
+    if stats.requests and lost / stats.requests > 0.05:
+        where = {"udp": "the network drops datagrams",
+                 "serial": "the device's UART line buffers overflow "
+                           "(CONFIG_UART_MCUMGR_RX_BUF_COUNT)",
+                 "ble": "the BLE link loses packets"}.get(link.kind, "the link loses packets")
+        advice.append(f"{100 * lost // stats.requests}% of requests were lost or rejected "
+                      f"({stats.timeouts} timeouts, {stats.rewinds} rewinds): {where}.")
+    if link.kind == "serial" and "@" in link.address:
+        baud = link.address.rpartition("@")[2]
+        if baud.isdigit() and int(baud) <= 115200:
+            advice.append(f"The serial link runs at {baud} baud (about {int(baud) // 13} "
+                          "bytes/s of SMP data at best); a higher baud rate or USB CDC ACM is "
+                          "the biggest lever.")
+    return advice
+
+
+def _latency_bound(stats: UploadStats) -> bool:
+    """Did waiting for round trips take a large share of the time?"""
+    if stats.srtt_s is None or stats.elapsed_s <= 0:
+        return False
+    rounds = stats.requests / max(stats.final_window, 1)
+    return rounds * stats.srtt_s > 0.3 * stats.elapsed_s
