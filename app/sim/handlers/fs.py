@@ -72,7 +72,7 @@ def upload(dev: SimDevice, req: g.FileUpload) -> g.FileUploadResponse:
         raise _fail(FsErr.FILE_IS_DIRECTORY)
     if req.off == 0:
         if req.length is None:
-            raise SmpFailure(MgmtErr.EINVAL, "len missing")
+            raise SmpFailure(MgmtErr.EINVAL)
         dev.fs_session = (req.name, req.length)
         dev.files[req.name] = b""
     else:
@@ -83,7 +83,7 @@ def upload(dev: SimDevice, req: g.FileUpload) -> g.FileUploadResponse:
     total = dev.fs_session[1] if dev.fs_session else req.off + len(req.data)
     if req.off + len(req.data) > total:
         dev.fs_session = None
-        raise SmpFailure(MgmtErr.EINVAL, "data overrun")
+        raise SmpFailure(MgmtErr.EINVAL)
     dev.files[req.name] = dev.files[req.name] + req.data
     dev.persist_file(req.name, req.off, req.data)
     dev.note_flash_write(len(req.data))

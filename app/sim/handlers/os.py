@@ -72,16 +72,16 @@ def parse_datetime(text: str) -> datetime:
     optional `.mmm`; anything after is ignored. Out of range → EINVAL."""
     match = _DATETIME.match(text)
     if not 19 <= len(text) <= 25 or match is None:
-        raise SmpFailure(MgmtErr.EINVAL, "bad datetime")
+        raise SmpFailure(MgmtErr.EINVAL)
     year, month, day, hour, minute, second = (int(v) for v in match.groups()[:6])
     ms = int(match.group(7) or 0)
     # Zephyr allows years up to 11899; Python's datetime stops at 9999, so those are refused.
     if not 1900 <= year <= 9999:
-        raise SmpFailure(MgmtErr.EINVAL, "bad year")
+        raise SmpFailure(MgmtErr.EINVAL)
     try:
         return datetime(year, month, day, hour, minute, second, ms * 1000)
     except ValueError:
-        raise SmpFailure(MgmtErr.EINVAL, "bad datetime") from None
+        raise SmpFailure(MgmtErr.EINVAL) from None
 
 
 @handles(g.Reset, decodes=False)
