@@ -9,14 +9,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
 from app.gui.bridge import CoreBridge
 from app.gui.errors import describe_error
-from app.gui.session import DeviceSession, DeviceSnapshot, DeviceTarget, Opener
+from app.gui.session import DeviceSession, DeviceSnapshot, DeviceTarget, Opener, UpdateDone
 from app.gui.traffic import TrafficRecord
+
+if TYPE_CHECKING:
+    from app.image.keys import KeyStore
+    from app.workflows.update import UpdateOptions
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +64,11 @@ class DeviceController(QObject):
     logged = Signal(str, str)
     """(level, sentence) for the log drawer: "info", "warn" or "error"."""
     traffic = Signal(list)
+    progress = Signal(object)
+    """ProgressEvent, at most ~10 per second."""
+    update_finished = Signal(object)
+    """UpdateDone: the workflow's result and the device as read afterwards."""
+    update_failed = Signal(str)
 
     def __init__(self, bridge: CoreBridge, openers: dict[str, Opener] | None = None,
                  timeout_s: float = 5.0, reset_wait_s: float = 20.0) -> None:
@@ -71,6 +81,7 @@ class DeviceController(QObject):
         self.snapshot: DeviceSnapshot | None = None
         self._stamp = 0
         self._busy = ""
+        self._cancel: asyncio.Event | None = None
         self.tap = _TrafficTap(bridge, self.traffic.emit)
         bridge.add_cleanup(self._close_session)
 
@@ -158,3 +169,51 @@ class DeviceController(QObject):
             self.run("Rolling back\u2026",
                      self.session.roll_back(self.snapshot, wait_s=self.reset_wait_s),
                      done="Rolled back: the device restarted on the other slot's image.")
+
+    # --- the update workflow ----------------------------------------------------------------
+
+    @property
+    def uploading(self) -> bool:
+        return self._cancel is not None
+
+    def upload(self, path: Path, keys: KeyStore | None, options: UpdateOptions) -> None:
+        """Run the update workflow; progress, then `update_finished` or `update_failed`."""
+        session = self.session
+        if session is None or self._cancel is not None:
+            return
+        cancel = asyncio.Event()
+        self._cancel = cancel
+        throttle = self._bridge.throttle(self.progress.emit)
+
+        async def job() -> UpdateDone:
+            try:
+                return await session.update(path, keys, options, on_progress=throttle,
+                                            cancel=cancel)
+            finally:
+                throttle.flush()  # the last progress event arrives before the result
+
+        self._set_busy("Updating\u2026")
+        self.logged.emit("info", f"Uploading {path.name} in {options.mode} mode")
+        self._bridge.submit(job(), topic=TOPIC, stamp=self._stamp,
+                            on_result=self._on_update_done, on_error=self._on_update_error)
+
+    def cancel_upload(self) -> None:
+        cancel = self._cancel
+        if cancel is not None:
+            self.logged.emit("warn", "Upload cancelled by the user")
+            self._bridge.loop.call_soon_threadsafe(cancel.set)
+
+    def _on_update_done(self, done: UpdateDone) -> None:
+        self._cancel = None
+        self.logged.emit("info" if done.result.ok else "warn", done.result.message)
+        for line in done.result.advice:
+            self.logged.emit("info", f"Tuning: {line}")
+        self._on_snapshot(done.snapshot, None)
+        self.update_finished.emit(done)
+
+    def _on_update_error(self, exc: BaseException) -> None:
+        self._cancel = None
+        self._set_busy("")
+        text = describe_error(exc)
+        self.logged.emit("error", f"Update stopped: {text}")
+        self.update_failed.emit(text)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.gui.bridge import CoreBridge
 from app.gui.controller import DeviceController
-from app.gui.demo import DemoDevices, start_demo
+from app.gui.demo import DEMO_IMAGE, DEMO_KEY_NAME, DEMO_PUBLIC_KEY, DemoDevices, start_demo
 from app.gui.dialogs.add_device import AddDeviceDialog
 from app.gui.icons import app_icon, icon
 from app.gui.models.devices import DeviceListModel
@@ -28,6 +28,8 @@ from app.gui.session import DeviceSnapshot, DeviceTarget
 from app.gui.settings import AppSettings, Preferences
 from app.gui.widgets.device_list import DeviceListPane
 from app.gui.widgets.device_view import DeviceView
+from app.gui.widgets.upload_panel import UploadPanel
+from app.image.keys import KeyStore
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ class MainWindow(QMainWindow):
         self.bridge = bridge
         self.demo_mode = demo
         self.demo: DemoDevices | None = None
+        self._keys: KeyStore | None = None
         self.settings = settings
         self.prefs: Preferences = settings.load()
         self.devices = DeviceListModel()
@@ -56,6 +59,7 @@ class MainWindow(QMainWindow):
         self._build_central()
         self._build_menus()
         self._build_status()
+        self._apply_prefs(self.prefs)
         self._wire()
         self._update_title()
         geometry = settings.geometry()
@@ -67,6 +71,8 @@ class MainWindow(QMainWindow):
     def _build_central(self) -> None:
         self.device_pane = DeviceListPane(self.devices)
         self.device_view = DeviceView(self.controller)
+        self.upload_panel = UploadPanel(self.bridge, self.controller, self.trusted_keys)
+        self.device_view.extra.addWidget(self.upload_panel)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.device_view)
@@ -124,7 +130,58 @@ class MainWindow(QMainWindow):
         self.status_label.setAccessibleName("Status")
         self.statusBar().addWidget(self.status_label, 1)
 
+    def trusted_keys(self) -> KeyStore:
+        """The user's trusted keys, plus the demo key in demo mode only (never saved)."""
+        if self._keys is None:
+            keys = KeyStore()
+            for trusted in KeyStore(self.settings.keys_dir).list():
+                keys.add(trusted.name, trusted.key)
+            if self.demo_mode:
+                keys.add(DEMO_KEY_NAME, DEMO_PUBLIC_KEY.read_bytes())
+            self._keys = keys
+        return self._keys
+
+    def _apply_prefs(self, prefs: Preferences) -> None:
+        self.prefs = prefs
+        self._keys = None
+        self.controller.timeout_s = prefs.timeout_s
+        self.controller.reset_wait_s = prefs.reset_wait_s
+        panel = self.upload_panel
+        panel.allow_unsigned = prefs.allow_unsigned
+        panel.window_size = prefs.window
+        panel.reset_wait_s = prefs.reset_wait_s
+        index = panel.mode_combo.findData(prefs.upload_mode)
+        panel.mode_combo.setCurrentIndex(max(index, 0))
+        panel.set_recent(prefs.recent_files)
+        self._fill_recent_menu(prefs.recent_files)
+
+    def _fill_recent_menu(self, paths: tuple[str, ...]) -> None:
+        self.recent_menu.clear()
+        for text in paths:
+            action = self.recent_menu.addAction(Path(text).name)
+            action.setToolTip(text)
+            action.triggered.connect(lambda _=False, p=text: self.open_image(Path(p)))
+        self.recent_menu.setEnabled(bool(paths))
+
+    def open_image(self, path: Path) -> None:
+        """Show `path`'s verdict in the upload panel and remember it as a recent file."""
+        self.upload_panel.load(path)
+
+    def _remember(self, path: Path) -> None:
+        prefs = self.settings.add_recent(path)
+        self.prefs = replace(self.prefs, recent_files=prefs.recent_files)
+        self.upload_panel.set_recent(prefs.recent_files)
+        self._fill_recent_menu(prefs.recent_files)
+
     def _wire(self) -> None:
+        self.file_dropped.connect(self.open_image)
+        self.upload_panel.file_loaded.connect(self._remember)
+        self.open_action.triggered.connect(self.upload_panel.choose_file)
+        self.device_view.upload_requested.connect(lambda _slot: self.upload_panel.choose_file())
+        self.controller.busy_changed.connect(lambda _t: self.upload_panel._refresh_buttons())
+        if self.demo_mode:
+            self.upload_panel.demo_button.show()
+            self.upload_panel.demo_button.clicked.connect(lambda: self.open_image(DEMO_IMAGE))
         self.device_pane.selected.connect(self._on_selected)
         self.device_pane.add_requested.connect(self.add_device)
         self.add_action.triggered.connect(self.add_device)

@@ -10,7 +10,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from app.client import SmpClient, TrafficHook
 from app.errors import SlotwiseError, TransportClosed, TransportError, TransportTimeout
@@ -18,6 +19,11 @@ from app.smp.errors import DeviceError
 from app.smp.groups.img import ImageSlot
 from app.smp.groups.os import BootloaderMode
 from app.transport import Transport, open_transport
+
+if TYPE_CHECKING:
+    from app.image.keys import KeyStore
+    from app.workflows.progress import ProgressCallback
+    from app.workflows.update import UpdateOptions, UpdateResult
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +96,12 @@ class DeviceSnapshot:
                      and not s.empty), None)
 
 
+@dataclass(frozen=True, slots=True)
+class UpdateDone:
+    result: UpdateResult
+    snapshot: DeviceSnapshot
+
+
 class DeviceSession:
     """One connected device. Every method runs on the core loop."""
 
@@ -151,6 +163,24 @@ class DeviceSession:
             buf_count=params.buf_count if params else None,
             link_kind=link.kind, address=link.address, mtu=link.mtu,
             max_frame_bytes=link.max_frame_bytes)
+
+    async def reconnect(self) -> SmpClient:
+        """A fresh client to the same device (the upload engine calls it after a drop)."""
+        await self._open()
+        return self._require()
+
+    async def update(self, path: Path, keys: KeyStore | None, options: UpdateOptions, *,
+                     on_progress: ProgressCallback | None = None,
+                     cancel: asyncio.Event | None = None) -> UpdateDone:
+        """Upload and, by mode, test or confirm, reset and watch (app/workflows/update)."""
+        from app.workflows.update import load_update_images, run_update
+
+        images = await asyncio.to_thread(load_update_images, path, keys)
+        result = await run_update(self._require(), images, options, on_progress=on_progress,
+                                  cancel=cancel, reconnect=self.reconnect)
+        if result.client is not None and result.client is not self.client:
+            self.client = result.client
+        return UpdateDone(result, await self.read())
 
     # --- slot actions -----------------------------------------------------------------------
 

@@ -1,0 +1,63 @@
+"""A live throughput chart (QtCharts): upload rate in KiB/s over elapsed seconds."""
+
+from __future__ import annotations
+
+from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
+from PySide6.QtCore import QMargins, Qt
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QWidget
+
+MAX_POINTS = 600
+"""A minute at ten updates a second; older points scroll away."""
+
+
+class ThroughputChart(QChartView):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        chart = QChart()
+        chart.legend().hide()
+        chart.setMargins(QMargins(4, 4, 4, 4))
+        chart.setBackgroundRoundness(4)
+        chart.setBackgroundVisible(False)
+        super().__init__(chart, parent)
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setMinimumHeight(150)
+        self.setAccessibleName("Upload throughput chart")
+        self.series = QLineSeries()
+        pen = QPen(QColor("#2f7ed8"))
+        pen.setWidthF(2.0)
+        self.series.setPen(pen)
+        chart.addSeries(self.series)
+        self.x_axis = QValueAxis()
+        self.x_axis.setTitleText("seconds")
+        self.x_axis.setLabelFormat("%.0f")
+        self.y_axis = QValueAxis()
+        self.y_axis.setTitleText("KiB/s")
+        self.y_axis.setLabelFormat("%.0f")
+        chart.addAxis(self.x_axis, Qt.AlignmentFlag.AlignBottom)
+        chart.addAxis(self.y_axis, Qt.AlignmentFlag.AlignLeft)
+        self.series.attachAxis(self.x_axis)
+        self.series.attachAxis(self.y_axis)
+        self._peak = 1.0
+        self.clear()
+
+    def clear(self) -> None:
+        self.series.clear()
+        self._peak = 1.0
+        self.x_axis.setRange(0, 10)
+        self.y_axis.setRange(0, 10)
+
+    def add_point(self, elapsed_s: float, rate_bps: float) -> None:
+        kib = rate_bps / 1024
+        self.series.append(elapsed_s, kib)
+        if self.series.count() > MAX_POINTS:
+            self.series.removePoints(0, self.series.count() - MAX_POINTS)
+        self._peak = max(self._peak, kib)
+        first = self.series.at(0).x()
+        self.x_axis.setRange(first, max(first + 10, elapsed_s))
+        self.y_axis.setRange(0, self._peak * 1.2)
+
+    def apply_palette_text(self, color: QColor) -> None:
+        """Axis text follows the window text colour, so the chart reads in dark mode too."""
+        for axis in (self.x_axis, self.y_axis):
+            axis.setLabelsColor(color)
+            axis.setTitleBrush(color)

@@ -1,0 +1,299 @@
+"""Upload flow: pick or drop a file, see the verdict, choose a mode, watch progress, confirm."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.gui.bridge import CoreBridge
+from app.gui.controller import DeviceController
+from app.gui.icons import icon
+from app.gui.models.slots import format_bytes
+from app.gui.models.verdict import UploadCheck, check_file, judge
+from app.gui.session import DeviceSnapshot, UpdateDone
+from app.gui.widgets.throughput import ThroughputChart
+from app.gui.widgets.verdict_view import VerdictView
+from app.image.keys import KeyStore
+from app.workflows.progress import ProgressEvent, Stage
+
+log = logging.getLogger(__name__)
+
+MODES = (("test", "Test: boot it once, then confirm"), ("confirm", "Confirm: make it permanent"),
+         ("none", "Upload only: do not mark it"))
+IMAGE_FILTER = "MCUboot images (*.bin *.hex *.zip *.signed);;All files (*)"
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "estimating"
+    whole = max(0, round(seconds))
+    return f"{whole // 60} min {whole % 60:02d} s" if whole >= 60 else f"{whole} s"
+
+
+def describe_progress(event: ProgressEvent) -> str:
+    """"12.0 KiB of 48.6 KiB · 40.1 KiB/s · 1 s left · 2 retries · 1 resume"."""
+    parts = [f"{format_bytes(event.bytes_acked)} of {format_bytes(event.total_bytes)}"]
+    if event.rate_bps:
+        parts.append(f"{format_bytes(int(event.rate_bps))}/s")
+    if event.stage is Stage.UPLOADING:
+        parts.append(f"{format_duration(event.eta_s)} left")
+    parts.append(f"{event.retries} retr{'y' if event.retries == 1 else 'ies'}")
+    parts.append(f"{event.resumes} resume{'' if event.resumes == 1 else 's'}")
+    return "  \u00b7  ".join(parts)
+
+
+class UploadPanel(QGroupBox):
+    """Driven by a DeviceController; reads keys and preferences through the callables given."""
+
+    file_loaded = Signal(Path)
+
+    def __init__(self, bridge: CoreBridge, controller: DeviceController,
+                 keys: Callable[[], KeyStore], parent: QWidget | None = None) -> None:
+        super().__init__("Upload an image", parent)
+        self.bridge = bridge
+        self.controller = controller
+        self._keys = keys
+        self.path: Path | None = None
+        self.check: UploadCheck | None = None
+        self.allow_unsigned = False
+        self.window_size = 4
+        self.reset_wait_s = 20.0
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._build_file_row())
+        self.verdict = VerdictView()
+        self.verdict.hide()
+        layout.addWidget(self.verdict)
+        layout.addLayout(self._build_options())
+        layout.addWidget(self._build_progress())
+        layout.addLayout(self._build_result())
+        controller.progress.connect(self.show_progress)
+        controller.update_finished.connect(self._on_finished)
+        controller.update_failed.connect(self._on_failed)
+        controller.snapshot_changed.connect(self._on_snapshot)
+        self._refresh_buttons()
+
+    # --- building ---------------------------------------------------------------------------
+
+    def _build_file_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.file_label = QLabel("Choose a signed image, or drop one onto the window.")
+        self.file_label.setWordWrap(True)
+        self.file_label.setAccessibleName("Chosen image file")
+        self.choose_button = QPushButton(icon("file"), "Choose file\u2026")
+        self.choose_button.setAccessibleName("Choose an image file")
+        self.choose_button.clicked.connect(self.choose_file)
+        self.recent_button = QToolButton()
+        self.recent_button.setText("Recent")
+        self.recent_button.setAccessibleName("Recent image files")
+        self.recent_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.recent_menu = QMenu(self.recent_button)
+        self.recent_button.setMenu(self.recent_menu)
+        self.demo_button = QPushButton("Use the demo image")
+        self.demo_button.setAccessibleName("Use the bundled demo image")
+        self.demo_button.hide()
+        row.addWidget(self.file_label, 1)
+        row.addWidget(self.demo_button)
+        row.addWidget(self.recent_button)
+        row.addWidget(self.choose_button)
+        return row
+
+    def _build_options(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.mode_combo = QComboBox()
+        for key, text in MODES:
+            self.mode_combo.addItem(text, key)
+        self.mode_combo.setAccessibleName("After upload")
+        mode_label = QLabel("&After upload:")
+        mode_label.setBuddy(self.mode_combo)
+        self.override_box = QCheckBox("Upload unsigned development image anyway")
+        self.override_box.setAccessibleName("Override: upload an unsigned development image")
+        self.override_box.hide()
+        self.override_box.toggled.connect(self._refresh_buttons)
+        self.upload_button = QPushButton(icon("upload"), "Upload")
+        self.upload_button.setObjectName("start-upload")
+        self.upload_button.setAccessibleName("Start the upload")
+        self.upload_button.clicked.connect(self.start)
+        row.addWidget(mode_label)
+        row.addWidget(self.mode_combo)
+        row.addWidget(self.override_box)
+        row.addStretch(1)
+        row.addWidget(self.upload_button)
+        return row
+
+    def _build_progress(self) -> QWidget:
+        self.progress_box = QWidget()
+        layout = QVBoxLayout(self.progress_box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        top = QHBoxLayout()
+        self.stage_label = QLabel("")
+        self.stage_label.setAccessibleName("Update step")
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setFormat("%p%")
+        self.bar.setAccessibleName("Upload progress")
+        self.cancel_button = QPushButton(icon("cancel"), "Cancel")
+        self.cancel_button.setAccessibleName("Cancel the upload")
+        self.cancel_button.clicked.connect(self.controller.cancel_upload)
+        top.addWidget(self.stage_label)
+        top.addWidget(self.bar, 1)
+        top.addWidget(self.cancel_button)
+        layout.addLayout(top)
+        self.detail_label = QLabel("")
+        self.detail_label.setAccessibleName("Upload details")
+        layout.addWidget(self.detail_label)
+        self.chart = ThroughputChart()
+        self.chart.apply_palette_text(self.palette().windowText().color())
+        layout.addWidget(self.chart)
+        self.progress_box.hide()
+        return self.progress_box
+
+    def _build_result(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.result_label = QLabel("")
+        self.result_label.setWordWrap(True)
+        self.result_label.setAccessibleName("Update result")
+        self.confirm_button = QPushButton(icon("confirm"), "Confirm")
+        self.confirm_button.setObjectName("confirm-after-test")
+        self.confirm_button.setAccessibleName("Confirm the image now running")
+        self.confirm_button.setToolTip("Keep the new image: MCUboot will not revert it")
+        self.confirm_button.clicked.connect(self._confirm)
+        self.confirm_button.hide()
+        row.addWidget(self.result_label, 1)
+        row.addWidget(self.confirm_button)
+        return row
+
+    # --- choosing and checking --------------------------------------------------------------
+
+    def set_recent(self, paths: tuple[str, ...]) -> None:
+        self.recent_menu.clear()
+        for text in paths:
+            action = self.recent_menu.addAction(Path(text).name)
+            action.setToolTip(text)
+            action.triggered.connect(lambda _=False, p=text: self.load(Path(p)))
+        self.recent_button.setEnabled(bool(paths))
+
+    def choose_file(self) -> None:
+        dialog = QFileDialog(self, "Choose an image", str(self.path.parent if self.path else ""),
+                             IMAGE_FILTER)
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.fileSelected.connect(lambda text: self.load(Path(text)))
+        dialog.open()
+
+    def load(self, path: Path) -> None:
+        """Verify `path` on the core's worker thread; the verdict appears when it is done."""
+        self.path = path
+        self.check = None
+        self.file_label.setText(f"{path.name}  ({path.parent})")
+        self.verdict.show()
+        self.verdict.show_checking(path.name)
+        self.result_label.setText("")
+        self.confirm_button.hide()
+        self.override_box.setChecked(False)
+        keys, snapshot = self._keys(), self.controller.snapshot
+        self.bridge.submit(asyncio.to_thread(check_file, path, keys, snapshot),
+                           on_result=self._on_checked, topic="verdict")
+        self._refresh_buttons()
+        self.file_loaded.emit(path)
+
+    def _on_checked(self, check: UploadCheck) -> None:
+        self.check = check
+        self.verdict.show_check(check)
+        if not check.ok:
+            self.controller.logged.emit("warn", f"{check.path.name}: {check.headline}")
+        self._refresh_buttons()
+
+    def _on_snapshot(self, snapshot: DeviceSnapshot) -> None:
+        if self.check is not None and self.path is not None:  # re-judge version and size
+            self.check = judge(self.path, self.check.verdicts, snapshot)
+            self.verdict.show_check(self.check)
+        self._refresh_buttons()
+
+    def _refresh_buttons(self) -> None:
+        check = self.check
+        override = bool(check and check.unsigned and self.allow_unsigned)
+        self.override_box.setVisible(override)
+        allowed = check is not None and (check.ok or (override and self.override_box.isChecked()))
+        ready = (self.controller.snapshot is not None and not self.controller.uploading
+                 and not self.controller.busy)
+        self.upload_button.setEnabled(bool(allowed and ready))
+        self.choose_button.setEnabled(not self.controller.uploading)
+        self.cancel_button.setEnabled(self.controller.uploading)
+
+    # --- running ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        from app.client.upload import UploadOptions
+        from app.image.checks import VersionRelation
+        from app.workflows.update import Mode, UpdateOptions
+
+        check = self.check
+        if check is None or self.path is None or not self.upload_button.isEnabled():
+            return
+        keys: KeyStore | None = self._keys()
+        if not check.ok:  # the explicit, logged development override
+            keys = None
+            self.controller.logged.emit(
+                "warn", f"OVERRIDE: uploading unsigned image {self.path.name} without a "
+                        "signature check (development devices only)")
+        options = UpdateOptions(
+            mode=Mode(self.mode_combo.currentData()),
+            allow_downgrade=check.relation is VersionRelation.DOWNGRADE,
+            reboot_timeout_s=self.reset_wait_s,
+            upload=UploadOptions(window=self.window_size))
+        self.result_label.setText("")
+        self.confirm_button.hide()
+        self.chart.clear()
+        self.bar.setValue(0)
+        self.stage_label.setText("Starting")
+        self.detail_label.setText("")
+        self.progress_box.show()
+        self.controller.upload(self.path, keys, options)
+        self._refresh_buttons()
+
+    def show_progress(self, event: ProgressEvent) -> None:
+        self.stage_label.setText(event.stage.value.capitalize())
+        if event.total_bytes:
+            self.bar.setValue(int(1000 * event.fraction))
+        self.detail_label.setText(describe_progress(event) if event.total_bytes
+                                  else event.message)
+        if event.message:
+            self.detail_label.setToolTip(event.message)
+        if event.stage is Stage.UPLOADING and event.rate_bps:
+            self.chart.add_point(event.elapsed_s, event.rate_bps)
+        self._refresh_buttons()
+
+    def _on_finished(self, done: UpdateDone) -> None:
+        self.result_label.setText(done.result.message)
+        self.result_label.setStyleSheet("" if done.result.ok else "color: #d64545")
+        self.confirm_button.setVisible(done.result.can_confirm)
+        self.stage_label.setText("Done")
+        self._refresh_buttons()
+
+    def _on_failed(self, text: str) -> None:
+        self.result_label.setText(f"{text} Upload again to resume where it stopped.")
+        self.result_label.setStyleSheet("color: #d64545")
+        self.stage_label.setText("Stopped")
+        self._refresh_buttons()
+
+    def _confirm(self) -> None:
+        self.confirm_button.hide()
+        self.result_label.setText("Confirming the running image\u2026")
+        self.controller.confirm(None)
