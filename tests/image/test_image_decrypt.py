@@ -1,0 +1,97 @@
+"""Encrypted images: the signature is checked over the stored digest; with the key, the hash too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import ENCRYPTED_CASES, Case, Keys
+from image_helpers import flipped
+
+from app.image import DecryptionFailed, KeyFileInvalid, KeyStore, load_decryption_key, verify_path
+from app.image.decrypt import unwrap_aes_key
+from app.image.verify import Verdict
+
+
+def _one(path: Path, store: KeyStore | None, decrypt: Path | None = None) -> Verdict:
+    key = load_decryption_key(decrypt) if decrypt else None
+    (verdict,) = verify_path(path, store, key)
+    return verdict
+
+
+def _store(keys: Keys, key_type: str) -> KeyStore:
+    store = KeyStore()
+    store.add("signer", keys.pub(key_type))
+    return store
+
+
+@pytest.mark.parametrize("name", list(ENCRYPTED_CASES))
+def test_decryption_round_trip_checks_the_hash(name: str, images: dict[str, Case],
+                                               keys: Keys) -> None:
+    """With the decryption key the plaintext hash is recomputed and matches imgtool's digest."""
+    signer, enc_type, _extra = ENCRYPTED_CASES[name]
+    verdict = _one(images[name].path, _store(keys, signer), keys.priv(enc_type))
+    assert verdict.valid, verdict.problems
+    assert verdict.encrypted and verdict.decrypted
+    assert verdict.hash is not None and verdict.hash.ok is True
+    assert verdict.signature.ok is True and verdict.signature.key == "signer"
+
+
+@pytest.mark.parametrize("name", list(ENCRYPTED_CASES))
+def test_without_decryption_key_only_the_signature_is_checked(
+        name: str, images: dict[str, Case], keys: Keys) -> None:
+    """Without the decryption key the hash is unchecked (None) and the signature decides."""
+    signer = ENCRYPTED_CASES[name][0]
+    verdict = _one(images[name].path, _store(keys, signer))
+    assert verdict.valid and verdict.encrypted and not verdict.decrypted
+    assert verdict.hash is not None and verdict.hash.ok is None
+    assert verdict.signature.ok is True
+
+
+def test_encrypted_image_without_any_key_is_not_valid(images: dict[str, Case]) -> None:
+    """With neither key nothing can be verified, so the verdict is invalid and says why."""
+    verdict = _one(images["enc_p256"].path, None)
+    assert not verdict.valid and "Nothing could be verified" in verdict.problems[0]
+
+
+def test_aes_key_length_follows_the_image(images: dict[str, Case], keys: Keys) -> None:
+    """AES-128 and AES-256 images yield keys of 16 and 32 bytes, flagged in the header."""
+    for name, size, flag in (("enc_x25519", 16, "ENCRYPTED_AES128"),
+                             ("enc_rsa2048_aes256", 32, "ENCRYPTED_AES256")):
+        (verdict,) = verify_path(images[name].path)
+        assert verdict.image is not None and flag in verdict.image.header.flag_names
+        enc = ENCRYPTED_CASES[name][1]
+        assert len(unwrap_aes_key(verdict.image, load_decryption_key(keys.priv(enc)))) == size
+
+
+def test_tampered_ciphertext_fails_the_hash_after_decryption(
+        images: dict[str, Case], keys: Keys, tmp_path: Path) -> None:
+    """A flipped ciphertext bit decrypts to a different plaintext, so the hash fails."""
+    bad = flipped(images["enc_p256_aes256"].path, tmp_path / "bad.bin", 0x200 + 1000)
+    verdict = _one(bad, _store(keys, "ecdsa-p256"), keys.priv("ecdsa-p256"))
+    assert not verdict.valid and verdict.hash is not None and verdict.hash.ok is False
+    assert "decrypted image hash does not match" in verdict.problems[0]
+
+
+def test_wrong_decryption_key_is_a_problem(images: dict[str, Case], keys: Keys) -> None:
+    """A decryption key of the right type but not the image's fails the HMAC, invalid verdict."""
+    verdict = _one(images["enc_p256"].path, _store(keys, "ecdsa-p256"),
+                   keys.other("ecdsa-p256"))
+    assert not verdict.valid and not verdict.decrypted
+    assert "wrong key" in verdict.problems[0]
+    verdict = _one(images["enc_rsa2048"].path, _store(keys, "rsa-2048"), keys.other("rsa-2048"))
+    assert not verdict.valid and "wrong key" in verdict.problems[0]
+    verdict = _one(images["enc_x25519"].path, _store(keys, "ed25519"), keys.priv("rsa-2048"))
+    assert not verdict.valid and "does not fit" in verdict.problems[0]
+    assert verdict.image is not None
+    with pytest.raises(DecryptionFailed):
+        unwrap_aes_key(verdict.image, load_decryption_key(keys.priv("rsa-2048")))
+
+
+def test_decryption_key_files_are_checked(keys: Keys, tmp_path: Path) -> None:
+    """Public keys, P-384 keys and junk are refused as decryption keys with a sentence."""
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a key")
+    for path in (keys.pub("ecdsa-p256"), keys.priv("ecdsa-p384"), junk, tmp_path / "none.pem"):
+        with pytest.raises(KeyFileInvalid):
+            load_decryption_key(path)
