@@ -6,6 +6,7 @@ Shared by the tests in tests/smp (importable because pytest puts this directory 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
@@ -29,7 +30,7 @@ cbor_tree = st.recursive(
     cbor_leaf,
     lambda children: st.one_of(st.lists(children, max_size=4),
                                st.dictionaries(SHORT_TEXT, children, max_size=4)),
-    max_leaves=25,
+    max_leaves=12,
 )
 """Nested lists/maps of scalars with text keys: the shapes decode_body can return."""
 
@@ -61,6 +62,7 @@ def strategy_for(hint: Any) -> st.SearchStrategy[Any]:
     return scalars[hint]
 
 
+@functools.cache
 def struct_strategy(cls: type[Struct]) -> st.SearchStrategy[Any]:
     """Instances of a Struct subclass with every field (optional ones too) generated."""
     if cls is MemoryPoolStatsResponse:

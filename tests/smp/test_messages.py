@@ -16,7 +16,7 @@ from app.smp.message import Request, Response, decode_reply, request_class
 
 REQUESTS = request_classes()
 RESPONSES = response_classes()
-FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def test_every_group_registers_requests() -> None:
