@@ -58,7 +58,8 @@ class DiagContext(QObject):
 
     def call(self, make: Callable[[SmpClient], Coroutine[Any, Any, T]], *,
              on_result: Callable[[T], None] | None = None,
-             on_error: Callable[[str], None] | None = None, topic: str | None = None) -> None:
+             on_error: Callable[[str], None] | None = None, topic: str | None = None,
+             feature: Feature | None = None) -> None:
         """Run `make(client)` on the core loop; report back on the GUI thread.
 
         Errors arrive as one sentence; ENOTSUP is said in plain words. A result for a device
@@ -75,9 +76,11 @@ class DiagContext(QObject):
         def failed(exc: BaseException) -> None:
             if generation != self.generation:
                 return
-            text = ("The device's firmware does not support this command."
-                    if isinstance(exc, DeviceError) and exc.not_supported
-                    else describe_error(exc))
+            if isinstance(exc, DeviceError) and exc.not_supported:
+                text = (not_supported_text(feature) if feature is not None
+                        else "The device's firmware does not support this command.")
+            else:
+                text = describe_error(exc)
             self.logged.emit("error", text)
             if on_error is not None:
                 on_error(text)

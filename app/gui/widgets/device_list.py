@@ -47,6 +47,11 @@ class DeviceDelegate(QStyledItemDelegate):
         text_color = palette.highlightedText().color() if selected else palette.text().color()
         painter.save()
         kind_icon = index.data(Qt.ItemDataRole.DecorationRole)
+        if selected:  # the blue icons need a light plate on the highlight colour
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(palette.base())
+            painter.drawEllipse(QRect(rect.left() + 5, rect.top() + 8, 30, 30))
         if kind_icon is not None:
             kind_icon.paint(painter, QRect(rect.left() + 8, rect.top() + 11, 24, 24))
         name_font = QFont(option.font)

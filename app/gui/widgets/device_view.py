@@ -161,6 +161,8 @@ class DeviceView(QWidget):
     def _clear_cards(self) -> None:
         for card in self.cards:
             self.slots_grid.removeWidget(card)
+            card.hide()  # deleteLater waits for the event loop; a grab in between shows ghosts
+            card.setParent(None)
             card.deleteLater()
         self.cards = []
 
@@ -172,7 +174,8 @@ class DeviceView(QWidget):
         for slot in snapshot.slots:
             card = SlotCard(slot, snapshot)
             card.action.connect(self._on_action)
-            self.slots_grid.addWidget(card, slot.image, slot.slot)
+            self.slots_grid.addWidget(card, slot.image, slot.slot, Qt.AlignmentFlag.AlignTop)
+            card.show()  # at once, so a grab or a test sees it before the queued show
             self.cards.append(card)
 
     def card(self, image: int, slot: int) -> SlotCard | None:

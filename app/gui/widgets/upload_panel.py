@@ -82,8 +82,8 @@ class UploadPanel(QGroupBox):
         self.verdict.hide()
         layout.addWidget(self.verdict)
         layout.addLayout(self._build_options())
-        layout.addWidget(self._build_progress())
         layout.addLayout(self._build_result())
+        layout.addWidget(self._build_progress())
         controller.progress.connect(self.show_progress)
         controller.update_finished.connect(self._on_finished)
         controller.update_failed.connect(self._on_failed)
@@ -272,10 +272,12 @@ class UploadPanel(QGroupBox):
         self.stage_label.setText(event.stage.value.capitalize())
         if event.total_bytes:
             self.bar.setValue(int(1000 * event.fraction))
-        self.detail_label.setText(describe_progress(event) if event.total_bytes
-                                  else event.message)
-        if event.message:
-            self.detail_label.setToolTip(event.message)
+        if event.total_bytes:
+            self.detail_label.setText(describe_progress(event))
+        if event.message and event.stage not in (Stage.DONE, Stage.FAILED):
+            self.stage_label.setToolTip(event.message)
+            self.result_label.setText(event.message)
+            self.result_label.setStyleSheet("")
         if event.stage is Stage.UPLOADING and event.rate_bps:
             self.chart.add_point(event.elapsed_s, event.rate_bps)
         self._refresh_buttons()
@@ -284,7 +286,16 @@ class UploadPanel(QGroupBox):
         self.result_label.setText(done.result.message)
         self.result_label.setStyleSheet("" if done.result.ok else "color: #d64545")
         self.confirm_button.setVisible(done.result.can_confirm)
-        self.stage_label.setText("Done")
+        self.stage_label.setText("Done" if done.result.ok else "Finished")
+        if done.result.ok:
+            self.bar.setValue(self.bar.maximum())
+        stats = [i.upload for i in done.result.images if i.upload is not None]
+        if stats:
+            s = stats[-1]
+            self.detail_label.setText(
+                f"{format_bytes(s.total_bytes)} uploaded in {s.elapsed_s:.1f} s at "
+                f"{format_bytes(int(s.rate_bps))}/s  \u00b7  {s.retries} retries  \u00b7  "
+                f"{s.resumes} resumes")
         self._refresh_buttons()
 
     def _on_failed(self, text: str) -> None:

@@ -1,0 +1,122 @@
+"""Statistics groups: pick a group, read its counters, refresh on a timer; a counter that
+changed since the last read is highlighted, and each has a small trend chart."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QListWidget,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.gui.diagnostics.base import DiagContext, DiagPage
+from app.gui.diagnostics.live import AutoRefresh, Sparkline
+from app.workflows.diagnostics import Feature
+
+CHANGED = QColor(255, 213, 79, 140)
+"""Amber, translucent so it reads on light and dark themes."""
+
+
+class StatsPage(DiagPage):
+    feature = Feature.STATS
+    title = "Statistics"
+
+    def __init__(self, context: DiagContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        layout = QVBoxLayout(self.content)
+        self.refresher = AutoRefresh(self.refresh)
+        layout.addWidget(self.refresher)
+        split = QSplitter()
+        self.groups = QListWidget()
+        self.groups.setAccessibleName("Statistics groups")
+        self.groups.currentTextChanged.connect(self._on_group)
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["Counter", "Value", "Change", "Trend"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        split.addWidget(self.groups)
+        split.addWidget(self.table)
+        split.setStretchFactor(1, 1)
+        split.setSizes([180, 500])
+        layout.addWidget(split, 1)
+        layout.addWidget(self.status)
+        self.group = ""
+        self.values: dict[str, int] = {}
+        self.changed: set[str] = set()
+        self.trends: dict[str, Sparkline] = {}
+
+    def device_changed(self) -> None:
+        self.groups.clear()
+        self._reset_group("")
+        self.context.call(lambda c: c.stat_list(), on_result=self.show_groups,
+                          on_error=self.show_error, feature=Feature.STATS)
+
+    def stop(self) -> None:
+        self.refresher.stop()
+
+    def show_groups(self, names: list[str]) -> None:
+        self.groups.clear()
+        self.groups.addItems(names)
+        if not names:
+            self.show_info("The device has no statistics groups.")
+        else:
+            self.groups.setCurrentRow(0)
+
+    def _reset_group(self, name: str) -> None:
+        self.group = name
+        self.values = {}
+        self.changed = set()
+        self.trends = {}
+        self.table.setRowCount(0)
+
+    def _on_group(self, name: str) -> None:
+        self._reset_group(name)
+        if name:
+            self.refresh()
+
+    def refresh(self) -> None:
+        name = self.group
+        if not name:
+            self.refresher.done()
+            return
+
+        def failed(text: str) -> None:
+            self.refresher.done()
+            self.show_error(text)
+
+        self.refresher.in_flight = True
+        self.context.call(lambda c: c.stat_read(name),
+                          on_result=lambda fields: self.show_fields(name, fields),
+                          on_error=failed, feature=Feature.STATS)
+
+    def show_fields(self, group: str, fields: dict[str, int]) -> None:
+        self.refresher.done()
+        if group != self.group:  # the user picked another group meanwhile
+            return
+        first = not self.values
+        self.changed = {k for k, v in fields.items() if not first and self.values.get(k) != v}
+        deltas = {k: v - self.values.get(k, v) for k, v in fields.items()}
+        self.values = dict(fields)
+        if self.table.rowCount() != len(fields):
+            self.table.setRowCount(len(fields))
+        for row, (counter, value) in enumerate(fields.items()):
+            self._set_row(row, counter, value, deltas[counter])
+
+    def _set_row(self, row: int, counter: str, value: int, delta: int) -> None:
+        brush = QBrush(CHANGED) if counter in self.changed else QBrush()
+        for col, text in enumerate((counter, str(value), f"{delta:+d}" if delta else "")):
+            item = QTableWidgetItem(text)
+            item.setBackground(brush)
+            self.table.setItem(row, col, item)
+        spark = self.trends.get(counter)
+        if spark is None:
+            spark = Sparkline()
+            self.trends[counter] = spark
+            self.table.setCellWidget(row, 3, spark)
+        spark.add(value)
