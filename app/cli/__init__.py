@@ -18,7 +18,7 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from app.cli import device, diag, sim, upload, verify
+    from app.cli import device, diag, discover, sim, upload, verify
 
     parser = argparse.ArgumentParser(
         prog="slotwise",
@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screenshot", type=Path, metavar="PATH",
                         help="with the application: render the window to PATH (PNG) and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (device, diag, verify, sim, upload):
+    for module in (device, diag, verify, sim, discover, upload):
         module.register(commands)
     return parser
 

@@ -78,7 +78,8 @@ class SimBlePeripheral:
     def __init__(self, runtime: SimRuntime, *, name: str | None = None,
                  address: str | None = None, mtu: int = 247, conn_interval_s: float = 0.0,
                  packets_per_interval: int = 4, reassembly: bool = True,
-                 requires_pairing: bool = False, rssi: int = -55) -> None:
+                 requires_pairing: bool = False, rssi: int = -55,
+                 advertises_smp: bool = True) -> None:
         self.runtime = runtime
         self.name = name or runtime.device.config.name
         self.address = address or random_address()
@@ -88,6 +89,7 @@ class SimBlePeripheral:
         self.reassembly = reassembly
         self.requires_pairing = requires_pairing
         self.rssi = rssi
+        self.advertises_smp = advertises_smp
         self.bonded: set[str] = set()
         self.advertising = True
         self._link: FakeGattClient | None = None
@@ -104,7 +106,8 @@ class SimBlePeripheral:
         return self._link is not None
 
     def advertisement(self) -> Advertisement:
-        return Advertisement(self.address, self.name, self.rssi, (SMP_SERVICE_UUID,))
+        uuids = (SMP_SERVICE_UUID,) if self.advertises_smp else ()
+        return Advertisement(self.address, self.name, self.rssi, uuids)
 
     def disconnect(self) -> None:
         """Drop the link now (out of range, reset): the host is told at once."""
