@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from sim_process import free_loopback_host, running_sim
 
 
@@ -53,7 +52,6 @@ def test_cli_exit_status_and_one_line_errors() -> None:
 
 def test_test_reset_confirm_through_the_cli(tmp_path: Path, signed_image: Path) -> None:
     """CLI test, reset, confirm: the image boots unconfirmed, then is confirmed."""
-    pytest.importorskip("app.cli.upload", reason="upload command lands with the upload engine")
     host = free_loopback_host()
     with running_sim("--udp", f"{host}:1337", state_dir=tmp_path) as (address, _):
         dev = ("-d", f"udp:{address}")
