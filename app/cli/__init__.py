@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="open the application on built-in simulated devices")
     parser.add_argument("--screenshot", type=Path, metavar="PATH",
                         help="with the application: render the window to PATH (PNG) and exit")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this installation (Qt, window, core thread, simulator, "
+                             "bundled demo image), print a report and exit 0 on success")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (device, diag, verify, sim, discover, upload):
         module.register(commands)
@@ -48,6 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if args.self_test:  # before any subcommand: the check that a (frozen) build works
+        from app.selftest import run as self_test
+
+        return self_test()
     func: Command | None = getattr(args, "func", None)
     if func is None:
         return _open_gui(args)
