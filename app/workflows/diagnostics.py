@@ -481,9 +481,10 @@ def decode_setting(value: bytes, kind: ValueType) -> str:
 
 
 def guess_setting(value: bytes) -> str:
-    """A readable guess for an unknown value: text if printable, else hex."""
-    try:
-        text = value.decode()
-    except UnicodeDecodeError:
-        return value.hex(" ")
-    return text if text.isprintable() else value.hex(" ")
+    """A readable guess for a value of unknown type: printable ASCII as text, else hex.
+
+    Two random bytes are often valid UTF-8 (de ad is one Thaana letter), so non-ASCII text
+    is shown as hex here; `--type text` shows it as text."""
+    if value and value.isascii() and value.decode().isprintable():
+        return value.decode()
+    return value.hex(" ")

@@ -60,9 +60,13 @@ class TrafficRecorder:
         self.dropped = 0
 
     def __call__(self, direction: str, frame: bytes) -> None:
+        self.add(now(), direction, frame)
+
+    def add(self, at: dt.datetime, direction: str, frame: bytes) -> None:
+        """Record a packet seen earlier (the GUI's traffic tap hands them over in batches)."""
         if len(self.frames) == self.frames.maxlen:
             self.dropped += 1
-        self.frames.append(TrafficFrame(now(), direction, bytes(frame)))
+        self.frames.append(TrafficFrame(at, direction, bytes(frame)))
 
     def render(self) -> str:
         """One line per packet: time, direction, decoded header and body, then the hex."""
@@ -96,13 +100,19 @@ class PulledFile:
     pulled_at: dt.datetime
     data: bytes | None = None
     error: str | None = None
+    archive_name: str | None = None
+    """Where the bytes are in the zip: files/<path with unsafe characters replaced>."""
 
-    @property
-    def archive_name(self) -> str | None:
-        if self.data is None:
-            return None
-        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", self.path.strip("/")) or "file"
-        return f"files/{safe}"
+
+def archive_name(path: str, taken: set[str]) -> str:
+    """A zip member name for a device path that cannot escape files/ nor collide."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+|\.{2,}", "_", path.strip("/")).strip("._") or "file"
+    name, n = f"files/{safe}", 1
+    while name in taken:
+        n += 1
+        name = f"files/{safe}.{n}"
+    taken.add(name)
+    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +129,12 @@ class Report:
 async def pull_files(client: SmpClient, paths: Sequence[str]) -> tuple[PulledFile, ...]:
     """Download each path; a missing file becomes an entry with its error, not a failure."""
     pulled = []
+    taken: set[str] = set()
     for path in paths:
         try:
             data = await fs_transfer.download(client, path)
-            pulled.append(PulledFile(path, now(), data=data))
+            pulled.append(PulledFile(path, now(), data=data,
+                                     archive_name=archive_name(path, taken)))
         except SlotwiseError as exc:
             pulled.append(PulledFile(path, now(), error=str(exc)))
     return tuple(pulled)
