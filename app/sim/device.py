@@ -15,7 +15,8 @@ Fault injection (`device.faults`, a `Faults`; all one-shot unless noted):
 - `stop_answering()` / `resume_answering()`: no reply to anything until resumed (not one-shot).
 - `corrupt_after_upload()`: when the next image upload completes, one payload byte of the slot
   is flipped before `match` is computed, so the slot no longer equals what the client sent.
-Inspection: `slots(image)`, `slot(n)`, `running_version(image)`, `upload`, `settings`, `files`.
+Inspection: `slots(image)` / `slot(n)` (Slot: `.data`, `.flash`, `.hash`, `.version`, trailer
+flags), `flags(n)`, `running_version(image)`, `upload`, `settings`, `files`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from app.sim.handlers.base import (
     SmpFailure,
 )
 from app.sim.handlers.img import UploadSession
+from app.sim.img_state import Flags, state_flags
 from app.sim.mcuboot import build_image
 from app.sim.profiles import Profile, get_profile
 from app.sim.reboot import boot_all
@@ -159,6 +161,10 @@ class SimDevice:
     def active_slot(self, image: int) -> int:
         """Absolute number of the slot `image` runs from."""
         return image * 2 + self._active[image]
+
+    def flags(self, slot_number: int) -> Flags:
+        """Zephyr's state flags for absolute slot `slot_number` (as the image list shows)."""
+        return state_flags(self, slot_number)
 
     def running_version(self, image: int = 0) -> str | None:
         return self.slot(self.active_slot(image)).version

@@ -182,10 +182,10 @@ def request_upgrade(secondary: Slot, permanent: bool) -> None:
     """`boot_request_upgrade`: magic (+ image_ok) + swap info in the secondary's trailer.
 
     A trailer whose magic is already good means a swap is already scheduled: nothing changes.
+    Only the trailer bytes are written (no erase), as MCUboot does.
     """
     if secondary.magic_good:
         return
-    secondary.erase_trailer()
     secondary.write_magic()
     if permanent:
         secondary.write_flag("image_ok")
