@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from app.gui.bridge import CoreBridge
 from app.gui.controller import DeviceController
 from app.gui.demo import DEMO_IMAGE, DEMO_KEY_NAME, DEMO_PUBLIC_KEY, DemoDevices, start_demo
+from app.gui.diagnostics import attach_diagnostics
 from app.gui.dialogs.add_device import AddDeviceDialog
 from app.gui.icons import app_icon, icon
 from app.gui.models.devices import DeviceListModel
@@ -57,6 +58,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.setObjectName("main-window")
         self._build_central()
+        self.diagnostics = attach_diagnostics(self)
         self._build_menus()
         self._build_status()
         self._apply_prefs(self.prefs)
@@ -150,6 +152,7 @@ class MainWindow(QMainWindow):
         panel.allow_unsigned = prefs.allow_unsigned
         panel.window_size = prefs.window
         panel.reset_wait_s = prefs.reset_wait_s
+        panel.timeout_s = prefs.timeout_s
         index = panel.mode_combo.findData(prefs.upload_mode)
         panel.mode_combo.setCurrentIndex(max(index, 0))
         panel.set_recent(prefs.recent_files)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from app.client import SmpClient, TrafficHook
-from app.errors import SlotwiseError, TransportClosed, TransportError, TransportTimeout
+from app.errors import SlotwiseError, TransportClosed
 from app.smp.errors import DeviceError
 from app.smp.groups.img import ImageSlot
 from app.smp.groups.os import BootloaderMode
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 Opener = Callable[[], Transport]
 T = TypeVar("T")
+RESET_GRACE_S = 1.0
+"""Longer than Zephyr's CONFIG_MCUMGR_GRP_OS_RESET_MS (250 ms): the reset reply comes first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,9 +199,24 @@ class DeviceSession:
         return await self.read()
 
     async def reset(self, wait_s: float = 20.0) -> DeviceSnapshot:
-        """Reset, wait until the device answers again, and read it afresh."""
-        await self._require().reset()
-        await self.wait_back(wait_s)
+        """Reset, watch the device come back (app/workflows wait_for_device), read it afresh.
+
+        When MCUboot has something to do (a pending image, an unconfirmed one to revert), the
+        reboot is recognised by the slot list changing; otherwise by a grace period, since
+        the device answers normally until the delayed reset actually happens.
+        """
+        from app.workflows.update import wait_for_device
+
+        client = self._require()
+        before = _slot_key(await client.image_state())
+        changes = any(pending or (active and not confirmed)
+                      for _h, active, pending, confirmed in before)
+        await client.reset()
+        if not changes:
+            await asyncio.sleep(RESET_GRACE_S)
+        self.client, _ = await wait_for_device(
+            client, self.reconnect, timeout_s=wait_s,
+            ready=lambda slots: not changes or _slot_key(slots) != before)
         return await self.read()
 
     async def roll_back(self, snapshot: DeviceSnapshot, image: int = 0,
@@ -214,26 +231,6 @@ class DeviceSession:
                 raise SlotwiseError("there is no bootable image in the other slot to go back to")
             await self._require().image_test(other.hash)
         return await self.reset(wait_s)
-
-    async def wait_back(self, wait_s: float) -> None:
-        """Poll with echo until the device answers; reopen the link if it dropped."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait_s
-        await asyncio.sleep(0.2)  # the reset reply precedes the reboot (OS_RESET_MS)
-        last: BaseException | None = None
-        while loop.time() < deadline:
-            try:
-                client = self._require()
-                if not client.is_connected:
-                    await self._open()
-                    client = self._require()
-                await client.echo("slotwise")  # raises until the device is back
-                return
-            except (TransportError, DeviceError, OSError) as exc:
-                last = exc
-                await asyncio.sleep(0.2)
-        raise TransportTimeout(f"{self.target.name} did not come back within {wait_s:g} s"
-                               + (f" ({last})" if last else ""))
 
 
 async def probe(target: DeviceTarget, opener: Opener | None = None,
@@ -256,6 +253,10 @@ async def _optional(read: Awaitable[T]) -> T | None:
     except DeviceError as exc:
         log.info("optional read failed: %s", exc)
         return None
+
+
+def _slot_key(slots: list[ImageSlot]) -> tuple[tuple[bytes | None, bool, bool, bool], ...]:
+    return tuple((s.hash, s.active, s.pending, s.confirmed) for s in slots)
 
 
 def _slot_views(states: list[ImageSlot], sizes: list[Any] | None) -> tuple[SlotView, ...]:

@@ -92,3 +92,30 @@ def make_image(tmp_path_factory: pytest.TempPathFactory,
         return out
 
     return make
+
+
+def connect(qtbot: QtBot, window: MainWindow, server: UdpSimServer,
+            name: str = "Test board") -> None:
+    """List the simulated device, select it, and wait until its slots are shown."""
+    window.add_targets([udp_target(server, name)])
+    assert window.device_pane.select_spec(f"udp:{server.address}")
+    qtbot.waitUntil(lambda: window.controller.snapshot is not None
+                    and len(window.device_view.cards) >= 2, timeout=10000)
+
+
+def on_loop(bridge: CoreBridge, fn: Callable[[], object]) -> None:
+    """Run `fn` on the core loop thread (the simulator lives there), and wait for it."""
+
+    async def call() -> None:
+        fn()
+
+    bridge.wait(call())
+
+
+@pytest.fixture
+def trusted_settings(settings: AppSettings, signing_key: Path) -> AppSettings:
+    """Settings whose trusted key store holds the test signing key as "test-key"."""
+    from app.image.keys import KeyStore
+
+    KeyStore(settings.keys_dir).add("test-key", signing_key)
+    return settings

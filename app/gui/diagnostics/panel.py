@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -246,5 +247,8 @@ def attach_diagnostics(window: MainWindow) -> DiagnosticsPanel:
     tabs.addTab(slots, "Slots")
     tabs.addTab(panel, "Diagnostics")
     window.device_tabs = tabs  # type: ignore[attr-defined]
-    window.diagnostics = panel  # type: ignore[attr-defined]
+    export = QAction("Export report\u2026", window)
+    export.setShortcut(QKeySequence("Ctrl+E"))
+    export.triggered.connect(panel.ask_export)
+    window.addAction(export)
     return panel

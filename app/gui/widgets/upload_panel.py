@@ -76,6 +76,7 @@ class UploadPanel(QGroupBox):
         self.allow_unsigned = False
         self.window_size = 4
         self.reset_wait_s = 20.0
+        self.timeout_s = 5.0
         layout = QVBoxLayout(self)
         layout.addLayout(self._build_file_row())
         self.verdict = VerdictView()
@@ -257,7 +258,10 @@ class UploadPanel(QGroupBox):
             mode=Mode(self.mode_combo.currentData()),
             allow_downgrade=check.relation is VersionRelation.DOWNGRADE,
             reboot_timeout_s=self.reset_wait_s,
-            upload=UploadOptions(window=self.window_size))
+            upload=UploadOptions(window=self.window_size,
+                                 # no progress for a few answer timeouts: the device is gone
+                                 stall_timeout_s=max(4 * self.timeout_s, 2.0),
+                                 reconnect_timeout_s=max(4 * self.timeout_s, 2.0)))
         self.result_label.setText("")
         self.confirm_button.hide()
         self.chart.clear()
