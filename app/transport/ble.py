@@ -424,4 +424,5 @@ class BleakScannerAdapter:
                     with contextlib.suppress(TimeoutError):
                         yield await asyncio.wait_for(reports.get(), left)
         except (BleakError, OSError) as exc:
-            raise TransportError(f"cannot scan for BLE devices: {exc}") from exc
+            raise TransportError(f"cannot scan for BLE devices (is Bluetooth present and on?): "
+                                 f"{exc}") from exc

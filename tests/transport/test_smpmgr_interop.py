@@ -59,3 +59,35 @@ async def test_smpmgr_image_state_matches_ours(sim_pty: str) -> None:
     assert ours.hash is not None
     assert f"version='{ours.version}'" in out
     assert ours.hash.hex().upper() in out
+
+
+def test_cli_commands_take_a_serial_device(sim_pty: str, capsys: pytest.CaptureFixture[str]
+                                           ) -> None:
+    """`slotwise -d serial:PORT@BAUD,...` works for device commands (echo, images --json)."""
+    from app.cli import main
+
+    assert main(["-d", f"serial:{sim_pty}", "echo", "via the cli"]) == 0
+    assert capsys.readouterr().out.strip() == "via the cli"
+    assert main(["-d", f"serial:{sim_pty}@115200,dtr=0", "images", "--json"]) == 0
+    assert '"version": "1.0.0"' in capsys.readouterr().out
+
+
+def test_cli_bad_serial_spec_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """A malformed serial spec exits 2 with one sentence, no traceback."""
+    from app.cli import main
+
+    assert main(["-d", "serial:/dev/x,bogus", "echo"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown serial option 'bogus'" in err and "Traceback" not in err
+
+
+def test_cli_discover_probes_ports(sim_pty: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`slotwise discover --port P --probe --json` reports the simulator's pty as answering SMP."""
+    import json
+
+    from app.cli import main
+
+    assert main(["discover", "--port", sim_pty, "--probe", "--json"]) == 0
+    found = {d["address"]: d for d in json.loads(capsys.readouterr().out)}
+    assert found[sim_pty]["answers_smp"] is True
+    assert found[sim_pty]["spec"] == f"serial:{sim_pty}"
