@@ -34,7 +34,7 @@ def parse_udp_address(text: str) -> tuple[str, int]:
         number = int(port) if port else DEFAULT_PORT
     except ValueError:
         raise ValueError(f"bad UDP port in {text!r}") from None
-    if not 0 < number < 65536:
+    if not 0 <= number < 65536:  # 0: let a server pick a free port
         raise ValueError(f"UDP port {number} out of range")
     return host, number
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -37,36 +36,3 @@ async def client(server: UdpSimServer) -> AsyncIterator[SmpClient]:
     async with SmpClient(transport, timeout_s=2.0) as connected:
         yield connected
 
-
-def _imgtool(*args: str) -> None:
-    import subprocess
-    import sys
-
-    subprocess.run([sys.executable, "-m", "imgtool.main", *args], check=True,
-                   capture_output=True, timeout=60)
-
-
-@pytest.fixture(scope="session")
-def signing_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An ECDSA P-256 key made by MCUboot's imgtool."""
-    key = tmp_path_factory.mktemp("keys") / "ecdsa-p256.pem"
-    _imgtool("keygen", "-k", str(key), "-t", "ecdsa-p256")
-    return key
-
-
-def make_signed_image(directory: Path, key: Path, version: str, size: int = 40_000) -> Path:
-    """An imgtool-signed image of `size` payload bytes with a 0x200-byte header."""
-    import os
-
-    raw = directory / f"app-{version}.bin"
-    raw.write_bytes(os.urandom(size))
-    signed = directory / f"app-{version}.signed.bin"
-    _imgtool("sign", "-k", str(key), "--header-size", "0x200", "--pad-header", "--align", "4",
-             "--version", version, "--slot-size", "0x80000", str(raw), str(signed))
-    return signed
-
-
-@pytest.fixture(scope="session")
-def signed_image(tmp_path_factory: pytest.TempPathFactory, signing_key: Path) -> Path:
-    """Version 1.1.0 of an application, signed by imgtool."""
-    return make_signed_image(tmp_path_factory.mktemp("images"), signing_key, "1.1.0")

@@ -1,0 +1,222 @@
+"""A production job: what to flash, how, onto which boards, and what to record.
+
+Loaded from TOML once per shift. The image is verified when the job loads and its file hash
+pinned; `check_unchanged()` re-reads the file before every board, so a file replaced on disk
+stops the job instead of flashing something nobody verified.
+
+Example::
+
+    [job]
+    name = "sensor 1.2.0"
+    image = "app_update.bin"          # relative to the job file; .bin, .hex or package .zip
+    keys = ["keys/release.pub.pem"]   # trusted signing keys; the image must verify with one
+    expected_version = "1.2.0"
+    mode = "test"                     # test | confirm | none
+    concurrency = 8
+    retries = 1
+    station = "line 3"
+    supervisor_password_sha256 = "..." # leaving operator mode in the GUI
+
+    [targets]
+    devices = ["udp:192.0.2.10:1337"] # explicit device specs
+    udp = ["192.0.2.0/28"]            # hosts or ranges probed for SMP
+    serial_vid_pid = ["2fe3:0100"]    # USB VID:PID of boards' serial ports
+    serial_name = "/dev/ttyACM*"      # port name pattern
+    ble_name = "sensor-*"             # advertised name pattern
+
+    [identity]
+    read = ["os_info", "usb_serial", "ble_address", "setting:device/serial"]
+
+    [barcode]
+    require = "before"                # none | before | after
+    check = "setting:device/serial"   # compare the scanned text with this identity field
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from app.errors import SlotwiseError
+from app.image.errors import ImageError
+from app.image.keys import KeyStore
+from app.workflows.update import Mode, UpdateImage, load_update_images
+
+IDENTITY_FIELDS = ("os_info", "usb_serial", "ble_address", "address")
+"""Identity sources besides `setting:NAME` (a settings key read from the board)."""
+
+
+class JobError(SlotwiseError):
+    """The job file is wrong, or its image changed or failed verification."""
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    devices: tuple[str, ...] = ()
+    udp: tuple[str, ...] = ()
+    serial_vid_pid: tuple[str, ...] = ()
+    serial_name: str | None = None
+    ble_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A loaded, verified job."""
+
+    name: str
+    path: Path | None
+    image_path: Path
+    images: tuple[UpdateImage, ...]
+    file_sha256: bytes
+    """SHA-256 of the image file as verified at load time (pinned)."""
+    mode: Mode = Mode.TEST
+    expected_version: str | None = None
+    concurrency: int = 4
+    retries: int = 1
+    station: str = ""
+    operator: str = ""
+    targets: Targets = field(default_factory=Targets)
+    identity: tuple[str, ...] = ("os_info",)
+    barcode_require: str = "none"
+    barcode_check: str | None = None
+    supervisor_password_sha256: str | None = None
+    key_names: tuple[str, ...] = ()
+
+    def check_unchanged(self) -> None:
+        """Raises JobError when the image file on disk is not the one verified at load."""
+        try:
+            now = _file_sha256(self.image_path)
+        except OSError as exc:
+            raise JobError(f"the job's image {self.image_path} can no longer be read: "
+                           f"{exc.strerror or exc}; the job is stopped") from exc
+        if now != self.file_sha256:
+            raise JobError(f"the job's image {self.image_path} changed on disk after the job "
+                           "was loaded and verified; the job is stopped")
+
+    @property
+    def version_text(self) -> str:
+        return ", ".join(i.version.smp_text for i in self.images)
+
+
+def load_job(path: Path) -> Job:
+    """Parse, validate and verify a TOML job file."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise JobError(f"cannot read job file {path}: {exc.strerror or exc}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise JobError(f"job file {path} is not valid TOML: {exc}") from exc
+    section = _table(raw, "job")
+    base = path.parent
+    image = section.get("image")
+    if not isinstance(image, str) or not image:
+        raise JobError(f"job file {path}: [job] image = \"FILE\" is required")
+    keys = [base / k for k in _strings(section, "keys")]
+    job = make_job(
+        base / image, keys, name=str(section.get("name") or path.stem), path=path,
+        mode=str(section.get("mode", "test")),
+        expected_version=_optional_str(section, "expected_version"),
+        concurrency=_int(section, "concurrency", 4, 1, 256),
+        retries=_int(section, "retries", 1, 0, 20),
+        station=str(section.get("station", "")), operator=str(section.get("operator", "")),
+        supervisor_password_sha256=_optional_str(section, "supervisor_password_sha256"))
+    targets_raw = _table(raw, "targets", required=False)
+    targets = Targets(
+        devices=tuple(_strings(targets_raw, "devices")), udp=tuple(_strings(targets_raw, "udp")),
+        serial_vid_pid=tuple(_strings(targets_raw, "serial_vid_pid")),
+        serial_name=_optional_str(targets_raw, "serial_name"),
+        ble_name=_optional_str(targets_raw, "ble_name"))
+    identity = tuple(_strings(_table(raw, "identity", required=False), "read")) or ("os_info",)
+    for item in identity:
+        if item not in IDENTITY_FIELDS and not item.startswith("setting:"):
+            raise JobError(f"job file {path}: unknown identity field {item!r} "
+                           f"(use {', '.join(IDENTITY_FIELDS)} or setting:NAME)")
+    barcode = _table(raw, "barcode", required=False)
+    require = str(barcode.get("require", "none"))
+    if require not in ("none", "before", "after"):
+        raise JobError(f"job file {path}: [barcode] require must be none, before or after")
+    return replace(job, targets=targets, identity=identity, barcode_require=require,
+                   barcode_check=_optional_str(barcode, "check"))
+
+
+def make_job(image_path: Path, key_paths: list[Path], *, name: str = "ad-hoc",
+             path: Path | None = None, mode: str = "test", expected_version: str | None = None,
+             concurrency: int = 4, retries: int = 1, station: str = "", operator: str = "",
+             supervisor_password_sha256: str | None = None) -> Job:
+    """A job for one image (used by `slotwise flash FILE --device ...` and by load_job)."""
+    try:
+        chosen = Mode(mode)
+    except ValueError:
+        raise JobError(f"mode {mode!r} is not one of test, confirm, none") from None
+    store = KeyStore()
+    names = []
+    for key_path in key_paths:
+        try:
+            names.append(store.add(key_path.stem, key_path).name)
+        except (OSError, ImageError, ValueError) as exc:
+            raise JobError(f"cannot load trusted key {key_path}: {exc}") from exc
+    try:
+        pinned = _file_sha256(image_path)
+        images = load_update_images(image_path, store if key_paths else None)
+    except OSError as exc:
+        raise JobError(f"cannot read image {image_path}: {exc.strerror or exc}") from exc
+    except ImageError as exc:
+        raise JobError(f"image {image_path} failed verification: {exc}") from exc
+    if expected_version is not None:
+        versions = {i.version.smp_text for i in images} | {str(i.version) for i in images}
+        if expected_version not in versions:
+            found = ", ".join(i.version.smp_text for i in images)
+            raise JobError(f"image {image_path} is version {found}, but the job expects "
+                           f"{expected_version}")
+    return Job(name=name, path=path, image_path=image_path, images=tuple(images),
+               file_sha256=pinned, mode=chosen, expected_version=expected_version,
+               concurrency=concurrency, retries=retries, station=station, operator=operator,
+               supervisor_password_sha256=supervisor_password_sha256,
+               key_names=tuple(names))
+
+
+def _file_sha256(path: Path) -> bytes:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.digest()
+
+
+def _table(raw: dict[str, Any], name: str, *, required: bool = True) -> dict[str, Any]:
+    value = raw.get(name)
+    if value is None:
+        if required:
+            raise JobError(f"job file needs a [{name}] table")
+        return {}
+    if not isinstance(value, dict):
+        raise JobError(f"[{name}] in the job file must be a table")
+    return value
+
+
+def _strings(table: dict[str, Any], key: str) -> list[str]:
+    value = table.get(key, [])
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise JobError(f"{key} in the job file must be a list of strings")
+    return value
+
+
+def _optional_str(table: dict[str, Any], key: str) -> str | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise JobError(f"{key} in the job file must be a string")
+    return value
+
+
+def _int(table: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise JobError(f"{key} in the job file must be a whole number from {low} to {high}")
+    return value
