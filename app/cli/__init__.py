@@ -18,7 +18,7 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from app.cli import device, diag, discover, sim, upload, verify
+    from app.cli import device, diag, discover, flash, sim, upload, verify
 
     parser = argparse.ArgumentParser(
         prog="slotwise",
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="check this installation (Qt, window, core thread, simulator, "
                              "bundled demo image), print a report and exit 0 on success")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (device, diag, verify, sim, discover, upload):
+    for module in (device, upload, verify, flash, diag, discover, sim):
         module.register(commands)
     return parser
 
