@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from app.errors import TransportClosed, TransportError
-from app.smp.framing import FrameAssembler, split_for_att
+from app.smp.framing import FrameAssembler, FramingStats, split_for_att
 from app.transport.base import LinkInfo
 
 log = logging.getLogger(__name__)
@@ -194,8 +194,8 @@ class BleTransport:
         return self._client is not None and self._client.is_connected
 
     @property
-    def stats(self) -> Any:
-        """Reassembly counters (FramingStats)."""
+    def stats(self) -> FramingStats:
+        """Reassembly counters: packets delivered, fragments dropped by reason."""
         return self._framer.stats
 
     # --- open, step by step -------------------------------------------------------------------
@@ -376,7 +376,7 @@ class BleakGattClient:
         briefly for a larger value (bleak max_write_without_response_size docs); macOS
         reports the final size at once.
         """
-        backend = self._client._backend
+        backend: Any = self._client._backend
         if type(backend).__name__ == "BleakClientBlueZDBus" and self._client.mtu_size <= 23:
             with contextlib.suppress(Exception):  # older BlueZ: stay at the safe default
                 await backend._acquire_mtu()

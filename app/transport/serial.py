@@ -100,10 +100,14 @@ def parse_serial_spec(text: str) -> SerialOptions:
 def _apply_option(options: SerialOptions, extra: str, text: str) -> SerialOptions:
     key, eq, value = extra.partition("=")
     key = key.lower()
-    if key in ("raw", "rtscts") and not eq:
-        return replace(options, **{key: True})
-    if key in ("dtr", "rts") and value in ("0", "1"):
-        return replace(options, **{key: value == "1"})
+    if key == "raw" and not eq:
+        return replace(options, raw=True)
+    if key == "rtscts" and not eq:
+        return replace(options, rtscts=True)
+    if key == "dtr" and value in ("0", "1"):
+        return replace(options, dtr=value == "1")
+    if key == "rts" and value in ("0", "1"):
+        return replace(options, rts=value == "1")
     if key == "line" and eq:
         line = _positive_int(value, "line length", text)
         if line < 8:
