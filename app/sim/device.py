@@ -304,6 +304,11 @@ class SimDevice:
             if cls not in NO_DECODE:
                 raise SmpFailure(MgmtErr.EINVAL) from None
             body = {}
+        if any(_negative(body.get(k)) for k in _UINT_KEYS):
+            # zcbor decodes these as uint: a negative value fails the whole decode.
+            if cls not in NO_DECODE:
+                raise SmpFailure(MgmtErr.EINVAL)
+            return cls()
         preparer = PREPARERS.get(cls)
         if preparer is not None:
             body = preparer(self, dict(body))
@@ -351,6 +356,15 @@ class SimDevice:
             self._store.save_json({
                 "settings": {k: v.hex() for k, v in self.stored_settings.items()},
                 "active": list(self._active)})
+
+
+_UINT_KEYS = ("off", "len", "image", "slot", "index", "max_size", "boot_mode", "groups")
+
+
+def _negative(value: object) -> bool:
+    if isinstance(value, list):
+        return any(_negative(v) for v in value)
+    return isinstance(value, int) and not isinstance(value, bool) and value < 0
 
 
 def _read_header(frame: bytes) -> tuple[Header, bool]:

@@ -130,6 +130,15 @@ def test_image_errors_in_v1_and_v2(bench: Bench, request_: object, v2: int, v1: 
     assert body["rc"] == v1 and "err" not in body
 
 
+def test_negative_uint_fields_are_einval(bench: Bench) -> None:
+    """Fields Zephyr decodes as unsigned reject negative numbers with rc 3."""
+    from app.smp.groups import enum, fs
+
+    for request in (enum.EnumSingle(index=-1), fs.FileDownload(off=-4, name="/lfs/x"),
+                    img.ImageErase(slot=-1), enum.EnumDetails(groups=[0, -1])):
+        assert bench.body(request) == {"rc": 3}, request
+
+
 def test_upload_without_offset_is_invalid_offset(bench: Bench) -> None:
     """An upload map without `off` is image error 20, as Zephyr decodes it."""
     frame = encode_packet(Header(op=Op.WRITE, group=1, command=1, sequence=1),
