@@ -18,16 +18,17 @@ from imgtool.main import imgtool
 
 
 def run(argv: list[str]) -> dict[str, object]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             imgtool.main(argv, prog_name="imgtool", standalone_mode=False)
             rc = 0
         except SystemExit as exc:
             rc = exc.code if isinstance(exc.code, int) else 1
-        except Exception:  # imgtool crashes on some truncated files: that is a rejection too
+        except Exception as exc:  # imgtool crashes on some truncated files: a rejection too
+            print(f"{type(exc).__name__}: {exc}", file=err)
             rc = 1
-    return {"rc": rc, "stdout": out.getvalue()}
+    return {"rc": rc, "stdout": out.getvalue(), "stderr": err.getvalue()}
 
 
 if __name__ == "__main__":
