@@ -41,7 +41,7 @@ from app.sim.img_state import Flags, state_flags
 from app.sim.mcuboot import build_image
 from app.sim.profiles import Profile, get_profile
 from app.sim.reboot import boot_all
-from app.sim.slots import Slot
+from app.sim.slots import ERASE_PAGE, Slot
 from app.sim.state import StateStore
 from app.sim.translate import v1_code
 from app.smp.errors import DecodeError, MgmtErr
@@ -100,8 +100,7 @@ class SimDevice:
 
     def __init__(self, config: SimConfig | None = None) -> None:
         self.config = config or SimConfig()
-        if self.config.images not in (1, 2, 3):
-            raise ValueError(f"a simulated device has 1 to 3 images, not {self.config.images}")
+        _check_config(self.config)
         self.profile: Profile = get_profile(self.config.profile)
         self.mode = BootloaderMode(self.config.mode)
         self.no_downgrade = self.config.no_downgrade
@@ -356,6 +355,17 @@ class SimDevice:
             self._store.save_json({
                 "settings": {k: v.hex() for k, v in self.stored_settings.items()},
                 "active": list(self._active)})
+
+
+def _check_config(config: SimConfig) -> None:
+    """Refuse configurations no board has, with a sentence saying why."""
+    if config.images not in (1, 2, 3):
+        raise ValueError(f"a simulated device has 1 to 3 images, not {config.images}")
+    if config.slot_size < 4 * ERASE_PAGE or config.slot_size % ERASE_PAGE:
+        raise ValueError(f"slot size {config.slot_size} must be a multiple of {ERASE_PAGE} "
+                         f"bytes and at least {4 * ERASE_PAGE}")
+    if config.buf_size < 64 or config.buf_count < 1:
+        raise ValueError("MCUmgr buffers need buf_size >= 64 and buf_count >= 1")
 
 
 _UINT_KEYS = ("off", "len", "image", "slot", "index", "max_size", "boot_mode", "groups")

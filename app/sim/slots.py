@@ -105,6 +105,8 @@ class Slot:
     def write(self, offset: int, data: bytes) -> None:
         # NOR flash can only clear bits; a write over unerased bytes ANDs, as on hardware.
         end = offset + len(data)
+        if offset < 0 or end > self.size:
+            raise ValueError(f"write of {len(data)} bytes at {offset} is outside the slot")
         current = self.flash[offset:end]
         if current == b"\xff" * len(current):
             self.flash[offset:end] = data

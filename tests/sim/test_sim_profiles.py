@@ -92,3 +92,11 @@ def test_unknown_profile_is_a_clear_error() -> None:
     """Naming a profile that does not exist fails with the list of known ones."""
     with pytest.raises(ValueError, match="zephyr-modern"):
         SimDevice(SimConfig(profile="zephyr-9"))
+
+
+@pytest.mark.parametrize("config", [{"images": 4}, {"slot_size": 5000}, {"slot_size": 8192},
+                                    {"buf_count": 0}])
+def test_impossible_configs_are_refused(config: dict) -> None:
+    """Configurations no board has fail at construction with a ValueError."""
+    with pytest.raises(ValueError):
+        SimDevice(SimConfig(**config))
