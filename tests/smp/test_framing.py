@@ -248,6 +248,17 @@ def test_overlong_line_is_discarded_up_to_its_newline() -> None:
     assert decoder.stats.overlong_line == 1
 
 
+def test_overlong_line_abandons_packet_in_progress() -> None:
+    """An over-long line between a packet's lines abandons that packet (it lost bytes)."""
+    lines = encode_serial_frame(make_packet(300)).split(b"\n")
+    decoder = SerialFrameDecoder(max_line_bytes=200)
+    assert decoder.feed(lines[0] + b"\n" + b"x" * 300 + b"\n") == []
+    assert not decoder.in_packet
+    assert decoder.feed(b"\n".join(lines[1:])) == []
+    assert decoder.stats.interrupted == 1 and decoder.stats.overlong_line == 1
+    assert decoder.stats.orphan_continuation == len(lines) - 2
+
+
 def test_reset_abandons_partial_packet() -> None:
     """reset() drops a packet in progress, so a late continuation is an orphan."""
     wire = encode_serial_frame(make_packet(300)).split(b"\n")
