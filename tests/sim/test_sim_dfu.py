@@ -102,3 +102,30 @@ def test_wrong_offset_is_answered_with_the_expected_one(bench: Bench, new_image:
     bench.body(ImageUpload(off=0, data=new_image[:1024], length=len(new_image)))
     assert bench.body(ImageUpload(off=3072, data=new_image[3072:4096])) == {"off": 1024}
     assert bench.device.slot(1).flash[3072:4096] == b"\xff" * 1024
+
+
+def test_reset_ignores_a_mistyped_force(bench: Bench) -> None:
+    """Zephyr ignores reset decode errors: an integer `force` still resets."""
+    from app.smp.header import Header, Op
+    from app.smp.message import encode_packet
+
+    reply = bench.raw(encode_packet(Header(op=Op.WRITE, group=0, command=5, sequence=1),
+                                    {"force": 1}))
+    assert reply.reboot is True
+
+
+def test_erase_default_slot_and_revert_image_in_use(bench: Bench, new_image: bytes) -> None:
+    """Erase without a slot clears slot 1 (taking erase time); the revert image is in use."""
+    from app.smp.groups.img import ImageErase
+    from app.smp.message import encode_request
+
+    bench.upload(new_image)
+    reply = bench.raw(encode_request(ImageErase(), 5))
+    assert reply.work_s > 0
+    assert [e["slot"] for e in bench.state()] == [0]
+    assert bench.device.slot(1).is_erased()
+    bench.upload(new_image)
+    bench.test(_hash(new_image))
+    bench.device.reboot()
+    assert bench.body(ImageErase()) == {"err": {"group": 1, "rc": 9}}
+    assert bench.body(ImageErase(slot=1), 0) == {"rc": 6}
