@@ -49,6 +49,7 @@ class _Wire:
         self._link = link
         self._rng = rng
         self._free_at = 0.0
+        self._last_arrival = 0.0
 
     def lost(self) -> bool:
         return self._link.loss > 0 and self._rng.random() < self._link.loss
@@ -56,8 +57,12 @@ class _Wire:
     def arrival(self, size: int, now: float) -> float:
         start = max(now, self._free_at)
         done = start + (size / self._link.rate_bps if self._link.rate_bps else 0.0)
+        # strictly later than the previous packet: asyncio's timer heap does not keep equal
+        # deadlines in order, and a wire never reorders what it carries
+        done = max(done, self._last_arrival - self._link.latency_s + 1e-6)
         self._free_at = done
-        return done + self._link.latency_s
+        self._last_arrival = done + self._link.latency_s
+        return self._last_arrival
 
 
 class SimRuntime:
@@ -78,6 +83,8 @@ class SimRuntime:
         self._worker: asyncio.Task[None] | None = None
         self._timers: set[asyncio.TimerHandle] = set()
         self._boot_task: asyncio.Task[None] | None = None
+        self.reboot_listeners: list[Callable[[], None]] = []
+        """Called when the device starts rebooting: endpoints drop their links (BLE)."""
 
     @property
     def booting(self) -> bool:
@@ -166,6 +173,8 @@ class SimRuntime:
         await asyncio.sleep(delay_s)
         self._booting = True
         self.stats.reboots += 1
+        for listener in list(self.reboot_listeners):
+            listener()
         while not self._queue.empty():
             self._queue.get_nowait()
         self._held = 0
