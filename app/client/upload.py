@@ -92,13 +92,14 @@ class UploadOptions:
     """Chunk data lengths are rounded down to this (flash write block); the last is not."""
     max_request_bytes: int | None = None
     """Cap below what device and link allow (None: no extra cap)."""
-    first_timeout_s: float = 1.0
+    first_timeout_s: float = 0.5
     """First wait for the first chunk; doubled per resend up to `max_timeout_s`, because the
-    device erases the slot before it answers (§5.4)."""
-    min_timeout_s: float = 0.2
-    """Floor of the adaptive per-request timeout on lossy links; reliable links use 4x."""
+    device erases the slot before it answers (§5.4). Resending it is safe: the same `sha`
+    makes the device answer with its offset instead of starting again."""
+    min_timeout_s: float = 0.1
+    """Floor of the adaptive per-request timeout on lossy links; reliable links use 5x."""
     max_timeout_s: float = 16.0
-    grow_after: int = 4
+    grow_after: int = 3
     """Clean answers in a row before the window grows by one."""
     stall_timeout_s: float = 60.0
     """Give up when the device's offset has not moved for this long."""
@@ -324,6 +325,7 @@ class _Uploader:
         """The device's offset as last reported."""
         self.next_off = 0
         self.flights: list[_Flight] = []
+        self.dropped: set[asyncio.Task[img.ImageUploadResponse]] = set()
         self.clean = 0
         self.srtt: float | None = None
         self.rttvar = 0.0
@@ -359,6 +361,7 @@ class _Uploader:
                     await self._reconnect(exc)
         finally:
             self._drop_flights()
+            await self._settle_dropped()
         elapsed = time.monotonic() - started
         self._tick(force=True)
         return UploadResult(self._stats(elapsed), self.client)
@@ -373,8 +376,10 @@ class _Uploader:
             if self.cancel is not None:
                 cancel_wait = asyncio.ensure_future(self.cancel.wait())
                 waits.add(cancel_wait)
+            stall_in = self.last_progress + self.opts.stall_timeout_s - time.monotonic()
             try:
-                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(waits, timeout=max(stall_in, 0.01),
+                                   return_when=asyncio.FIRST_COMPLETED)
             finally:
                 if cancel_wait is not None:
                     cancel_wait.cancel()
@@ -417,11 +422,11 @@ class _Uploader:
 
     def _timeout(self, off: int) -> float:
         reliable = self.client.link.reliable
-        floor = self.opts.min_timeout_s * (4 if reliable else 1)
+        floor = self.opts.min_timeout_s * (5 if reliable else 1)
         if off == 0 or self.srtt is None:
-            base = self.opts.first_timeout_s
-        else:
-            base = max(floor, self.srtt + 4 * self.rttvar, 1.5 * self.srtt)
+            base = max(self.opts.first_timeout_s, floor)
+            return min(base * self.backoff, self.opts.max_timeout_s)
+        base = max(floor, self.srtt + 4 * self.rttvar, 1.5 * self.srtt)
         return min(base * self.backoff, self.opts.max_timeout_s)
 
     # --- answers ------------------------------------------------------------------------------
@@ -435,8 +440,8 @@ class _Uploader:
                 self.flights.remove(flight)
                 return False
             self.count.timeouts += 1
-            self.backoff = min(self.backoff * 1.5, 16.0)
-            self._trouble(flight.off, "timeout")
+            self.backoff = min(self.backoff * 1.5, 32.0)  # reaches max_timeout_s in ~9 tries
+            self._trouble(flight.off, "timeout", gentle=True)
             return False
         except DeviceError as exc:
             return self._device_error(flight, exc)
@@ -467,6 +472,7 @@ class _Uploader:
             self._advance(off)
             for earlier in [f for f in self.flights if f.end <= off]:  # answers lost, data not
                 earlier.task.cancel()
+                self.dropped.add(earlier.task)
                 self.flights.remove(earlier)
             self.clean += 1
             if self.clean >= self.opts.grow_after and self.window < self.max_window:
@@ -591,9 +597,16 @@ class _Uploader:
 
     def _drop_flights(self) -> None:
         """Forget what is in flight; late answers to these are dropped by the client."""
+        self.dropped = {t for t in self.dropped if not t.done()}
         for flight in self.flights:
             flight.task.cancel()
+            self.dropped.add(flight.task)
         self.flights.clear()
+
+    async def _settle_dropped(self) -> None:
+        """Let cancelled requests unwind before anyone closes the client under them."""
+        await asyncio.gather(*self.dropped, return_exceptions=True)
+        self.dropped.clear()
 
     def _percent(self, off: int) -> str:
         return f"{100 * off // self.total}%" if self.total else "100%"
