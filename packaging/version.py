@@ -9,6 +9,8 @@ that cannot read pyproject themselves:
   python packaging/version.py --dist-info DIR      write DIR/slotwise-<v>.dist-info so a frozen
                                                    build's importlib.metadata reports it
   python packaging/version.py --win-version-file F write a PyInstaller version-resource file
+  python packaging/version.py --stamp IN OUT       copy a template (AppStream metainfo),
+                                                   filling @VERSION@, @SHORT_VERSION@, @DATE@
 
 The spec imports the same functions, so the .exe resource, Info.plist, the dist-info the app
 reads at run time and the installer all carry the string pyproject.toml holds.
@@ -17,6 +19,9 @@ reads at run time and the installer all carry the string pyproject.toml holds.
 from __future__ import annotations
 
 import argparse
+import datetime
+import os
+import plistlib
 import re
 import sys
 import tomllib
@@ -87,6 +92,30 @@ def write_dist_info(directory: Path, pyproject: Path = PYPROJECT) -> Path:
     return dist_info
 
 
+def release_date() -> str:
+    """Today (UTC), or SOURCE_DATE_EPOCH's day so that rebuilds of a tag are identical."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = (datetime.datetime.fromtimestamp(int(epoch), datetime.UTC) if epoch
+              else datetime.datetime.now(datetime.UTC))
+    return moment.date().isoformat()
+
+
+def stamp(text: str, version: str, date: str | None = None) -> str:
+    """Fill the @VERSION@, @SHORT_VERSION@ (x.y.z) and @DATE@ placeholders of a template."""
+    short = ".".join(str(n) for n in numeric_version(version)[:3])
+    return (text.replace("@VERSION@", version).replace("@SHORT_VERSION@", short)
+            .replace("@DATE@", date or release_date()))
+
+
+def load_info_plist(path: Path, version: str) -> dict[str, object]:
+    """packaging/macos/Info.plist with the version filled in, as BUNDLE(info_plist=...)."""
+    raw = stamp(path.read_text(encoding="utf-8"), version)
+    plist = plistlib.loads(raw.encode("utf-8"))
+    if not isinstance(plist, dict):
+        raise VersionError(f"{path} is not a dictionary plist")
+    return plist
+
+
 def windows_version_file(version: str) -> str:
     """PyInstaller's VSVersionInfo source for the .exe's Properties > Details page."""
     nums = numeric_version(version)
@@ -117,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--windows-numeric", action="store_true")
     group.add_argument("--dist-info", type=Path, metavar="DIR")
     group.add_argument("--win-version-file", type=Path, metavar="FILE")
+    group.add_argument("--stamp", type=Path, nargs=2, metavar=("IN", "OUT"))
     args = parser.parse_args(argv)
     try:
         version = read_version(args.pyproject)
@@ -127,6 +157,12 @@ def main(argv: list[str] | None = None) -> int:
         elif args.win_version_file is not None:
             args.win_version_file.write_text(windows_version_file(version), encoding="utf-8")
             print(args.win_version_file)
+        elif args.stamp is not None:
+            source, target = args.stamp
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(stamp(source.read_text(encoding="utf-8"), version),
+                              encoding="utf-8")
+            print(target)
         else:
             print(version)
     except (VersionError, OSError) as exc:
