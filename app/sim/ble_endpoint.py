@@ -104,6 +104,8 @@ class SimBlePeripheral:
         self._outbox: deque[tuple[FakeGattClient, bytes]] = deque()
         self.writes = 0
         self.notifications = 0
+        # a rebooting board drops its BLE link, as a real one does after a reset
+        runtime.reboot_listeners.append(self.disconnect)
 
     @property
     def connected(self) -> bool:
