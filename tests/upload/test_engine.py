@@ -184,7 +184,7 @@ async def test_device_that_stops_answering_fails_with_a_sentence(images: ImageFa
     """A device that goes silent ends the upload with where it stopped, not a hang."""
     image = images("1.1.0", 20 * 1024)
     async with serve("udp", sim_device()) as rig:
-        client = await rig.connect()
+        client = await rig.connect(timeout_s=0.5)
         rig.device.stop_answering()
         with FileSource(image) as source, pytest.raises(UploadError, match="stopped taking"):
             await upload_image(client, source, options=UploadOptions(stall_timeout_s=1.0))
