@@ -1,8 +1,9 @@
 """`slotwise upload`: verify an image locally, upload it fast, check the device's hash, then
 test, confirm or leave it, reset and watch the device come back.
 
-Progress goes to stderr (a bar on a terminal, sentences otherwise) or, with --json, to stdout
-as JSON Lines for line-station scripts; the last line is the result.
+Progress goes to stderr on a terminal (a bar and the steps in words) or, with --json, to stdout
+as JSON Lines for line-station scripts, whose last line is the result. Piped without --json,
+stderr carries only the one error line on failure (-v logs the steps).
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ def _result_json(result: UpdateResult) -> dict[str, Any]:
 
 
 class _Printer:
-    """Progress on a terminal (a bar), in a log (sentences) or as JSON Lines."""
+    """Progress on a terminal (a bar and sentences) or as JSON Lines; silent in a pipe."""
 
     def __init__(self, stream: TextIO, *, json_lines: bool) -> None:
         self.stream = stream
@@ -160,7 +161,9 @@ class _Printer:
             print(json.dumps({"event": "progress", **_rounded(event)}), file=self.stream,
                   flush=True)
             return
-        if event.stage is Stage.UPLOADING and self.tty:
+        if not self.tty:  # a pipe or a log: stderr stays for the one error line (-v logs steps)
+            return
+        if event.stage is Stage.UPLOADING:
             self._bar(event)
         if event.message and event.stage not in (Stage.DONE, Stage.FAILED):  # said at the end
             self._line(event.message)

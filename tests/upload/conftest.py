@@ -6,6 +6,7 @@ and the BLE fake when app/sim/ble_endpoint.py exists (those tests skip until it 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -174,3 +175,57 @@ def sim_device(**config: object) -> SimDevice:
     defaults: dict[str, object] = {"slot_size": 1024 * 1024, "buf_size": 2048, "buf_count": 4}
     defaults.update(config)
     return SimDevice(SimConfig(**defaults))  # type: ignore[arg-type]
+
+
+class ThreadedSim:
+    """A UdpSimServer on its own event loop in a background thread, for in-process CLI runs
+    (`app.cli.main` runs its own `asyncio.run`)."""
+
+    def __init__(self, device: SimDevice, link: LinkModel | None = None) -> None:
+        import threading
+
+        self.device = device
+        self.link = link
+        self.address = ""
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="upload-test-sim", daemon=True)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+
+    def __enter__(self) -> ThreadedSim:
+        self._thread.start()
+        if not self._ready.wait(10) or self._error is not None:
+            raise RuntimeError(f"simulator did not start: {self._error}")
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+    @property
+    def spec(self) -> str:
+        return f"udp:{self.address}"
+
+    def _main(self) -> None:
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        from app.sim.serve import UdpSimServer
+
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        server = UdpSimServer(self.device, self.link)
+        try:
+            await server.start()
+            self.address = server.address
+        except BaseException as exc:  # reported to the test thread by __enter__
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            await self._stop.wait()
+        finally:
+            await server.stop()
