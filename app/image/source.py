@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-CHUNK_BYTES = 1 << 20
-"""Read size for streaming: large enough that per-call overhead vanishes next to hashing."""
+CHUNK_BYTES = 256 * 1024
+"""Read size for streaming: per-call overhead vanishes next to hashing, and it stays in cache."""
 
 
 class ImageSource(Protocol):
@@ -48,10 +48,10 @@ class FileSource:
     """A file on disk, read on demand; close it (or use `with`) when done."""
 
     def __init__(self, path: Path) -> None:
-        self._file: BinaryIO = path.open("rb")
+        # Unbuffered: we read either a few small header/TLV pieces or whole chunks.
+        self._file: BinaryIO = path.open("rb", buffering=0)
         self._size = os.fstat(self._file.fileno()).st_size
-        # One reusable buffer: chunks() hands out views of it, so no per-chunk allocation.
-        self._buffer = bytearray(CHUNK_BYTES)
+        self._buffer: bytearray | None = None
 
     def __enter__(self) -> FileSource:
         return self
@@ -68,15 +68,25 @@ class FileSource:
 
     def read_at(self, offset: int, length: int) -> bytes:
         self._file.seek(offset)
-        return self._file.read(max(0, length))
+        parts = []
+        while length > 0:  # a raw file may return short reads
+            part = self._file.read(length)
+            if not part:
+                break
+            parts.append(part)
+            length -= len(part)
+        return b"".join(parts)
 
     def chunks(self, start: int, end: int) -> Iterator[memoryview]:
         """Views of [start, end) one chunk at a time; each view is valid until the next one."""
         self._file.seek(start)
-        view = memoryview(self._buffer)
         remaining = min(end, self._size) - start
+        if self._buffer is None or len(self._buffer) < min(CHUNK_BYTES, remaining):
+            # One reusable buffer, no larger than needed: no per-chunk allocation.
+            self._buffer = bytearray(min(CHUNK_BYTES, max(remaining, 1)))
+        view = memoryview(self._buffer)
         while remaining > 0:
-            got = self._file.readinto(view[:min(CHUNK_BYTES, remaining)])
+            got = self._file.readinto(view[:min(len(view), remaining)])
             if not got:
                 return
             remaining -= got

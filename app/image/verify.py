@@ -106,7 +106,7 @@ class _Judge:
         self.label = label
         self.problems: list[str] = []
         self.warnings: list[str] = list(image.warnings)
-        self.region: bytes | None = None  # the signed bytes, kept only for pure Ed25519
+        self.region: bytearray | None = None  # the signed bytes, kept only for pure Ed25519
 
     def run(self) -> Verdict:
         image = self.image
@@ -181,7 +181,9 @@ class _Judge:
         """Stream the hashed region (§4) through the hash, decrypting the payload if asked."""
         header = self.image.header
         hasher = hashlib.new(algorithm)
-        keep = bytearray() if self.image.pure else None
+        # Pure Ed25519 signs the region itself, and its verify() needs it whole: keep one copy,
+        # preallocated so it is never reallocated while it grows.
+        keep = bytearray(header.hashed_size) if self.image.pure else None
         payload_start = header.header_size
         payload_end = header.header_size + header.image_size
         decryptor = payload_decryptor(aes_key) if aes_key is not None else None
@@ -192,10 +194,10 @@ class _Judge:
                 chunk = _decrypt_part(chunk, pos, payload_start, payload_end, decryptor.update)
             hasher.update(chunk)
             if keep is not None:
-                keep += chunk
+                keep[pos:end] = chunk
             pos = end
         if keep is not None:
-            self.region = bytes(keep)
+            self.region = keep
         return hasher.digest()
 
     # -- signature --------------------------------------------------------------------------
