@@ -225,6 +225,11 @@ class McubootImage:
     boot_record: object = field(default=None, hash=False, compare=False)
     """BOOT_RECORD decoded from CBOR (measured-boot claims), or None."""
 
+    @property
+    def unknown_tail_bytes(self) -> int:
+        """Bytes after the TLV area that are not a padded image's trailer region (junk)."""
+        return 0 if self.trailer is not None else self.file_size - self.tlv_end
+
     def find(self, tlv_type: int) -> list[Tlv]:
         return [t for t in self.tlvs if t.type == tlv_type]
 

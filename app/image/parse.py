@@ -93,9 +93,6 @@ def parse_image(source: ImageSource) -> McubootImage:
     tlvs.extend(_parse_area(source, offset, total, protected=False))
     tlv_end = offset + total
     trailer = find_trailer(source, tlv_end)
-    extra = source.size - tlv_end
-    if extra and trailer is None:
-        warnings.append(f"{extra} bytes of unknown data follow the TLV area (no image trailer).")
     return McubootImage(
         header=header, tlvs=tuple(tlvs), file_size=source.size, tlv_end=tlv_end,
         trailer=trailer, warnings=tuple(warnings), boot_record=_boot_record(tlvs),

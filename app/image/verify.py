@@ -110,6 +110,13 @@ class _Judge:
 
     def run(self) -> Verdict:
         image = self.image
+        if image.unknown_tail_bytes:
+            # imgtool writes nothing after the TLVs except a --pad trailer: the file is larger
+            # than the image it claims to be (spec §7 step 7), so something was appended.
+            self.problems.append(
+                f"The file is {image.unknown_tail_bytes} bytes longer than the image it holds, "
+                "and the extra bytes are not an image trailer."
+            )
         hash_check, decrypted = self._check_hash()
         signature = self._check_signature(hash_check)
         # An encrypted hash that cannot be checked is acceptable only when no decryption key
@@ -118,7 +125,8 @@ class _Judge:
         hash_fine = hash_check is not None and (
             hash_check.ok is True or (hash_check.ok is None and unchecked_ok)
         )
-        valid = hash_fine and (self.keys is None or signature.ok is True)
+        valid = (hash_fine and (self.keys is None or signature.ok is True)
+                 and not image.unknown_tail_bytes)
         if self.decrypt_key is not None and not image.encrypted:
             self.warnings.append("The image is not encrypted; the decryption key was not used.")
         if image.encrypted and hash_check is not None and hash_check.ok is None:

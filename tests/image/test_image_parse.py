@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 from conftest import SIGNED_CASES, VERSION, Case, imgtool_batch
 
-from app.image import ImageInvalid, ImageVersion, TlvType, parse_bytes, parse_image
+from app.image import (
+    ImageInvalid,
+    ImageVersion,
+    TlvType,
+    parse_bytes,
+    parse_image,
+    verify_bytes,
+)
 from app.image.model import flag_names, tlv_name
 from app.image.package import _read_hex
 from app.image.source import FileSource
@@ -128,11 +135,17 @@ def test_malformed_headers_raise_image_invalid_with_a_sentence(data: bytes, phra
         parse_bytes(data)
 
 
-def test_junk_after_the_tlvs_is_a_warning(images: dict[str, Case]) -> None:
-    """Bytes after the TLV area that are not a trailer are reported, not silently accepted."""
+def test_oversized_file_is_invalid(images: dict[str, Case]) -> None:
+    """Bytes appended after the TLV area that are not a trailer make the file invalid."""
     image = parse_bytes(images["p256"].path.read_bytes() + b"junk" * 10)
-    assert image.trailer is None
-    assert any("40 bytes of unknown data" in w for w in image.warnings)
+    assert image.trailer is None and image.unknown_tail_bytes == 40
+    verdict = verify_bytes(images["p256"].path.read_bytes() + b"junk" * 10)
+    assert not verdict.valid and verdict.hash is not None and verdict.hash.ok is True
+    assert verdict.problems == (
+        "The file is 40 bytes longer than the image it holds, and the extra bytes are not an "
+        "image trailer.",)
+    padded = parse_bytes(images["p256_padded"].path.read_bytes())
+    assert padded.unknown_tail_bytes == 0
 
 
 def test_versions_parse_and_compare() -> None:
