@@ -3,7 +3,7 @@
 ; Build it with packaging\build-windows.ps1 (PyInstaller, self-test, then ISCC), or by hand
 ; after a PyInstaller build:
 ;     $env:SLOTWISE_VERSION = python packaging\version.py
-;     iscc installer.iss                     (or: iscc /DAppVersion=0.1.0 installer.iss)
+;     iscc installer.iss                     (or: iscc /DAppVersion=X.Y.Z installer.iss)
 ;
 ; The version is never written here: it comes from pyproject.toml, through the environment
 ; variable SLOTWISE_VERSION or /DAppVersion= on the command line.
