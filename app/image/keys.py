@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,10 +36,10 @@ def load_public_key(data: bytes, *, origin: str = "key") -> SigningKey:
         KeyFileInvalid: not a readable, unencrypted key of a type MCUboot signs with.
     """
     key: object = None
-    loaders = (
-        lambda d: serialization.load_pem_public_key(d),
+    loaders: tuple[Callable[[bytes], object], ...] = (
+        serialization.load_pem_public_key,
         # DER public also reads bare PKCS#1 RSA, which `imgtool getpub -e raw` writes.
-        lambda d: serialization.load_der_public_key(d),
+        serialization.load_der_public_key,
         lambda d: serialization.load_pem_private_key(d, password=None).public_key(),
         lambda d: serialization.load_der_private_key(d, password=None).public_key(),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
 CHUNK_BYTES = 256 * 1024
 """Read size for streaming: per-call overhead vanishes next to hashing, and it stays in cache."""
@@ -49,7 +49,7 @@ class FileSource:
 
     def __init__(self, path: Path) -> None:
         # Unbuffered: we read either a few small header/TLV pieces or whole chunks.
-        self._file: BinaryIO = path.open("rb", buffering=0)
+        self._file = path.open("rb", buffering=0)
         self._size = os.fstat(self._file.fileno()).st_size
         self._buffer: bytearray | None = None
 

@@ -196,10 +196,11 @@ class _Judge:
         payload_end = header.header_size + header.image_size
         decryptor = payload_decryptor(aes_key) if aes_key is not None else None
         pos = 0
-        for chunk in self.source.chunks(0, header.hashed_size):
-            end = pos + len(chunk)
+        for view in self.source.chunks(0, header.hashed_size):
+            end = pos + len(view)
+            chunk: bytes | memoryview = view
             if decryptor is not None and pos < payload_end and end > payload_start:
-                chunk = _decrypt_part(chunk, pos, payload_start, payload_end, decryptor.update)
+                chunk = _decrypt_part(view, pos, payload_start, payload_end, decryptor.update)
             hasher.update(chunk)
             if keep is not None:
                 keep[pos:end] = chunk
@@ -343,7 +344,7 @@ def _key_id(key_tlv: Tlv | None, hash_check: HashCheck | None) -> str | None:
 
 
 def _decrypt_part(chunk: memoryview, pos: int, start: int, end: int,
-                  decrypt: Callable[[bytes], bytes]) -> bytes:
+                  decrypt: Callable[[memoryview], bytes]) -> bytes:
     """Decrypt the part of `chunk` (file offset `pos`) that lies in the payload [start, end)."""
     lo = max(start - pos, 0)
     hi = min(end - pos, len(chunk))
