@@ -70,7 +70,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    device = SimDevice(config_from_args(args))
+    try:
+        device = SimDevice(config_from_args(args))
+    except ValueError as exc:  # impossible sizes, unknown profile
+        raise UsageError(str(exc)) from exc
     link = link_from_args(args)
     servers: list[UdpSimServer | PtySimServer] = []
     if args.baud is not None and args.baud <= 0:
