@@ -103,3 +103,43 @@ def sim_spec(device: SimDevice, kind: str) -> Iterator[str]:
         yield sim.start()
     finally:
         sim.stop()
+
+
+# --- GUI: a core bridge, a simulator on its loop, a controller and the diagnostics panel ------
+
+@pytest.fixture
+def bridge(qapp: Any) -> Iterator[Any]:
+    """A running core loop thread, stopped (and checked stopped) after the test."""
+    from app.gui.bridge import CoreBridge
+
+    core = CoreBridge()
+    yield core
+    core.stop()
+    assert not core.running
+
+
+@pytest.fixture
+def gui_sim(bridge: Any, device: SimDevice) -> UdpSimServer:
+    """The simulator on the bridge's loop over UDP, stopped when the bridge stops."""
+    server = UdpSimServer(device, boot_s=0.01)
+    bridge.wait(server.start())
+    bridge.add_cleanup(server.stop)
+    return server
+
+
+@pytest.fixture
+def panel(qtbot: Any, bridge: Any, gui_sim: UdpSimServer, tmp_path: Any) -> Any:
+    """The diagnostics panel for a selected, connected device whose capabilities are known."""
+    from app.gui.controller import DeviceController
+    from app.gui.diagnostics import DiagnosticsPanel
+    from app.gui.diagnostics.base import RecentPaths
+    from app.gui.session import DeviceTarget
+
+    controller = DeviceController(bridge, timeout_s=3.0)
+    widget = DiagnosticsPanel(bridge, controller, RecentPaths(tmp_path / "recent.json"))
+    qtbot.addWidget(widget)
+    widget.show()
+    controller.select(DeviceTarget(spec=f"udp:{gui_sim.address}", kind="udp",
+                                   name="Diag board", address=gui_sim.address))
+    qtbot.waitUntil(lambda: widget.context.capabilities is not None, timeout=10_000)
+    return widget

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,7 +38,6 @@ from app.gui.diagnostics.shell import ShellPage
 from app.gui.diagnostics.stats import StatsPage
 from app.gui.diagnostics.tasks import TasksPage
 from app.gui.session import DeviceSession
-from app.gui.traffic import TrafficRecord
 from app.workflows.diagnostics import (
     FEATURE_TITLE,
     Capabilities,
@@ -100,6 +100,30 @@ class ExportDialog(QDialog):
                 if self.files.item(i).checkState() == Qt.CheckState.Checked]
 
 
+class _TrafficChain:
+    """Stands in for the controller's traffic tap: every packet goes to the current device's
+    TrafficRecorder (for the report) and on to the tap (the log drawer). The drawer's switch
+    (`enabled`) still reaches the tap; the report records regardless."""
+
+    def __init__(self, tap: Callable[[str, bytes], None]) -> None:
+        self._tap = tap
+        self.sink: TrafficRecorder | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(getattr(self._tap, "enabled", True))
+
+    @enabled.setter
+    def enabled(self, on: bool) -> None:
+        self._tap.enabled = on  # type: ignore[attr-defined]
+
+    def __call__(self, direction: str, frame: bytes) -> None:
+        sink = self.sink
+        if sink is not None:
+            sink(direction, frame)
+        self._tap(direction, frame)
+
+
 class DiagnosticsPanel(QWidget):
     """Capabilities line, "Export report…", and one tab per diagnostic page."""
 
@@ -113,8 +137,10 @@ class DiagnosticsPanel(QWidget):
         self.controller = controller
         self.context = DiagContext(bridge, self._client, recent)
         self.context.logged.connect(controller.logged)
-        self.traffic = TrafficRecorder()
+        self.traffic = _TrafficChain(controller.tap)
+        controller.tap = self.traffic  # type: ignore[assignment]  # sessions made from now on
         self._session: DeviceSession | None = None
+        self._traffic_session: DeviceSession | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
@@ -136,8 +162,9 @@ class DiagnosticsPanel(QWidget):
             self.tabs.addTab(page, page.title)
         layout.addWidget(self.tabs, 1)
         controller.snapshot_changed.connect(self._on_snapshot)
-        controller.traffic.connect(self._on_traffic)
-        controller.tap.enabled = True  # the report carries the whole session's traffic
+        # select() reports "Connecting…" right after it made the new session: start that
+        # device's traffic log there, so the report holds the session from its first packet.
+        controller.busy_changed.connect(self._follow_session)
 
     def page(self, page_type: type[DiagPage]) -> DiagPage:
         return self.pages[page_type]
@@ -146,12 +173,14 @@ class DiagnosticsPanel(QWidget):
         session = self.controller.session
         return session.client if session is not None else None
 
-    def _on_traffic(self, batch: list[TrafficRecord]) -> None:
-        for record in batch:
-            self.traffic.add(dt.datetime.fromtimestamp(record.at, dt.UTC), record.direction,
-                             record.frame)
+    def _follow_session(self, _busy: str = "") -> None:
+        session = self.controller.session
+        if session is not self._traffic_session:
+            self._traffic_session = session
+            self.traffic.sink = TrafficRecorder() if session is not None else None
 
     def _on_snapshot(self, _snapshot: object) -> None:
+        self._follow_session()
         session = self.controller.session
         if session is self._session:
             return
@@ -195,28 +224,15 @@ class DiagnosticsPanel(QWidget):
     def export_report(self, out: Path, pulls: list[str]) -> None:
         """Read everything, pull `pulls`, write the bundle (all on the core loop)."""
         session = self.controller.session
-        history = list(self.traffic.frames)
+        self._follow_session()
+        recorder = self.traffic.sink  # filled on the loop thread, read there too
         device_name = session.target.name if session is not None else None
         for path in pulls:
             self.context.recent.add(path)
 
         async def run(client: SmpClient) -> Report:
-            recorder = TrafficRecorder()
-            for frame in history:
-                recorder.add(frame.at, frame.direction, frame.frame)
-            before = client.on_traffic
-
-            def both(direction: str, frame: bytes) -> None:
-                recorder(direction, frame)
-                if before is not None:
-                    before(direction, frame)
-
-            client.on_traffic = both
-            try:
-                report = await collect_report(client, pull=pulls, traffic=recorder,
-                                              device_name=device_name)
-            finally:
-                client.on_traffic = before
+            report = await collect_report(client, pull=pulls, traffic=recorder,
+                                          device_name=device_name)
             write_bundle(report, out)  # on the core thread: the window stays responsive
             return report
 

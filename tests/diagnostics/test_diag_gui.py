@@ -1,0 +1,266 @@
+"""The diagnostics pages as real widgets (offscreen) against the simulator over UDP."""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox, QProgressBar, QPushButton
+from pytestqt.qtbot import QtBot
+
+from app.gui.diagnostics.files import FilesPage
+from app.gui.diagnostics.info import InfoPage
+from app.gui.diagnostics.logs import LogPage
+from app.gui.diagnostics.settings_page import SettingsPage
+from app.gui.diagnostics.shell import ShellPage, clean_output
+from app.gui.diagnostics.stats import StatsPage
+from app.gui.diagnostics.tasks import TasksPage
+from app.sim.device import SimDevice
+from app.workflows.diagnostics import OS_INFO_FIELDS
+
+WAIT_MS = 5000
+
+
+def test_info_page_shows_every_field(qtbot: QtBot, panel: Any, device: SimDevice) -> None:
+    """Every OS info field, the bootloader mode, buffers and the unset clock are shown."""
+    page = panel.page(InfoPage)
+    qtbot.waitUntil(lambda: page.os_fields["o"].text() == "Zephyr", timeout=WAIT_MS)
+    for char, _ in OS_INFO_FIELDS:
+        expected = device.profile.os_info.get(char, device.config.name)
+        assert page.os_fields[char].text() == expected, char
+    qtbot.waitUntil(lambda: "swap using move" in page.boot_mode.text(), timeout=WAIT_MS)
+    assert page.boot_name.text() == "MCUboot"
+    qtbot.waitUntil(lambda: page.params_label.text() == "4 \u00d7 2048 bytes", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "never been set" in page.clock_label.text(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: page.pool_table.rowCount() == 1, timeout=WAIT_MS)
+
+
+def test_clock_set_from_pc_and_bootloader_query(qtbot: QtBot, panel: Any) -> None:
+    """"Set from PC clock" sets the device clock; an unknown query is answered in words."""
+    page = panel.page(InfoPage)
+    qtbot.mouseClick(page.clock_set, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.clock_label.text()[:2] == "20", timeout=WAIT_MS)
+    assert "Device clock set to" in page.status.text()
+    page.query_edit.setText("colour")
+    qtbot.mouseClick(page.query_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "invalid" in page.query_answer.text(), timeout=WAIT_MS)
+
+
+def test_storage_erase_asks_once(qtbot: QtBot, panel: Any, device: SimDevice) -> None:
+    """Erase storage asks first; Cancel keeps the data, confirming erases it."""
+    device.settings["app/keep"] = b"1"
+    page = panel.page(InfoPage)
+    for answer in ("confirm-cancel", "confirm-yes"):
+        qtbot.mouseClick(page.erase_button, Qt.MouseButton.LeftButton)
+        box = page.findChild(QMessageBox, "confirm-dialog")
+        qtbot.waitUntil(lambda b=box: b is not None and b.isVisible(), timeout=WAIT_MS)
+        button = box.findChild(QPushButton, answer)
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        if answer == "confirm-cancel":
+            qtbot.waitUntil(lambda: page.findChild(QMessageBox, "confirm-dialog") is None,
+                            timeout=WAIT_MS)
+            assert device.settings == {"app/keep": b"1"}
+    qtbot.waitUntil(lambda: page.status.text() == "Storage erased.", timeout=WAIT_MS)
+    assert device.settings == {}
+
+
+def test_tasks_auto_refresh(qtbot: QtBot, panel: Any, device: SimDevice) -> None:
+    """The task table fills with stack bars and refreshes itself on the chosen interval."""
+    page = panel.page(TasksPage)
+    qtbot.waitUntil(lambda: page.table.rowCount() == len(device.profile.tasks), timeout=WAIT_MS)
+    bar = page.table.cellWidget(0, 3)
+    assert isinstance(bar, QProgressBar) and bar.maximum() > 0 and "%" in bar.text()
+    first = page.rows
+    page.refresher.interval.setValue(0.2)
+    page.refresher.auto.setChecked(True)
+    start = page.reads
+    qtbot.waitUntil(lambda: page.reads >= start + 3, timeout=WAIT_MS)
+    assert [r.stack_used_bytes for r in page.rows] != [r.stack_used_bytes for r in first]
+    page.refresher.auto.setChecked(False)
+    assert not page.refresher.timer.isActive()
+
+
+def test_stats_highlight_changed_counters(qtbot: QtBot, panel: Any, device: SimDevice) -> None:
+    """Groups are listed; with auto-refresh a changing counter is highlighted and charted."""
+    page = panel.page(StatsPage)
+    qtbot.waitUntil(lambda: page.groups.count() == len(device.profile.stat_groups),
+                    timeout=WAIT_MS)
+    items = page.groups.findItems("smp_svr_stats", Qt.MatchFlag.MatchExactly)
+    page.groups.setCurrentItem(items[0])
+    qtbot.waitUntil(lambda: "ticks" in page.values, timeout=WAIT_MS)
+    page.refresher.interval.setValue(0.2)
+    page.refresher.auto.setChecked(True)
+    qtbot.waitUntil(lambda: "ticks" in page.changed, timeout=WAIT_MS)
+    assert "s1" not in page.changed
+    row = next(r for r in range(page.table.rowCount())
+               if page.table.item(r, 0).text() == "ticks")
+    assert page.table.item(row, 1).background().color().alpha() > 0
+    assert len(page.trends["ticks"].values) >= 2
+    page.refresher.stop()
+
+
+def test_settings_write_read_delete(qtbot: QtBot, panel: Any, device: SimDevice) -> None:
+    """A setting written as an integer is stored little-endian, re-shown as hex, deleted."""
+    page = panel.page(SettingsPage)
+    page.name.setEditText("app/level")
+    page.kind.setCurrentIndex(page.kind.findData("int"))
+    page.width.setCurrentIndex(page.width.findData(2))
+    page.value.setText("-3")
+    qtbot.mouseClick(page.buttons["write"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: device.settings.get("app/level") == b"\xfd\xff", timeout=WAIT_MS)
+    page.value.clear()
+    qtbot.mouseClick(page.buttons["read"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.value.text() == "-3", timeout=WAIT_MS)
+    page.kind.setCurrentIndex(page.kind.findData("hex"))
+    assert page.value.text() == "fd ff"
+    qtbot.mouseClick(page.buttons["save"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.status.text() == "Settings saved to storage.", timeout=WAIT_MS)
+    qtbot.mouseClick(page.buttons["delete"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "app/level" not in device.settings, timeout=WAIT_MS)
+    page.value.setText("zz")
+    qtbot.mouseClick(page.buttons["write"], Qt.MouseButton.LeftButton)
+    assert "not hex bytes" in page.status.text()
+
+
+def test_files_upload_download_compare(qtbot: QtBot, panel: Any, device: SimDevice,
+                                       tmp_path: Path) -> None:
+    """Upload shows progress and verifies, download writes the file, paths are remembered."""
+    page = panel.page(FilesPage)
+    local = tmp_path / "blob.bin"
+    local.write_bytes(os.urandom(300_000))
+    page.path.setEditText("/lfs/blob.bin")
+    page.upload_from(local)
+    qtbot.waitUntil(lambda: "verified" in page.status.text(), timeout=10_000)
+    assert device.files["/lfs/blob.bin"] == local.read_bytes()
+    assert page.progress.maximum() == 300_000 and not page.progress.isVisible()
+    back = tmp_path / "back.bin"
+    page.download_to(back)
+    qtbot.waitUntil(lambda: "Downloaded" in page.status.text(), timeout=10_000)
+    assert back.read_bytes() == local.read_bytes()
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"not the same")
+    page.compare_with(other)
+    qtbot.waitUntil(lambda: "differ" in page.status.text(), timeout=WAIT_MS)
+    assert page.last_check is not None and not page.last_check.matches
+    page.path.setEditText("/lfs/missing.txt")
+    page.read_status()
+    qtbot.waitUntil(lambda: "does not exist" in page.status.text(), timeout=WAIT_MS)
+    saved = json.loads((tmp_path / "recent.json").read_text())
+    assert saved[:2] == ["/lfs/missing.txt", "/lfs/blob.bin"]
+    assert page.path.findText("/lfs/blob.bin") >= 0
+
+
+def test_shell_console_and_history(qtbot: QtBot, panel: Any) -> None:
+    """Commands run on the device, output lands line by line, Up recalls the last command."""
+    page = panel.page(ShellPage)
+    page.input.setText("kernel uptime")
+    qtbot.keyClick(page.input, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "Uptime:" in page.output.toPlainText(), timeout=WAIT_MS)
+    page.input.setText("nosuch")
+    qtbot.keyClick(page.input, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "[exit status -8]" in page.output.toPlainText(), timeout=WAIT_MS)
+    lines = page.output.toPlainText().splitlines()
+    assert lines[0] == "$ kernel uptime" and lines[1].startswith("Uptime:")
+    qtbot.keyClick(page.input, Qt.Key.Key_Up)
+    assert page.input.text() == "nosuch"
+    qtbot.keyClick(page.input, Qt.Key.Key_Up)
+    assert page.input.text() == "kernel uptime"
+    qtbot.keyClick(page.input, Qt.Key.Key_Down)
+    qtbot.keyClick(page.input, Qt.Key.Key_Down)
+    assert page.input.text() == ""
+
+
+def test_clean_output_handles_line_ends_and_escapes() -> None:
+    """CRLF ends lines, a bare CR overwrites, colour codes and control bytes vanish."""
+    raw = "a\r\nprogress 10%\rprogress 100%\n\x1b[1;32mok\x1b[0m\x07\tend"
+    assert clean_output(raw) == "a\nprogress 100%\nok\tend"
+
+
+def test_log_page_says_unsupported(qtbot: QtBot, panel: Any) -> None:
+    """The log group is missing on Zephyr: the tab is disabled and the page says so."""
+    page = panel.page(LogPage)
+    index = panel.tabs.indexOf(page)
+    assert not panel.tabs.isTabEnabled(index) and not page.supported
+    assert "does not support log" in page.unsupported_label.text()
+
+
+@pytest.mark.parametrize("profile", ["zephyr-3.4"])
+def test_old_zephyr_hides_missing_features(qtbot: QtBot, panel: Any) -> None:
+    """Without settings, FS and shell, those tabs are disabled with a plain sentence."""
+    for page_type in (SettingsPage, FilesPage, ShellPage):
+        page = panel.page(page_type)
+        assert not page.supported and not panel.tabs.isTabEnabled(panel.tabs.indexOf(page))
+        assert page.unsupported_label.text().startswith("This device's firmware does not")
+    assert panel.page(TasksPage).supported and panel.page(StatsPage).supported
+    info = panel.page(InfoPage)
+    assert not info.clock_set.isEnabled() and info.boot_box.isHidden()
+    assert "settings" in panel.caps_label.text()
+
+
+@pytest.mark.parametrize("profile", ["old-firmware"])
+def test_device_without_enum_offers_unprobed_erase(qtbot: QtBot, panel: Any) -> None:
+    """Without Enum, storage erase cannot be probed: offered with a note, not hidden."""
+    info = panel.page(InfoPage)
+    assert not info.storage_box.isHidden()
+    assert "did not say" in info.erase_button.toolTip()
+    assert "probed" in panel.caps_label.text()
+
+
+def test_export_report_bundle(qtbot: QtBot, panel: Any, device: SimDevice,
+                              tmp_path: Path) -> None:
+    """Export writes the zip with the session's traffic, the pulled file and a valid JSON."""
+    from .schema_check import validate
+
+    device.files["/lfs/core.bin"] = b"\x00core" * 100
+    out = tmp_path / "report.zip"
+    with qtbot.waitSignal(panel.report_written, timeout=10_000):
+        panel.export_report(out, ["/lfs/core.bin"])
+    schema = json.loads((Path(__file__).parents[2] / "docs" / "report.schema.json").read_text())
+    with zipfile.ZipFile(out) as bundle:
+        doc = json.loads(bundle.read("report.json"))
+        traffic = bundle.read("traffic.log").decode()
+        assert bundle.read("files/lfs_core.bin") == device.files["/lfs/core.bin"]
+    assert validate(doc, schema) == []
+    assert doc["device"]["name"] == "Diag board"
+    # the session's own connect traffic (image state read) is there, not only the report's
+    assert traffic.count(" tx READ image(1) cmd 0 ") >= 2
+    assert panel.export_button.isEnabled()
+
+
+def test_main_window_has_diagnostics_beside_slots(qtbot: QtBot, bridge: Any,
+                                                  gui_sim: Any, tmp_path: Path) -> None:
+    """The main window shows Slots and Diagnostics tabs; selecting a device detects caps."""
+    from PySide6.QtWidgets import QTabWidget
+
+    from app.gui.main_window import MainWindow
+    from app.gui.session import DeviceTarget
+    from app.gui.settings import AppSettings
+
+    window = MainWindow(bridge, AppSettings(tmp_path / "s.ini", keys_dir=tmp_path / "keys"))
+    qtbot.addWidget(window)
+    tabs = window.findChild(QTabWidget, "device-tabs")
+    assert tabs is not None
+    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Slots", "Diagnostics"]
+    assert tabs.widget(0) is window.right_scroll and tabs.widget(1) is window.diagnostics
+    target = DeviceTarget(spec=f"udp:{gui_sim.address}", kind="udp", name="W",
+                          address=gui_sim.address)
+    window.add_targets([target])
+    window.device_pane.select_spec(target.spec)
+    qtbot.waitUntil(lambda: window.diagnostics.context.capabilities is not None,
+                    timeout=WAIT_MS)
+    assert window.diagnostics.export_button.isEnabled()
+    # the log drawer's "record traffic" switch stays the drawer's; the report records anyway
+    assert window.controller.tap.enabled is False
+    window.controller.tap.enabled = True
+    assert window.diagnostics.traffic._tap.enabled is True
+    window.controller.tap.enabled = False
+    out = tmp_path / "w.zip"
+    with qtbot.waitSignal(window.diagnostics.report_written, timeout=10_000):
+        window.diagnostics.export_report(out, [])
+    with zipfile.ZipFile(out) as bundle:
+        assert " tx READ image(1) cmd 0 " in bundle.read("traffic.log").decode()
