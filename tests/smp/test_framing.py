@@ -81,6 +81,7 @@ def test_decode_worked_example() -> None:
     decoder = SerialFrameDecoder()
     assert decoder.feed(ECHO_LINE) == [ECHO_PACKET]
     assert decoder.stats.packets == 1 and decoder.stats.dropped == 0
+    assert decoder.feed(ECHO_LINE[:-1] + b"\r\n") == [ECHO_PACKET]  # a terminal's CRLF
 
 
 @pytest.mark.parametrize("max_line", [7, 8, 127, 128, 200, 512, 4096])
