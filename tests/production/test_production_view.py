@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QApplication, QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
 from app.gui.bridge import CoreBridge
@@ -75,6 +75,7 @@ def _screenshot(window: ProductionWindow, tmp_path: Path) -> None:
     target = SCREENSHOT if os.environ.get("SLOTWISE_SCREENSHOTS") == "1" else (
         tmp_path / "production.png")
     target.parent.mkdir(parents=True, exist_ok=True)
+    QApplication.processEvents()  # pending layout requests, so the grab shows the final layout
     pixmap = window.grab()
     assert not pixmap.isNull() and pixmap.width() > 600
     assert pixmap.save(str(target))

@@ -99,7 +99,7 @@ class ProductionWindow(QMainWindow):
         layout.addWidget(self.barcode)
         self.card_holder = QWidget()
         self.card_grid = QGridLayout(self.card_holder)
-        self.card_grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.card_grid.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.card_scroll = QScrollArea()
         self.card_scroll.setWidgetResizable(True)
         self.card_scroll.setWidget(self.card_holder)
@@ -110,14 +110,20 @@ class ProductionWindow(QMainWindow):
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        self.results.rowsInserted.connect(lambda *_: self.table.scrollToBottom())
+        header.setSectionResizeMode(self.results.columnCount() - 1,
+                                    QHeaderView.ResizeMode.Stretch)  # the reason; full in a tip
+        self.results.rowsInserted.connect(self._on_rows_inserted)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.card_scroll)
         split.addWidget(self.table)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
+        split.setChildrenCollapsible(False)
+        self.card_scroll.setMinimumHeight(200)  # at least one row of cards, whatever the table
+        self.table.setMinimumHeight(120)
+        split.setSizes([480, 260])
         layout.addWidget(split, 1)
         self.setCentralWidget(holder)
         self.status = QLabel("Open a job to start.")
@@ -264,7 +270,7 @@ class ProductionWindow(QMainWindow):
     def _place_cards(self) -> None:
         columns = max(1, self.card_scroll.viewport().width() // CARD_WIDTH)
         for i, card in enumerate(self.cards.values()):
-            self.card_grid.addWidget(card, i // columns, i % columns)
+            self.card_grid.addWidget(card, i // columns, i % columns, Qt.AlignmentFlag.AlignTop)
             card.show()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -277,6 +283,12 @@ class ProductionWindow(QMainWindow):
     def _on_row(self, _row: ResultRow) -> None:
         self.results.append(_row)
         self._refresh_controls()
+
+    def _on_rows_inserted(self) -> None:
+        # sized from the rows themselves; the reason column (last) takes what is left
+        for column in range(self.results.columnCount() - 1):
+            self.table.resizeColumnToContents(column)
+        self.table.scrollToBottom()
 
     def _on_counters(self, counters: Counters) -> None:
         self.summary.show_counters(counters)
