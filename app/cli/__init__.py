@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="open the application on built-in simulated devices")
     parser.add_argument("--screenshot", type=Path, metavar="PATH",
                         help="with the application: render the window to PATH (PNG) and exit")
+    parser.add_argument("--production", type=Path, metavar="JOB.toml",
+                        help="open the application straight into the production view for a job")
     parser.add_argument("--self-test", action="store_true",
                         help="check this installation (Qt, window, core thread, simulator, "
                              "bundled demo image), print a report and exit 0 on success")
@@ -80,4 +82,8 @@ def _open_gui(args: argparse.Namespace) -> int:
     except ImportError as exc:
         print(f"slotwise: the desktop application needs PySide6 ({exc})", file=sys.stderr)
         return 1
+    if args.production is not None:
+        from app.gui.production import run as run_production
+
+        return run_production(args.production)
     return run(demo=args.demo, screenshot=args.screenshot)

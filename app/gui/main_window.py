@@ -100,6 +100,10 @@ class MainWindow(QMainWindow):
         self.open_action = self._action("Open image\u2026", "file", QKeySequence.StandardKey.Open)
         file_menu.addAction(self.open_action)
         self.recent_menu = file_menu.addMenu("Recent images")
+        self.production_action = self._action("Production\u2026", "upload",
+                                              QKeySequence("Ctrl+Shift+P"))
+        self.production_action.triggered.connect(self._open_production)
+        file_menu.addAction(self.production_action)
         file_menu.addSeparator()
         quit_action = self._action("Quit", "", QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -258,6 +262,11 @@ class MainWindow(QMainWindow):
             self.setWindowTitle(f"{session.target.name} (connecting) \u2014 {APP_NAME}")
         else:
             self.setWindowTitle(APP_NAME)
+
+    def _open_production(self) -> None:
+        from app.gui.production import open_production  # loaded on first use
+
+        open_production(self)
 
     def _about(self) -> None:
         QMessageBox.about(self, "About Slotwise",

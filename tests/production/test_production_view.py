@@ -275,3 +275,55 @@ def test_rerun_failed_reflashes_only_the_failed_board(
     assert production.summary.counter_text("failed") == "0"
     assert production.summary.counter_text("passed") == "3"
     assert not production.rerun_button.isEnabled()
+
+
+def test_the_main_window_menu_opens_the_production_window(
+        qtbot: QtBot, bridge: CoreBridge, settings: object,
+        write_job: Callable[..., Path]) -> None:
+    """File > Production… opens one production window owned by the main window, which asks
+    for a job file; a second trigger raises the same window."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from app.gui.main_window import MainWindow
+
+    main = MainWindow(bridge, settings)  # type: ignore[arg-type]
+    qtbot.addWidget(main)
+    main.show()
+    main.production_action.trigger()
+    window = main.findChild(ProductionWindow)
+    assert window is not None and window.isVisible()
+    picker = window.findChild(QFileDialog)
+    assert picker is not None and picker.isVisible()
+    picker.close()
+    main.production_action.trigger()
+    assert main.findChildren(ProductionWindow) == [window]
+    window.load_job_file(write_job([]))
+    qtbot.waitUntil(lambda: window.job is not None, timeout=10000)
+    assert window.summary.title.text() == "Job: sensor 1.1.0"
+    window.close()
+    main.close()
+
+
+def test_a_job_that_does_not_verify_is_not_loaded(
+        qtbot: QtBot, production: ProductionWindow, tmp_path: Path) -> None:
+    """A broken job file leaves the view without a job and says why in the status line."""
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[job]\nimage = "missing.bin"\n')
+    production.load_job_file(broken)
+    qtbot.waitUntil(lambda: "not loaded" in production.status.text(), timeout=10000)
+    assert "missing.bin" in production.status.text()
+    assert production.job is None and not production.start_button.isEnabled()
+    assert not production.operator_button.isEnabled()
+
+
+def test_production_flag_with_a_missing_job_exits_with_a_sentence(tmp_path: Path) -> None:
+    """`slotwise --production JOB.toml` names a missing job file and exits 1, no traceback."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "app", "--production",
+                           str(tmp_path / "none.toml")], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 1
+    assert "job file" in done.stderr and "not found" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from PySide6.QtWidgets import QMainWindow
@@ -35,6 +36,9 @@ def run(job_path: Path, *, settings_path: Path | None = None) -> int:
 
     Operator mode is entered as soon as the job is verified when the job sets a supervisor
     password: a job that carries one is meant for the line."""
+    if not job_path.is_file():
+        print(f"slotwise: job file {job_path} not found", file=sys.stderr)
+        return 1
     from app.gui.app import application
     from app.gui.bridge import CoreBridge
     from app.gui.settings import AppSettings
