@@ -327,3 +327,25 @@ def test_production_flag_with_a_missing_job_exits_with_a_sentence(tmp_path: Path
     assert done.returncode == 1
     assert "job file" in done.stderr and "not found" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_station_mode_flashes_a_board_once_and_stops_on_request(
+        qtbot: QtBot, production: ProductionWindow, start_board: Start,
+        write_job: Callable[..., Path]) -> None:
+    """Start station flashes the board it finds (once: it is then "seen"), and Stop ends the
+    run with the operator named as the reason."""
+    board = start_board()
+    spec = f"udp:{board.address}"
+    load(qtbot, production, write_job([spec]))
+    qtbot.mouseClick(production.station_button, Qt.MouseButton.LeftButton)
+    assert production.stop_button.isEnabled() and not production.start_button.isEnabled()
+    qtbot.waitUntil(lambda: production.cards[spec].status_text == "PASS", timeout=30000)
+    polls = board.runtime.stats.reboots
+    qtbot.waitUntil(lambda: production.controller is not None
+                    and production.controller.counters().passed == 1, timeout=5000)
+    qtbot.mouseClick(production.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: _finished(production), timeout=20000)
+    assert "stopped by the operator" in production.status.text()
+    assert production.results.rowCount() == 1
+    assert board.runtime.stats.reboots == polls  # nothing flashed it again before the stop
+    assert production.station_button.isEnabled()
