@@ -26,9 +26,16 @@ from app.workflows.diagnostics import OS_INFO_FIELDS
 WAIT_MS = 5000
 
 
+def open_page(panel: Any, page_type: type) -> Any:
+    """Bring a page to the front, as a user clicking its tab (pages read when first shown)."""
+    page = panel.page(page_type)
+    panel.tabs.setCurrentWidget(page)
+    return page
+
+
 def test_info_page_shows_every_field(qtbot: QtBot, panel: Any, device: SimDevice) -> None:
     """Every OS info field, the bootloader mode, buffers and the unset clock are shown."""
-    page = panel.page(InfoPage)
+    page = open_page(panel, InfoPage)
     qtbot.waitUntil(lambda: page.os_fields["o"].text() == "Zephyr", timeout=WAIT_MS)
     for char, _ in OS_INFO_FIELDS:
         expected = device.profile.os_info.get(char, device.config.name)
@@ -42,7 +49,7 @@ def test_info_page_shows_every_field(qtbot: QtBot, panel: Any, device: SimDevice
 
 def test_clock_set_from_pc_and_bootloader_query(qtbot: QtBot, panel: Any) -> None:
     """"Set from PC clock" sets the device clock; an unknown query is answered in words."""
-    page = panel.page(InfoPage)
+    page = open_page(panel, InfoPage)
     qtbot.mouseClick(page.clock_set, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.clock_label.text()[:2] == "20", timeout=WAIT_MS)
     assert "Device clock set to" in page.status.text()
@@ -54,7 +61,7 @@ def test_clock_set_from_pc_and_bootloader_query(qtbot: QtBot, panel: Any) -> Non
 def test_storage_erase_asks_once(qtbot: QtBot, panel: Any, device: SimDevice) -> None:
     """Erase storage asks first; Cancel keeps the data, confirming erases it."""
     device.settings["app/keep"] = b"1"
-    page = panel.page(InfoPage)
+    page = open_page(panel, InfoPage)
     for answer in ("confirm-cancel", "confirm-yes"):
         qtbot.mouseClick(page.erase_button, Qt.MouseButton.LeftButton)
         box = page.findChild(QMessageBox, "confirm-dialog")
@@ -71,7 +78,7 @@ def test_storage_erase_asks_once(qtbot: QtBot, panel: Any, device: SimDevice) ->
 
 def test_tasks_auto_refresh(qtbot: QtBot, panel: Any, device: SimDevice) -> None:
     """The task table fills with stack bars and refreshes itself on the chosen interval."""
-    page = panel.page(TasksPage)
+    page = open_page(panel, TasksPage)
     qtbot.waitUntil(lambda: page.table.rowCount() == len(device.profile.tasks), timeout=WAIT_MS)
     bar = page.table.cellWidget(0, 3)
     assert isinstance(bar, QProgressBar) and bar.maximum() > 0 and "%" in bar.text()
@@ -87,7 +94,7 @@ def test_tasks_auto_refresh(qtbot: QtBot, panel: Any, device: SimDevice) -> None
 
 def test_stats_highlight_changed_counters(qtbot: QtBot, panel: Any, device: SimDevice) -> None:
     """Groups are listed; with auto-refresh a changing counter is highlighted and charted."""
-    page = panel.page(StatsPage)
+    page = open_page(panel, StatsPage)
     qtbot.waitUntil(lambda: page.groups.count() == len(device.profile.stat_groups),
                     timeout=WAIT_MS)
     items = page.groups.findItems("smp_svr_stats", Qt.MatchFlag.MatchExactly)
@@ -99,14 +106,17 @@ def test_stats_highlight_changed_counters(qtbot: QtBot, panel: Any, device: SimD
     assert "s1" not in page.changed
     row = next(r for r in range(page.table.rowCount())
                if page.table.item(r, 0).text() == "ticks")
-    assert page.table.item(row, 1).background().color().alpha() > 0
+    assert page.table.item(row, 1).background().style() == Qt.BrushStyle.SolidPattern
+    assert page.table.item(row, 2).text().startswith("+")
+    s1 = next(r for r in range(page.table.rowCount()) if page.table.item(r, 0).text() == "s1")
+    assert page.table.item(s1, 1).background().style() == Qt.BrushStyle.NoBrush
     assert len(page.trends["ticks"].values) >= 2
     page.refresher.stop()
 
 
 def test_settings_write_read_delete(qtbot: QtBot, panel: Any, device: SimDevice) -> None:
     """A setting written as an integer is stored little-endian, re-shown as hex, deleted."""
-    page = panel.page(SettingsPage)
+    page = open_page(panel, SettingsPage)
     page.name.setEditText("app/level")
     page.kind.setCurrentIndex(page.kind.findData("int"))
     page.width.setCurrentIndex(page.width.findData(2))
@@ -130,7 +140,7 @@ def test_settings_write_read_delete(qtbot: QtBot, panel: Any, device: SimDevice)
 def test_files_upload_download_compare(qtbot: QtBot, panel: Any, device: SimDevice,
                                        tmp_path: Path) -> None:
     """Upload shows progress and verifies, download writes the file, paths are remembered."""
-    page = panel.page(FilesPage)
+    page = open_page(panel, FilesPage)
     local = tmp_path / "blob.bin"
     local.write_bytes(os.urandom(300_000))
     page.path.setEditText("/lfs/blob.bin")
@@ -157,7 +167,7 @@ def test_files_upload_download_compare(qtbot: QtBot, panel: Any, device: SimDevi
 
 def test_shell_console_and_history(qtbot: QtBot, panel: Any) -> None:
     """Commands run on the device, output lands line by line, Up recalls the last command."""
-    page = panel.page(ShellPage)
+    page = open_page(panel, ShellPage)
     page.input.setText("kernel uptime")
     qtbot.keyClick(page.input, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: "Uptime:" in page.output.toPlainText(), timeout=WAIT_MS)
@@ -175,6 +185,17 @@ def test_shell_console_and_history(qtbot: QtBot, panel: Any) -> None:
     assert page.input.text() == ""
 
 
+def test_quick_commands_keep_prompt_and_output_together(qtbot: QtBot, panel: Any) -> None:
+    """Commands sent before earlier ones answered still print prompt, then its output."""
+    page = open_page(panel, ShellPage)
+    for command in ("echo one", "echo two", "echo three"):
+        page.input.setText(command)
+        page.run_input()
+    qtbot.waitUntil(lambda: page.pending == 0, timeout=WAIT_MS)
+    assert page.output.toPlainText().splitlines() == [
+        "$ echo one", "one", "$ echo two", "two", "$ echo three", "three"]
+
+
 def test_clean_output_handles_line_ends_and_escapes() -> None:
     """CRLF ends lines, a bare CR overwrites, colour codes and control bytes vanish."""
     raw = "a\r\nprogress 10%\rprogress 100%\n\x1b[1;32mok\x1b[0m\x07\tend"
@@ -183,7 +204,7 @@ def test_clean_output_handles_line_ends_and_escapes() -> None:
 
 def test_log_page_says_unsupported(qtbot: QtBot, panel: Any) -> None:
     """The log group is missing on Zephyr: the tab is disabled and the page says so."""
-    page = panel.page(LogPage)
+    page = open_page(panel, LogPage)
     index = panel.tabs.indexOf(page)
     assert not panel.tabs.isTabEnabled(index) and not page.supported
     assert "does not support log" in page.unsupported_label.text()
@@ -193,11 +214,11 @@ def test_log_page_says_unsupported(qtbot: QtBot, panel: Any) -> None:
 def test_old_zephyr_hides_missing_features(qtbot: QtBot, panel: Any) -> None:
     """Without settings, FS and shell, those tabs are disabled with a plain sentence."""
     for page_type in (SettingsPage, FilesPage, ShellPage):
-        page = panel.page(page_type)
+        page = open_page(panel, page_type)
         assert not page.supported and not panel.tabs.isTabEnabled(panel.tabs.indexOf(page))
         assert page.unsupported_label.text().startswith("This device's firmware does not")
     assert panel.page(TasksPage).supported and panel.page(StatsPage).supported
-    info = panel.page(InfoPage)
+    info = open_page(panel, InfoPage)
     assert not info.clock_set.isEnabled() and info.boot_box.isHidden()
     assert "settings" in panel.caps_label.text()
 
@@ -205,7 +226,7 @@ def test_old_zephyr_hides_missing_features(qtbot: QtBot, panel: Any) -> None:
 @pytest.mark.parametrize("profile", ["old-firmware"])
 def test_device_without_enum_offers_unprobed_erase(qtbot: QtBot, panel: Any) -> None:
     """Without Enum, storage erase cannot be probed: offered with a note, not hidden."""
-    info = panel.page(InfoPage)
+    info = open_page(panel, InfoPage)
     assert not info.storage_box.isHidden()
     assert "did not say" in info.erase_button.toolTip()
     assert "probed" in panel.caps_label.text()
@@ -243,6 +264,7 @@ def test_main_window_has_diagnostics_beside_slots(qtbot: QtBot, bridge: Any,
 
     window = MainWindow(bridge, AppSettings(tmp_path / "s.ini", keys_dir=tmp_path / "keys"))
     qtbot.addWidget(window)
+    window.show()
     tabs = window.findChild(QTabWidget, "device-tabs")
     assert tabs is not None
     assert [tabs.tabText(i) for i in range(tabs.count())] == ["Slots", "Diagnostics"]
@@ -251,6 +273,9 @@ def test_main_window_has_diagnostics_beside_slots(qtbot: QtBot, bridge: Any,
                           address=gui_sim.address)
     window.add_targets([target])
     window.device_pane.select_spec(target.spec)
+    qtbot.waitUntil(lambda: window.controller.snapshot is not None, timeout=WAIT_MS)
+    assert window.diagnostics.context.capabilities is None  # not asked while hidden
+    tabs.setCurrentIndex(1)
     qtbot.waitUntil(lambda: window.diagnostics.context.capabilities is not None,
                     timeout=WAIT_MS)
     assert window.diagnostics.export_button.isEnabled()

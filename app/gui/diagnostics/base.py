@@ -3,6 +3,7 @@ bridge (never on the GUI thread), and a plain "not supported" face for missing f
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable, Coroutine
@@ -10,7 +11,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import QLabel, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
 from app.client import SmpClient
 from app.errors import TransportClosed
@@ -42,6 +44,9 @@ class DiagContext(QObject):
         self.client_source = client_source
         self.recent = recent or RecentPaths(None)
         self.capabilities: Capabilities | None = None
+        self._lock = asyncio.Lock()
+        """One diagnostics request at a time: a device has few SMP buffers (buf_count) and
+        answers ENOMEM to requests beyond them, and the slots view shares the link."""
         self.generation = 0
         """Raised on every device change: results for an older device are dropped."""
 
@@ -59,15 +64,17 @@ class DiagContext(QObject):
     def call(self, make: Callable[[SmpClient], Coroutine[Any, Any, T]], *,
              on_result: Callable[[T], None] | None = None,
              on_error: Callable[[str], None] | None = None, topic: str | None = None,
-             feature: Feature | None = None) -> None:
+             feature: Feature | None = None, quiet: bool = False) -> None:
         """Run `make(client)` on the core loop; report back on the GUI thread.
 
         Errors arrive as one sentence; ENOTSUP is said in plain words. A result for a device
-        the user has since left is dropped."""
+        the user has since left is dropped. `quiet` keeps an expected answer (a clock never
+        set) out of the window's log; the page still shows it."""
         generation = self.generation
 
         async def job() -> T:
-            return await make(self.client())
+            async with self._lock:
+                return await make(self.client())
 
         def done(value: T) -> None:
             if generation == self.generation and on_result is not None:
@@ -81,7 +88,8 @@ class DiagContext(QObject):
                         else "The device's firmware does not support this command.")
             else:
                 text = describe_error(exc)
-            self.logged.emit("error", text)
+            if not quiet:
+                self.logged.emit("warn" if on_error is not None else "error", text)
             if on_error is not None:
                 on_error(text)
 
@@ -93,17 +101,25 @@ class DiagPage(QWidget):
 
     feature: Feature = Feature.OS_INFO
     title = ""
+    scrollable = False
+    """Tall pages scroll instead of squeezing their rows together."""
 
     def __init__(self, context: DiagContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
         self._stack = QStackedWidget()
         self.content = QWidget()
+        shown: QWidget = self.content
+        if self.scrollable:
+            shown = QScrollArea()
+            shown.setWidgetResizable(True)
+            shown.setFrameShape(QScrollArea.Shape.NoFrame)
+            shown.setWidget(self.content)
         self.unsupported_label = QLabel("")
         self.unsupported_label.setObjectName("unsupported")
         self.unsupported_label.setWordWrap(True)
         self.unsupported_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._stack.addWidget(self.content)
+        self._stack.addWidget(shown)
         self._stack.addWidget(self.unsupported_label)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -112,6 +128,7 @@ class DiagPage(QWidget):
         self.status.setObjectName("status")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._stale = False
         context.capabilities_changed.connect(self._on_capabilities)
 
     @property
@@ -119,6 +136,7 @@ class DiagPage(QWidget):
         return not self._stack.currentIndex()
 
     def _on_capabilities(self, caps: Capabilities | None) -> None:
+        self._stale = False
         if caps is not None and caps.support(self.feature) == Support.UNSUPPORTED:
             self.unsupported_label.setText(not_supported_text(self.feature))
             self._stack.setCurrentIndex(1)
@@ -126,10 +144,18 @@ class DiagPage(QWidget):
         else:
             self._stack.setCurrentIndex(0)
             self.status.setText("")
-            if caps is not None:
-                self.device_changed()
-            else:
+            if caps is None:
                 self.stop()
+            elif self.isVisible():
+                self.device_changed()
+            else:  # read when the user opens the page, not all pages at once
+                self._stale = True
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self.device_changed()
 
     def device_changed(self) -> None:
         """A supported device was selected: read what the page shows."""

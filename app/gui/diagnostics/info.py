@@ -48,6 +48,7 @@ class InfoPage(DiagPage):
 
     feature = Feature.OS_INFO
     title = "Device info"
+    scrollable = True
 
     def __init__(self, context: DiagContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -214,7 +215,8 @@ class InfoPage(DiagPage):
 
     def read_clock(self) -> None:
         self.context.call(lambda c: c.datetime_get(), on_result=self.clock_label.setText,
-                          on_error=self.clock_label.setText, feature=Feature.DATETIME)
+                          on_error=self.clock_label.setText, feature=Feature.DATETIME,
+                          quiet=True)
 
     def set_clock(self) -> None:
         def done(sent: str) -> None:

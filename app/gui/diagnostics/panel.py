@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -141,6 +141,7 @@ class DiagnosticsPanel(QWidget):
         controller.tap = self.traffic  # type: ignore[assignment]  # sessions made from now on
         self._session: DeviceSession | None = None
         self._traffic_session: DeviceSession | None = None
+        self._detect_pending = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
@@ -188,9 +189,21 @@ class DiagnosticsPanel(QWidget):
         self.context.generation += 1
         self.context.set_capabilities(None)
         self.export_button.setEnabled(session is not None)
+        self._detect_pending = session is not None
         if session is None:
             self.caps_label.setText("No device selected")
-            return
+        elif self.isVisible():
+            self._detect()
+        else:  # asked when the user opens diagnostics: connecting stays quick
+            self.caps_label.setText("Open this tab to ask the device what it supports.")
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._detect_pending:
+            self._detect()
+
+    def _detect(self) -> None:
+        self._detect_pending = False
         self.caps_label.setText("Asking the device what it supports\u2026")
         self.context.call(detect_capabilities, on_result=self._on_caps,
                           on_error=self.caps_label.setText)

@@ -105,18 +105,27 @@ class ShellPage(DiagPage):
             self.history = [*self.history, line][-MAX_HISTORY:]
         self._cursor = len(self.history)
         self.input.clear()
-        self._append(f"$ {line}")
         self.pending += 1
+        self.show_info(f"Running {line}\u2026")
 
+        # The prompt is printed with its answer, so quick successive commands never
+        # interleave their output with later prompts.
         def show(reply: ShellExecResponse) -> None:
-            self.pending -= 1
+            self._finish()
+            self._append(f"$ {line}")
             self._append(clean_output(reply.o))
             if reply.ret:
                 self._append(f"[exit status {reply.ret}]")
 
         def failed(text: str) -> None:
-            self.pending -= 1
+            self._finish()
+            self._append(f"$ {line}")
             self._append(f"[{text}]")
 
         self.context.call(lambda c: c.shell_exec(argv), on_result=show, on_error=failed,
                           feature=Feature.SHELL)
+
+    def _finish(self) -> None:
+        self.pending -= 1
+        if not self.pending:
+            self.show_info("")

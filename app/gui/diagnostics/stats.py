@@ -3,6 +3,8 @@ changed since the last read is highlighted, and each has a small trend chart."""
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QHeaderView,
@@ -20,6 +22,8 @@ from app.workflows.diagnostics import Feature
 
 CHANGED = QColor(255, 213, 79, 140)
 """Amber, translucent so it reads on light and dark themes."""
+HIGHLIGHT_S = 3.0
+"""A changed counter stays highlighted this long, so a fast refresh does not make it blink."""
 
 
 class StatsPage(DiagPage):
@@ -49,6 +53,9 @@ class StatsPage(DiagPage):
         self.group = ""
         self.values: dict[str, int] = {}
         self.changed: set[str] = set()
+        """Counters that changed in the latest read."""
+        self.changed_at: dict[str, tuple[float, int]] = {}
+        """Counter -> (when it last changed, by how much)."""
         self.trends: dict[str, Sparkline] = {}
 
     def device_changed(self) -> None:
@@ -72,6 +79,7 @@ class StatsPage(DiagPage):
         self.group = name
         self.values = {}
         self.changed = set()
+        self.changed_at = {}
         self.trends = {}
         self.table.setRowCount(0)
 
@@ -100,17 +108,21 @@ class StatsPage(DiagPage):
         if group != self.group:  # the user picked another group meanwhile
             return
         first = not self.values
+        now = time.monotonic()
         self.changed = {k for k, v in fields.items() if not first and self.values.get(k) != v}
-        deltas = {k: v - self.values.get(k, v) for k, v in fields.items()}
+        for counter in self.changed:
+            self.changed_at[counter] = (now, fields[counter] - self.values.get(counter, 0))
         self.values = dict(fields)
         if self.table.rowCount() != len(fields):
             self.table.setRowCount(len(fields))
         for row, (counter, value) in enumerate(fields.items()):
-            self._set_row(row, counter, value, deltas[counter])
+            when, delta = self.changed_at.get(counter, (-HIGHLIGHT_S, 0))
+            self._set_row(row, counter, value, delta if now - when < HIGHLIGHT_S else None)
 
-    def _set_row(self, row: int, counter: str, value: int, delta: int) -> None:
-        brush = QBrush(CHANGED) if counter in self.changed else QBrush()
-        for col, text in enumerate((counter, str(value), f"{delta:+d}" if delta else "")):
+    def _set_row(self, row: int, counter: str, value: int, delta: int | None) -> None:
+        brush = QBrush(CHANGED) if delta is not None else QBrush()
+        for col, text in enumerate((counter, str(value),
+                                    f"{delta:+d}" if delta is not None else "")):
             item = QTableWidgetItem(text)
             item.setBackground(brush)
             self.table.setItem(row, col, item)
