@@ -292,6 +292,8 @@ class TaskRow:
 class DiagnosticSnapshot:
     device_address: str
     link_kind: str
+    link_max_frame_bytes: int
+    link_mtu: int | None
     started_at: dt.datetime
     capabilities: Capabilities
     os_info: Reading[OsInfo]
@@ -390,7 +392,9 @@ async def read_snapshot(client: SmpClient, caps: Capabilities | None = None
         return task_rows(await client.task_stats())
 
     return DiagnosticSnapshot(
-        device_address=client.link.address, link_kind=client.link.kind, started_at=started,
+        device_address=client.link.address, link_kind=client.link.kind,
+        link_max_frame_bytes=client.link.max_frame_bytes, link_mtu=client.link.mtu,
+        started_at=started,
         capabilities=caps,
         os_info=await r.read(Feature.OS_INFO, lambda: read_os_info(client)),
         bootloader=await r.read(Feature.BOOTLOADER_INFO, lambda: read_bootloader(client)),

@@ -214,7 +214,8 @@ def report_json(report: Report) -> dict[str, Any]:
         "generated_at": report.generated_at.isoformat(),
         "app": {"name": "slotwise", "version": __version__},
         "device": {"name": report.device_name, "address": s.device_address,
-                   "link": s.link_kind},
+                   "link": s.link_kind, "max_frame_bytes": s.link_max_frame_bytes,
+                   "mtu": s.link_mtu},
         "capabilities": {
             "source": caps.source, "detected_at": caps.detected_at.isoformat(),
             "groups": list(caps.groups) if caps.groups is not None else None,
@@ -325,7 +326,8 @@ def render_html(doc: dict[str, Any]) -> str:
         f"<h1>Slotwise diagnostic report</h1><p>generated {_e(doc['generated_at'])} by "
         f"slotwise {_e(doc['app']['version'])}</p>",
         _kv([("name", device["name"]), ("address", device["address"]),
-             ("link", device["link"])]),
+             ("link", device["link"]), ("largest frame (bytes)", device["max_frame_bytes"]),
+             ("MTU", device["mtu"])]),
         "<h2>capabilities</h2>",
         f"<p>detected by {_e(doc['capabilities']['source'])} at "
         f"{_e(doc['capabilities']['detected_at'])}</p>",

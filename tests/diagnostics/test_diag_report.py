@@ -111,7 +111,8 @@ async def test_html_escapes_device_text(client: SmpClient, device: SimDevice,
 
 def test_html_renders_a_failed_section() -> None:
     """A failed section shows its error sentence instead of a value."""
-    doc = {"device": {"name": None, "address": "a", "link": "udp"}, "generated_at": "t",
+    doc = {"device": {"name": None, "address": "a", "link": "udp", "max_frame_bytes": 1,
+                      "mtu": None}, "generated_at": "t",
            "app": {"version": "1"}, "capabilities": {"source": "probe", "detected_at": "t",
                                                      "features": []},
            "sections": {"params": {"read_at": "t", "ok": False, "unsupported": True,

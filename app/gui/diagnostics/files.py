@@ -47,7 +47,8 @@ class FilesPage(DiagPage):
         row.addWidget(QLabel("Device path:"))
         self.path = QComboBox()
         self.path.setEditable(True)
-        self.path.lineEdit().setPlaceholderText("/lfs/log.txt")
+        if (edit := self.path.lineEdit()) is not None:
+            edit.setPlaceholderText("/lfs/log.txt")
         self.path.setAccessibleName("Device file path")
         row.addWidget(self.path, 1)
         layout.addLayout(row)

@@ -36,7 +36,8 @@ class SettingsPage(DiagPage):
         form = QFormLayout()
         self.name = QComboBox()
         self.name.setEditable(True)
-        self.name.lineEdit().setPlaceholderText("e.g. app/mode")
+        if (edit := self.name.lineEdit()) is not None:
+            edit.setPlaceholderText("e.g. app/mode")
         self.name.setAccessibleName("Setting name")
         form.addRow("Name:", self.name)
         type_row = QHBoxLayout()
@@ -45,12 +46,12 @@ class SettingsPage(DiagPage):
                            (ValueType.HEX, "Hex bytes")):
             self.kind.addItem(text, str(kind))
         self.kind.currentIndexChanged.connect(self._show_value)
-        self.width = QComboBox()
+        self.int_width = QComboBox()
         for width in INT_WIDTHS:
-            self.width.addItem(f"{width} byte{'s' if width > 1 else ''}", width)
-        self.width.setCurrentIndex(INT_WIDTHS.index(4))
+            self.int_width.addItem(f"{width} byte{'s' if width > 1 else ''}", width)
+        self.int_width.setCurrentIndex(INT_WIDTHS.index(4))
         type_row.addWidget(self.kind, 1)
-        type_row.addWidget(self.width)
+        type_row.addWidget(self.int_width)
         form.addRow("Type:", type_row)
         self.value = QLineEdit()
         self.value.setAccessibleName("Setting value")
@@ -119,7 +120,7 @@ class SettingsPage(DiagPage):
         if name is None:
             return
         try:
-            data = encode_setting(self.value.text(), self.value_type, self.width.currentData())
+            data = encode_setting(self.value.text(), self.value_type, self.int_width.currentData())
         except SettingValueError as exc:
             self.show_error(str(exc))
             return
