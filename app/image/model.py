@@ -221,14 +221,18 @@ class McubootImage:
     tlv_end: int
     """Offset just past the unprotected TLV area; bytes after it are padding/trailer or junk."""
     trailer: Trailer | None = None
+    erased_tail: bool = False
+    """No trailer, but everything after the TLV area is erased padding (0xFF or 0x00)."""
     warnings: tuple[str, ...] = field(default=())
     boot_record: object = field(default=None, hash=False, compare=False)
     """BOOT_RECORD decoded from CBOR (measured-boot claims), or None."""
 
     @property
     def unknown_tail_bytes(self) -> int:
-        """Bytes after the TLV area that are not a padded image's trailer region (junk)."""
-        return 0 if self.trailer is not None else self.file_size - self.tlv_end
+        """Bytes after the TLV area that are neither a trailer region nor erased padding."""
+        if self.trailer is not None or self.erased_tail:
+            return 0
+        return self.file_size - self.tlv_end
 
     def find(self, tlv_type: int) -> list[Tlv]:
         return [t for t in self.tlvs if t.type == tlv_type]

@@ -93,10 +93,31 @@ def parse_image(source: ImageSource) -> McubootImage:
     tlvs.extend(_parse_area(source, offset, total, protected=False))
     tlv_end = offset + total
     trailer = find_trailer(source, tlv_end)
+    erased_tail = trailer is None and tlv_end < source.size and _is_erased(source, tlv_end)
+    if erased_tail:
+        warnings.append(f"{source.size - tlv_end} bytes of erased padding follow the image, "
+                        "without a trailer.")
     return McubootImage(
         header=header, tlvs=tuple(tlvs), file_size=source.size, tlv_end=tlv_end,
-        trailer=trailer, warnings=tuple(warnings), boot_record=_boot_record(tlvs),
+        trailer=trailer, erased_tail=erased_tail, warnings=tuple(warnings),
+        boot_record=_boot_record(tlvs),
     )
+
+
+def _is_erased(source: ImageSource, start: int) -> bool:
+    """True when every byte from `start` to the end is one erased value (0xFF, or 0 for -R 0).
+
+    Such a tail is `--pad` padding whose trailer was cut off: harmless, unlike other bytes.
+    """
+    erased: int | None = None
+    for chunk in source.chunks(start, source.size):
+        if erased is None:
+            erased = chunk[0]
+            if erased not in (0x00, 0xFF):
+                return False
+        if bytes(chunk).strip(bytes([erased])):
+            return False
+    return True
 
 
 def parse_header(source: ImageSource) -> ImageHeader:

@@ -111,11 +111,11 @@ class _Judge:
     def run(self) -> Verdict:
         image = self.image
         if image.unknown_tail_bytes:
-            # imgtool writes nothing after the TLVs except a --pad trailer: the file is larger
-            # than the image it claims to be (spec §7 step 7), so something was appended.
+            # imgtool writes nothing after the TLVs but --pad padding and trailer: the file is
+            # larger than the image it claims to be (spec §7 step 7), so something was appended.
             self.problems.append(
                 f"The file is {image.unknown_tail_bytes} bytes longer than the image it holds, "
-                "and the extra bytes are not an image trailer."
+                "and the extra bytes are neither erased padding nor an image trailer."
             )
         hash_check, decrypted = self._check_hash()
         signature = self._check_signature(hash_check)

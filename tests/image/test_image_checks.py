@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Case, Keys, imgtool_batch
+from image_helpers import Case, Keys, imgtool_batch
 
 from app.image import VersionRelation, check_slot_fit, compare_version, parse_bytes, trailer_size
 from app.image.model import ImageVersion

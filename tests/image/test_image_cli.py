@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Case, Keys
-from image_helpers import run_cli, verify_json
+from image_helpers import Case, Keys, run_cli, verify_json
 
 from app.image import KeyStore
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ENCRYPTED_CASES, Case, Keys
-from image_helpers import flipped
+from image_helpers import ENCRYPTED_CASES, Case, Keys, flipped
 
 from app.image import DecryptionFailed, KeyFileInvalid, KeyStore, load_decryption_key, verify_path
 from app.image.decrypt import unwrap_aes_key

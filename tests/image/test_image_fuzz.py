@@ -6,9 +6,9 @@ import struct
 from pathlib import Path
 
 import pytest
-from conftest import Case, Keys
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from image_helpers import Case, Keys
 
 from app.image import KeyStore, Verdict, verify_bytes, verify_path
 from app.image.decrypt import load_decryption_key

@@ -10,16 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import (
-    ENCRYPTED_CASES,
+from image_helpers import (
     SIGNED_CASES,
     Case,
     Keys,
+    flipped,
     imgtool,
     imgtool_batch,
     run_all,
+    truncated,
+    verify_json,
 )
-from image_helpers import flipped, truncated, verify_json
 
 from app.image import parse_image
 from app.image.source import FileSource
@@ -181,8 +182,3 @@ def test_subprocess_run_matches_imgtool(images: dict[str, Case], keys: Keys,
         assert (theirs == 0) is expect
         assert json.loads(proc.stdout)[0]["valid"] is expect
         assert "Traceback" not in proc.stderr
-
-
-def test_encrypted_cases_are_not_in_the_imgtool_comparison() -> None:
-    """Encrypted images are judged separately: imgtool cannot check their plaintext hash."""
-    assert not set(ENCRYPTED_CASES) & set(JUDGED)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import KEY_TYPES, Keys, imgtool_batch
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from image_helpers import KEY_TYPES, Keys, imgtool_batch
 
 from app.image import ImageError, KeyFileInvalid, KeyStore, load_public_key
 from app.image.keys import key_type, read_key_file

@@ -7,8 +7,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from conftest import Case, Keys
-from image_helpers import flipped, verify_json
+from image_helpers import Case, Keys, flipped, verify_json
 
 from app.image import KeyStore, verify_path
 

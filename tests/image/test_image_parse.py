@@ -7,7 +7,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from conftest import SIGNED_CASES, VERSION, Case, imgtool_batch
+from image_helpers import SIGNED_CASES, VERSION, Case, imgtool_batch
 
 from app.image import (
     ImageInvalid,
@@ -136,16 +136,22 @@ def test_malformed_headers_raise_image_invalid_with_a_sentence(data: bytes, phra
 
 
 def test_oversized_file_is_invalid(images: dict[str, Case]) -> None:
-    """Bytes appended after the TLV area that are not a trailer make the file invalid."""
+    """Bytes appended after the TLV area that are not padding or a trailer make it invalid."""
     image = parse_bytes(images["p256"].path.read_bytes() + b"junk" * 10)
     assert image.trailer is None and image.unknown_tail_bytes == 40
     verdict = verify_bytes(images["p256"].path.read_bytes() + b"junk" * 10)
     assert not verdict.valid and verdict.hash is not None and verdict.hash.ok is True
     assert verdict.problems == (
-        "The file is 40 bytes longer than the image it holds, and the extra bytes are not an "
-        "image trailer.",)
-    padded = parse_bytes(images["p256_padded"].path.read_bytes())
-    assert padded.unknown_tail_bytes == 0
+        "The file is 40 bytes longer than the image it holds, and the extra bytes are neither "
+        "erased padding nor an image trailer.",)
+    padded = images["p256_padded"].path.read_bytes()
+    assert parse_bytes(padded).unknown_tail_bytes == 0
+    # Padding whose trailer was cut off is erased flash, not junk: a note, still valid.
+    cut = verify_bytes(padded[:len(padded) // 2])
+    assert cut.valid and cut.image is not None and cut.image.erased_tail
+    assert any("erased padding" in w for w in cut.warnings)
+    mixed = padded[:len(padded) // 2] + b"\x00"
+    assert not verify_bytes(mixed).valid
 
 
 def test_versions_parse_and_compare() -> None:

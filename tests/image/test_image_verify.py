@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SIGNED_CASES, Case, Keys
-from image_helpers import flipped
+from image_helpers import SIGNED_CASES, Case, Keys, flipped
 
 from app.image import (
     ImageInvalid,
