@@ -67,6 +67,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     p = commands.add_parser("datetime", help="read the device clock, or set it from this PC")
     p.add_argument("--set-now", action="store_true", help="set it to this PC's local time")
+    p.add_argument("--utc", action="store_true",
+                   help="with --set-now: send UTC instead (the device keeps no time zone)")
     p.set_defaults(func=_run(_datetime))
 
     p = commands.add_parser("tasks", help="thread statistics: priority, state, stack use")
@@ -79,6 +81,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     p = commands.add_parser("stats", help="statistics groups: list them, or read one or all")
     p.add_argument("name", nargs="?", help="group to read (default: every group)")
+    p.add_argument("--list", action="store_true", help="only list the group names")
     _json_flag(p)
     p.set_defaults(func=_run(_stats))
 
@@ -188,7 +191,7 @@ async def _bootloader(client: SmpClient, args: argparse.Namespace) -> int:
 
 async def _datetime(client: SmpClient, args: argparse.Namespace) -> int:
     if args.set_now:
-        sent = await guarded(Feature.DATETIME, set_datetime_now(client))
+        sent = await guarded(Feature.DATETIME, set_datetime_now(client, utc=args.utc))
         print(f"device clock set to {sent}")
         return 0
     print(await guarded(Feature.DATETIME, client.datetime_get()))
@@ -231,6 +234,10 @@ async def _mempool(client: SmpClient, args: argparse.Namespace) -> int:
 
 
 async def _stats(client: SmpClient, args: argparse.Namespace) -> int:
+    if args.list:
+        names = await guarded(Feature.STATS, client.stat_list())
+        print(json.dumps(names) if args.json else "\n".join(names))
+        return 0
     if args.name:
         groups = {args.name: await guarded(Feature.STATS, client.stat_read(args.name))}
     else:
@@ -278,7 +285,10 @@ def _read_local(path: Path) -> bytes:
 async def _fs(client: SmpClient, args: argparse.Namespace) -> int:
     if args.fs_command == "get":
         data = await guarded(Feature.FS, fs_transfer.download(client, args.remote))
-        target = args.local or Path(args.remote.rstrip("/").rsplit("/", 1)[-1] or "download")
+        name = args.remote.rstrip("/").rsplit("/", 1)[-1] or "download"
+        target = args.local or Path(name)
+        if target.is_dir():
+            target = target / name
         try:
             target.write_bytes(data)
         except OSError as exc:

@@ -411,10 +411,10 @@ async def read_snapshot(client: SmpClient, caps: Capabilities | None = None
     )
 
 
-async def set_datetime_now(client: SmpClient, clock: Callable[[], dt.datetime] | None = None
-                           ) -> str:
-    """Set the device clock from the PC's local time (Zephyr keeps no time zone, §6.0.4)."""
-    when = (clock or dt.datetime.now)().replace(microsecond=0)
+async def set_datetime_now(client: SmpClient, *, utc: bool = False) -> str:
+    """Set the device clock from the PC's local time, or UTC: Zephyr keeps no time zone
+    (§6.0.4), so which one is right depends on the application."""
+    when = (dt.datetime.now(dt.UTC) if utc else dt.datetime.now()).replace(microsecond=0)
     await client.datetime_set(when)
     return when.strftime("%Y-%m-%dT%H:%M:%S")
 

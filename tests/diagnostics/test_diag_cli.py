@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import zipfile
@@ -39,9 +40,14 @@ def test_datetime_set_now_then_read(capsys: pytest.CaptureFixture[str], sim_spec
     assert code == 1 and "never been set" in err and len(err.strip().splitlines()) == 1
     code, out, _ = run(capsys, sim_spec, "datetime", "--set-now")
     assert code == 0 and out.startswith("device clock set to ")
-    sent = out.split()[-1]
+    sent = datetime.datetime.fromisoformat(out.split()[-1])
     code, out, _ = run(capsys, sim_spec, "datetime")
-    assert code == 0 and out.strip()[:16] == sent[:16]
+    assert code == 0
+    assert 0 <= (datetime.datetime.fromisoformat(out.strip()) - sent).total_seconds() < 5
+    code, out, _ = run(capsys, sim_spec, "datetime", "--set-now", "--utc")
+    sent_utc = datetime.datetime.fromisoformat(out.split()[-1]).replace(tzinfo=datetime.UTC)
+    assert code == 0
+    assert abs((datetime.datetime.now(datetime.UTC) - sent_utc).total_seconds()) < 60
 
 
 def test_tasks_mempool_stats(capsys: pytest.CaptureFixture[str], sim_spec: str,
@@ -61,6 +67,8 @@ def test_tasks_mempool_stats(capsys: pytest.CaptureFixture[str], sim_spec: str,
     name = device.profile.stat_groups[0]
     code, out, _ = run(capsys, sim_spec, "stats", name)
     assert code == 0 and out.startswith(name)
+    code, out, _ = run(capsys, sim_spec, "stats", "--list")
+    assert code == 0 and out.split() == list(device.profile.stat_groups)
     code, _, err = run(capsys, sim_spec, "stats", "no_such_group")
     assert code == 1 and "no statistics group" in err
 
@@ -93,6 +101,10 @@ def test_fs_put_get_hash_and_shell(capsys: pytest.CaptureFixture[str], sim_spec:
     back = tmp_path / "down.bin"
     assert run(capsys, sim_spec, "fs", "get", "/lfs/up.bin", str(back))[0] == 0
     assert back.read_bytes() == local.read_bytes()
+    folder = tmp_path / "into"
+    folder.mkdir()
+    assert run(capsys, sim_spec, "fs", "get", "/lfs/up.bin", str(folder))[0] == 0
+    assert (folder / "up.bin").read_bytes() == local.read_bytes()
     code, out, _ = run(capsys, sim_spec, "fs", "hash", "/lfs/up.bin", "--local", str(local))
     assert code == 0 and out.strip().endswith("match")
     other = tmp_path / "other.bin"

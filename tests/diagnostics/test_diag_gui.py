@@ -210,6 +210,20 @@ def test_log_page_says_unsupported(qtbot: QtBot, panel: Any) -> None:
     assert "does not support log" in page.unsupported_label.text()
 
 
+def test_log_page_renders_entries(qtbot: QtBot, panel: Any) -> None:
+    """Log entries (Mynewt log_mgmt shape) are listed with time, level and text or hex."""
+    from app.smp.groups.log import LogEntry, LogInfo, LogShowResponse
+
+    page = panel.page(LogPage)
+    page._show_entries(LogShowResponse(logs=[LogInfo(name="reboot", type=1, entries=[
+        LogEntry(msg="booted <ok>", ts=1_700_000_000_000_000, level=1, index=7),
+        LogEntry(msg=b"\x01\x02", ts=-1, level=3, index=8)])]))
+    assert page.table.rowCount() == 2
+    assert page.table.item(0, 1).text().startswith("2023-11-14T22:13:20")
+    assert page.table.item(0, 3).text() == "booted <ok>"
+    assert page.table.item(1, 1).text() == "-1" and page.table.item(1, 3).text() == "01 02"
+
+
 @pytest.mark.parametrize("profile", ["zephyr-3.4"])
 def test_old_zephyr_hides_missing_features(qtbot: QtBot, panel: Any) -> None:
     """Without settings, FS and shell, those tabs are disabled with a plain sentence."""

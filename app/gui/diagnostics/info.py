@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -111,9 +112,12 @@ class InfoPage(DiagPage):
         self.clock_set = QPushButton("Set from PC clock")
         self.clock_set.setToolTip("Send this computer's local time (the device keeps no zone)")
         self.clock_set.clicked.connect(self.set_clock)
+        self.clock_utc = QCheckBox("as UTC")
+        self.clock_utc.setToolTip("Send UTC instead of this computer's local time")
         row.addWidget(self.clock_label, 1)
         row.addWidget(self.clock_read)
         row.addWidget(self.clock_set)
+        row.addWidget(self.clock_utc)
         form.addRow("Date and time:", row)
         return box
 
@@ -223,8 +227,9 @@ class InfoPage(DiagPage):
             self.show_info(f"Device clock set to {sent}.")
             self.read_clock()
 
-        self.context.call(set_datetime_now, on_result=done, on_error=self.show_error,
-                          feature=Feature.DATETIME)
+        utc = self.clock_utc.isChecked()
+        self.context.call(lambda c: set_datetime_now(c, utc=utc), on_result=done,
+                          on_error=self.show_error, feature=Feature.DATETIME)
 
     def ask_erase(self) -> None:
         ask(self, "Erase the device's storage?",
