@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -58,8 +59,8 @@ class LinuxBuild:
     bundle: Path
     program: Path
     tarball: Path
-    stage: Path | None
-    """The unpacked tarball layout (slotwise/, share/, install.sh)."""
+    unpacked: Path
+    """The tarball, unpacked: slotwise/, share/, install.sh."""
     seconds: float | None
     size_bytes: int
 
@@ -79,10 +80,10 @@ def linux_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LinuxBuild
     reuse = os.environ.get("SLOTWISE_TEST_BUNDLE_BUILD")
     version = load("version").read_version()
     arch = os.uname().machine
+    base = tmp_path_factory.mktemp("linux-build")
     if reuse:
-        dist, seconds, stage = Path(reuse), None, None
+        dist, seconds = Path(reuse), None
     else:
-        base = tmp_path_factory.mktemp("linux-build")
         dist, work = base / "dist", base / "work"
         env = clean_env(PYTHON=sys.executable, DIST=str(dist), WORK=str(work),
                         PATH=f"{Path(sys.executable).parent}:/usr/bin:/bin")
@@ -92,10 +93,13 @@ def linux_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LinuxBuild
         seconds = time.monotonic() - started
         assert done.returncode == 0, (f"build-linux.sh failed ({done.returncode}):\n"
                                       f"{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
-        stage = work / "stage" / f"slotwise-{version}-linux-{arch}"
+        shutil.rmtree(work, ignore_errors=True)  # PyInstaller's intermediates: ~300 MB
     bundle = dist / "slotwise"
-    build = LinuxBuild(dist=dist, bundle=bundle, program=bundle / "slotwise",
-                       tarball=dist / f"slotwise-{version}-linux-{arch}.tar.gz", stage=stage,
+    tarball = dist / f"slotwise-{version}-linux-{arch}.tar.gz"
+    with tarfile.open(tarball) as tar:
+        tar.extractall(base / "unpacked", filter="tar")
+    build = LinuxBuild(dist=dist, bundle=bundle, program=bundle / "slotwise", tarball=tarball,
+                       unpacked=base / "unpacked" / f"slotwise-{version}-linux-{arch}",
                        seconds=seconds, size_bytes=tree_size(bundle))
     MEASURED["bundle"] = f"{build.size_bytes / 2**20:.0f} MiB ({bundle})"
     if build.tarball.exists():
@@ -103,8 +107,7 @@ def linux_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LinuxBuild
     if seconds is not None:
         MEASURED["build-linux.sh"] = f"{seconds:.0f} s"
     yield build
-    if not reuse:
-        shutil.rmtree(dist.parent, ignore_errors=True)
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
