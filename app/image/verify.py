@@ -165,9 +165,11 @@ class _Judge:
             return HashCheck(algorithm, tlv.value, False), False
         aes_key = self._aes_key()
         if self.image.encrypted and aes_key is None:
-            return HashCheck(algorithm, tlv.value, None), False
+            return HashCheck(algorithm, tlv.value, self._clear_payload(algorithm, tlv)), False
         digest = self._digest(algorithm, aes_key)
         ok = digest == tlv.value
+        if not ok and aes_key is not None and self._clear_payload(algorithm, tlv):
+            return HashCheck(algorithm, tlv.value, True), False
         if not ok:
             what = "decrypted image" if aes_key else "image"
             self.problems.append(
@@ -175,6 +177,17 @@ class _Judge:
                 "signing."
             )
         return HashCheck(algorithm, tlv.value, ok), aes_key is not None
+
+    def _clear_payload(self, algorithm: str, tlv: Tlv) -> bool | None:
+        """True when an "encrypted" image's payload is stored in clear (imgtool `--clear`).
+
+        Such factory images carry the ENC TLV and flag but plaintext, so their hash can be
+        checked as is. Otherwise None: the hash cannot be checked without decrypting.
+        """
+        if self._digest(algorithm, None) != tlv.value:
+            return None
+        self.warnings.append("The image is marked encrypted but its payload is stored in clear.")
+        return True
 
     def _aes_key(self) -> bytes | None:
         if not self.image.encrypted or self.decrypt_key is None:

@@ -138,7 +138,10 @@ ENCRYPTED_CASES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "enc_p256_aes256": ("ecdsa-p256", "ecdsa-p256", ("--encrypt-keylen", "256")),
     "enc_rsa2048": ("rsa-2048", "rsa-2048", ()),
     "enc_rsa2048_aes256": ("rsa-2048", "rsa-2048", ("--encrypt-keylen", "256")),
+    "enc_p256_clear": ("ecdsa-p256", "ecdsa-p256", ("--clear",)),
 }
+CLEAR_CASES = ("enc_p256_clear",)
+"""Marked encrypted but stored in clear: imgtool can judge these, so they join the comparison."""
 
 
 def run_cli(*argv: str | Path) -> tuple[int, str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from image_helpers import ENCRYPTED_CASES, Case, Keys, flipped
+from image_helpers import CLEAR_CASES, ENCRYPTED_CASES, Case, Keys, flipped
 
 from app.image import DecryptionFailed, KeyFileInvalid, KeyStore, load_decryption_key, verify_path
 from app.image.decrypt import unwrap_aes_key
@@ -31,12 +31,25 @@ def test_decryption_round_trip_checks_the_hash(name: str, images: dict[str, Case
     signer, enc_type, _extra = ENCRYPTED_CASES[name]
     verdict = _one(images[name].path, _store(keys, signer), keys.priv(enc_type))
     assert verdict.valid, verdict.problems
-    assert verdict.encrypted and verdict.decrypted
+    assert verdict.encrypted
     assert verdict.hash is not None and verdict.hash.ok is True
     assert verdict.signature.ok is True and verdict.signature.key == "signer"
+    assert verdict.decrypted is (name not in CLEAR_CASES)
 
 
-@pytest.mark.parametrize("name", list(ENCRYPTED_CASES))
+def test_clear_payload_of_an_encrypted_image_is_hashed_as_is(images: dict[str, Case],
+                                                             keys: Keys) -> None:
+    """An image signed with --clear (ENC TLV, plaintext payload) has its hash checked as stored."""
+    verdict = _one(images["enc_p256_clear"].path, None)
+    assert verdict.valid and verdict.encrypted and not verdict.decrypted
+    assert verdict.hash is not None and verdict.hash.ok is True
+    assert any("stored in clear" in w for w in verdict.warnings)
+
+
+SECRET = [n for n in ENCRYPTED_CASES if n not in CLEAR_CASES]
+
+
+@pytest.mark.parametrize("name", SECRET)
 def test_without_decryption_key_only_the_signature_is_checked(
         name: str, images: dict[str, Case], keys: Keys) -> None:
     """Without the decryption key the hash is unchecked (None) and the signature decides."""
