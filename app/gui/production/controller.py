@@ -57,7 +57,7 @@ class ProductionController(QObject):
         self.bridge = bridge
         self.job = job
         self.results = results
-        self.connect = connect or default_connect()
+        self.connect_board = connect or default_connect()
         self.finder = finder or job_finder(job.targets)
         self.poll_s = poll_s
         self.mode = ""
@@ -156,7 +156,7 @@ class ProductionController(QObject):
     def _runner_for_run(self) -> BatchRunner:
         self._scan_lock = asyncio.Lock()
         barcode = self._await_scan if self.job.barcode_require in ("before", "after") else None
-        runner = BatchRunner(self.job, self.results, connect=self.connect,
+        runner = BatchRunner(self.job, self.results, connect=self.connect_board,
                              on_board=self._on_board, barcode=barcode)
         self._runner = runner
         return runner

@@ -161,8 +161,8 @@ class ProductionWindow(QMainWindow):
         self.operator_button.clicked.connect(self._toggle_operator)
         self.settings_button.setVisible(self.main is not None
                                         and hasattr(self.main, "open_settings"))
-        QShortcut(QKeySequence("F5"), self, activated=self.start_batch)
-        QShortcut(QKeySequence("Ctrl+R"), self, activated=self.rerun_failed)
+        QShortcut(QKeySequence("F5"), self, self.start_batch)
+        QShortcut(QKeySequence("Ctrl+R"), self, self.rerun_failed)
         return row
 
     def _refresh_controls(self) -> None:
