@@ -22,7 +22,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
 from app.client.client import SmpClient
 from app.errors import SlotwiseError, TransportClosed, TransportError, TransportTimeout
@@ -218,13 +217,25 @@ def chunk_data_bytes(limit: int, *, off: int, total: int, sha: bytes | None = No
     return max(0, min(room, total - off))
 
 
-@lru_cache(maxsize=64)
 def _room(limit: int, probe: img.ImageUpload) -> int:
-    """Largest data length that fits; the byte-string header grows by at most 2 bytes."""
-    room = limit - len(encode_request(probe, 0))
-    while room > 0 and len(encode_request(replace(probe, data=bytes(room)), 0)) > limit:
-        room -= 1
-    return max(room, 0)
+    """Largest data length that fits: encode the request with empty data, then grow it by
+    what is left; the byte-string header grows by at most 2 bytes, so at most 2 steps back.
+    Cached per encoded size of the empty request (the offset's CBOR width), not per offset."""
+    empty = len(encode_request(probe, 0))
+    key = (limit, empty, probe.off == 0)
+    room = _ROOM_CACHE.get(key)
+    if room is None:
+        room = limit - empty
+        while room > 0 and len(encode_request(replace(probe, data=bytes(room)), 0)) > limit:
+            room -= 1
+        room = max(room, 0)
+        if len(_ROOM_CACHE) > 256:
+            _ROOM_CACHE.clear()
+        _ROOM_CACHE[key] = room
+    return room
+
+
+_ROOM_CACHE: dict[tuple[int, int, bool], int] = {}
 
 
 def file_sha256(source: ImageSource) -> bytes:
@@ -243,8 +254,7 @@ async def upload_image(client: SmpClient, source: ImageSource, *,
                        buffers: DeviceBuffers | None = None,
                        on_progress: ProgressHook | None = None,
                        cancel: asyncio.Event | None = None,
-                       reconnect: Reconnect | None = None,
-                       expected_hash: bytes | None = None) -> UploadResult:
+                       reconnect: Reconnect | None = None) -> UploadResult:
     """Upload `source` to the device and return when the device reports `off == len`.
 
     Args:
@@ -256,8 +266,6 @@ async def upload_image(client: SmpClient, source: ImageSource, *,
         on_progress: called with raw ticks (acknowledged bytes, retries, resumes, window).
         cancel: set it to stop cleanly; the next upload of the same image resumes.
         reconnect: makes a new connected client when the link drops; without it a drop fails.
-        expected_hash: the image hash TLV; lets the engine recognise an upload that completed
-            although its last answer was lost.
 
     Raises:
         UploadCancelled: `cancel` was set.
@@ -269,8 +277,7 @@ async def upload_image(client: SmpClient, source: ImageSource, *,
     if sha is None:
         sha = await asyncio.to_thread(file_sha256, source)
     uploader = _Uploader(client, source, opts, sha=sha, buffers=buffers,
-                        on_progress=on_progress, cancel=cancel, reconnect=reconnect,
-                        expected_hash=expected_hash)
+                        on_progress=on_progress, cancel=cancel, reconnect=reconnect)
     return await uploader.run()
 
 
@@ -302,10 +309,8 @@ class _Uploader:
 
     def __init__(self, client: SmpClient, source: ImageSource, options: UploadOptions, *,
                  sha: bytes, buffers: DeviceBuffers, on_progress: ProgressHook | None,
-                 cancel: asyncio.Event | None, reconnect: Reconnect | None,
-                 expected_hash: bytes | None) -> None:
+                 cancel: asyncio.Event | None, reconnect: Reconnect | None) -> None:
         self.client = client
-        self.expected_hash = expected_hash
         self.source = source
         self.opts = options
         self.sha = sha
@@ -483,14 +488,17 @@ class _Uploader:
             return False
         # The device expects another offset: what is in flight was built on a wrong guess.
         if off == 0 and flight.off != 0:
-            if self.sent_last_chunk and await self._completed_before():
-                self._advance(self.total)
-                return True
+            # Either the device reset, or the answer that completed the upload was lost and
+            # a resend found the session closed. The slot list cannot tell the second case
+            # apart from a corrupted slot (it shows the hash TLV, not a hash of the bytes),
+            # so the image goes again: only a completing answer carries the device's verdict.
+            why = ("the answer to the last chunk was lost; uploading again for the device's "
+                   "verdict" if self.sent_last_chunk else "the device lost the upload "
+                   "session (did it reset?); starting again from 0% with the same image")
             self.count.resumes += 1
             self.resumed_from = None
             self._advance(0)
-            self._trouble(0, "session lost", message="the device lost the upload session "
-                          "(did it reset?); starting again from 0% with the same image")
+            self._trouble(0, "session lost", message=why)
             return False
         if off < flight.end:
             self.count.rewinds += 1
@@ -538,20 +546,6 @@ class _Uploader:
             self.window = max(1, self.window - 1 if gentle else self.window // 2)
         log.debug("upload %s: continuing at %d with window %d", why, resume_at, self.window)
         self._tick(message, force=True)
-
-    async def _completed_before(self) -> bool:
-        """After the last chunk, a lost answer plus a resend looks like `off: 0` (the device
-        closed the session when it completed). The slot list tells whether it had finished."""
-        if self.expected_hash is None:
-            return False
-        with contextlib.suppress(DeviceError, DecodeError, TransportTimeout):
-            for slot in await self.client.image_state():
-                if (slot.image_number == self.opts.image and not slot.active
-                        and slot.hash == self.expected_hash):
-                    log.info("the last chunk's answer was lost but slot %d holds the image",
-                             slot.slot)
-                    return True
-        return False
 
     def _sample_rtt(self, rtt: float) -> None:
         if self.srtt is None:

@@ -442,8 +442,7 @@ class _Run:
 
             result = await upload_image(
                 self.client, source, options=replace(self.options.upload, image=item.image),
-                on_progress=tick, cancel=self.cancel, reconnect=self.reconnect,
-                expected_hash=item.image_hash)
+                on_progress=tick, cancel=self.cancel, reconnect=self.reconnect)
         finally:
             close = getattr(source, "close", None)
             if close is not None:
@@ -458,7 +457,7 @@ class _Run:
     async def _verify(self, item: UpdateImage) -> None:
         """The device's hash of a non-running slot must equal the image's before marking."""
         self.say(Stage.CHECKING, "checking the device's hash of the uploaded slot", item.image)
-        slots = await self.client.image_state()
+        slots = await _read_slots(self.client)
         mine = [s for s in slots if s.image_number == item.image and not s.active]
         if any(s.hash == item.image_hash for s in mine):
             return
@@ -473,15 +472,28 @@ class _Run:
         for item in items:
             verb = "permanent" if self.options.mode is Mode.CONFIRM else "for test"
             self.say(Stage.CHECKING, f"marking image {item.image} {verb}", item.image)
+            slots = await self._mark_one(item)
+        return tuple(slots)
+
+    async def _mark_one(self, item: UpdateImage) -> list[ImageSlot]:
+        """Test or confirm once; a lost or garbled answer is checked by reading the list
+        (marking is not blindly repeated, transports.md §3)."""
+        permanent = self.options.mode is Mode.CONFIRM
+        for _attempt in range(3):
             try:
-                if self.options.mode is Mode.CONFIRM:
-                    slots = await self.client.image_confirm(item.image_hash)
-                else:
-                    slots = await self.client.image_test(item.image_hash)
+                if permanent:
+                    return await self.client.image_confirm(item.image_hash)
+                return await self.client.image_test(item.image_hash)
             except DeviceError as exc:
                 raise UpdateError(f"the device refused to mark image {item.image}: "
                                   f"{exc}") from exc
-        return tuple(slots)
+            except (TransportTimeout, DecodeError) as exc:
+                log.info("marking image %d: %s; reading the list to see", item.image, exc)
+            slots = await _read_slots(self.client)
+            if any(s.hash == item.image_hash and s.pending and s.permanent == permanent
+                   for s in slots):
+                return slots
+        raise UpdateError(f"the device did not confirm that image {item.image} is marked")
 
     async def _reset_and_watch(self, items: list[UpdateImage]) -> tuple[ImageSlot, ...]:
         self.say(Stage.RESETTING, "resetting the device")
@@ -512,6 +524,17 @@ class _Run:
         self.meter.update(Stage.DONE if ok else Stage.FAILED, message=message)
         return UpdateResult(ok, message, outcomes, tuple(plan), advice, slots, can_confirm,
                             self.client)
+
+
+async def _read_slots(client: SmpClient, attempts: int = 3) -> list[ImageSlot]:
+    """The image list; a garbled or lost answer is asked again (reading is harmless)."""
+    for attempt in range(attempts):
+        try:
+            return await client.image_state()
+        except (TransportTimeout, DecodeError):
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def classify_boot(slots: list[ImageSlot] | tuple[ImageSlot, ...], item: UpdateImage,
