@@ -104,6 +104,7 @@ def test_unreadable_key_files_exit_two(images: dict[str, Case], tmp_path: Path) 
 
 
 def test_unreadable_image_exits_one(tmp_path: Path) -> None:
-    """A missing image file exits 1 with the reason, not a traceback."""
-    rc, out, err = run_cli("verify", tmp_path / "nope.bin")
-    assert rc == 1 and "Cannot read" in out and "Traceback" not in err
+    """A missing file or a directory given as the image exits 1 with the reason."""
+    for target in (tmp_path / "nope.bin", tmp_path):
+        rc, out, err = run_cli("verify", target)
+        assert rc == 1 and "Cannot read" in out and "Traceback" not in err
