@@ -23,7 +23,7 @@ KEEP_PLUGINS: dict[str, frozenset[str]] = {
     "wayland-graphics-integration-client": frozenset({"qt-plugin-wayland-egl"}),
     "imageformats": frozenset({"svg", "ico", "icns"}),  # SVG icons; app icon formats
     "iconengines": frozenset({"svgicon"}),              # QIcon from .svg, sharp on HiDPI
-    "styles": frozenset({"modernwindowsstyle", "windowsvista", "mac"}),
+    "styles": frozenset({"modernwindowsstyle", "windowsvistastyle", "macstyle"}),
     "accessiblebridge": frozenset({"at-spi"}),
 }
 """Plugin directory -> file stems kept (after dropping 'lib' and Qt's 'q' prefix).
