@@ -82,7 +82,8 @@ _34_TIDS = {"3": 0, "0": 9, "-1": 7, "-2": 5, "15": 8}
 """The capture's `tid` per task name (its map repeats names; the decoded map keeps the last)."""
 
 PROFILES: dict[str, Profile] = {
-    "zephyr-modern": Profile(name="zephyr-modern", os_info=_MODERN_INFO, tasks=_MODERN_TASKS),
+    "zephyr-modern": Profile(name="zephyr-modern", os_info=_MODERN_INFO, tasks=_MODERN_TASKS,
+                             stat_groups=("smp_svr_stats", "flash_sim_stats", "mcumgr")),
     "old-firmware": Profile(
         name="old-firmware",
         missing=frozenset({(Group.OS, 8), (Group.OS, 4), (Group.ENUM, WHOLE_GROUP),

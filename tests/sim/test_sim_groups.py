@@ -55,13 +55,21 @@ def test_task_and_memory_stats_change(bench: Bench) -> None:
 
 def test_stats_counters_move_with_flash_writes(bench: Bench, new_image: bytes) -> None:
     """flash_sim_stats counts the bytes an upload writes; unknown groups are STAT error 2."""
-    assert bench.body(stat.StatList()) == {"stat_list": ["smp_svr_stats", "flash_sim_stats"]}
+    assert bench.body(stat.StatList()) == {
+        "stat_list": ["smp_svr_stats", "flash_sim_stats", "mcumgr"]}
     before = bench.body(stat.StatRead(name="flash_sim_stats"))["fields"]["bytes_written"]
     bench.upload(new_image)
     after = bench.body(stat.StatRead(name="flash_sim_stats"))["fields"]["bytes_written"]
     assert after - before == len(new_image)
     assert bench.body(stat.StatRead(name="nope")) == {"err": {"group": 2, "rc": 2}}
     assert bench.body(stat.StatRead(name="nope"), 0) == {"rc": 5}
+
+
+def test_mcumgr_stats_count_every_request(bench: Bench) -> None:
+    """The modern profile's mcumgr group counts requests, so live views see counters move."""
+    first = bench.body(stat.StatRead(name="mcumgr"))["fields"]["requests"]
+    second = bench.body(stat.StatRead(name="mcumgr"))["fields"]["requests"]
+    assert second == first + 1
 
 
 def test_settings_lifecycle(bench: Bench) -> None:

@@ -47,6 +47,9 @@ def _stat_fields(dev: SimDevice, name: str) -> dict[str, int] | None:
                 "flash_read_calls": 0, "flash_write_calls": c["write_calls"],
                 "flash_erase_calls": c["erase_calls"], "flash_read_time_us": 0,
                 "flash_write_time_us": 0, "flash_erase_time_us": 0}
+    if name == "mcumgr":  # counters that move with every request, for the live views
+        return {"requests": c["requests"], "reboots": c["reboots"],
+                "flash_bytes_written": c["bytes_written"], "uptime_s": int(dev.uptime_s())}
     if name == "flash_sim_thresholds":
         return {"max_write_calls": 0, "max_erase_calls": 0, "max_len": 0}
     return None
