@@ -237,6 +237,7 @@ class SelfTest:
         bridge, window = self._bridge, self._window
         assert bridge is not None and window is not None
         window.close()  # MainWindow.closeEvent stops the bridge (cleanups, loop, thread)
+        window.deleteLater()
         bridge.stop()
         self._window = None
         if bridge.running:
