@@ -185,6 +185,7 @@ class _Judge:
         checked as is. Otherwise None: the hash cannot be checked without decrypting.
         """
         if self._digest(algorithm, None) != tlv.value:
+            self.region = None  # ciphertext: a pure signature must not be checked against it
             return None
         self.warnings.append("The image is marked encrypted but its payload is stored in clear.")
         return True

@@ -139,6 +139,7 @@ ENCRYPTED_CASES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "enc_rsa2048": ("rsa-2048", "rsa-2048", ()),
     "enc_rsa2048_aes256": ("rsa-2048", "rsa-2048", ("--encrypt-keylen", "256")),
     "enc_p256_clear": ("ecdsa-p256", "ecdsa-p256", ("--clear",)),
+    "enc_x25519_pure": ("ed25519", "x25519", ("--pure",)),
 }
 CLEAR_CASES = ("enc_p256_clear",)
 """Marked encrypted but stored in clear: imgtool can judge these, so they join the comparison."""

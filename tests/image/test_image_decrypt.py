@@ -46,7 +46,8 @@ def test_clear_payload_of_an_encrypted_image_is_hashed_as_is(images: dict[str, C
     assert any("stored in clear" in w for w in verdict.warnings)
 
 
-SECRET = [n for n in ENCRYPTED_CASES if n not in CLEAR_CASES]
+# A pure signature covers the plaintext, so it needs the decryption key: tested on its own.
+SECRET = [n for n in ENCRYPTED_CASES if n not in CLEAR_CASES and not n.endswith("_pure")]
 
 
 @pytest.mark.parametrize("name", SECRET)
@@ -58,6 +59,17 @@ def test_without_decryption_key_only_the_signature_is_checked(
     assert verdict.valid and verdict.encrypted and not verdict.decrypted
     assert verdict.hash is not None and verdict.hash.ok is None
     assert verdict.signature.ok is True
+
+
+def test_pure_signature_of_an_encrypted_image_needs_the_decryption_key(
+        images: dict[str, Case], keys: Keys) -> None:
+    """A pure Ed25519 signature over the plaintext is checked only once the image is decrypted."""
+    path = images["enc_x25519_pure"].path
+    verdict = _one(path, _store(keys, "ed25519"))
+    assert not verdict.valid and verdict.signature.ok is False
+    assert "cannot be checked without the decryption key" in verdict.problems[0]
+    verdict = _one(path, _store(keys, "ed25519"), keys.priv("x25519"))
+    assert verdict.valid and verdict.decrypted and verdict.signature.algorithm == "ed25519-pure"
 
 
 def test_encrypted_image_without_any_key_is_not_valid(images: dict[str, Case]) -> None:
