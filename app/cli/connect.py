@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from app.client import SmpClient
 from app.errors import SlotwiseError
@@ -27,3 +28,20 @@ async def connected(args: argparse.Namespace) -> AsyncIterator[SmpClient]:
         raise UsageError(str(exc)) from exc
     async with SmpClient(transport, timeout_s=args.timeout) as client:
         yield client
+
+
+Action = Callable[[SmpClient, argparse.Namespace], Awaitable[int]]
+"""A command body that talks to the connected device and returns the exit status."""
+
+
+def with_client(action: Action) -> Callable[[argparse.Namespace], int]:
+    """An argparse `func` that connects to `--device`, runs `action`, and closes the link."""
+
+    def run(args: argparse.Namespace) -> int:
+        async def main() -> int:
+            async with connected(args) as client:
+                return await action(client, args)
+
+        return asyncio.run(main())
+
+    return run

@@ -3,60 +3,48 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-from app.cli.connect import UsageError, connected
+from app.cli.connect import UsageError, with_client
 from app.client import SmpClient
 from app.smp.errors import DeviceError
 from app.smp.groups.img import ImageSlot
 from app.smp.groups.os import BootloaderMode
 
 T = TypeVar("T")
-Action = Callable[[SmpClient, argparse.Namespace], Awaitable[int]]
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser("echo", help="check that the device answers SMP")
     p.add_argument("text", nargs="?", default="hello")
-    p.set_defaults(func=_run(_echo))
+    p.set_defaults(func=with_client(_echo))
 
     p = commands.add_parser("info", help="what the device, its OS and its bootloader say")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=_run(_info))
+    p.set_defaults(func=with_client(_info))
 
     p = commands.add_parser("images", help="list the image slots")
     p.add_argument("--json", action="store_true", help="print a JSON list with SMP field names")
-    p.set_defaults(func=_run(_images))
+    p.set_defaults(func=with_client(_images))
 
     p = commands.add_parser("test", help="boot the image with this hash once on the next reset")
     p.add_argument("hash", help="image hash (hex), as `images` lists it")
-    p.set_defaults(func=_run(_test))
+    p.set_defaults(func=with_client(_test))
 
     p = commands.add_parser("confirm", help="confirm the running image, or make HASH permanent")
     p.add_argument("hash", nargs="?", help="image hash (hex); omit to confirm the running image")
-    p.set_defaults(func=_run(_confirm))
+    p.set_defaults(func=with_client(_confirm))
 
     p = commands.add_parser("reset", help="reboot the device")
     p.add_argument("--force", action="store_true", help="ask the app not to refuse the reset")
-    p.set_defaults(func=_run(_reset))
+    p.set_defaults(func=with_client(_reset))
 
     p = commands.add_parser("erase", help="erase a slot (default: the non-running slot)")
     p.add_argument("--slot", type=int, help="absolute slot index (image * 2 + slot)")
-    p.set_defaults(func=_run(_erase))
+    p.set_defaults(func=with_client(_erase))
 
-
-def _run(action: Action) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        async def main() -> int:
-            async with connected(args) as client:
-                return await action(client, args)
-
-        return asyncio.run(main())
-
-    return run
 
 
 def _hash_arg(text: str) -> bytes:

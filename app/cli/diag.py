@@ -4,14 +4,12 @@ fs, shell and report. A feature the firmware lacks is one plain line and exit st
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from app.cli.connect import UsageError, connected
+from app.cli.connect import UsageError, with_client
 from app.client import SmpClient
 from app.smp.errors import DeviceError
 from app.workflows import fs_transfer
@@ -33,19 +31,6 @@ from app.workflows.diagnostics import (
 )
 from app.workflows.report import TrafficRecorder, collect_report, write_bundle
 
-Action = Callable[[SmpClient, argparse.Namespace], Awaitable[int]]
-
-
-def _run(action: Action) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        async def main() -> int:
-            async with connected(args) as client:
-                return await action(client, args)
-
-        return asyncio.run(main())
-
-    return run
-
 
 def _json_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -54,50 +39,50 @@ def _json_flag(p: argparse.ArgumentParser) -> None:
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser("caps", help="which SMP features the device supports")
     _json_flag(p)
-    p.set_defaults(func=_run(_caps))
+    p.set_defaults(func=with_client(_caps))
 
     p = commands.add_parser("params", help="the device's MCUmgr buffer size and count")
     _json_flag(p)
-    p.set_defaults(func=_run(_params))
+    p.set_defaults(func=with_client(_params))
 
     p = commands.add_parser("bootloader", help="bootloader name, mode and downgrade rule")
     p.add_argument("--query", help="send this bootloader-info query instead (e.g. mode)")
     _json_flag(p)
-    p.set_defaults(func=_run(_bootloader))
+    p.set_defaults(func=with_client(_bootloader))
 
     p = commands.add_parser("datetime", help="read the device clock, or set it from this PC")
     p.add_argument("--set-now", action="store_true", help="set it to this PC's local time")
     p.add_argument("--utc", action="store_true",
                    help="with --set-now: send UTC instead (the device keeps no time zone)")
-    p.set_defaults(func=_run(_datetime))
+    p.set_defaults(func=with_client(_datetime))
 
     p = commands.add_parser("tasks", help="thread statistics: priority, state, stack use")
     _json_flag(p)
-    p.set_defaults(func=_run(_tasks))
+    p.set_defaults(func=with_client(_tasks))
 
     p = commands.add_parser("mempool", help="memory pool statistics")
     _json_flag(p)
-    p.set_defaults(func=_run(_mempool))
+    p.set_defaults(func=with_client(_mempool))
 
     p = commands.add_parser("stats", help="statistics groups: list them, or read one or all")
     p.add_argument("name", nargs="?", help="group to read (default: every group)")
     p.add_argument("--list", action="store_true", help="only list the group names")
     _json_flag(p)
-    p.set_defaults(func=_run(_stats))
+    p.set_defaults(func=with_client(_stats))
 
     _register_settings(commands)
     _register_fs(commands)
 
     p = commands.add_parser("shell", help="run a shell command on the device")
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="CMD", help="command and arguments")
-    p.set_defaults(func=_run(_shell))
+    p.set_defaults(func=with_client(_shell))
 
     p = commands.add_parser("report", help="write a diagnostic bundle (zip: JSON, HTML, "
                                            "traffic log, pulled files)")
     p.add_argument("--out", type=Path, required=True, metavar="FILE.zip")
     p.add_argument("--pull", action="append", default=[], metavar="PATH",
                    help="also pull this device file into the bundle (repeatable)")
-    p.set_defaults(func=_run(_report))
+    p.set_defaults(func=with_client(_report))
 
 
 def _register_settings(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -119,7 +104,7 @@ def _register_settings(commands: argparse._SubParsersAction[argparse.ArgumentPar
     sub.add_parser("save", help="save all settings to persistent storage")
     sub.add_parser("commit", help="apply settings written but not yet committed")
     sub.add_parser("load", help="reload all settings from persistent storage")
-    p.set_defaults(func=_run(_settings))
+    p.set_defaults(func=with_client(_settings))
 
 
 def _register_fs(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -135,7 +120,7 @@ def _register_fs(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     h.add_argument("remote")
     h.add_argument("--local", type=Path, help="compare with this local file")
     h.add_argument("--type", dest="algorithm", help="crc32 or sha256 (default: best known)")
-    p.set_defaults(func=_run(_fs))
+    p.set_defaults(func=with_client(_fs))
 
 
 # --- commands ---------------------------------------------------------------------------------
