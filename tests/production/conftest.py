@@ -62,7 +62,7 @@ def write_job(tmp_path: Path, signed_image: Path,
     """`write_job(devices, barcode=..., password=True)`: a job file for the signed 1.1.0 image."""
 
     def write(devices: list[str], *, barcode: str = "", password: bool = True,
-              identity: str = '["os_info"]', retries: int = 0) -> Path:
+              identity: str = '["os_info"]', retries: int = 0, concurrency: int = 4) -> Path:
         job = tmp_path / "line3.toml"
         secret = (f'supervisor_password_sha256 = "{hash_password(PASSWORD)}"'
                   if password else "")
@@ -74,7 +74,7 @@ image = "{signed_image}"
 keys = ["{signing_key}"]
 expected_version = "1.1.0"
 mode = "test"
-concurrency = 4
+concurrency = {concurrency}
 retries = {retries}
 station = "line 3"
 operator = "dana"

@@ -121,7 +121,7 @@ def test_operator_mode_locks_the_windows_and_needs_the_password(
     spec = f"udp:{board.address}"
     main.add_targets([DeviceTarget(spec=spec, kind="udp", name="bench", address=board.address)])
     assert main.device_pane.select_spec(spec)
-    qtbot.waitUntil(lambda: main.device_view.card(0, 1) is not None, timeout=10000)
+    qtbot.waitUntil(lambda: main.device_view.card(0, 1) is not None, timeout=20000)
     erase = main.device_view.card(0, 1).buttons["erase"]  # type: ignore[union-attr]
     window = open_production(main, write_job([]))
     qtbot.waitUntil(lambda: window.job is not None, timeout=10000)
@@ -235,17 +235,26 @@ def test_scanned_barcode_lands_in_the_row_and_a_mismatch_fails_the_board(
 def test_stop_while_a_board_waits_for_its_scan_fails_it_and_ends_the_run(
         qtbot: QtBot, production: ProductionWindow, start_board: Start,
         write_job: Callable[..., Path]) -> None:
-    """Stop during a pending scan ends the run; the waiting board fails with the reason."""
-    board = start_board()
-    spec = f"udp:{board.address}"
-    load(qtbot, production, write_job([spec], barcode=BARCODE.replace("before", "after")))
+    """Stop during a pending scan fails the waiting board with the reason, the queued board
+    is never started (READY again) and nothing is counted as in progress."""
+    boards = [start_board(), start_board()]
+    specs = [f"udp:{b.address}" for b in boards]
+    load(qtbot, production, write_job(specs, barcode=BARCODE.replace("before", "after"),
+                                      concurrency=1))
     production.start_batch()
-    qtbot.waitUntil(lambda: production.barcode.device == spec, timeout=30000)
+    qtbot.waitUntil(lambda: production.barcode.device in specs, timeout=30000)
+    waiting = production.barcode.device
+    (queued,) = [s for s in specs if s != waiting]
+    assert production.cards[queued].status_text == "QUEUED"
     qtbot.mouseClick(production.stop_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: _finished(production), timeout=20000)
-    assert production.cards[spec].status_text == "FAIL"
-    assert "stopped before the barcode" in production.cards[spec].detail_text
+    assert production.cards[waiting].status_text == "FAIL"
+    assert "stopped before the barcode" in production.cards[waiting].detail_text
+    assert production.cards[queued].status_text == "READY"
+    assert production.results.rowCount() == 1
     assert "stopped by the operator" in production.status.text()
+    assert production.summary.counter_text("in_progress") == "0"
+    assert not production.barcode.field.isEnabled()
 
 
 def test_rerun_failed_reflashes_only_the_failed_board(

@@ -115,7 +115,7 @@ class ProductionController(QObject):
 
     def counters(self) -> Counters:
         busy = sum(1 for e in self.latest.values()
-                   if e.stage not in ("queued", "passed", "failed"))
+                   if e.stage not in ("idle", "queued", "passed", "failed"))
         passed = sum(1 for r in self.final.values() if r.passed)
         per_hour = 0.0
         if self._started_at is not None and self._finished:
