@@ -94,10 +94,9 @@ class DeviceCard(QFrame):
         self.icon_label.setFixedSize(QSize(28, 28))
         self.status_label = QLabel()
         self.status_label.setObjectName("card-status")
-        big = self.status_label.font()
-        big.setPointSizeF(max(big.pointSizeF(), 9.0) * 1.9)
-        big.setBold(True)
-        self.status_label.setFont(big)
+        base = max(self.status_label.font().pointSizeF(), 9.0)
+        self._verdict_pt = base * 2.0  # PASS / FAIL readable from across the bench
+        self._stage_pt = base * 1.4  # "UPLOADING 100 %" still fits a card
         banner_row.addWidget(self.icon_label)
         banner_row.addWidget(self.status_label, 1)
         layout.addWidget(self.banner)
@@ -112,6 +111,7 @@ class DeviceCard(QFrame):
         self.detail.setMinimumHeight(self.detail.fontMetrics().height() * 3)
         self.detail.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.detail)
+        layout.addStretch(1)  # content at the top when a grid row makes the card taller
         # as tall as the content, never stretched to fill the grid's rows
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self._render()
@@ -137,6 +137,10 @@ class DeviceCard(QFrame):
         event = self.last_event
         look = look_for(event, scanning=self.scanning)
         self.status_label.setText(look.text)
+        font = self.status_label.font()
+        font.setBold(True)
+        font.setPointSizeF(self._verdict_pt if look in (PASS, FAIL) else self._stage_pt)
+        self.status_label.setFont(font)
         self.banner.setStyleSheet(
             f"QFrame#card-banner {{ background: {look.colour}; border-radius: 4px; }}"
             "QLabel { color: white; }")
@@ -145,7 +149,7 @@ class DeviceCard(QFrame):
             self.icon_label.setPixmap(pixmap)
         else:
             self.icon_label.clear()
-        self.progress.setVisible(look not in (PASS, FAIL))
+        self.progress.setVisible(look.colour == WORKING_COLOUR)
         if event is not None and event.stage == "uploading":
             self.progress.setValue(int(event.fraction * 100))
         elif event is not None and event.stage in ("passed", "resetting", "waiting"):
