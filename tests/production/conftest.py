@@ -112,5 +112,5 @@ def production(qtbot: QtBot, bridge: CoreBridge, settings: AppSettings,
 
 def load(qtbot: QtBot, window: ProductionWindow, job: Path) -> None:
     """Load `job` through the window (verified on the core loop) and wait until it is shown."""
-    window.load_job_file(job)
-    qtbot.waitUntil(lambda: window.controller is not None, timeout=10000)
+    with qtbot.waitSignal(window.job_loaded, timeout=10000):
+        window.load_job_file(job)

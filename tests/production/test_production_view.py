@@ -166,10 +166,16 @@ def test_operator_mode_locks_the_windows_and_needs_the_password(
 def test_operator_mode_without_a_password_is_refused(
         qtbot: QtBot, production: ProductionWindow, write_job: Callable[..., Path],
         settings: object) -> None:
-    """A job without supervisor_password_sha256 (and none in settings) cannot lock the station;
-    a password hash in the settings file is enough."""
+    """A job without supervisor_password_sha256 (and none in settings), or with a value that is
+    no SHA-256, cannot lock the station; a password hash in the settings file is enough."""
     from app.gui.production.lock import set_settings_password
 
+    job = write_job([], password=False)
+    job.write_text(job.read_text().replace(
+        'operator = "dana"', 'operator = "dana"\nsupervisor_password_sha256 = "letmein"'))
+    load(qtbot, production, job)
+    assert not production.enter_operator_mode()
+    assert not production.operator and "64 hex digits" in production.status.text()
     load(qtbot, production, write_job([], password=False))
     assert not production.enter_operator_mode()
     assert not production.operator and "supervisor password" in production.status.text()

@@ -40,6 +40,12 @@ def hash_password(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def is_sha256_hex(text: str) -> bool:
+    """64 hex digits: anything else could never match, and would lock a station for good."""
+    value = text.strip()
+    return len(value) == 64 and all(c in "0123456789abcdefABCDEF" for c in value)
+
+
 def password_matches(text: str, expected_sha256: str) -> bool:
     """True when `text` hashes to `expected_sha256` (hex, any case), compared in constant time."""
     expected = expected_sha256.strip().lower().encode("ascii", "replace")

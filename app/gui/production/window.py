@@ -33,7 +33,12 @@ from app.gui.icons import icon
 from app.gui.production.barcode import BarcodeBar
 from app.gui.production.card import DeviceCard
 from app.gui.production.controller import Counters, ProductionController
-from app.gui.production.lock import LeaveOperatorDialog, MainWindowLock, settings_password_hash
+from app.gui.production.lock import (
+    LeaveOperatorDialog,
+    MainWindowLock,
+    is_sha256_hex,
+    settings_password_hash,
+)
 from app.gui.production.results_model import ResultsModel
 from app.gui.production.summary import JobSummary
 from app.gui.settings import AppSettings
@@ -325,9 +330,14 @@ class ProductionWindow(QMainWindow):
         if self.job is None:
             self.status.setText("Load a job before entering operator mode.")
             return False
-        if not self.password_hash():
+        expected = self.password_hash()
+        if not expected:
             self.status.setText("Operator mode needs a supervisor password: set "
                                 "supervisor_password_sha256 in the job's [job] table.")
+            return False
+        if not is_sha256_hex(expected):
+            self.status.setText("Operator mode refused: supervisor_password_sha256 must be the "
+                                "64 hex digits of the password's SHA-256, so it can be left.")
             return False
         self._set_operator(True)
         self.status.setText(f"Operator mode: this station runs job {self.job.name} only.")
