@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
 from app.gui.bridge import CoreBridge
 from app.gui.icons import app_icon
 from app.gui.main_window import MainWindow
 from app.gui.settings import AppSettings
+from app.gui.theme import apply_theme
 
 log = logging.getLogger(__name__)
 
@@ -31,36 +31,6 @@ def application(argv: Sequence[str] | None = None) -> QApplication:
     app.setOrganizationName("Slotwise")
     app.setWindowIcon(app_icon())
     return app
-
-
-def apply_theme(app: QApplication, theme: str) -> None:
-    """light / dark / system: Fusion with a palette, or the platform's own look."""
-    hints = QGuiApplication.styleHints()
-    if theme == "system":
-        hints.unsetColorScheme() if hasattr(hints, "unsetColorScheme") else None
-        return
-    from PySide6.QtCore import Qt
-
-    scheme = Qt.ColorScheme.Dark if theme == "dark" else Qt.ColorScheme.Light
-    if hasattr(hints, "setColorScheme"):
-        hints.setColorScheme(scheme)
-    app.setStyle("Fusion")
-    app.setPalette(dark_palette() if theme == "dark" else app.style().standardPalette())
-
-
-def dark_palette() -> QPalette:
-    from PySide6.QtGui import QColor
-
-    p = QPalette()
-    role = QPalette.ColorRole
-    for r, c in ((role.Window, "#25282c"), (role.WindowText, "#e6e6e6"), (role.Base, "#1c1e21"),
-                 (role.AlternateBase, "#2b2f33"), (role.Text, "#e6e6e6"),
-                 (role.Button, "#30343a"), (role.ButtonText, "#e6e6e6"),
-                 (role.Highlight, "#2f7ed8"), (role.HighlightedText, "#ffffff"),
-                 (role.ToolTipBase, "#30343a"), (role.ToolTipText, "#e6e6e6"),
-                 (role.PlaceholderText, "#9aa3ad"), (role.Link, "#6aa8f0")):
-        p.setColor(r, QColor(c))
-    return p
 
 
 def run(*, demo: bool = False, screenshot: Path | None = None,

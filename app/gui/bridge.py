@@ -98,6 +98,8 @@ class CoreBridge(QObject):
         self._stopped = False
         self.dropped = 0
         """Stale results dropped so far (a view or a test can show it)."""
+        self.posted = 0
+        self.reported = 0
         started = threading.Event()
         self._thread = threading.Thread(target=self._run_loop, args=(started,),
                                          name="slotwise-core", daemon=True)
@@ -159,6 +161,7 @@ class CoreBridge(QObject):
     def _report(self, fut: concurrent.futures.Future[T], topic: str | None, stamp: int,
                 on_result: Callable[[T], None] | None,
                 on_error: Callable[[BaseException], None] | None) -> None:
+        self.reported += 1
         if self._stopped or fut.cancelled():
             return
         if topic is not None and not self.is_current(topic, stamp):
@@ -180,6 +183,7 @@ class CoreBridge(QObject):
     def post(self, fn: Callable[[], object]) -> None:
         """Run `fn` on the GUI thread (safe to call from any thread)."""
         if not self._stopped:
+            self.posted += 1
             self._relay.call.emit(fn)
 
     def throttle(self, handler: Callable[[T], None],
@@ -216,12 +220,18 @@ class CoreBridge(QObject):
         tasks = [t for t in asyncio.all_tasks() if t is not current]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        started = time.monotonic()
+        _done, stuck = await asyncio.wait(tasks, timeout=2.0) if tasks else (set(), set())
+        for task in stuck:
+            log.warning("task %s did not stop when cancelled", task.get_name())
+        log.debug("cancelled %d tasks in %.2f s", len(tasks), time.monotonic() - started)
         for cleanup in list(self._cleanups):  # in order: sessions close before simulators
+            started = time.monotonic()
             try:
                 await asyncio.wait_for(cleanup(), 2.0)
             except Exception as exc:  # one broken close must not keep the others open
-                log.warning("cleanup failed: %s", exc)
+                log.warning("cleanup %s failed: %s", cleanup, exc)
+            log.debug("cleanup %s took %.2f s", cleanup, time.monotonic() - started)
         self._cleanups.clear()
         await self._loop.shutdown_asyncgens()
         await self._loop.shutdown_default_executor()

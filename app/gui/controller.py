@@ -64,6 +64,8 @@ class DeviceController(QObject):
     logged = Signal(str, str)
     """(level, sentence) for the log drawer: "info", "warn" or "error"."""
     traffic = Signal(list)
+    console = Signal(str)
+    """A line the device printed on its serial console."""
     progress = Signal(object)
     """ProgressEvent, at most ~10 per second."""
     update_finished = Signal(object)
@@ -105,10 +107,15 @@ class DeviceController(QObject):
         if target is None:
             return
         session = DeviceSession(target, timeout_s=self.timeout_s,
-                                opener=self.openers.get(target.spec), on_traffic=self.tap)
+                                opener=self.openers.get(target.spec), on_traffic=self.tap,
+                                on_console=self._console_line)
         self.session = session
         self.logged.emit("info", f"Connecting to {target.name} ({target.address})")
         self.run(f"Connecting to {target.name}\u2026", session.connect())
+
+    def _console_line(self, line: str) -> None:
+        """Any thread: queue the line to the GUI thread."""
+        self._bridge.post(lambda: self.console.emit(line))
 
     def run(self, label: str, coro: Coroutine[Any, Any, DeviceSnapshot],
             done: str | None = None) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -23,12 +24,15 @@ from app.gui.controller import DeviceController
 from app.gui.demo import DEMO_IMAGE, DEMO_KEY_NAME, DEMO_PUBLIC_KEY, DemoDevices, start_demo
 from app.gui.diagnostics import attach_diagnostics
 from app.gui.dialogs.add_device import AddDeviceDialog
+from app.gui.dialogs.settings import SettingsDialog
 from app.gui.icons import app_icon, icon
 from app.gui.models.devices import DeviceListModel
 from app.gui.session import DeviceSnapshot, DeviceTarget
 from app.gui.settings import AppSettings, Preferences
+from app.gui.theme import apply_theme
 from app.gui.widgets.device_list import DeviceListPane
 from app.gui.widgets.device_view import DeviceView
+from app.gui.widgets.log_drawer import LogDrawer
 from app.gui.widgets.upload_panel import UploadPanel
 from app.image.keys import KeyStore
 
@@ -59,6 +63,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("main-window")
         self._build_central()
         self.diagnostics = attach_diagnostics(self)
+        self.splitter.widget(1).setMinimumSize(360, 240)  # whatever now holds the device view
         self._build_menus()
         self._build_status()
         self._apply_prefs(self.prefs)
@@ -80,6 +85,10 @@ class MainWindow(QMainWindow):
         scroll.setWidget(self.device_view)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         self.right_scroll = scroll
+        # explicit minimums: without them QSplitter sizes from the content's hints and the
+        # window could not be smaller than a tall laptop screen
+        scroll.setMinimumSize(360, 240)
+        self.device_pane.setMinimumSize(220, 200)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.device_pane)
         self.splitter.addWidget(scroll)
@@ -93,6 +102,8 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.vsplit)
         self.setCentralWidget(holder)
+        self.log_drawer = LogDrawer(self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_drawer)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -115,6 +126,11 @@ class MainWindow(QMainWindow):
         for action in (self.add_action, self.refresh_action):
             device_menu.addAction(action)
         self.view_menu = bar.addMenu("&View")
+        log_toggle = self.log_drawer.toggleViewAction()
+        log_toggle.setText("Log drawer")
+        log_toggle.setIcon(icon("log"))
+        log_toggle.setShortcut(QKeySequence("Ctrl+L"))
+        self.view_menu.addAction(log_toggle)
         self.settings_menu = bar.addMenu("&Settings")
         self.settings_action = self._action("Preferences\u2026", "settings",
                                             QKeySequence("Ctrl+,"))
@@ -181,6 +197,13 @@ class MainWindow(QMainWindow):
         self._fill_recent_menu(prefs.recent_files)
 
     def _wire(self) -> None:
+        drawer = self.log_drawer
+        self.controller.logged.connect(drawer.add)
+        self.controller.traffic.connect(drawer.add_traffic)
+        self.controller.console.connect(drawer.add_console)
+        self.bridge.failed.connect(lambda text: drawer.add("error", text))
+        drawer.traffic_box.toggled.connect(self._record_traffic)
+        self.settings_action.triggered.connect(self.open_settings)
         self.file_dropped.connect(self.open_image)
         self.upload_panel.file_loaded.connect(self._remember)
         self.open_action.triggered.connect(self.upload_panel.choose_file)
@@ -233,6 +256,32 @@ class MainWindow(QMainWindow):
         dialog.accepted.connect(accepted)
         dialog.open()
         return dialog
+
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.settings, self)
+
+        def accepted() -> None:
+            prefs = dialog.prefs
+            self._apply_prefs(prefs)
+            qapp = QApplication.instance()
+            if isinstance(qapp, QApplication):
+                apply_theme(qapp, prefs.theme)
+            self.log_drawer.add("info", "Settings saved")
+
+        def finished() -> None:
+            self._keys = None  # keys may have changed even on Cancel (they write through)
+            if self.upload_panel.path is not None and self.upload_panel.check is not None:
+                self.upload_panel.load(self.upload_panel.path)
+            dialog.deleteLater()
+
+        dialog.accepted.connect(accepted)
+        dialog.finished.connect(finished)
+        dialog.open()
+        return dialog
+
+    def _record_traffic(self, on: bool) -> None:
+        self.controller.tap.enabled = on  # read by the loop thread; a bool swap is atomic
+        self.log_drawer.add("info", "Recording SMP traffic" if on else "Stopped recording traffic")
 
     def add_targets(self, targets: list[DeviceTarget]) -> None:
         for target in targets:

@@ -108,11 +108,13 @@ class DeviceSession:
     """One connected device. Every method runs on the core loop."""
 
     def __init__(self, target: DeviceTarget, *, timeout_s: float = 5.0,
-                 opener: Opener | None = None, on_traffic: TrafficHook | None = None) -> None:
+                 opener: Opener | None = None, on_traffic: TrafficHook | None = None,
+                 on_console: Callable[[str], None] | None = None) -> None:
         self.target = target
         self._timeout_s = timeout_s
         self._opener = opener or (lambda: open_transport(target.spec))
         self._on_traffic = on_traffic
+        self._on_console = on_console
         self.client: SmpClient | None = None
 
     async def connect(self) -> DeviceSnapshot:
@@ -122,7 +124,11 @@ class DeviceSession:
     async def _open(self) -> None:
         if self.client is not None:
             await self.client.close()
-        self.client = SmpClient(self._opener(), timeout_s=self._timeout_s,
+        transport = self._opener()
+        add_listener = getattr(transport, "add_console_listener", None)
+        if self._on_console is not None and add_listener is not None:
+            add_listener(self._on_console)  # serial: device output between SMP frames
+        self.client = SmpClient(transport, timeout_s=self._timeout_s,
                                 on_traffic=self._on_traffic)
         await self.client.open()
 

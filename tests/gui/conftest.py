@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pytestqt.exceptions import TimeoutError
 from pytestqt.qtbot import QtBot
 
 from app.gui.bridge import CoreBridge
@@ -99,8 +100,19 @@ def connect(qtbot: QtBot, window: MainWindow, server: UdpSimServer,
     """List the simulated device, select it, and wait until its slots are shown."""
     window.add_targets([udp_target(server, name)])
     assert window.device_pane.select_spec(f"udp:{server.address}")
-    qtbot.waitUntil(lambda: window.controller.snapshot is not None
-                    and len(window.device_view.cards) >= 2, timeout=10000)
+    try:
+        qtbot.waitUntil(lambda: window.controller.snapshot is not None
+                        and len(window.device_view.cards) >= 2, timeout=20000)
+    except TimeoutError:  # say what the window logged
+        log = window.log_drawer.operations.toPlainText()
+        log += f"\nposted {window.bridge.posted} reported {window.bridge.reported}"
+        import asyncio
+
+        async def tasks() -> str:
+            return "\n".join(repr(t) for t in asyncio.all_tasks())
+
+        log += "\n" + window.bridge.wait(tasks())
+        raise AssertionError(f"device not shown within 20 s; the window logged:\n{log}") from None
 
 
 def on_loop(bridge: CoreBridge, fn: Callable[[], object]) -> None:
@@ -119,3 +131,4 @@ def trusted_settings(settings: AppSettings, signing_key: Path) -> AppSettings:
 
     KeyStore(settings.keys_dir).add("test-key", signing_key)
     return settings
+
