@@ -44,6 +44,8 @@ HOST_MAX_MTU = 517
 ATT_INSUFFICIENT_AUTHENTICATION = 0x05
 ATT_WRITE_NOT_PERMITTED = 0x03
 ADVERTISING_INTERVAL_S = 0.02
+TIMER_SLACK_S = 0.002
+"""How late an asyncio timer may wake a writer that waited for a connection event."""
 _addresses = itertools.count(1)
 
 
@@ -66,7 +68,7 @@ class _Pacer:
         """When the next packet goes out (a time >= now)."""
         if self.interval_s <= 0:
             return now
-        if now > self._event_at:
+        if now > self._event_at + TIMER_SLACK_S:  # a writer woken for this event may join it
             self._event_at = math.ceil(now / self.interval_s) * self.interval_s
             self._used = 0
         if self._used >= self.per_event:
