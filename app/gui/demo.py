@@ -38,6 +38,8 @@ class DemoDevices:
     console: dict[str, Callable[[str], None]] = field(default_factory=dict)
     """spec -> writes a line to that device's console (serial demo only)."""
     servers: list[object] = field(default_factory=list)
+    scanners: list[object] = field(default_factory=list)
+    """BLE scanners over the demo's fake radio, for live discovery (RSSI updates)."""
 
     async def stop(self) -> None:
         for stop in reversed(self.stoppers):
@@ -93,7 +95,7 @@ async def _start_ble(demo: DemoDevices, link: LinkModel) -> None:
         from app.gui.demo_ble import start_ble_demo
 
         await start_ble_demo(demo, link)
-    except (ImportError, AttributeError, TypeError) as exc:  # the fake's API is still moving
+    except (ImportError, AttributeError, TypeError, OSError) as exc:
         log.info("demo: no simulated BLE device (%s)", exc)
 
 

@@ -6,7 +6,7 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QUrl, Signal
+from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -25,6 +25,8 @@ from app.gui.demo import DEMO_IMAGE, DEMO_KEY_NAME, DEMO_PUBLIC_KEY, DemoDevices
 from app.gui.diagnostics import attach_diagnostics
 from app.gui.dialogs.add_device import AddDeviceDialog
 from app.gui.dialogs.settings import SettingsDialog
+from app.gui.discovery_feed import SCAN_S, default_ble_scanner, merge_found, scan
+from app.gui.errors import describe_error
 from app.gui.icons import app_icon, icon
 from app.gui.models.devices import DeviceListModel
 from app.gui.session import DeviceSnapshot, DeviceTarget
@@ -53,6 +55,12 @@ class MainWindow(QMainWindow):
         self.demo_mode = demo
         self.demo: DemoDevices | None = None
         self._keys: KeyStore | None = None
+        self._scan_timer: QTimer | None = None
+        self.udp_scan: list[str] = []
+        """UDP hosts, blocks or ranges probed on every scan (app/transport/discovery)."""
+        self._scanning = False
+        self._discover_ble = True
+        self._discover_serial = True
         self.settings = settings
         self.prefs: Preferences = settings.load()
         self.devices = DeviceListModel()
@@ -214,6 +222,7 @@ class MainWindow(QMainWindow):
             self.upload_panel.demo_button.clicked.connect(lambda: self.open_image(DEMO_IMAGE))
         self.device_pane.selected.connect(self._on_selected)
         self.device_pane.add_requested.connect(self.add_device)
+        self.device_pane.rescan_requested.connect(self.rescan)
         self.add_action.triggered.connect(self.add_device)
         self.controller.snapshot_changed.connect(self._on_snapshot)
         self.controller.failed.connect(self._on_failed)
@@ -238,9 +247,49 @@ class MainWindow(QMainWindow):
         self.status_label.setText(f"{len(demo.targets)} demo devices running")
         if demo.targets:
             self.device_pane.select_spec(demo.targets[0].spec)
+        self.start_discovery()
 
-    def start_discovery(self) -> None:
-        """Live discovery over BLE, serial and UDP (app/transport/discovery)."""
+    def start_discovery(self, *, ble: bool = True, serial: bool = True) -> None:
+        """Live discovery over BLE, serial and UDP (app/transport/discovery), every few s."""
+        self._discover_ble = ble
+        self._discover_serial = serial
+        if self._scan_timer is None:
+            self._scan_timer = QTimer(self)
+            self._scan_timer.setInterval(int(SCAN_S * 1000) + 2000)
+            self._scan_timer.timeout.connect(self.rescan)
+            self._scan_timer.start()
+        self.rescan()
+
+    def rescan(self) -> None:
+        if self._scanning or not self.bridge.running:
+            return
+        self._scanning = True
+        if self.demo is not None:  # the demo's fake radio, its UDP board, no real ports
+            scanner = self.demo.scanners[0] if self.demo.scanners else None
+            serial = False
+        else:
+            scanner = default_ble_scanner() if self._discover_ble else None
+            serial = self._discover_serial
+        udp = list(dict.fromkeys([*self.udp_scan, *(t.address for t in self.devices.targets()
+                                                     if t.kind == "udp")]))
+
+        def sink(found: object) -> None:  # loop thread
+            self.bridge.post(lambda: self._on_found(found))
+
+        def done(_result: object) -> None:
+            self._scanning = False
+
+        def failed(exc: BaseException) -> None:
+            self._scanning = False
+            self.log_drawer.add("warn", f"Discovery: {describe_error(exc)}")
+
+        self.bridge.submit(scan(sink, ble=scanner, serial=serial, udp=udp),
+                           on_result=done, on_error=failed)
+
+    def _on_found(self, found: object) -> None:
+        target = merge_found(found, self.devices.targets(), self.prefs.ble_filter)
+        if target is not None:
+            self.devices.upsert(target)
 
     def add_device(self) -> AddDeviceDialog:
         """Ask for a UDP address or serial port; the new device is listed and selected."""
@@ -336,6 +385,8 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self._scan_timer is not None:
+            self._scan_timer.stop()
         self.settings.save_geometry(QByteArray(self.saveGeometry()))
         self.bridge.stop()
         super().closeEvent(event)
