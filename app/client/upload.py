@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -339,6 +340,7 @@ class _Uploader:
         self.resumed_from: int | None = None
         self.match: bool | None = None
         self.last_progress = time.monotonic()
+        self.last_answer = 0.0
         self.last_tick = 0.0
         self.sent_last_chunk = False
 
@@ -381,9 +383,10 @@ class _Uploader:
             if self.cancel is not None:
                 cancel_wait = asyncio.ensure_future(self.cancel.wait())
                 waits.add(cancel_wait)
-            stall_in = self.last_progress + self.opts.stall_timeout_s - time.monotonic()
+            now = time.monotonic()
+            wake = min(self._deadline(), self.last_progress + self.opts.stall_timeout_s)
             try:
-                await asyncio.wait(waits, timeout=max(stall_in, 0.01),
+                await asyncio.wait(waits, timeout=max(wake - now, 0.001),
                                    return_when=asyncio.FIRST_COMPLETED)
             finally:
                 if cancel_wait is not None:
@@ -393,10 +396,26 @@ class _Uploader:
                 # an earlier answer in this pass may have discarded this flight already
                 if flight in self.flights and flight.task.done() and await self._settle(flight):
                     return
+            if self.flights and time.monotonic() >= self._deadline():
+                self._timed_out(self.flights[0])
             if time.monotonic() - self.last_progress > self.opts.stall_timeout_s:
                 raise UploadError(
                     f"the device stopped taking data at {self._percent(self.acked)} "
                     f"({self.acked} of {self.total} bytes) for {self.opts.stall_timeout_s:g} s")
+
+    def _deadline(self) -> float:
+        """When the oldest request counts as lost: one timeout after it was sent or after the
+        last answer, whichever is later (like TCP's retransmission timer, restarted by each
+        answer), so requests queued behind a slow device are not resent early."""
+        if not self.flights:
+            return math.inf
+        oldest = self.flights[0]
+        return max(self.last_answer, oldest.sent_at) + self._timeout(oldest.off)
+
+    def _timed_out(self, flight: _Flight) -> None:
+        self.count.timeouts += 1
+        self.backoff = min(self.backoff * 1.5, 32.0)  # reaches max_timeout_s in ~9 tries
+        self._trouble(flight.off, "timeout", gentle=True)
 
     def _fill(self) -> None:
         """Launch requests up to the window; the first chunk (offset 0) always goes alone,
@@ -414,8 +433,10 @@ class _Uploader:
         request = first_chunk(off, data, total=self.total, sha=self.sha, image=self.opts.image,
                               upgrade=self.opts.upgrade)
         end = off + len(data)
+        # The engine's own timer (`_deadline`) decides when a request is lost; the client's
+        # timeout only backs it up.
         task = asyncio.create_task(
-            self.client.request(request, timeout_s=self._timeout(off), retries=0),
+            self.client.request(request, timeout_s=self.opts.max_timeout_s * 2, retries=0),
             name=f"upload@{off}")
         task.add_done_callback(_retrieve)
         self.flights.append(_Flight(off, end, task, time.monotonic()))  # type: ignore[arg-type]
@@ -438,15 +459,14 @@ class _Uploader:
 
     async def _settle(self, flight: _Flight) -> bool:
         """Act on one finished request; True when the upload is complete."""
+        self.last_answer = time.monotonic()
         try:
             response = flight.task.result()
         except TransportTimeout:
             if flight.end <= self.acked:  # a later answer already covered it
                 self.flights.remove(flight)
-                return False
-            self.count.timeouts += 1
-            self.backoff = min(self.backoff * 1.5, 32.0)  # reaches max_timeout_s in ~9 tries
-            self._trouble(flight.off, "timeout", gentle=True)
+            else:
+                self._timed_out(flight)
             return False
         except DeviceError as exc:
             return self._device_error(flight, exc)

@@ -32,7 +32,14 @@ from app.smp.message import encode_request
 from app.transport import open_transport
 from app.transport.base import LinkInfo
 from app.workflows.progress import ProgressMeter, Stage
-from app.workflows.update import Mode, UpdateOptions, load_update_images, run_update, tuning_advice
+from app.workflows.update import (
+    Mode,
+    UpdateOptions,
+    _read_slots,
+    load_update_images,
+    run_update,
+    tuning_advice,
+)
 from tests.upload.conftest import ImageFactory, serve, sim_device
 
 SHA = bytes(range(32))
@@ -203,7 +210,8 @@ async def _faulty_run(data: bytes, path: object, faults: dict[str, object]) -> N
         device.resume_answering()
         device.faults.corrupt_next_response = False  # a fault the run did not reach
         secondary = bytes(device.slot(1).flash[:total])
-        pending = any(s.pending for s in await (await rig.connect()).image_state())
+        checker = await rig.connect(timeout_s=2.0)
+        pending = any(s.pending for s in await _read_slots(checker, attempts=5))
         if error is None:
             assert secondary == data
             assert pending
