@@ -19,6 +19,7 @@ from app.gui.theme import apply_theme
 log = logging.getLogger(__name__)
 
 SCREENSHOT_TIMEOUT_MS = 20_000
+SCREENSHOT_SIZE = (1280, 860)
 
 
 def application(argv: Sequence[str] | None = None) -> QApplication:
@@ -43,6 +44,8 @@ def run(*, demo: bool = False, screenshot: Path | None = None,
     window = MainWindow(bridge, settings, demo=demo)
     status = {"code": 0}
     if screenshot is not None:
+        window.remember_geometry = False  # a scripted render must not move the user's window
+        window.resize(SCREENSHOT_SIZE[0], SCREENSHOT_SIZE[1])
         _arm_screenshot(window, screenshot, status)
     window.show()
     if demo:

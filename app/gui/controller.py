@@ -111,7 +111,8 @@ class DeviceController(QObject):
                                 on_console=self._console_line)
         self.session = session
         self.logged.emit("info", f"Connecting to {target.name} ({target.address})")
-        self.run(f"Connecting to {target.name}\u2026", session.connect())
+        self.run(f"Connecting to {target.name}\u2026", session.connect(),
+                 done=f"Connected to {target.name}")
 
     def _console_line(self, line: str) -> None:
         """Any thread: queue the line to the GUI thread."""

@@ -21,7 +21,14 @@ from PySide6.QtWidgets import (
 
 from app.gui.bridge import CoreBridge
 from app.gui.controller import DeviceController
-from app.gui.demo import DEMO_IMAGE, DEMO_KEY_NAME, DEMO_PUBLIC_KEY, DemoDevices, start_demo
+from app.gui.demo import (
+    DEMO_IMAGE,
+    DEMO_KEY_NAME,
+    DEMO_LINK,
+    DEMO_PUBLIC_KEY,
+    DemoDevices,
+    start_demo,
+)
 from app.gui.diagnostics import attach_diagnostics
 from app.gui.dialogs.add_device import AddDeviceDialog
 from app.gui.dialogs.settings import SettingsDialog
@@ -37,6 +44,7 @@ from app.gui.widgets.device_view import DeviceView
 from app.gui.widgets.log_drawer import LogDrawer
 from app.gui.widgets.upload_panel import UploadPanel
 from app.image.keys import KeyStore
+from app.sim.link import LinkModel
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +67,7 @@ class MainWindow(QMainWindow):
         self.udp_scan: list[str] = []
         """UDP hosts, blocks or ranges probed on every scan (app/transport/discovery)."""
         self._scanning = False
+        self.remember_geometry = True
         self._discover_ble = True
         self._discover_serial = True
         self.settings = settings
@@ -112,6 +121,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(holder)
         self.log_drawer = LogDrawer(self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_drawer)
+        self.resizeDocks([self.log_drawer], [170], Qt.Orientation.Vertical)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -232,13 +242,14 @@ class MainWindow(QMainWindow):
 
     # --- behaviour --------------------------------------------------------------------------
 
-    def start_demo(self, *, serial: bool = True, ble: bool = True) -> None:
+    def start_demo(self, *, serial: bool = True, ble: bool = True,
+                   link: LinkModel = DEMO_LINK) -> None:
         """Start the simulated devices, list them and select the first."""
         demo = DemoDevices()
         self.demo = demo
         self.bridge.add_cleanup(demo.stop)  # before starting: a close mid-start stops them too
         self.status_label.setText("Starting the demo devices…")
-        self.bridge.submit(start_demo(demo, serial=serial, ble=ble),
+        self.bridge.submit(start_demo(demo, link, serial=serial, ble=ble),
                            on_result=self._on_demo_started)
 
     def _on_demo_started(self, demo: DemoDevices) -> None:
@@ -320,7 +331,7 @@ class MainWindow(QMainWindow):
         def finished() -> None:
             self._keys = None  # keys may have changed even on Cancel (they write through)
             if self.upload_panel.path is not None and self.upload_panel.check is not None:
-                self.upload_panel.load(self.upload_panel.path)
+                self.upload_panel.recheck()
             dialog.deleteLater()
 
         dialog.accepted.connect(accepted)
@@ -387,7 +398,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._scan_timer is not None:
             self._scan_timer.stop()
-        self.settings.save_geometry(QByteArray(self.saveGeometry()))
+        if self.remember_geometry:
+            self.settings.save_geometry(QByteArray(self.saveGeometry()))
         self.bridge.stop()
         super().closeEvent(event)
 

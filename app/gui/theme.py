@@ -36,4 +36,8 @@ def dark_palette() -> QPalette:
                  (role.ToolTipBase, "#30343a"), (role.ToolTipText, "#e6e6e6"),
                  (role.PlaceholderText, "#9aa3ad"), (role.Link, "#6aa8f0")):
         p.setColor(r, QColor(c))
+    disabled = QPalette.ColorGroup.Disabled
+    for r in (role.WindowText, role.Text, role.ButtonText):
+        p.setColor(disabled, r, QColor("#7a8088"))  # greyed controls must look greyed
+    p.setColor(disabled, role.Button, QColor("#2a2d31"))
     return p

@@ -86,7 +86,10 @@ def judge(path: Path, verdicts: tuple[Verdict, ...],
     valid = bool(verdicts) and all(v.valid and v.signature.ok for v in verdicts)
     ok = valid and not problems
     unsigned = unsigned and not any("too large" in p for p in problems)
-    if ok:
+    running = snapshot.running() if snapshot else None
+    if ok and running is not None and first and first.hash and running.hash == first.hash.value:
+        headline = "Signature valid: this image already runs on the device"
+    elif ok:
         headline = "Ready to upload: signature valid" if len(verdicts) == 1 else \
             f"Ready to upload: {len(verdicts)} images, all signatures valid"
     elif unsigned:

@@ -174,7 +174,7 @@ class DeviceView(QWidget):
         for slot in snapshot.slots:
             card = SlotCard(slot, snapshot)
             card.action.connect(self._on_action)
-            self.slots_grid.addWidget(card, slot.image, slot.slot, Qt.AlignmentFlag.AlignTop)
+            self.slots_grid.addWidget(card, slot.image, slot.slot)  # a row's cards share a height
             card.show()  # at once, so a grab or a test sees it before the queued show
             self.cards.append(card)
 

@@ -52,7 +52,7 @@ class SlotCard(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setObjectName(f"slot-card-{slot.image}-{slot.slot}")
         self.setAccessibleName(f"Image {slot.image} slot {slot.slot}")
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         images = len({s.image for s in snapshot.slots})
         layout = QVBoxLayout(self)
         layout.setSpacing(6)
@@ -63,6 +63,7 @@ class SlotCard(QFrame):
         size = QLabel(f"Slot size: {format_bytes(slot.size)}")
         size.setAccessibleName(size.text())
         layout.addWidget(size)
+        layout.addStretch(1)  # actions sit at the bottom of every card in a row
         layout.addLayout(self._build_actions(snapshot))
 
     def _build_title(self, text: str) -> QLabel:

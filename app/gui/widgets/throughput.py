@@ -55,7 +55,9 @@ class ThroughputChart(QChartView):
         self._peak = max(self._peak, kib)
         first = self.series.at(0).x()
         self.x_axis.setRange(first, max(first + 10, elapsed_s))
+        self.x_axis.applyNiceNumbers()
         self.y_axis.setRange(0, self._peak * 1.2)
+        self.y_axis.applyNiceNumbers()  # round tick labels: 0, 5, 10, 15 rather than 0, 3, 7
 
     def apply_palette_text(self, color: QColor) -> None:
         """Axis text follows the window text colour, so the chart reads in dark mode too."""

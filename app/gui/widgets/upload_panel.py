@@ -200,19 +200,26 @@ class UploadPanel(QGroupBox):
 
     def load(self, path: Path) -> None:
         """Verify `path` on the core's worker thread; the verdict appears when it is done."""
+        self.result_label.setText("")
+        self.confirm_button.hide()
+        self.override_box.setChecked(False)
+        self.recheck(path)
+        self.file_loaded.emit(path)
+
+    def recheck(self, path: Path | None = None) -> None:
+        """Verify again (the trusted keys changed), keeping the last result on screen."""
+        path = path or self.path
+        if path is None:
+            return
         self.path = path
         self.check = None
         self.file_label.setText(f"{path.name}  ({path.parent})")
         self.verdict.show()
         self.verdict.show_checking(path.name)
-        self.result_label.setText("")
-        self.confirm_button.hide()
-        self.override_box.setChecked(False)
         keys, snapshot = self._keys(), self.controller.snapshot
         self.bridge.submit(asyncio.to_thread(check_file, path, keys, snapshot),
                            on_result=self._on_checked, topic="verdict")
         self._refresh_buttons()
-        self.file_loaded.emit(path)
 
     def _on_checked(self, check: UploadCheck) -> None:
         self.check = check
@@ -276,11 +283,14 @@ class UploadPanel(QGroupBox):
         self.stage_label.setText(event.stage.value.capitalize())
         if event.total_bytes:
             self.bar.setValue(int(1000 * event.fraction))
+        elif event.stage is not Stage.UPLOADING and self.bar.value() > 0:
+            self.bar.setValue(self.bar.maximum())  # past the upload: the device has every byte
         if event.total_bytes:
             self.detail_label.setText(describe_progress(event))
-        if event.message and event.stage not in (Stage.DONE, Stage.FAILED):
-            self.stage_label.setToolTip(event.message)
-            self.result_label.setText(event.message)
+        if event.stage not in (Stage.DONE, Stage.FAILED):  # the step in words, or nothing
+            text = event.message[:1].upper() + event.message[1:]
+            self.stage_label.setToolTip(text)
+            self.result_label.setText(text)
             self.result_label.setStyleSheet("")
         if event.stage is Stage.UPLOADING and event.rate_bps:
             self.chart.add_point(event.elapsed_s, event.rate_bps)
