@@ -41,17 +41,14 @@ def run(*, demo: bool = False, screenshot: Path | None = None,
     settings = AppSettings(settings_path)
     apply_theme(app, settings.load().theme)
     bridge = CoreBridge()
-    window = MainWindow(bridge, settings, demo=demo)
+    window = MainWindow(bridge, settings, demo=demo, deferred=True)
     status = {"code": 0}
     if screenshot is not None:
         window.remember_geometry = False  # a scripted render must not move the user's window
         window.resize(SCREENSHOT_SIZE[0], SCREENSHOT_SIZE[1])
-        _arm_screenshot(window, screenshot, status)
+        window.when_ready(lambda: _arm_screenshot(window, screenshot, status))
     window.show()
-    if demo:
-        window.start_demo()
-    else:
-        window.start_discovery()
+    window.when_ready(window.start_demo if demo else window.start_discovery)
     code = app.exec()
     bridge.stop()
     return status["code"] or code

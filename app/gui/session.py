@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from app.client import SmpClient, TrafficHook
 from app.errors import SlotwiseError, TransportClosed
+from app.gui.targets import DeviceIdentity, DeviceSnapshot, DeviceTarget, SlotView
 from app.smp.errors import DeviceError
 from app.smp.groups.img import ImageSlot
 from app.smp.groups.os import BootloaderMode
@@ -25,77 +26,15 @@ if TYPE_CHECKING:
     from app.workflows.progress import ProgressCallback
     from app.workflows.update import UpdateOptions, UpdateResult
 
+__all__ = ["DeviceIdentity", "DeviceSession", "DeviceSnapshot", "DeviceTarget", "Opener",
+           "SlotView", "UpdateDone", "probe"]
+
 log = logging.getLogger(__name__)
 
 Opener = Callable[[], Transport]
 T = TypeVar("T")
 RESET_GRACE_S = 1.0
 """Longer than Zephyr's CONFIG_MCUMGR_GRP_OS_RESET_MS (250 ms): the reset reply comes first."""
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceTarget:
-    """One row of the device list: where a device is and how to reach it."""
-
-    spec: str
-    """udp:HOST:PORT, serial:PORT[@BAUD] or ble:ADDRESS; also the row's identity."""
-    kind: str
-    name: str
-    address: str
-    rssi: int | None = None
-    answers_smp: bool | None = None
-    """None until checked; True once the device answered an SMP echo."""
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceIdentity:
-    name: str
-    os_info: str
-    app_info: str
-    bootloader: str
-    bootloader_mode: str
-    no_downgrade: bool
-    buf_size: int | None
-    buf_count: int | None
-    link_kind: str
-    address: str
-    mtu: int | None
-    max_frame_bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class SlotView:
-    """One image slot with the sizes from slot_info when the firmware reports them."""
-
-    image: int
-    slot: int
-    version: str
-    hash: bytes | None
-    size: int | None
-    active: bool
-    pending: bool
-    confirmed: bool
-    permanent: bool
-    bootable: bool
-    empty: bool = False
-
-    @property
-    def absolute(self) -> int:
-        return self.image * 2 + self.slot
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceSnapshot:
-    target: DeviceTarget
-    identity: DeviceIdentity
-    slots: tuple[SlotView, ...]
-
-    def running(self, image: int = 0) -> SlotView | None:
-        return next((s for s in self.slots if s.image == image and s.active), None)
-
-    def other(self, slot: SlotView) -> SlotView | None:
-        return next((s for s in self.slots if s.image == slot.image and s.slot != slot.slot
-                     and not s.empty), None)
 
 
 @dataclass(frozen=True, slots=True)

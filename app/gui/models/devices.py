@@ -15,7 +15,7 @@ from PySide6.QtCore import (
 )
 
 from app.gui.icons import icon
-from app.gui.session import DeviceTarget
+from app.gui.targets import DeviceTarget
 
 Index = QModelIndex | QPersistentModelIndex
 

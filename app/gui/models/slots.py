@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.gui.session import SlotView
+from app.gui.targets import SlotView
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,74 +2,21 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QFont, QPainter
+from PySide6.QtCore import QModelIndex, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListView,
     QPushButton,
-    QStyle,
     QStyledItemDelegate,
-    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
 
 from app.gui.icons import icon
 from app.gui.models.devices import DeviceFilterModel, DeviceListModel, Role
-from app.gui.session import DeviceTarget
-
-ROW_HEIGHT = 46
-
-
-class DeviceDelegate(QStyledItemDelegate):
-    """Two lines per device: name, then address · RSSI · SMP mark; transport icon on the left."""
-
-    def sizeHint(self, option: QStyleOptionViewItem,
-                 index: QModelIndex | QPersistentModelIndex) -> QSize:
-        return QSize(220, ROW_HEIGHT)
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
-              index: QModelIndex | QPersistentModelIndex) -> None:
-        style = option.widget.style() if option.widget else None
-        self.initStyleOption(option, index)
-        text_opt = QStyleOptionViewItem(option)
-        text_opt.text = ""
-        text_opt.icon = icon("")  # the icon is painted below, at our size
-        if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, text_opt, painter,
-                              option.widget)
-        rect: QRect = option.rect
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        palette = option.palette
-        text_color = palette.highlightedText().color() if selected else palette.text().color()
-        painter.save()
-        kind_icon = index.data(Qt.ItemDataRole.DecorationRole)
-        if selected:  # the blue icons need a light plate on the highlight colour
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(palette.base())
-            painter.drawEllipse(QRect(rect.left() + 5, rect.top() + 8, 30, 30))
-        if kind_icon is not None:
-            kind_icon.paint(painter, QRect(rect.left() + 8, rect.top() + 11, 24, 24))
-        name_font = QFont(option.font)
-        name_font.setBold(True)
-        painter.setFont(name_font)
-        painter.setPen(text_color)
-        text_left = rect.left() + 42
-        width = rect.width() - 48
-        painter.drawText(QRect(text_left, rect.top() + 4, width, 20),
-                         Qt.AlignmentFlag.AlignVCenter, str(index.data() or ""))
-        painter.setFont(option.font)
-        detail_color = text_color if selected else palette.placeholderText().color()
-        painter.setPen(detail_color)
-        detail = str(index.data(Role.DETAIL) or "")
-        elided = painter.fontMetrics().elidedText(detail, Qt.TextElideMode.ElideRight, width)
-        painter.drawText(QRect(text_left, rect.top() + 23, width, 18),
-                         Qt.AlignmentFlag.AlignVCenter, elided)
-        painter.restore()
+from app.gui.targets import DeviceTarget
 
 
 class DeviceListPane(QWidget):
@@ -83,6 +30,7 @@ class DeviceListPane(QWidget):
         super().__init__(parent)
         self.model = model
         self.proxy = DeviceFilterModel(model)
+        self._delegate: QStyledItemDelegate | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 4, 8)
         layout.addWidget(self._build_title())
@@ -109,12 +57,21 @@ class DeviceListPane(QWidget):
     def _build_list(self) -> QListView:
         self.view = QListView()
         self.view.setModel(self.proxy)
-        self.view.setItemDelegate(DeviceDelegate(self.view))
+        # the painting delegate (and QStyle's many enums) loads with the first row, which
+        # keeps it off the path to the window's first paint
+        self.model.rowsInserted.connect(self._ensure_delegate)
         self.view.setAccessibleName("Device list")
         self.view.setUniformItemSizes(True)
         self.view.setMinimumWidth(240)
         self.view.selectionModel().currentChanged.connect(self._on_current)
         return self.view
+
+    def _ensure_delegate(self) -> None:
+        if self._delegate is None:
+            from app.gui.widgets.device_delegate import DeviceDelegate
+
+            self._delegate = DeviceDelegate(self.view)
+            self.view.setItemDelegate(self._delegate)
 
     def _build_buttons(self) -> QHBoxLayout:
         row = QHBoxLayout()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
@@ -19,7 +20,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.icons import icon
-from app.gui.traffic import TrafficRecord, describe_frame
+
+if TYPE_CHECKING:
+    from app.gui.traffic import TrafficRecord
 
 MAX_LINES = 5000
 """Older lines scroll away; the saved log holds what is shown."""
@@ -89,6 +92,8 @@ class LogDrawer(QDockWidget):
         self.operations.appendPlainText(f"{_stamp()}  {LEVEL_WORD.get(level, '')}{text}")
 
     def add_traffic(self, records: list[TrafficRecord]) -> None:
+        from app.gui.traffic import describe_frame  # the SMP decoder loads on first use
+
         lines = [f"{_stamp(r.at)}  {describe_frame(r.direction, r.frame)}" for r in records]
         self.traffic_view.appendPlainText("\n".join(lines))
 

@@ -1,0 +1,74 @@
+"""What the device list and device view show, as frozen values. Pure: no Qt, no I/O.
+
+Kept apart from session.py (which imports the SMP client) so the window's first paint does
+not wait for the core to load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceTarget:
+    """One row of the device list: where a device is and how to reach it."""
+
+    spec: str
+    """udp:HOST:PORT, serial:PORT[@BAUD] or ble:ADDRESS; also the row's identity."""
+    kind: str
+    name: str
+    address: str
+    rssi: int | None = None
+    answers_smp: bool | None = None
+    """None until checked; True once the device answered an SMP echo."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceIdentity:
+    name: str
+    os_info: str
+    app_info: str
+    bootloader: str
+    bootloader_mode: str
+    no_downgrade: bool
+    buf_size: int | None
+    buf_count: int | None
+    link_kind: str
+    address: str
+    mtu: int | None
+    max_frame_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class SlotView:
+    """One image slot with the sizes from slot_info when the firmware reports them."""
+
+    image: int
+    slot: int
+    version: str
+    hash: bytes | None
+    size: int | None
+    active: bool
+    pending: bool
+    confirmed: bool
+    permanent: bool
+    bootable: bool
+    empty: bool = False
+
+    @property
+    def absolute(self) -> int:
+        return self.image * 2 + self.slot
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSnapshot:
+    target: DeviceTarget
+    identity: DeviceIdentity
+    slots: tuple[SlotView, ...]
+
+    def running(self, image: int = 0) -> SlotView | None:
+        return next((s for s in self.slots if s.image == image and s.active), None)
+
+    def other(self, slot: SlotView) -> SlotView | None:
+        return next((s for s in self.slots if s.image == slot.image and s.slot != slot.slot
+                     and not s.empty), None)

@@ -1,0 +1,60 @@
+"""Paints one device row: transport icon, name, then address · RSSI · SMP mark."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtGui import QFont, QPainter
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from app.gui.icons import icon
+from app.gui.models.devices import Role
+
+ROW_HEIGHT = 46
+
+
+class DeviceDelegate(QStyledItemDelegate):
+    """Two lines per device: name, then address · RSSI · SMP mark; transport icon on the left."""
+
+    def sizeHint(self, option: QStyleOptionViewItem,
+                 index: QModelIndex | QPersistentModelIndex) -> QSize:
+        return QSize(220, ROW_HEIGHT)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        style = option.widget.style() if option.widget else None
+        self.initStyleOption(option, index)
+        text_opt = QStyleOptionViewItem(option)
+        text_opt.text = ""
+        text_opt.icon = icon("")  # the icon is painted below, at our size
+        if style is not None:
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, text_opt, painter,
+                              option.widget)
+        rect: QRect = option.rect
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        palette = option.palette
+        text_color = palette.highlightedText().color() if selected else palette.text().color()
+        painter.save()
+        kind_icon = index.data(Qt.ItemDataRole.DecorationRole)
+        if selected:  # the blue icons need a light plate on the highlight colour
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(palette.base())
+            painter.drawEllipse(QRect(rect.left() + 5, rect.top() + 8, 30, 30))
+        if kind_icon is not None:
+            kind_icon.paint(painter, QRect(rect.left() + 8, rect.top() + 11, 24, 24))
+        name_font = QFont(option.font)
+        name_font.setBold(True)
+        painter.setFont(name_font)
+        painter.setPen(text_color)
+        text_left = rect.left() + 42
+        width = rect.width() - 48
+        painter.drawText(QRect(text_left, rect.top() + 4, width, 20),
+                         Qt.AlignmentFlag.AlignVCenter, str(index.data() or ""))
+        painter.setFont(option.font)
+        detail_color = text_color if selected else palette.placeholderText().color()
+        painter.setPen(detail_color)
+        detail = str(index.data(Role.DETAIL) or "")
+        elided = painter.fontMetrics().elidedText(detail, Qt.TextElideMode.ElideRight, width)
+        painter.drawText(QRect(text_left, rect.top() + 23, width, 18),
+                         Qt.AlignmentFlag.AlignVCenter, elided)
+        painter.restore()
