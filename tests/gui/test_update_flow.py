@@ -186,3 +186,71 @@ def test_device_vanishing_mid_upload_then_resume(qtbot: QtBot, bridge: CoreBridg
     assert stats is not None and stats.resumed_from > 0
     assert finished.args[0].result.ok
     window.close()
+
+
+def test_cancel_mid_upload_then_resume(qtbot: QtBot, bridge: CoreBridge,
+                                       trusted_settings: AppSettings,
+                                       make_image: Callable[..., Path]) -> None:
+    """Cancel stops the upload with a sentence; the next upload resumes from the device."""
+    from app.gui.settings import Preferences
+
+    trusted_settings.save(Preferences(upload_mode="none"))
+    window = MainWindow(bridge, trusted_settings)
+    qtbot.addWidget(window)
+    window.show()
+    server = start_sim(bridge, LinkModel(rate_bps=60_000))
+    connect(qtbot, window, server)
+    window.open_image(make_image("1.7.0", size=120 * 1024))
+    panel = window.upload_panel
+    qtbot.waitUntil(lambda: panel.upload_button.isEnabled(), timeout=10000)
+    click(qtbot, panel.upload_button)
+    qtbot.waitUntil(lambda: panel.bar.value() > 250, timeout=20000)
+    with qtbot.waitSignal(window.controller.update_failed, timeout=10000):
+        click(qtbot, panel.cancel_button)
+    assert "Upload again to resume" in panel.result_label.text()
+    assert "cancelled" in window.log_drawer.operations.toPlainText().lower()
+    qtbot.waitUntil(lambda: panel.upload_button.isEnabled(), timeout=5000)
+    with qtbot.waitSignal(window.controller.update_finished, timeout=30000) as finished:
+        click(qtbot, panel.upload_button)
+    stats = finished.args[0].result.images[0].upload
+    assert stats is not None and stats.resumed_from > 0
+    window.close()
+
+
+def test_unsigned_image_needs_the_logged_override(qtbot: QtBot, bridge: CoreBridge,
+                                                  trusted_settings: AppSettings,
+                                                  make_image: Callable[..., Path]) -> None:
+    """An unsigned image is blocked until the override (enabled in settings) is ticked, and
+    its use is logged."""
+    from app.gui.settings import Preferences
+
+    trusted_settings.save(Preferences(upload_mode="none", allow_unsigned=True))
+    window = MainWindow(bridge, trusted_settings)
+    qtbot.addWidget(window)
+    window.show()
+    server = start_sim(bridge)
+    connect(qtbot, window, server)
+    window.open_image(make_image("1.8.0", signed=False))
+    panel = window.upload_panel
+    qtbot.waitUntil(lambda: panel.check is not None, timeout=10000)
+    assert panel.verdict.headline.text() == "Unsigned image: only for development devices"
+    assert panel.override_box.isVisible() and not panel.override_box.isChecked()
+    assert not panel.upload_button.isEnabled()
+    panel.override_box.setChecked(True)
+    with qtbot.waitSignal(window.controller.update_finished, timeout=30000) as finished:
+        click(qtbot, panel.upload_button)
+    assert finished.args[0].result.ok
+    assert "OVERRIDE: uploading unsigned image" in window.log_drawer.operations.toPlainText()
+    window.close()
+
+
+def test_unsigned_override_is_off_by_default(qtbot: QtBot, trusted_settings: AppSettings,
+                                             window: MainWindow, sim: UdpSimServer,
+                                             make_image: Callable[..., Path]) -> None:
+    """Without the setting, an unsigned image is refused and no override is offered."""
+    connect(qtbot, window, sim)
+    window.open_image(make_image("1.9.0", signed=False))
+    panel = window.upload_panel
+    qtbot.waitUntil(lambda: panel.check is not None, timeout=10000)
+    assert not panel.override_box.isVisible()
+    assert not panel.upload_button.isEnabled()

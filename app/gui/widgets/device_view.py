@@ -223,6 +223,9 @@ class DeviceView(QWidget):
     def _ask_reset(self) -> None:
         running = self.snapshot.running() if self.snapshot else None
         text = "The device reboots and is unreachable for a few seconds."
+        if self.controller.uploading:
+            text = ("An upload is running: it stops, and the next upload resumes where the "
+                    "device stopped. " + text)
         if running is not None and not running.confirmed:
             text += (f" Version {running.version} is not confirmed: MCUboot reverts to the "
                      "previous image.")
