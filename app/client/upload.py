@@ -23,6 +23,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from app.client.client import SmpClient
 from app.errors import SlotwiseError, TransportClosed, TransportError, TransportTimeout
@@ -378,7 +379,7 @@ class _Uploader:
         while True:
             self._check_cancel()
             self._fill()
-            waits: set[asyncio.Future[object]] = {f.task for f in self.flights}
+            waits: set[asyncio.Future[Any]] = {f.task for f in self.flights}
             cancel_wait = None
             if self.cancel is not None:
                 cancel_wait = asyncio.ensure_future(self.cancel.wait())
@@ -436,10 +437,11 @@ class _Uploader:
         # The engine's own timer (`_deadline`) decides when a request is lost; the client's
         # timeout only backs it up.
         task = asyncio.create_task(
-            self.client.request(request, timeout_s=self.opts.max_timeout_s * 2, retries=0),
+            self.client.call(request, img.ImageUploadResponse,
+                             timeout_s=self.opts.max_timeout_s * 2, retries=0),
             name=f"upload@{off}")
         task.add_done_callback(_retrieve)
-        self.flights.append(_Flight(off, end, task, time.monotonic()))  # type: ignore[arg-type]
+        self.flights.append(_Flight(off, end, task, time.monotonic()))
         self.count.requests += 1
         self.count.sent_bytes += len(data)
         self.next_off = end
@@ -541,6 +543,15 @@ class _Uploader:
             self._trouble(flight.off, "enomem", shrink=True, gentle=True)
             if self.window == 1:
                 self.backoff = min(self.backoff * 2, 16.0)
+            return False
+        mtu = self.client.link.mtu
+        if (not exc.group_error and exc.rc == MgmtErr.ECORRUPT and self.client.link.kind == "ble"
+                and mtu and self.limit.max_request_bytes > mtu - 3):
+            # A device without BLE reassembly takes each ATT write as a whole packet (§2.2).
+            log.info("device answered ECORRUPT to a %d-byte request: no BLE reassembly; "
+                     "falling back to %d-byte requests", self.limit.max_request_bytes, mtu - 3)
+            self.limit = RequestLimit(mtu - 3, "BLE ATT payload (device without reassembly)")
+            self._trouble(flight.off, "no reassembly", shrink=False)
             return False
         if flight.off == 0:
             raise UploadError(f"the device refused the image: {exc}") from exc

@@ -457,7 +457,7 @@ class _Run:
     async def _verify(self, item: UpdateImage) -> None:
         """The device's hash of a non-running slot must equal the image's before marking."""
         self.say(Stage.CHECKING, "checking the device's hash of the uploaded slot", item.image)
-        slots = await _read_slots(self.client)
+        slots = await read_slots(self.client)
         mine = [s for s in slots if s.image_number == item.image and not s.active]
         if any(s.hash == item.image_hash for s in mine):
             return
@@ -489,7 +489,7 @@ class _Run:
                                   f"{exc}") from exc
             except (TransportTimeout, DecodeError) as exc:
                 log.info("marking image %d: %s; reading the list to see", item.image, exc)
-            slots = await _read_slots(self.client)
+            slots = await read_slots(self.client)
             if any(s.hash == item.image_hash and s.pending and s.permanent == permanent
                    for s in slots):
                 return slots
@@ -526,7 +526,7 @@ class _Run:
                             self.client)
 
 
-async def _read_slots(client: SmpClient, attempts: int = 3) -> list[ImageSlot]:
+async def read_slots(client: SmpClient, attempts: int = 3) -> list[ImageSlot]:
     """The image list; a garbled or lost answer is asked again (reading is harmless)."""
     for attempt in range(attempts):
         try:

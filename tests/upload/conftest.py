@@ -54,8 +54,11 @@ class ImageFactory:
             raw = self.directory / f"app-{version}-{size}-{seed}.bin"
             raw.write_bytes(_payload(size, seed))
             signed = self.directory / f"signed-{version}-{size}-{seed}.bin"
+            slot = 0x100000
+            while slot < size + 0x10000:
+                slot *= 2
             imgtool("sign", "--key", self.key, "--header-size", "0x200", "--pad-header",
-                    "--align", "4", "--version", version, "--slot-size", "0x100000",
+                    "--align", "4", "--version", version, "--slot-size", hex(slot),
                     raw, signed)
             self.made[key] = signed
         return self.made[key]
@@ -116,7 +119,7 @@ class Rig:
 
 @contextlib.asynccontextmanager
 async def serve(kind: str, device: SimDevice, link: LinkModel | None = None, *,
-                baud: int | None = None) -> AsyncIterator[Rig]:
+                baud: int | None = None, ble_reassembly: bool = True) -> AsyncIterator[Rig]:
     """Serve `device` over `kind` for the duration of the block."""
     if kind == "udp":
         from app.sim.serve import UdpSimServer
@@ -146,10 +149,11 @@ async def serve(kind: str, device: SimDevice, link: LinkModel | None = None, *,
         await runtime.start()
         radio = FakeRadio()
         peripheral = radio.add(SimBlePeripheral(runtime, mtu=247, conn_interval_s=0.0,
-                                                reassembly=True))
+                                                reassembly=ble_reassembly))
 
         def ble_transport() -> Transport:
-            # by address, and by name when a reset gave the device a new address
+            # by address, and by name when a reset gave the device a new address; the host
+            # assumes reassembly, as it does for a device whose buffers exceed the MTU
             options = BleOptions(peripheral.address, name=peripheral.name, reassembly=True,
                                  max_packet_bytes=device.config.buf_size)
             return BleTransport(options, client_factory=radio.client, scanner=radio.scanner(),

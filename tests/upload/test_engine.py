@@ -197,3 +197,16 @@ async def test_refused_first_chunk_is_an_error(images: ImageFactory) -> None:
         client = await rig.connect()
         with FileSource(image) as source, pytest.raises(UploadError, match="refused"):
             await upload_image(client, source)
+
+
+async def test_ble_without_reassembly_falls_back_to_mtu_sized_requests(
+        images: ImageFactory) -> None:
+    """A BLE device that takes every ATT write as a packet answers ECORRUPT to a large request;
+    the engine then sends requests that fit one write, and the upload completes."""
+    image = images("1.1.0", 20 * 1024)
+    async with serve("ble", sim_device(), ble_reassembly=False) as rig:
+        client = await rig.connect()
+        with FileSource(image) as source:
+            result = await upload_image(client, source)
+        assert result.stats.limit.max_request_bytes == 244
+        assert slot_holds(rig.device, 1, image)

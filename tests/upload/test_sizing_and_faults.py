@@ -35,8 +35,8 @@ from app.workflows.progress import ProgressMeter, Stage
 from app.workflows.update import (
     Mode,
     UpdateOptions,
-    _read_slots,
     load_update_images,
+    read_slots,
     run_update,
     tuning_advice,
 )
@@ -211,7 +211,7 @@ async def _faulty_run(data: bytes, path: object, faults: dict[str, object]) -> N
         device.faults.corrupt_next_response = False  # a fault the run did not reach
         secondary = bytes(device.slot(1).flash[:total])
         checker = await rig.connect(timeout_s=2.0)
-        pending = any(s.pending for s in await _read_slots(checker, attempts=5))
+        pending = any(s.pending for s in await read_slots(checker, attempts=5))
         if error is None:
             assert secondary == data
             assert pending
