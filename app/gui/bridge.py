@@ -98,8 +98,7 @@ class CoreBridge(QObject):
         self._stopped = False
         self.dropped = 0
         """Stale results dropped so far (a view or a test can show it)."""
-        self.posted = 0
-        self.reported = 0
+
         started = threading.Event()
         self._thread = threading.Thread(target=self._run_loop, args=(started,),
                                          name="slotwise-core", daemon=True)
@@ -161,7 +160,6 @@ class CoreBridge(QObject):
     def _report(self, fut: concurrent.futures.Future[T], topic: str | None, stamp: int,
                 on_result: Callable[[T], None] | None,
                 on_error: Callable[[BaseException], None] | None) -> None:
-        self.reported += 1
         if self._stopped or fut.cancelled():
             return
         if topic is not None and not self.is_current(topic, stamp):
@@ -183,7 +181,6 @@ class CoreBridge(QObject):
     def post(self, fn: Callable[[], object]) -> None:
         """Run `fn` on the GUI thread (safe to call from any thread)."""
         if not self._stopped:
-            self.posted += 1
             self._relay.call.emit(fn)
 
     def throttle(self, handler: Callable[[T], None],

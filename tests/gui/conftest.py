@@ -105,13 +105,6 @@ def connect(qtbot: QtBot, window: MainWindow, server: UdpSimServer,
                         and len(window.device_view.cards) >= 2, timeout=20000)
     except TimeoutError:  # say what the window logged
         log = window.log_drawer.operations.toPlainText()
-        log += f"\nposted {window.bridge.posted} reported {window.bridge.reported}"
-        import asyncio
-
-        async def tasks() -> str:
-            return "\n".join(repr(t) for t in asyncio.all_tasks())
-
-        log += "\n" + window.bridge.wait(tasks())
         raise AssertionError(f"device not shown within 20 s; the window logged:\n{log}") from None
 
 
