@@ -12,12 +12,16 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.gui.icons import DEMO
 from app.gui.session import DeviceTarget, Opener
 from app.sim.device import SimConfig, SimDevice
 from app.sim.link import LinkModel
 from app.sim.serve import UdpSimServer
+
+if TYPE_CHECKING:
+    from app.transport.ble import BleScanner
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +42,7 @@ class DemoDevices:
     console: dict[str, Callable[[str], None]] = field(default_factory=dict)
     """spec -> writes a line to that device's console (serial demo only)."""
     servers: list[object] = field(default_factory=list)
-    scanners: list[object] = field(default_factory=list)
+    scanners: list[BleScanner] = field(default_factory=list)
     """BLE scanners over the demo's fake radio, for live discovery (RSSI updates)."""
 
     async def stop(self) -> None:

@@ -1,7 +1,7 @@
 """The main window's device sources: the demo boards, live discovery and "Add device…".
 
-A mixin for MainWindow (it uses the window's bridge, device model, list pane, controller and
-log drawer); heavy core modules are imported when a source starts, not at start-up.
+`DeviceFeed` works on its window's bridge, device model, list pane, controller and log
+drawer; heavy core modules are imported when a source starts, not at start-up.
 """
 
 from __future__ import annotations
@@ -22,65 +22,60 @@ SCAN_INTERVAL_S = 8.0
 """A discovery pass lasts ~6 s (BLE); the next starts a little after it ends."""
 
 
-class DeviceFeedMixin:
+class DeviceFeed:
     """start_demo(), start_discovery(), rescan(), add_device(), add_targets()."""
 
-    demo: DemoDevices | None
-    udp_scan: list[str]
-    _scan_timer: QTimer | None
-    _scanning: bool
-    _discover_ble: bool
-    _discover_serial: bool
-
-    def _feed_init(self) -> None:
-        self.demo = None
-        self.udp_scan = []
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.demo: DemoDevices | None = None
+        self.udp_scan: list[str] = []
         """UDP hosts, blocks or ranges probed on every scan (app/transport/discovery)."""
-        self._scan_timer = None
+        self._scan_timer: QTimer | None = None
         self._scanning = False
         self._discover_ble = True
         self._discover_serial = True
 
-    def add_targets(self: MainWindow, targets: list[DeviceTarget]) -> None:
+    def add_targets(self, targets: list[DeviceTarget]) -> None:
         for target in targets:
-            self.devices.upsert(target)
+            self.window.devices.upsert(target)
 
-    def start_demo(self: MainWindow, *, serial: bool = True, ble: bool = True,
+    def start_demo(self, *, serial: bool = True, ble: bool = True,
                    link: LinkModel | None = None) -> None:
         """Start the simulated devices, list them and select the first."""
         from app.gui.demo import DEMO_LINK, DemoDevices, start_demo
 
         demo = DemoDevices()
         self.demo = demo
-        self.bridge.add_cleanup(demo.stop)  # before starting: a close mid-start stops them too
-        self.status_label.setText("Starting the demo devices\u2026")
-        self.bridge.submit(start_demo(demo, link or DEMO_LINK, serial=serial, ble=ble),
+        # registered before starting: a close in mid-start stops them too
+        self.window.bridge.add_cleanup(demo.stop)
+        self.window.status_label.setText("Starting the demo devices\u2026")
+        self.window.bridge.submit(start_demo(demo, link or DEMO_LINK, serial=serial, ble=ble),
                            on_result=self._on_demo_started)
 
-    def _on_demo_started(self: MainWindow, demo: DemoDevices) -> None:
-        self.controller.openers.update(demo.openers)
+    def _on_demo_started(self, demo: DemoDevices) -> None:
+        self.window.controller.openers.update(demo.openers)
         self.add_targets(demo.targets)
-        self.status_label.setText(f"{len(demo.targets)} demo devices running")
+        self.window.status_label.setText(f"{len(demo.targets)} demo devices running")
         if demo.targets:
-            self.device_pane.select_spec(demo.targets[0].spec)
+            self.window.device_pane.select_spec(demo.targets[0].spec)
         self.start_discovery()
 
-    def start_discovery(self: MainWindow, *, ble: bool = True, serial: bool = True) -> None:
+    def start_discovery(self, *, ble: bool = True, serial: bool = True) -> None:
         """Live discovery over BLE, serial and UDP (app/transport/discovery), every few s."""
         self._discover_ble = ble
         self._discover_serial = serial
         if self._scan_timer is None:
-            self._scan_timer = QTimer(self)
+            self._scan_timer = QTimer(self.window)
             self._scan_timer.setInterval(int(SCAN_INTERVAL_S * 1000))
             self._scan_timer.timeout.connect(self.rescan)
             self._scan_timer.start()
         self.rescan()
 
-    def rescan(self: MainWindow) -> None:
+    def rescan(self) -> None:
         from app.gui.discovery_feed import default_ble_scanner, scan
         from app.gui.errors import describe_error
 
-        if self._scanning or not self.bridge.running:
+        if self._scanning or not self.window.bridge.running:
             return
         self._scanning = True
         if self.demo is not None:  # the demo's fake radio, its UDP board, no real ports
@@ -89,44 +84,44 @@ class DeviceFeedMixin:
         else:
             scanner = default_ble_scanner() if self._discover_ble else None
             serial = self._discover_serial
-        listed = [t.address for t in self.devices.targets() if t.kind == "udp"]
+        listed = [t.address for t in self.window.devices.targets() if t.kind == "udp"]
         udp = list(dict.fromkeys([*self.udp_scan, *listed]))
 
         def sink(found: object) -> None:  # loop thread
-            self.bridge.post(lambda: self._on_found(found))
+            self.window.bridge.post(lambda: self._on_found(found))
 
         def done(_result: object) -> None:
             self._scanning = False
 
         def failed(exc: BaseException) -> None:
             self._scanning = False
-            self.log_drawer.add("warn", f"Discovery: {describe_error(exc)}")
+            self.window.log_drawer.add("warn", f"Discovery: {describe_error(exc)}")
 
-        self.bridge.submit(scan(sink, ble=scanner, serial=serial, udp=udp),
+        self.window.bridge.submit(scan(sink, ble=scanner, serial=serial, udp=udp),
                            on_result=done, on_error=failed)
 
-    def _on_found(self: MainWindow, found: object) -> None:
+    def _on_found(self, found: object) -> None:
         from app.gui.discovery_feed import merge_found
 
-        target = merge_found(found, self.devices.targets(), self.prefs.ble_filter)
+        target = merge_found(found, self.window.devices.targets(), self.window.prefs.ble_filter)
         if target is not None:
-            self.devices.upsert(target)
+            self.window.devices.upsert(target)
 
     def stop_discovery(self) -> None:
         if self._scan_timer is not None:
             self._scan_timer.stop()
 
-    def add_device(self: MainWindow) -> AddDeviceDialog:
+    def add_device(self) -> AddDeviceDialog:
         """Ask for a UDP address or serial port; the new device is listed and selected."""
         from app.gui.dialogs.add_device import AddDeviceDialog
 
-        dialog = AddDeviceDialog(self, baud=self.prefs.serial_baud)
+        dialog = AddDeviceDialog(self.window, baud=self.window.prefs.serial_baud)
 
         def accepted() -> None:
             target = dialog.target()
             if target is not None:
-                self.devices.upsert(target)
-                self.device_pane.select_spec(target.spec)
+                self.window.devices.upsert(target)
+                self.window.device_pane.select_spec(target.spec)
             dialog.deleteLater()
 
         dialog.accepted.connect(accepted)

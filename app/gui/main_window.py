@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.bridge import CoreBridge
-from app.gui.device_feed import DeviceFeedMixin
+from app.gui.device_feed import DeviceFeed
 from app.gui.icons import app_icon, icon
 from app.gui.models.devices import DeviceListModel
 from app.gui.settings import AppSettings, Preferences
@@ -38,17 +38,20 @@ from app.gui.widgets.log_drawer import LogDrawer
 
 if TYPE_CHECKING:
     from app.gui.controller import DeviceController
+    from app.gui.demo import DemoDevices
+    from app.gui.dialogs.add_device import AddDeviceDialog
     from app.gui.dialogs.settings import SettingsDialog
     from app.gui.widgets.device_view import DeviceView
     from app.gui.widgets.upload_panel import UploadPanel
     from app.image.keys import KeyStore
+    from app.sim.link import LinkModel
 
 log = logging.getLogger(__name__)
 
 APP_NAME = "Slotwise"
 
 
-class MainWindow(DeviceFeedMixin, QMainWindow):
+class MainWindow(QMainWindow):
     """Owns the bridge's lifetime: closing the window stops the core loop thread."""
 
     file_dropped = Signal(Path)
@@ -71,7 +74,7 @@ class MainWindow(DeviceFeedMixin, QMainWindow):
         self._keys: KeyStore | None = None
         self._built = False
         self._pending: list[Callable[[], None]] = []
-        self._feed_init()
+        self.feed = DeviceFeed(self)
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.setObjectName("main-window")
@@ -152,6 +155,34 @@ class MainWindow(DeviceFeedMixin, QMainWindow):
         self.status_label.setAccessibleName("Status")
         self.statusBar().addWidget(self.status_label, 1)
 
+    # --- device sources (app/gui/device_feed.py) --------------------------------------------
+
+    @property
+    def demo(self) -> DemoDevices | None:
+        return self.feed.demo
+
+    @property
+    def udp_scan(self) -> list[str]:
+        """UDP hosts, blocks or ranges probed on every discovery pass."""
+        return self.feed.udp_scan
+
+    def add_targets(self, targets: list[DeviceTarget]) -> None:
+        self.feed.add_targets(targets)
+
+    def start_demo(self, *, serial: bool = True, ble: bool = True,
+                   link: LinkModel | None = None) -> None:
+        """Start the simulated devices, list them and select the first."""
+        self.feed.start_demo(serial=serial, ble=ble, link=link)
+
+    def start_discovery(self, *, ble: bool = True, serial: bool = True) -> None:
+        self.feed.start_discovery(ble=ble, serial=serial)
+
+    def rescan(self) -> None:
+        self.feed.rescan()
+
+    def add_device(self) -> AddDeviceDialog:
+        return self.feed.add_device()
+
     # --- step 2: the device side ------------------------------------------------------------
 
     def event(self, event: QEvent) -> bool:
@@ -185,7 +216,9 @@ class MainWindow(DeviceFeedMixin, QMainWindow):
         if old is not None:
             old.deleteLater()
         self.diagnostics = attach_diagnostics(self)
-        self.splitter.widget(1).setMinimumSize(360, 240)  # whatever now holds the device view
+        holder = self.splitter.widget(1)  # whatever now holds the device view
+        if holder is not None:
+            holder.setMinimumSize(360, 240)
         self._built = True
         self._apply_prefs(self.prefs)
         self._wire()
@@ -354,7 +387,7 @@ class MainWindow(DeviceFeedMixin, QMainWindow):
             event.acceptProposedAction()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.stop_discovery()
+        self.feed.stop_discovery()
         if self.remember_geometry:
             self.settings.save_geometry(QByteArray(self.saveGeometry()))
         self.bridge.stop()

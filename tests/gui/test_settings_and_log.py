@@ -31,7 +31,7 @@ def test_settings_persist_across_restart(qtbot: QtBot, settings: AppSettings,
     first.resize(QSize(760, 560))  # inside the offscreen 800x600 screen, so nothing clamps it
     dialog = first.open_settings()
     dialog.mode.setCurrentIndex(dialog.mode.findData("confirm"))
-    dialog.window.setValue(2)
+    dialog.window_spin.setValue(2)
     dialog.timeout.setValue(2.5)
     dialog.ble_filter.setText("zephyr")
     assert dialog.add_key(signing_key, "bench-key")

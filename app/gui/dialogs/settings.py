@@ -100,11 +100,11 @@ class SettingsDialog(QDialog):
         self.mode.setCurrentIndex(UPLOAD_MODES.index(self.prefs.upload_mode))
         self.mode.setAccessibleName("Default upload mode")
         form.addRow("Default &mode:", self.mode)
-        self.window = QSpinBox()
-        self.window.setRange(1, 16)
-        self.window.setValue(self.prefs.window)
-        self.window.setAccessibleName("Requests in flight during upload")
-        form.addRow("Requests in &flight:", self.window)
+        self.window_spin = QSpinBox()
+        self.window_spin.setRange(1, 16)
+        self.window_spin.setValue(self.prefs.window)
+        self.window_spin.setAccessibleName("Requests in flight during upload")
+        form.addRow("Requests in &flight:", self.window_spin)
         self.timeout = QDoubleSpinBox()
         self.timeout.setRange(0.2, 60.0)
         self.timeout.setSuffix(" s")
@@ -186,7 +186,7 @@ class SettingsDialog(QDialog):
 
     def preferences(self) -> Preferences:
         return replace(self.prefs, upload_mode=str(self.mode.currentData()),
-                       window=self.window.value(), timeout_s=self.timeout.value(),
+                       window=self.window_spin.value(), timeout_s=self.timeout.value(),
                        reset_wait_s=self.reset_wait.value(),
                        allow_unsigned=self.allow_unsigned.isChecked(),
                        serial_baud=self.baud.value(), ble_filter=self.ble_filter.text().strip(),
