@@ -254,3 +254,52 @@ def test_unsigned_override_is_off_by_default(qtbot: QtBot, trusted_settings: App
     qtbot.waitUntil(lambda: panel.check is not None, timeout=10000)
     assert not panel.override_box.isVisible()
     assert not panel.upload_button.isEnabled()
+
+
+def upload_only(qtbot: QtBot, window: MainWindow, image: Path) -> None:
+    """Upload in "upload only" mode: the image lands in slot 1, nothing is marked."""
+    window.open_image(image)
+    panel = window.upload_panel
+    qtbot.waitUntil(lambda: panel.upload_button.isEnabled(), timeout=10000)
+    panel.mode_combo.setCurrentIndex(panel.mode_combo.findData("none"))
+    with qtbot.waitSignal(window.controller.update_finished, timeout=30000):
+        click(qtbot, panel.upload_button)
+
+
+def test_slot_test_button_then_reset_boots_it(qtbot: QtBot, trusted_settings: AppSettings,
+                                              window: MainWindow, sim: UdpSimServer,
+                                              make_image: Callable[..., Path]) -> None:
+    """Test marks the uploaded slot pending; Reset (asked once) boots it, unconfirmed."""
+    connect(qtbot, window, sim)
+    upload_only(qtbot, window, make_image("2.1.0"))
+    assert version(window, 1) == "2.1.0" and "pending" not in badges(window, 1)
+    click(qtbot, window.device_view.card(0, 1).buttons["test"])
+    qtbot.waitUntil(lambda: "pending" in badges(window, 1), timeout=10000)
+    click(qtbot, window.device_view.header.reset_button)
+    said = answer_yes(qtbot, window)
+    assert "boots the pending image, version 2.1.0" in said
+    qtbot.waitUntil(lambda: version(window, 0) == "2.1.0", timeout=20000)
+    assert badges(window, 0) == ["active", "unconfirmed", "bootable"]
+
+
+def test_erase_asks_once_and_cancel_keeps_the_image(qtbot: QtBot,
+                                                    trusted_settings: AppSettings,
+                                                    window: MainWindow, sim: UdpSimServer,
+                                                    make_image: Callable[..., Path]) -> None:
+    """Erase names what is lost; Cancel keeps the slot, Erase empties it."""
+    connect(qtbot, window, sim)
+    upload_only(qtbot, window, make_image("2.2.0"))
+    click(qtbot, window.device_view.card(0, 1).buttons["erase"])
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "confirm-dialog") is not None,
+                    timeout=5000)
+    box = window.findChild(QMessageBox, "confirm-dialog")
+    assert "Version 2.2.0 in image 0 slot 1 is deleted" in box.informativeText()
+    click(qtbot, box.findChild(QPushButton, "confirm-cancel"))
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "confirm-dialog") is None,
+                    timeout=5000)
+    window.controller.refresh()
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=5000)
+    assert version(window, 1) == "2.2.0"
+    click(qtbot, window.device_view.card(0, 1).buttons["erase"])
+    answer_yes(qtbot, window)
+    qtbot.waitUntil(lambda: badges(window, 1) == ["empty"], timeout=10000)
