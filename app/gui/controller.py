@@ -99,6 +99,10 @@ class DeviceController(QObject):
         """Leave the current device and connect to `target` (None: no device)."""
         old = self.session
         self._stamp = self._bridge.stamp(TOPIC)
+        if self._cancel is not None:  # an upload to the device being left stops (it resumes)
+            cancel, self._cancel = self._cancel, None
+            self._bridge.loop.call_soon_threadsafe(cancel.set)
+            self.logged.emit("warn", "Upload stopped: another device was selected")
         self.session = None
         self.snapshot = None
         if old is not None:
@@ -191,7 +195,13 @@ class DeviceController(QObject):
             return
         cancel = asyncio.Event()
         self._cancel = cancel
-        throttle = self._bridge.throttle(self.progress.emit)
+        stamp = self._stamp
+
+        def report(event: object) -> None:  # GUI thread; drops events of a device left
+            if stamp == self._stamp:
+                self.progress.emit(event)
+
+        throttle = self._bridge.throttle(report)
 
         async def job() -> UpdateDone:
             try:

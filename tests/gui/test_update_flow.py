@@ -17,7 +17,7 @@ from app.gui.settings import AppSettings
 from app.sim.link import LinkModel
 from app.sim.serve import UdpSimServer
 
-from .conftest import connect, on_loop, start_sim
+from .conftest import connect, on_loop, start_sim, udp_target
 
 
 def drop_file(window: MainWindow, path: Path) -> None:
@@ -303,3 +303,30 @@ def test_erase_asks_once_and_cancel_keeps_the_image(qtbot: QtBot,
     click(qtbot, window.device_view.card(0, 1).buttons["erase"])
     answer_yes(qtbot, window)
     qtbot.waitUntil(lambda: badges(window, 1) == ["empty"], timeout=10000)
+
+
+def test_selecting_another_device_stops_the_upload(qtbot: QtBot, bridge: CoreBridge,
+                                                   trusted_settings: AppSettings,
+                                                   window: MainWindow,
+                                                   make_image: Callable[..., Path]) -> None:
+    """Picking another device mid-upload stops that upload and frees the panel for the new
+    device; the old device's progress no longer reaches the panel."""
+    slow = start_sim(bridge, LinkModel(rate_bps=40_000))
+    other = start_sim(bridge)
+    connect(qtbot, window, slow, "Slow board")
+    window.open_image(make_image("3.0.0", size=160 * 1024))
+    panel = window.upload_panel
+    qtbot.waitUntil(lambda: panel.upload_button.isEnabled(), timeout=10000)
+    click(qtbot, panel.upload_button)
+    qtbot.waitUntil(lambda: panel.bar.value() > 100, timeout=20000)
+    window.add_targets([udp_target(other, "Other board")])
+    at_switch = panel.bar.value()
+    window.device_pane.select_spec(f"udp:{other.address}")
+    qtbot.waitUntil(lambda: window.controller.snapshot is not None
+                    and window.controller.snapshot.target.name == "Other board", timeout=10000)
+    assert not window.controller.uploading
+    assert "another device was selected" in window.log_drawer.operations.toPlainText()
+    qtbot.waitUntil(lambda: panel.upload_button.isEnabled(), timeout=5000)
+    # the stopped job's end is reported (and dropped) after its last progress event
+    qtbot.waitUntil(lambda: bridge.dropped >= 1, timeout=10000)
+    assert panel.bar.value() == at_switch
