@@ -1,6 +1,7 @@
 """Upload benchmark: Slotwise against smpmgr on the simulator's link profiles.
 
-Run: `python benchmarks/upload.py [--size BYTES] [--only NAME ...] [--no-smpmgr]`
+Run: `python benchmarks/upload.py [--size BYTES] [--only NAME ...] [--no-smpmgr]`, or
+`python benchmarks/upload.py --memory 16777216` for the peak memory of a 16 MiB upload.
 
 For each profile a fresh simulated device is served and timed three ways:
 * Slotwise's engine in process (`upload_image`, buffers and file SHA-256 read beforehand as
@@ -266,7 +267,7 @@ async def run_smpmgr(profile: Profile, image: Path) -> float | None:
     return elapsed
 
 
-def make_image(directory: Path, size: int) -> Path:
+def make_image(directory: Path, size: int, slot_bytes: int = 1024 * 1024) -> Path:
     """A 1.1.0 image signed by imgtool with a fresh ecdsa-p256 key, about `size` bytes."""
     imgtool = shutil.which("imgtool") or str(Path(sys.executable).with_name("imgtool"))
     key = directory / "key.pem"
@@ -276,7 +277,7 @@ def make_image(directory: Path, size: int) -> Path:
     raw.write_bytes(random.Random(1).randbytes(size - 0x200 - 200))
     subprocess.run([imgtool, "sign", "--key", str(key), "--header-size", "0x200",
                     "--pad-header", "--align", "4", "--version", "1.1.0", "--slot-size",
-                    hex(1024 * 1024), str(raw), str(signed)], check=True, capture_output=True)
+                    hex(slot_bytes), str(raw), str(signed)], check=True, capture_output=True)
     return signed
 
 
@@ -316,7 +317,46 @@ def table(rows: list[Row], size: int, skipped: bool = False) -> str:
     return "\n".join(lines)
 
 
+def peak_rss_bytes() -> int:
+    """VmHWM of this process (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise OSError("no VmHWM in /proc/self/status")
+
+
+async def memory_run(size: int) -> None:
+    """Peak resident memory of the client above idle for one upload of `size` bytes; the
+    simulator runs in a subprocess so only the uploading process is measured."""
+    with tempfile.TemporaryDirectory() as tmp:
+        slot = 2 * size
+        image = make_image(Path(tmp), size, slot_bytes=slot)
+        sim = subprocess.Popen(
+            [sys.executable, "-m", "app", "sim", "--udp", "127.0.0.1:0", "--buf-count", "8",
+             "--slot-size", str(slot)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert sim.stdout is not None
+            address = sim.stdout.readline().split()[-1]
+            async with SmpClient(open_transport(f"udp:{address}")) as client:
+                Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+                idle = peak_rss_bytes()
+                start = time.monotonic()
+                with FileSource(image) as source:
+                    result = await upload_image(client, source)
+                elapsed = time.monotonic() - start
+                peak = peak_rss_bytes()
+        finally:
+            sim.terminate()
+            sim.wait(10)
+    print(f"{size / 2**20:.0f} MiB upload in {elapsed:.1f} s (match {result.stats.match}): "
+          f"peak RSS {(peak - idle) / 2**20:.1f} MiB above the idle process "
+          f"({idle / 2**20:.0f} MiB idle)")
+
+
 async def main(args: argparse.Namespace) -> int:
+    if args.memory:
+        await memory_run(args.memory)
+        return 0
     profiles = [p for p in PROFILES if not args.only or p.name in args.only]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -340,5 +380,7 @@ if __name__ == "__main__":
     parser.add_argument("--size", type=int, default=256 * 1024)
     parser.add_argument("--only", nargs="*", help="profile names")
     parser.add_argument("--no-smpmgr", action="store_true")
+    parser.add_argument("--memory", type=int, metavar="BYTES",
+                        help="instead: peak memory of one upload of this size (e.g. 16777216)")
     os.environ.setdefault("PYTHONPATH", str(Path(__file__).resolve().parent.parent))
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -332,12 +332,12 @@ class _Uploader:
         """The device's offset as last reported."""
         self.next_off = 0
         self.flights: list[_Flight] = []
-        self.dropped: set[asyncio.Task[img.ImageUploadResponse]] = set()
+        self.dropped: set[asyncio.Task[Any]] = set()
         self.clean = 0
         self.srtt: float | None = None
         self.rttvar = 0.0
         self.backoff = 1.0
-        self.first_sent = False
+        self.cancel_wait: asyncio.Task[Any] | None = None
         self.resumed_from: int | None = None
         self.match: bool | None = None
         self.last_progress = time.monotonic()
@@ -369,6 +369,9 @@ class _Uploader:
                     await self._reconnect(exc)
         finally:
             self._drop_flights()
+            if self.cancel_wait is not None:
+                self.cancel_wait.cancel()
+                self.dropped.add(self.cancel_wait)
             await self._settle_dropped()
         elapsed = time.monotonic() - started
         self._tick(force=True)
@@ -380,18 +383,13 @@ class _Uploader:
             self._check_cancel()
             self._fill()
             waits: set[asyncio.Future[Any]] = {f.task for f in self.flights}
-            cancel_wait = None
             if self.cancel is not None:
-                cancel_wait = asyncio.ensure_future(self.cancel.wait())
-                waits.add(cancel_wait)
-            now = time.monotonic()
+                if self.cancel_wait is None:
+                    self.cancel_wait = asyncio.create_task(self.cancel.wait())
+                waits.add(self.cancel_wait)
             wake = min(self._deadline(), self.last_progress + self.opts.stall_timeout_s)
-            try:
-                await asyncio.wait(waits, timeout=max(wake - now, 0.001),
-                                   return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                if cancel_wait is not None:
-                    cancel_wait.cancel()
+            await asyncio.wait(waits, timeout=max(wake - time.monotonic(), 0.001),
+                               return_when=asyncio.FIRST_COMPLETED)
             self._check_cancel()
             for flight in list(self.flights):
                 # an earlier answer in this pass may have discarded this flight already
@@ -596,7 +594,7 @@ class _Uploader:
         self._tick(f"link dropped at {where}; reconnecting", force=True)
         while True:
             self._check_cancel()
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(TransportError, OSError):
                 await self.client.close()
             try:
                 self.client = await self.reconnect()

@@ -103,6 +103,8 @@ class Rig:
     spec: str
     make_transport: Callable[[], Transport]
     clients: list[SmpClient] = field(default_factory=list)
+    drop_link: Callable[[], None] | None = None
+    """Cut the link without resetting the device (BLE: out of range)."""
 
     async def connect(self, timeout_s: float = 3.0) -> SmpClient:
         """A new connected client (also the upload's `reconnect` factory)."""
@@ -159,7 +161,8 @@ async def serve(kind: str, device: SimDevice, link: LinkModel | None = None, *,
             return BleTransport(options, client_factory=radio.client, scanner=radio.scanner(),
                                 scan_timeout_s=1.0)
 
-        rig = Rig(kind, device, runtime, "ble:sim", ble_transport)
+        rig = Rig(kind, device, runtime, "ble:sim", ble_transport,
+                  drop_link=peripheral.disconnect)
         stop = runtime.stop
     try:
         yield rig

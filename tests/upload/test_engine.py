@@ -210,3 +210,34 @@ async def test_ble_without_reassembly_falls_back_to_mtu_sized_requests(
             result = await upload_image(client, source)
         assert result.stats.limit.max_request_bytes == 244
         assert slot_holds(rig.device, 1, image)
+
+
+async def test_link_drop_reconnects_and_resumes(images: ImageFactory) -> None:
+    """A BLE link lost at 40% is reconnected and the device resumes its session there:
+    the progress says "resumed at", and nothing before that offset is sent again."""
+    image = images("1.1.0", 60 * 1024)
+    messages: list[str] = []
+    async with serve("ble", sim_device()) as rig:
+        assert rig.drop_link is not None
+        dropped = False
+
+        def drop_at_40(tick: UploadTick) -> None:
+            nonlocal dropped
+            if tick.message:
+                messages.append(tick.message)
+            if not dropped and tick.acked > tick.total * 0.4:
+                dropped = True
+                asyncio.get_running_loop().call_soon(rig.drop_link)  # type: ignore[arg-type]
+
+        client = await rig.connect()
+        with FileSource(image) as source:
+            result = await upload_image(client, source, reconnect=rig.connect,
+                                        on_progress=drop_at_40,
+                                        options=UploadOptions(progress_interval_s=0))
+        assert result.stats.reconnects == 1
+        assert result.client is not client
+        assert any(m.startswith("link dropped at") for m in messages)
+        assert any(m.startswith("resumed at") for m in messages)
+        assert result.stats.sent_bytes < image.stat().st_size * 1.5
+        assert rig.device.counters["reboots"] == 0
+        assert slot_holds(rig.device, 1, image)
