@@ -12,10 +12,12 @@ from app.workflows.update import (
     UpdateImage,
     UpdateOptions,
     UpdateResult,
+    classify_boot,
     confirm_running,
     describe_plan,
     load_update_images,
     read_device_state,
+    read_slots,
     run_update,
     tuning_advice,
     wait_for_device,
@@ -24,6 +26,7 @@ from app.workflows.update import (
 __all__ = [
     "DeviceState", "DowngradeRefused", "HashMismatch", "ImageOutcome", "Mode", "Outcome",
     "ProgressCallback", "ProgressEvent", "ProgressMeter", "Stage", "UpdateError", "UpdateImage",
-    "UpdateOptions", "UpdateResult", "confirm_running", "describe_plan", "load_update_images",
-    "read_device_state", "run_update", "tuning_advice", "wait_for_device",
+    "UpdateOptions", "UpdateResult", "classify_boot", "confirm_running", "describe_plan",
+    "load_update_images", "read_device_state", "read_slots", "run_update", "tuning_advice",
+    "wait_for_device",
 ]

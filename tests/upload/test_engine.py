@@ -241,3 +241,28 @@ async def test_link_drop_reconnects_and_resumes(images: ImageFactory) -> None:
         assert result.stats.sent_bytes < image.stat().st_size * 1.5
         assert rig.device.counters["reboots"] == 0
         assert slot_holds(rig.device, 1, image)
+
+
+async def test_task_cancellation_stops_cleanly_and_resumes(images: ImageFactory) -> None:
+    """Cancelling the upload task leaves nothing in flight; the next upload resumes."""
+    image = images("1.1.0", 60 * 1024)
+    async with serve("udp", sim_device(), LinkModel(latency_s=0.002)) as rig:
+        client = await rig.connect()
+        with FileSource(image) as source:
+            started = asyncio.Event()
+
+            def note(tick: UploadTick) -> None:
+                if tick.acked > tick.total // 3:
+                    started.set()
+
+            task = asyncio.create_task(upload_image(
+                client, source, on_progress=note, options=UploadOptions(progress_interval_s=0)))
+            await asyncio.wait_for(started.wait(), 10)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            offset = rig.device.upload.off if rig.device.upload else 0
+            assert offset > 0
+            result = await upload_image(client, source)
+        assert result.stats.resumed_from >= offset  # what was in flight may have landed too
+        assert slot_holds(rig.device, 1, image)
