@@ -360,7 +360,13 @@ class _Run:
         advice = tuple(a for s in self.stats for a in tuning_advice(s, state))
         if self.options.mode is Mode.NONE or not to_mark:
             return self._finish(state.slots, plan, advice)
-        slots = await self._mark(to_mark)
+        if state.mode is BootloaderMode.DIRECT_XIP:
+            # No image-state write in direct-XIP without revert: the higher version boots.
+            self.say(Stage.CHECKING, "direct-XIP: nothing to mark; the bootloader boots the "
+                     "slot with the higher version")
+            slots = tuple(await read_slots(self.client))
+        else:
+            slots = await self._mark(to_mark)
         if not self.options.reset:
             for item in to_mark:
                 self._outcome(item, Outcome.PENDING, "marked; it takes effect at the next reset")

@@ -278,3 +278,15 @@ async def test_window_option_reaches_the_engine(images: ImageFactory) -> None:
             mode=Mode.NONE, upload=UploadOptions(window=2, max_window=2)))
         stats = result.images[0].upload
         assert stats is not None and stats.max_window == 2
+
+
+async def test_direct_xip_boots_the_higher_version_without_marking(
+        images: ImageFactory) -> None:
+    """On a direct-XIP bootloader nothing is marked; after the reset the newer slot runs."""
+    path = images("1.2.0", 20 * 1024)
+    async with serve("udp", sim_device(mode=BootloaderMode.DIRECT_XIP)) as rig:
+        client = await rig.connect()
+        result = await run_update(client, load_update_images(path), reconnect=rig.connect)
+        assert any("Direct-XIP" in line for line in result.plan)
+        assert result.images[0].outcome is Outcome.CONFIRMED
+        assert running(rig.device) == "1.2.0"
