@@ -340,6 +340,7 @@ class _Run:
         self.reconnect = reconnect
         self.outcomes: dict[int, ImageOutcome] = {}
         self.stats: list[UploadStats] = []
+        self.uploads: dict[int, UploadStats] = {}
 
     def say(self, stage: Stage, message: str, image: int = 0) -> None:
         log.info("%s: %s", stage, message)
@@ -455,6 +456,7 @@ class _Run:
                 close()
         self.client = result.client
         self.stats.append(result.stats)
+        self.uploads[item.image] = result.stats
         if result.stats.match is False:
             raise HashMismatch(
                 f"the device reports that the bytes in its slot differ from the uploaded file "
@@ -518,7 +520,7 @@ class _Run:
 
     def _outcome(self, item: UpdateImage, outcome: Outcome, message: str) -> None:
         self.outcomes[item.image] = ImageOutcome(item.image, item.label, outcome, message,
-                                                 next(iter(self.stats[-1:]), None))
+                                                 self.uploads.get(item.image))
         self.say(Stage.CHECKING, message, item.image)
 
     def _finish(self, slots: tuple[ImageSlot, ...], plan: list[str],

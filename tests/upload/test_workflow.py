@@ -224,6 +224,8 @@ async def test_package_uploads_network_core_first(images: ImageFactory, tmp_path
         assert rig.device.counters["reboots"] == 1
         assert {o.image: o.outcome for o in result.images} == {
             0: Outcome.TESTING, 1: Outcome.TESTING}
+        sizes = {o.image: o.upload.total_bytes for o in result.images if o.upload}
+        assert sizes == {0: app.stat().st_size, 1: net.stat().st_size}
         assert running(rig.device, 0) == "1.2.0" and running(rig.device, 1) == "1.2.0"
 
 
