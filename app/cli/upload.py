@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from app.cli.connect import UsageError, connected
 from app.client import SmpClient
 from app.client.upload import UploadOptions
+from app.errors import SlotwiseError
 from app.image.keys import KeyStore
 from app.transport import open_transport
 from app.workflows.progress import ProgressEvent, Stage
@@ -96,8 +97,14 @@ async def _upload(args: argparse.Namespace, options: UpdateOptions, images: list
         return client
 
     async with connected(args) as client:
-        result = await run_update(client, images, options, on_progress=printer.event,
-                                  reconnect=reconnect)
+        try:
+            result = await run_update(client, images, options, on_progress=printer.event,
+                                      reconnect=reconnect)
+        except SlotwiseError as exc:
+            if args.json:  # scripts read the last line; stderr still gets the sentence
+                print(json.dumps({"event": "result", "ok": False, "message": str(exc)}),
+                      flush=True)
+            raise
         if result.client is not None and result.client is not client:
             await result.client.close()
     printer.finish()

@@ -102,5 +102,10 @@ def test_downgrade_refused_then_allowed(images: ImageFactory,
     with ThreadedSim(sim_device()) as sim:
         assert main(["-d", sim.spec, "upload", str(path)]) == 1
         assert "--allow-downgrade" in one_error_line(capsys.readouterr().err)
+        assert main(["-d", sim.spec, "upload", str(path), "--json"]) == 1
+        captured = capsys.readouterr()
+        last = json.loads(captured.out.splitlines()[-1])
+        assert last["event"] == "result" and last["ok"] is False
+        assert "--allow-downgrade" in one_error_line(captured.err)
         assert main(["-d", sim.spec, "upload", str(path), "--allow-downgrade",
                      "--mode", "none"]) == 0
