@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Generic, TypeVar
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from app.gui.errors import describe_error
 
@@ -30,13 +30,18 @@ PROGRESS_INTERVAL_S = 0.1
 
 
 class _Relay(QObject):
-    """Lives on the GUI thread; a call emitted from the loop thread is queued to it."""
+    """Lives on the GUI thread; every call emitted to it is queued, from any thread.
+
+    Always queued, never direct: a job can finish before `submit()` has even attached its
+    done-callback (the callback then runs at once, on the GUI thread), and its report must
+    still arrive after the code that called `submit()` has finished, not in the middle of it.
+    """
 
     call = Signal(object)
 
     def __init__(self) -> None:
         super().__init__()
-        self.call.connect(self._run)
+        self.call.connect(self._run, Qt.ConnectionType.QueuedConnection)
 
     @Slot(object)
     def _run(self, fn: Callable[[], object]) -> None:

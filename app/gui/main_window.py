@@ -338,11 +338,11 @@ class MainWindow(QMainWindow):
     # --- selection and title ----------------------------------------------------------------
 
     def _on_selected(self, target: DeviceTarget | None) -> None:
-        self.controller.select(target)
         if target is None:
             self.device_view.clear()
         else:
             self.device_view.clear(target.name)
+        self.controller.select(target)
         self._update_title()
 
     def _on_snapshot(self, snapshot: DeviceSnapshot) -> None:

@@ -87,3 +87,13 @@ def test_stop_joins_thread_and_runs_cleanups(qapp: object) -> None:
     assert job.cancelled()
     assert not core.running
     assert "slotwise-core" not in [t.name for t in threading.enumerate()]
+
+
+def test_reports_are_queued_even_from_the_gui_thread(qtbot: QtBot, bridge: CoreBridge) -> None:
+    """A report posted on the GUI thread runs later, never inside the caller (a job that
+    ends before submit() returns must not re-enter the code that submitted it)."""
+    ran: list[str] = []
+    bridge.post(lambda: ran.append("report"))
+    ran.append("caller continues")
+    qtbot.waitUntil(lambda: len(ran) == 2, timeout=5000)
+    assert ran == ["caller continues", "report"]
