@@ -116,6 +116,24 @@ async def test_duplicate_and_late_answers(images: ImageFactory) -> None:
         assert any(s.slot == 1 and s.version == "1.1.0" for s in slots)
 
 
+async def test_reordered_datagrams(images: ImageFactory) -> None:
+    """Every fifth datagram each way overtaken by the ones after it: the engine follows the
+    device's offsets and the slot ends equal to the file."""
+    image = images("1.1.0", 40 * 1024)
+    async with serve("udp", sim_device(buf_count=8), LinkModel(latency_s=0.002)) as rig:
+        relay_cm = duplicating_relay(rig.spec.removeprefix("udp:"), late_s=0.015,
+                                     hold_every=5, duplicate_requests=False,
+                                     duplicate_replies=False)
+        async with relay_cm as relay:
+            client = SmpClient(open_transport(f"udp:{relay.address}"))
+            async with client:
+                with FileSource(image) as source:
+                    result = await upload_image(client, source)
+        assert relay.duplicates > 5
+        assert result.stats.rewinds + result.stats.retries > 0
+        assert slot_holds(rig.device, 1, image)
+
+
 @pytest.mark.parametrize("window", [1, 7])
 async def test_window_one_and_maximum(window: int, images: ImageFactory) -> None:
     """Stop-and-wait and the device's maximum window (buf_count - 1) both upload cleanly."""

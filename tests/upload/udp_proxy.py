@@ -1,4 +1,5 @@
-"""A real UDP relay between client and simulator that duplicates and delays datagrams.
+"""A real UDP relay between client and simulator that duplicates, delays and reorders
+datagrams.
 
 The simulator's link model loses packets but never duplicates or reorders them; this relay
 adds that on real sockets: every datagram is passed on at once and, for the chosen
@@ -25,11 +26,15 @@ class DuplicatingRelay:
     """Listens on 127.0.0.1:<port>; forwards to `target`; answers go back to the client."""
 
     def __init__(self, target: tuple[str, int], *, duplicate_requests: bool = True,
-                 duplicate_replies: bool = True, late_s: float = 0.03) -> None:
+                 duplicate_replies: bool = True, late_s: float = 0.03,
+                 hold_every: int = 0) -> None:
         self.target = target
         self.duplicate_requests = duplicate_requests
         self.duplicate_replies = duplicate_replies
         self.late_s = late_s
+        self.hold_every = hold_every
+        """When > 0, every n-th datagram (each way) is only sent `late_s` later: reordering."""
+        self._seen = 0
         self.client_addr: tuple[str | int, ...] | None = None
         self.duplicates = 0
         self._front: asyncio.DatagramTransport | None = None
@@ -58,13 +63,15 @@ class DuplicatingRelay:
     def received(self, data: bytes, addr: tuple[str | int, ...], upstream: bool) -> None:
         if upstream:
             self.client_addr = addr
-            self._forward(data, True)
-            if self.duplicate_requests:
-                self._later(data, True)
-        elif self.client_addr is not None:
-            self._forward(data, False)
-            if self.duplicate_replies:
-                self._later(data, False)
+        elif self.client_addr is None:
+            return
+        self._seen += 1
+        if self.hold_every and self._seen % self.hold_every == 0:
+            self._later(data, upstream)  # overtaken by the datagrams that follow it
+            return
+        self._forward(data, upstream)
+        if self.duplicate_requests if upstream else self.duplicate_replies:
+            self._later(data, upstream)
 
     def _forward(self, data: bytes, upstream: bool) -> None:
         if upstream and self._back is not None and not self._back.is_closing():
@@ -77,7 +84,7 @@ class DuplicatingRelay:
 
         def fire() -> None:
             self._timers.discard(handle)
-            self.duplicates += 1
+            self.duplicates += 1  # counts held-back datagrams too
             self._forward(data, upstream)
 
         handle = loop.call_later(self.late_s, fire)
