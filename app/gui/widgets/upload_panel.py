@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.gui.bridge import CoreBridge
 from app.gui.controller import DeviceController
+from app.gui.dialogs.confirm import ask
 from app.gui.icons import icon
 from app.gui.models.slots import format_bytes
 from app.gui.models.verdict import UploadCheck, check_file, judge
@@ -248,11 +249,47 @@ class UploadPanel(QGroupBox):
     # --- running ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        from app.client.upload import UploadOptions
+        """Upload, after asking once when the mode makes the image permanent (no automatic
+        way back, as a slot card's Confirm and the CLI's --yes) or the file is older than what
+        runs (the workflow refuses a downgrade unless the user said yes to this one)."""
         from app.image.checks import VersionRelation
+
+        check = self.check
+        if check is None or self.path is None or not self.upload_button.isEnabled():
+            return
+        permanent = self.mode_combo.currentData() == "confirm"
+        downgrade = check.relation is VersionRelation.DOWNGRADE
+        if not permanent and not downgrade:
+            self._start_confirmed()
+            return
+        titles, sentences = [], []
+        if downgrade:
+            titles.append(f"Install the older version {check.version or 'of this image'} over "
+                          f"{self._running_version(check)}?")
+            sentences.append("The device goes back to an older firmware version; a "
+                             "bootloader with downgrade prevention will not boot it.")
+        if permanent:
+            titles.append("Make the new image permanent?")
+            sentences.append("After the upload the image is marked permanent: on the next reset "
+                             "MCUboot switches to it for good, and if it does not start there "
+                             "is no automatic way back.")
+        action = "Upload and make permanent" if permanent else "Install the older version"
+        ask(self, " ".join(titles), " ".join(sentences), action,
+            lambda: self._start_confirmed(allow_downgrade=downgrade))
+
+    def _running_version(self, check: UploadCheck) -> str:
+        snapshot = self.controller.snapshot
+        image = (check.verdicts[0].image_index or 0) if check.verdicts else 0
+        running = snapshot.running(image) if snapshot is not None else None
+        return running.version if running is not None and running.version else "the running one"
+
+    def _start_confirmed(self, allow_downgrade: bool = False) -> None:
+        """Start the update; `allow_downgrade` only ever comes from the user's yes."""
+        from app.client.upload import UploadOptions
         from app.workflows.update import Mode, UpdateOptions
 
         check = self.check
+        # the dialog is window-modal but the device or file may have changed meanwhile
         if check is None or self.path is None or not self.upload_button.isEnabled():
             return
         keys: KeyStore | None = self._keys()
@@ -263,7 +300,7 @@ class UploadPanel(QGroupBox):
                         "signature check (development devices only)")
         options = UpdateOptions(
             mode=Mode(self.mode_combo.currentData()),
-            allow_downgrade=check.relation is VersionRelation.DOWNGRADE,
+            allow_downgrade=allow_downgrade,
             reboot_timeout_s=self.reset_wait_s,
             upload=UploadOptions(window=self.window_size,
                                  # no progress for a few answer timeouts: the device is gone
