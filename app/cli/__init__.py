@@ -17,6 +17,16 @@ from app.errors import SlotwiseError
 Command = Callable[[argparse.Namespace], int]
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("the timeout must be more than 0 seconds")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from app.cli import device, diag, discover, flash, sim, upload, verify
 
@@ -29,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="log more (-vv shows SMP traffic)")
     parser.add_argument("-d", "--device", metavar="DEVICE",
                         help="udp:HOST[:PORT], serial:PORT[@BAUD] or ble:ADDRESS_OR_NAME")
-    parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
+    parser.add_argument("--timeout", type=_positive_seconds, default=5.0, metavar="S",
                         help="seconds to wait for each answer (default 5)")
     parser.add_argument("--demo", action="store_true",
                         help="open the application on built-in simulated devices")

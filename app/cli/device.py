@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from app.cli.connect import UsageError, with_client
@@ -35,7 +35,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     p = commands.add_parser("confirm", help="confirm the running image, or make HASH permanent")
     p.add_argument("hash", nargs="?", help="image hash (hex); omit to confirm the running image")
-    p.set_defaults(func=with_client(_confirm))
+    p.add_argument("--yes", action="store_true",
+                   help="with HASH: yes, make it permanent (no rollback if it fails to start)")
+    p.set_defaults(func=_checked(_permanent_needs_yes, with_client(_confirm)))
 
     p = commands.add_parser("reset", help="reboot the device")
     p.add_argument("--force", action="store_true", help="ask the app not to refuse the reset")
@@ -43,8 +45,31 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     p = commands.add_parser("erase", help="erase a slot (default: the non-running slot)")
     p.add_argument("--slot", type=int, help="absolute slot index (image * 2 + slot)")
-    p.set_defaults(func=with_client(_erase))
+    p.set_defaults(func=_checked(_slot_not_negative, with_client(_erase)))
 
+
+
+def _checked(check: Callable[[argparse.Namespace], None],
+             run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Validate the command line before anything connects to the device."""
+
+    def checked(args: argparse.Namespace) -> int:
+        check(args)
+        return run(args)
+
+    return checked
+
+
+def _permanent_needs_yes(args: argparse.Namespace) -> None:
+    if args.hash and not args.yes:
+        raise UsageError("confirm HASH makes that image permanent with no way back if it fails "
+                         "to start; add --yes if that is what you want (without HASH it "
+                         "confirms the running image)")
+
+
+def _slot_not_negative(args: argparse.Namespace) -> None:
+    if args.slot is not None and args.slot < 0:
+        raise UsageError("--slot is an absolute slot index: 0 or more (image * 2 + slot)")
 
 
 def _hash_arg(text: str) -> bytes:

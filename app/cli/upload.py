@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -91,8 +92,11 @@ def _keys(paths: list[Path]) -> KeyStore | None:
 async def _upload(args: argparse.Namespace, options: UpdateOptions, images: list[Any]) -> int:
     printer = _Printer(sys.stdout if args.json else sys.stderr, json_lines=args.json)
 
+    reconnected: list[SmpClient] = []
+
     async def reconnect() -> SmpClient:
         client = SmpClient(open_transport(args.device), timeout_s=args.timeout)
+        reconnected.append(client)
         await client.open()
         return client
 
@@ -105,8 +109,10 @@ async def _upload(args: argparse.Namespace, options: UpdateOptions, images: list
                 print(json.dumps({"event": "result", "ok": False, "message": str(exc)}),
                       flush=True)
             raise
-        if result.client is not None and result.client is not client:
-            await result.client.close()
+        finally:  # a reconnect may have replaced the client; close every link opened
+            for extra in reconnected:
+                with contextlib.suppress(SlotwiseError):
+                    await extra.close()
     printer.finish()
     return _report(args, result)
 

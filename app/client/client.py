@@ -100,13 +100,15 @@ class SmpClient:
             self._reader = asyncio.create_task(self._read_loop(), name="smp-reader")
 
     async def close(self) -> None:
-        await self.transport.close()
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-            self._reader = None
-        self._fail_pending(TransportClosed(f"connection to {self.link.address} closed"))
+        try:
+            await self.transport.close()
+        finally:  # even when the transport's close fails, nobody may be left waiting
+            if self._reader is not None:
+                self._reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._reader
+                self._reader = None
+            self._fail_pending(TransportClosed(f"connection to {self.link.address} closed"))
 
     # --- the request engine -----------------------------------------------------------------
 
@@ -216,9 +218,10 @@ class SmpClient:
                        header.sequence, header.group, header.command)
             return
         body = frame[8:]
-        if len(body) != header.length:
-            pending.future.set_exception(DecodeError(
-                f"reply declares {header.length} body bytes but {len(body)} arrived"))
+        if len(body) != header.length:  # truncated or padded: a retransmission may still come
+            self.stats.undecodable += 1
+            log.warning("dropped a reply declaring %d body bytes with %d present (seq %d)",
+                        header.length, len(body), header.sequence)
             return
         pending.future.set_result((header, body))
 

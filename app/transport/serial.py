@@ -231,7 +231,8 @@ class SerialTransport:
                 port.cancel_read()
         if self._thread is not None:
             # The thread wakes at least every _READ_POLL_S; cancel_read wakes it at once.
-            self._thread.join(timeout=2 * _READ_POLL_S + 1.0)
+            # joined off the event loop: other devices and the GUI bridge keep running
+            await asyncio.to_thread(self._thread.join, 2 * _READ_POLL_S + 1.0)
             self._thread = None
         if port is not None:
             with contextlib.suppress(Exception):

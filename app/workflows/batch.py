@@ -122,6 +122,8 @@ class _Attempt:
         self._stage_started = time.monotonic()
         self._retries = 0
         self._resumes = 0
+        self._clients: list[SmpClient] = []
+        """Every client this attempt opened (reconnects included): all closed at the end."""
         kind, _, address = device.partition(":")
         self.row = ResultRow(
             timestamp="", station=self.job.station, operator=self.job.operator,
@@ -130,10 +132,9 @@ class _Attempt:
 
     async def run(self) -> ResultRow:
         started = time.monotonic()
-        client: SmpClient | None = None
         try:
             self._enter("connect")
-            client = await self.runner.connect(self.device)
+            client = await self._connect()
             await client.echo("slotwise")
             self._enter("identify")
             await self._identify(client)
@@ -145,9 +146,9 @@ class _Attempt:
                                failure_reason=f"{self._stage}: {exc}")
         finally:
             self._enter("done")
-            if client is not None:
+            for opened in self._clients:  # a failed run must not keep a port or link busy
                 with contextlib.suppress(TransportError):
-                    await client.close()
+                    await opened.close()
         self.durations["total"] = time.monotonic() - started
         stamp = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         return replace(self.row, timestamp=stamp, durations_s=dict(self.durations),
@@ -161,6 +162,11 @@ class _Attempt:
         self._stage, self._stage_started = stage, now
         if stage != "done":
             self.runner._emit(self.device, stage)
+
+    async def _connect(self) -> SmpClient:
+        client = await self.runner.connect(self.device)
+        self._clients.append(client)
+        return client
 
     async def _identify(self, client: SmpClient) -> None:
         identity: dict[str, str] = {}
@@ -195,12 +201,9 @@ class _Attempt:
                                 f"{check} {self.row.identity.get(check)!r}")
 
     async def _update(self, client: SmpClient) -> SmpClient:
-        async def reconnect() -> SmpClient:
-            return await self.runner.connect(self.device)
-
         self._enter("checking")
         result = await run_update(client, list(self.job.images), self.runner.options,
-                                  on_progress=self._progress, reconnect=reconnect)
+                                  on_progress=self._progress, reconnect=self._connect)
         client = result.client or client
         first = self.job.images[0]
         running = _running(list(result.slots), first.image)

@@ -48,6 +48,10 @@ def test_cli_exit_status_and_one_line_errors() -> None:
     assert slotwise("no-such-command").returncode == 2
     bad_hash = slotwise("-d", "udp:127.0.0.1:9", "test", "xyz")
     assert bad_hash.returncode == 2 and "not a hexadecimal hash" in bad_hash.stderr
+    permanent = slotwise("-d", "udp:127.0.0.1:9", "confirm", "ab" * 32)
+    assert permanent.returncode == 2 and "--yes" in permanent.stderr
+    assert slotwise("-d", "udp:127.0.0.1:9", "erase", "--slot", "-1").returncode == 2
+    assert slotwise("--timeout", "0", "-d", "udp:127.0.0.1:9", "echo").returncode == 2
 
 
 def test_test_reset_confirm_through_the_cli(tmp_path: Path, signed_image: Path) -> None:

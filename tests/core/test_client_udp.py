@@ -154,8 +154,9 @@ class _Hostile(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
         assert self.transport is not None
-        if self.mode == "echo-header":  # a well-formed header for this request, bad body
-            reply = bytes([data[0] | 1, 0]) + len(self.answer).to_bytes(2, "big") + data[4:8]
+        if self.mode in ("echo-header", "short-body"):  # this request's header, bad body
+            declared = len(self.answer) + (5 if self.mode == "short-body" else 0)
+            reply = bytes([data[0] | 1, 0]) + declared.to_bytes(2, "big") + data[4:8]
             self.transport.sendto(reply + self.answer, addr)
         else:
             self.transport.sendto(self.answer, addr)
@@ -178,6 +179,18 @@ async def test_malformed_cbor_in_a_matched_reply_raises_decode_error(body: bytes
     try:
         with pytest.raises(DecodeError):
             await client.echo("x")
+    finally:
+        await client.close()
+        server.close()
+
+
+async def test_a_reply_shorter_than_its_header_says_is_dropped() -> None:
+    """A truncated reply is counted and dropped (a retransmission may still arrive)."""
+    client, server = await _hostile_client(b"\xa1\x61\x72", "short-body")
+    try:
+        with pytest.raises(TransportTimeout):
+            await client.echo("x")
+        assert client.stats.undecodable >= 1
     finally:
         await client.close()
         server.close()

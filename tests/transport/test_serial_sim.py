@@ -83,8 +83,7 @@ async def test_pty_closed_mid_request_fails_fast(pty_sim: PtySimServer,
     device.stop_answering()
     request = asyncio.create_task(serial_client.echo("never answered"))
     await asyncio.sleep(0.1)
-    started = time.monotonic()
     pty_sim.hangup()
+    # the client's own timeout is far longer; ending within this bound proves the hang-up did
     with pytest.raises(TransportClosed, match="device disconnected"):
-        await request
-    assert time.monotonic() - started < 1.0
+        await asyncio.wait_for(request, 3)
