@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from app.gui.icons import DEMO
 from app.gui.session import DeviceTarget, Opener
-from app.sim.device import SimConfig, SimDevice
+from app.sim.demo import demo_board
 from app.sim.link import LinkModel
 from app.sim.serve import UdpSimServer
 
@@ -58,7 +58,7 @@ async def start_demo(demo: DemoDevices | None = None, link: LinkModel = DEMO_LIN
                      serial: bool = True, ble: bool = True) -> DemoDevices:
     """Start the demo devices on the running loop, into `demo` (whose `stop()` undoes it)."""
     demo = demo if demo is not None else DemoDevices()
-    udp = UdpSimServer(SimDevice(SimConfig(name="demo-board-udp")), link)
+    udp = UdpSimServer(demo_board("demo-board-udp"), link)
     await udp.start()
     demo.servers.append(udp)
     demo.stoppers.append(udp.stop)
@@ -78,7 +78,7 @@ async def _start_serial(demo: DemoDevices, link: LinkModel) -> None:
     try:
         from app.sim.serial_endpoint import PtySimServer
 
-        pty = PtySimServer(SimDevice(SimConfig(name="demo-board-serial")), link,
+        pty = PtySimServer(demo_board("demo-board-serial"), link,
                            baud=None, log_lines=False)
         await pty.start()
     except (ImportError, OSError) as exc:  # no ptys on this platform

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from app.gui.session import DeviceTarget
 from app.sim.ble_endpoint import FakeRadio, SimBlePeripheral
-from app.sim.device import SimConfig, SimDevice
+from app.sim.demo import demo_board
 from app.sim.link import LinkModel
 from app.sim.runtime import SimRuntime
 from app.transport.ble import BleOptions, BleTransport
@@ -22,7 +22,7 @@ BLE_NAME = "slotwise-demo-ble"
 
 
 async def start_ble_demo(demo: DemoDevices, link: LinkModel) -> None:
-    runtime = SimRuntime(SimDevice(SimConfig(name=BLE_NAME)), link)
+    runtime = SimRuntime(demo_board(BLE_NAME), link)
     await runtime.start()
     demo.stoppers.append(runtime.stop)
     radio = FakeRadio()

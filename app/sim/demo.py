@@ -31,3 +31,12 @@ def seed_demo_content(device: SimDevice) -> None:
                   "app/interval_s": (30).to_bytes(4, "little")}
         device.stored_settings.update(seeded)
         device.settings.update(seeded)
+
+
+def demo_board(name: str) -> SimDevice:
+    """A modern-Zephyr board with demo content, as `slotwise --demo` shows it."""
+    from app.sim.device import SimConfig
+
+    device = SimDevice(SimConfig(name=name))
+    seed_demo_content(device)
+    return device
