@@ -15,6 +15,8 @@ Fault injection (`device.faults`, a `Faults`; all one-shot unless noted):
 - `stop_answering()` / `resume_answering()`: no reply to anything until resumed (not one-shot).
 - `corrupt_after_upload()`: when the next image upload completes, one payload byte of the slot
   is flipped before `match` is computed, so the slot no longer equals what the client sent.
+- `refuse_state_write_for_image(n)`: every test/confirm (image state write) that names a slot
+  of image `n` fails with FLASH_WRITE_FAILED (not one-shot): a half-marked multi-image update.
 Inspection: `slots(image)` / `slot(n)` (Slot: `.data`, `.flash`, `.hash`, `.version`, trailer
 flags), `flags(n)`, `running_version(image)`, `upload`, `settings`, `files`.
 """
@@ -93,6 +95,8 @@ class Faults:
     corrupt_next_response: bool = False
     silent: bool = False
     corrupt_after_upload: bool = False
+    refuse_state_write: set[int] = field(default_factory=set)
+    """Image numbers whose test/confirm writes fail."""
 
 
 class SimDevice:
@@ -182,6 +186,9 @@ class SimDevice:
 
     def corrupt_after_upload(self) -> None:
         self.faults.corrupt_after_upload = True
+
+    def refuse_state_write_for_image(self, image: int) -> None:
+        self.faults.refuse_state_write.add(image)
 
     def install(self, slot_number: int, image: bytes) -> None:
         """Put `image` into a slot as a flash programmer would (test set-up)."""

@@ -477,10 +477,19 @@ class _Run:
 
     async def _mark(self, items: list[UpdateImage]) -> tuple[ImageSlot, ...]:
         slots: list[ImageSlot] = []
+        done: list[UpdateImage] = []
         for item in items:
             verb = "permanent" if self.options.mode is Mode.CONFIRM else "for test"
             self.say(Stage.CHECKING, f"marking image {item.image} {verb}", item.image)
-            slots = await self._mark_one(item)
+            try:
+                slots = await self._mark_one(item)
+            except (UpdateError, TransportError) as exc:
+                if not done:
+                    raise
+                # Images are marked one by one: the earlier ones stay pending and would swap
+                # alone at the next reset (e.g. a new net core under an old app); say so.
+                raise UpdateError(_half_marked(item, exc, done, slots)) from exc
+            done.append(item)
         return tuple(slots)
 
     async def _mark_one(self, item: UpdateImage) -> list[ImageSlot]:
@@ -532,6 +541,21 @@ class _Run:
         self.meter.update(Stage.DONE if ok else Stage.FAILED, message=message)
         return UpdateResult(ok, message, outcomes, tuple(plan), advice, slots, can_confirm,
                             self.client)
+
+
+def _half_marked(failed: UpdateImage, exc: Exception, done: list[UpdateImage],
+                 slots: list[ImageSlot]) -> str:
+    """The sentence for a multi-image mark that stopped part way: what is marked, and how
+    to undo it (erase of a pending secondary is allowed, smp-protocol.md §6.1.3 step 7)."""
+    numbers = ", ".join(str(i.image) for i in done)
+    absolute = []
+    for item in done:
+        held = next((s for s in slots if s.image_number == item.image and not s.active
+                     and s.hash == item.image_hash), None)
+        absolute.append(str(item.image * 2 + (held.slot if held is not None else 1)))
+    return (f"marking image {failed.image} failed ({exc}); image(s) {numbers} ARE marked and "
+            "will be installed alone at the next reset: do not reset; erase absolute slot(s) "
+            f"{', '.join(absolute)} (slotwise erase --slot N) to undo")
 
 
 async def read_slots(client: SmpClient, attempts: int = 3) -> list[ImageSlot]:

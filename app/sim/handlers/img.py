@@ -63,6 +63,8 @@ def state_write(dev: SimDevice, req: g.ImageStateWrite) -> g.ImageStateResponse:
         slot = dev.active_slot(img_state.ACTIVE_IMAGE)
     else:
         raise GroupFailure(Group.IMAGE, ImgErr.INVALID_HASH)
+    if slot // 2 in dev.faults.refuse_state_write:  # injected: the trailer write fails
+        raise GroupFailure(Group.IMAGE, ImgErr.FLASH_WRITE_FAILED)
     img_state.set_next_boot(dev, slot, confirm)
     return g.ImageStateResponse(images=img_state.list_images(dev), split_status=0)
 
