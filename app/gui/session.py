@@ -7,8 +7,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -55,21 +56,38 @@ class DeviceSession:
         self._on_traffic = on_traffic
         self._on_console = on_console
         self.client: SmpClient | None = None
+        self._closed = False
+        """Set by close(): the user left this device, so nothing may open a link to it again
+        (a reset wait or the upload engine would otherwise reconnect a session nobody owns)."""
+        self._cancels: set[asyncio.Event] = set()
+        """Waits and updates in progress; close() sets them so they stop at once."""
 
     async def connect(self) -> DeviceSnapshot:
         await self._open()
         return await self.read()
 
     async def _open(self) -> None:
+        self._refuse_if_closed()
         if self.client is not None:
-            await self.client.close()
+            old, self.client = self.client, None
+            await old.close()
+        self._refuse_if_closed()
         transport = self._opener()
         add_listener = getattr(transport, "add_console_listener", None)
         if self._on_console is not None and add_listener is not None:
             add_listener(self._on_console)  # serial: device output between SMP frames
-        self.client = SmpClient(transport, timeout_s=self._timeout_s,
-                                on_traffic=self._on_traffic)
-        await self.client.open()
+        client = SmpClient(transport, timeout_s=self._timeout_s, on_traffic=self._on_traffic)
+        try:
+            await client.open()
+        finally:
+            if self._closed:  # close() ran while the link was opening: nobody owns it now
+                await client.close()
+        self._refuse_if_closed()
+        self.client = client
+
+    def _refuse_if_closed(self) -> None:
+        if self._closed:
+            raise TransportClosed(f"left {self.target.name}: not reconnecting")
 
     def _require(self) -> SmpClient:
         if self.client is None:
@@ -77,6 +95,10 @@ class DeviceSession:
         return self.client
 
     async def close(self) -> None:
+        """Close the link for good: a wait or reconnect still running stops and opens none."""
+        self._closed = True
+        for cancel in self._cancels:
+            cancel.set()
         if self.client is not None:
             client, self.client = self.client, None
             await client.close()
@@ -123,11 +145,24 @@ class DeviceSession:
         from app.workflows.update import load_update_images, run_update
 
         images = await asyncio.to_thread(load_update_images, path, keys)
-        result = await run_update(self._require(), images, options, on_progress=on_progress,
-                                  cancel=cancel, reconnect=self.reconnect)
+        cancel = cancel or asyncio.Event()
+        with self._cancelled_by_close(cancel):
+            result = await run_update(self._require(), images, options,
+                                      on_progress=on_progress, cancel=cancel,
+                                      reconnect=self.reconnect)
         if result.client is not None and result.client is not self.client:
             self.client = result.client
         return UpdateDone(result, await self.read())
+
+    @contextlib.contextmanager
+    def _cancelled_by_close(self, cancel: asyncio.Event) -> Iterator[asyncio.Event]:
+        if self._closed:
+            cancel.set()
+        self._cancels.add(cancel)
+        try:
+            yield cancel
+        finally:
+            self._cancels.discard(cancel)
 
     # --- slot actions -----------------------------------------------------------------------
 
@@ -159,9 +194,10 @@ class DeviceSession:
         await client.reset()
         if not changes:
             await asyncio.sleep(RESET_GRACE_S)
-        self.client, _ = await wait_for_device(
-            client, self.reconnect, timeout_s=wait_s,
-            ready=lambda slots: not changes or _slot_key(slots) != before)
+        with self._cancelled_by_close(asyncio.Event()) as cancel:
+            self.client, _ = await wait_for_device(
+                client, self.reconnect, timeout_s=wait_s, cancel=cancel,
+                ready=lambda slots: not changes or _slot_key(slots) != before)
         return await self.read()
 
     async def roll_back(self, snapshot: DeviceSnapshot, image: int = 0,

@@ -91,6 +91,10 @@ class DowngradeRefused(UpdateError):
     """The image is older than what runs and downgrades were not allowed."""
 
 
+class WaitCancelled(UpdateError):
+    """The caller stopped the wait for the device after a reset (e.g. it left the device)."""
+
+
 @dataclass(frozen=True, slots=True)
 class UpdateImage:
     """One image to install, verified locally; its bytes are opened on demand (streamed)."""
@@ -524,7 +528,7 @@ class _Run:
 
         self.client, slots = await wait_for_device(
             self.client, self.reconnect, timeout_s=self.options.reboot_timeout_s,
-            poll_interval_s=self.options.poll_interval_s, ready=rebooted)
+            poll_interval_s=self.options.poll_interval_s, ready=rebooted, cancel=self.cancel)
         return tuple(slots)
 
     def _outcome(self, item: UpdateImage, outcome: Outcome, message: str) -> None:
@@ -602,17 +606,22 @@ async def confirm_running(client: SmpClient, image: int = 0) -> tuple[ImageSlot,
 async def wait_for_device(client: SmpClient, reconnect: Reconnect | None, *, timeout_s: float,
                           poll_interval_s: float = 0.2,
                           ready: Callable[[list[ImageSlot]], bool] | None = None,
+                          cancel: asyncio.Event | None = None,
                           ) -> tuple[SmpClient, list[ImageSlot]]:
     """Watch the device come back after a reset: poll its image list (reconnecting when the
     link dropped) until it answers and `ready(slots)` holds. Returns the client and the list.
 
     Raises:
         UpdateError: it did not come back within `timeout_s`.
+        WaitCancelled: `cancel` was set (checked before every poll and reconnect, so a left
+            device is not reconnected behind the caller's back).
     """
     deadline = time.monotonic() + timeout_s
     probe_s = max(poll_interval_s * 2, 0.5)
     last = "no answer"
     while time.monotonic() < deadline:
+        if cancel is not None and cancel.is_set():
+            raise WaitCancelled("stopped watching the device come back after the reset")
         try:
             if not client.is_connected:
                 if reconnect is None:
@@ -628,7 +637,11 @@ async def wait_for_device(client: SmpClient, reconnect: Reconnect | None, *, tim
             last = "it has not rebooted yet"
         except (TransportError, DecodeError, DeviceError) as exc:
             last = str(exc)
-        await asyncio.sleep(poll_interval_s)
+        if cancel is None:
+            await asyncio.sleep(poll_interval_s)
+        else:  # wake at once when cancelled
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(cancel.wait(), poll_interval_s)
     raise UpdateError(f"the device did not come back within {timeout_s:g} s after the reset "
                       f"({last})")
 

@@ -1,0 +1,83 @@
+"""Leaving a device (closing its DeviceSession) while a reset wait is polling stops the wait
+at once and leaves no link open: the session never reconnects after it was closed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from app.errors import SlotwiseError, TransportClosed
+from app.gui.session import DeviceSession, DeviceTarget
+from app.sim.device import SimConfig, SimDevice
+from app.sim.serve import UdpSimServer
+from app.transport import Transport, open_transport
+
+
+class CountingOpener:
+    """Opens real UDP transports to the simulator and remembers each one."""
+
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
+        self.made: list[Transport] = []
+
+    def __call__(self) -> Transport:
+        transport = open_transport(self.spec)
+        self.made.append(transport)
+        return transport
+
+    def still_open(self) -> list[Transport]:
+        return [t for t in self.made if t.is_open]
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[UdpSimServer]:
+    sim = UdpSimServer(SimDevice(SimConfig(name="leave-test")))
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+def session_for(server: UdpSimServer) -> tuple[DeviceSession, CountingOpener]:
+    spec = f"udp:{server.address}"
+    opener = CountingOpener(spec)
+    target = DeviceTarget(spec=spec, kind="udp", name="Leave board", address=server.address)
+    return DeviceSession(target, timeout_s=0.5, opener=opener), opener
+
+
+async def test_closing_mid_reset_wait_stops_it_and_leaves_no_link(
+        server: UdpSimServer) -> None:
+    """A reset wait (device silent after its reboot) ends promptly when the session closes,
+    and every transport the session opened is closed: no reconnect after close."""
+    session, opener = session_for(server)
+    await session.connect()
+    device = server.device
+    reset = asyncio.create_task(session.reset(wait_s=60.0))
+    for _ in range(200):  # until the device has rebooted, then it stays silent
+        if device.counters["reboots"]:
+            break
+        await asyncio.sleep(0.05)
+    assert device.counters["reboots"] == 1
+    device.stop_answering()
+    await asyncio.sleep(2.0)  # the wait is polling (past the 1 s reset grace period)
+    assert not reset.done()
+    opened_before_close = len(opener.made)
+    await session.close()
+    # 10 s is a guard far below the 60 s wait: a wait that ignored the close would hit it
+    with pytest.raises(SlotwiseError):
+        await asyncio.wait_for(reset, 10.0)
+    await asyncio.sleep(0.5)  # a stray reconnect would have opened a link by now
+    assert opener.still_open() == []
+    assert len(opener.made) == opened_before_close
+    assert session.client is None
+
+
+async def test_reconnect_after_close_is_refused(server: UdpSimServer) -> None:
+    """A reconnect asked of a closed session raises TransportClosed and opens nothing."""
+    session, opener = session_for(server)
+    await session.connect()
+    await session.close()
+    with pytest.raises(TransportClosed, match="not reconnecting"):
+        await session.reconnect()
+    assert len(opener.made) == 1 and opener.still_open() == []
