@@ -85,12 +85,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _no_display() -> bool:
+    """On Linux/BSD without X11 or Wayland, Qt would abort with a generic plugin error."""
+    import os
+
+    if sys.platform.startswith(("win", "darwin")) or os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def _open_gui(args: argparse.Namespace) -> int:
     """No subcommand: the desktop application (Qt is imported only here)."""
     try:
         from app.gui.app import run
     except ImportError as exc:
         print(f"slotwise: the desktop application needs PySide6 ({exc})", file=sys.stderr)
+        return 1
+    if args.screenshot is None and _no_display():
+        print("slotwise: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are "
+              "unset). Run it on a desktop, or render the demo offscreen with "
+              "`slotwise --demo --screenshot demo.png`; the command line works everywhere "
+              "(`slotwise --help`).", file=sys.stderr)
         return 1
     if args.production is not None:
         from app.gui.production import run as run_production

@@ -66,6 +66,9 @@ async def _flash(job: Job, args: argparse.Namespace) -> int:
     devices = list(args.devices) or list(job.targets.devices)
     print(f"job {job.name}: {job.image_path.name} version {job.version_text}, mode {job.mode}, "
           f"{job.concurrency} at a time", flush=True)
+    if not job.key_names:
+        print("slotwise: warning: the job names no trusted key, so the image's signature was "
+              "NOT checked (only its hash); add keys = [...] to the job or --key", file=sys.stderr)
     if args.station:
         station = Station(runner, job_finder(job.targets))
         stop = asyncio.Event()

@@ -63,6 +63,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.file.exists():
         raise UsageError(f"{args.file} does not exist")
     images = load_update_images(args.file, keys, image=args.image)  # ImageError: exit 1
+    if keys is None:
+        print("slotwise: warning: the signature was NOT checked (no --key given); only the "
+              "image's hash was verified. Pass the signing key's public half with --key to "
+              "refuse images you did not sign.", file=sys.stderr)
     return asyncio.run(_upload(args, options, images))
 
 

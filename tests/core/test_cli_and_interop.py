@@ -54,6 +54,18 @@ def test_cli_exit_status_and_one_line_errors() -> None:
     assert slotwise("--timeout", "0", "-d", "udp:127.0.0.1:9", "echo").returncode == 2
 
 
+def test_gui_without_a_display_says_what_to_do_instead_of_aborting() -> None:
+    """With no X11/Wayland display, `slotwise --demo` explains itself and exits 1."""
+    import os
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, "-m", "app", "--demo"], capture_output=True,
+                            text=True, timeout=60, env=env)
+    assert result.returncode == 1
+    assert "no display" in result.stderr and "--screenshot" in result.stderr
+
+
 def test_test_reset_confirm_through_the_cli(tmp_path: Path, signed_image: Path) -> None:
     """CLI test, reset, confirm: the image boots unconfirmed, then is confirmed."""
     host = free_loopback_host()
@@ -61,6 +73,7 @@ def test_test_reset_confirm_through_the_cli(tmp_path: Path, signed_image: Path) 
         dev = ("-d", f"udp:{address}")
         upload = slotwise(*dev, "upload", str(signed_image), "--mode", "none")
         assert upload.returncode == 0, upload.stderr
+        assert "signature was NOT checked" in upload.stderr  # no --key given
         slots = json.loads(slotwise(*dev, "images", "--json").stdout)
         new = next(s for s in slots if s["slot"] == 1)
         assert new["version"] == "1.1.0"
