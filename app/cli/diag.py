@@ -113,6 +113,7 @@ def _register_fs(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     g = sub.add_parser("get", help="download a device file")
     g.add_argument("remote", help="absolute path on the device, e.g. /lfs/log.txt")
     g.add_argument("local", nargs="?", type=Path, help="where to save (default: its name here)")
+    g.add_argument("--force", action="store_true", help="replace a local file of that name")
     u = sub.add_parser("put", help="upload a file to the device")
     u.add_argument("local", type=Path)
     u.add_argument("remote")
@@ -274,6 +275,8 @@ async def _fs(client: SmpClient, args: argparse.Namespace) -> int:
         target = args.local or Path(name)
         if target.is_dir():
             target = target / name
+        if target.exists() and not args.force:
+            raise UsageError(f"{target} already exists; add --force to replace it")
         try:
             target.write_bytes(data)
         except OSError as exc:
@@ -315,6 +318,7 @@ async def _report(client: SmpClient, args: argparse.Namespace) -> int:
     report = await collect_report(client, pull=args.pull, traffic=traffic)
     path = write_bundle(report, args.out)
     errors = len(report.snapshot.errors) + len(report.extra_errors)
-    print(f"report written to {path} ({len(report.files)} files requested, "
-          f"{errors} errors noted)")
+    files = len(report.files)
+    print(f"report written to {path} ({files} file{'s' if files != 1 else ''} requested, "
+          f"{errors} error{'s' if errors != 1 else ''} noted)")
     return 0

@@ -105,6 +105,11 @@ def test_fs_put_get_hash_and_shell(capsys: pytest.CaptureFixture[str], sim_spec:
     folder.mkdir()
     assert run(capsys, sim_spec, "fs", "get", "/lfs/up.bin", str(folder))[0] == 0
     assert (folder / "up.bin").read_bytes() == local.read_bytes()
+    back.write_bytes(b"keep me")  # an existing local file is never replaced silently
+    assert run(capsys, sim_spec, "fs", "get", "/lfs/up.bin", str(back))[0] == 2
+    assert back.read_bytes() == b"keep me"
+    assert run(capsys, sim_spec, "fs", "get", "/lfs/up.bin", str(back), "--force")[0] == 0
+    assert back.read_bytes() == local.read_bytes()
     code, out, _ = run(capsys, sim_spec, "fs", "hash", "/lfs/up.bin", "--local", str(local))
     assert code == 0 and out.strip().endswith("match")
     other = tmp_path / "other.bin"
