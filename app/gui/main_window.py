@@ -51,6 +51,15 @@ log = logging.getLogger(__name__)
 APP_NAME = "Slotwise"
 
 
+def about_text() -> str:
+    """The About box: what Slotwise is, its version (from pyproject) and licence."""
+    import app
+
+    return (f"Slotwise {app.__version__}\n\nSlotwise updates and diagnoses firmware on "
+            "Zephyr/MCUboot devices over SMP (MCUmgr) on Bluetooth LE, serial and UDP.\n\n"
+            "Apache License 2.0")
+
+
 class MainWindow(QMainWindow):
     """Owns the bridge's lifetime: closing the window stops the core loop thread."""
 
@@ -368,10 +377,7 @@ class MainWindow(QMainWindow):
         open_production(self)
 
     def _about(self) -> None:
-
-        QMessageBox.about(self, "About Slotwise",
-                          "Slotwise updates and diagnoses firmware on Zephyr/MCUboot devices "
-                          "over SMP (MCUmgr) on Bluetooth LE, serial and UDP.")
+        QMessageBox.about(self, "About Slotwise", about_text())
 
     # --- drag and drop, closing -------------------------------------------------------------
 
