@@ -19,8 +19,8 @@ from app.errors import SlotwiseError, TransportClosed
 from app.gui.targets import DeviceIdentity, DeviceSnapshot, DeviceTarget, SlotView
 from app.smp.errors import DeviceError
 from app.smp.groups.img import ImageSlot
-from app.smp.groups.os import BootloaderMode
 from app.transport import Transport, open_transport
+from app.workflows.diagnostics import mode_text as describe_mode
 
 if TYPE_CHECKING:
     from app.image.keys import KeyStore
@@ -117,11 +117,8 @@ class DeviceSession:
         params = await _optional(client.params())
         loader = await _optional(client.bootloader_info())
         mode = await _optional(client.bootloader_info("mode"))
-        mode_text, no_downgrade = "not reported", False
-        if mode is not None and mode.mode is not None:
-            known = mode.mode in BootloaderMode._value2member_map_
-            mode_text = BootloaderMode(mode.mode).description if known else f"mode {mode.mode}"
-            no_downgrade = bool(mode.no_downgrade)
+        mode_text = describe_mode(mode.mode if mode is not None else None)
+        no_downgrade = bool(mode is not None and mode.mode is not None and mode.no_downgrade)
         link = client.link
         return DeviceIdentity(
             name=self.target.name, os_info=os_info or "not reported",

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.smp.groups.img import running_slot
+
 
 @dataclass(frozen=True, slots=True)
 class DeviceTarget:
@@ -59,6 +61,10 @@ class SlotView:
     def absolute(self) -> int:
         return self.image * 2 + self.slot
 
+    @property
+    def image_number(self) -> int:
+        return self.image
+
 
 @dataclass(frozen=True, slots=True)
 class DeviceSnapshot:
@@ -67,7 +73,8 @@ class DeviceSnapshot:
     slots: tuple[SlotView, ...]
 
     def running(self, image: int = 0) -> SlotView | None:
-        return next((s for s in self.slots if s.image == image and s.active), None)
+        """Active, else slot 0 (img `running_slot`); an empty placeholder never runs."""
+        return running_slot((s for s in self.slots if not s.empty), image)
 
     def other(self, slot: SlotView) -> SlotView | None:
         return next((s for s in self.slots if s.image == slot.image and s.slot != slot.slot

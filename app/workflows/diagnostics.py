@@ -324,9 +324,8 @@ def task_rows(tasks: dict[str, Any]) -> tuple[TaskRow, ...]:
 def mode_text(mode: int | None) -> str:
     if mode is None:
         return "not reported"
-    if mode in BootloaderMode._value2member_map_:
-        return BootloaderMode(mode).description
-    return f"mode {mode} (unknown to Slotwise)"
+    known = BootloaderMode.parse(mode)
+    return known.description if known is not None else f"mode {mode} (unknown to Slotwise)"
 
 
 async def read_os_info(client: SmpClient) -> OsInfo:

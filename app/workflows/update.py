@@ -43,7 +43,7 @@ from app.image.package import verify_path
 from app.image.source import BytesSource, FileSource, ImageSource
 from app.image.verify import Verdict, require_valid
 from app.smp.errors import DecodeError, DeviceError
-from app.smp.groups.img import ImageSlot, ImageState, ImageStateResponse
+from app.smp.groups.img import ImageSlot, ImageState, ImageStateResponse, running_slot
 from app.smp.groups.os import BootloaderMode
 from app.transport.base import LinkInfo
 from app.workflows.progress import ProgressCallback, ProgressMeter, Stage
@@ -132,9 +132,7 @@ class DeviceState:
 
     def running(self, image: int) -> ImageSlot | None:
         """The active slot of `image` (slot 0 when no slot says active)."""
-        listed = [s for s in self.slots if s.image_number == image]
-        return next((s for s in listed if s.active), next(
-            (s for s in listed if s.slot == 0), None))
+        return running_slot(self.slots, image)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,8 +252,7 @@ async def read_device_state(client: SmpClient) -> DeviceState:
     if name is None or name.lower() == "mcuboot":
         with contextlib.suppress(DeviceError, DecodeError, TransportTimeout):
             answer = await client.bootloader_info("mode")
-            if answer.mode is not None and answer.mode in BootloaderMode._value2member_map_:
-                mode = BootloaderMode(answer.mode)
+            mode = BootloaderMode.parse(answer.mode)
             no_downgrade = bool(answer.no_downgrade)
     sizes: dict[tuple[int, int], int] = {}
     with contextlib.suppress(DeviceError, DecodeError, TransportTimeout):
@@ -576,9 +573,7 @@ async def read_slots(client: SmpClient, attempts: int = 3) -> list[ImageSlot]:
 def classify_boot(slots: list[ImageSlot] | tuple[ImageSlot, ...], item: UpdateImage,
                   mode: Mode) -> tuple[Outcome, str]:
     """After a reset: does the new image run (confirmed or not), or did the device revert?"""
-    listed = [s for s in slots if s.image_number == item.image]
-    running = next((s for s in listed if s.active), next(
-        (s for s in listed if s.slot == 0), None))
+    running = running_slot(slots, item.image)
     if running is not None and running.hash == item.image_hash:
         if running.confirmed:
             how = "it is confirmed" if mode is Mode.CONFIRM else "it confirmed itself"
@@ -593,11 +588,14 @@ def classify_boot(slots: list[ImageSlot] | tuple[ImageSlot, ...], item: UpdateIm
 
 
 async def confirm_running(client: SmpClient, image: int = 0) -> tuple[ImageSlot, ...]:
-    """Confirm the running (test) image of `image` and return the new slot list."""
+    """Confirm the running (test) image of `image` and return the new slot list.
+
+    Image 0 is confirmed without a hash (the device confirms what it runs); another image by
+    the hash of its running slot, which on direct-XIP can be slot 1.
+    """
     if image == 0:
         return tuple(await client.image_confirm())
-    slots = await client.image_state()
-    running = next((s for s in slots if s.image_number == image and s.slot == 0), None)
+    running = running_slot(await client.image_state(), image)
     if running is None or running.hash is None:
         raise UpdateError(f"the device lists no running image {image} to confirm")
     return tuple(await client.image_confirm(running.hash))

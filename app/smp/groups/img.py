@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import ClassVar
+from typing import ClassVar, Protocol, TypeVar
 
 from app.smp.groups.os import EmptyResponse
 from app.smp.header import Group, Op
@@ -38,6 +39,31 @@ class ImageSlot(Struct):
     @property
     def image_number(self) -> int:
         return self.image or 0
+
+
+class ListedSlot(Protocol):
+    """What `running_slot` reads: an ImageSlot, or a view of one (app/gui SlotView)."""
+
+    @property
+    def image_number(self) -> int: ...
+    @property
+    def slot(self) -> int: ...
+    @property
+    def active(self) -> bool: ...
+
+
+S = TypeVar("S", bound=ListedSlot)
+
+
+def running_slot(slots: Iterable[S], image: int = 0) -> S | None:
+    """The slot `image` runs from: the one listed active, else slot 0.
+
+    Older img_mgmt lists no `active` flag, and then the primary runs; on direct-XIP either
+    slot can run, so only the listed flag says which (never assume slot 0 when one is set).
+    """
+    listed = [s for s in slots if s.image_number == image]
+    return next((s for s in listed if s.active),
+                next((s for s in listed if s.slot == 0), None))
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,14 @@ class BootloaderMode(IntEnum):
     def description(self) -> str:
         return _MODE_TEXT[self]
 
+    @classmethod
+    def parse(cls, value: int | None) -> BootloaderMode | None:
+        """The mode a bootloader info reply reports; None when absent or unknown to us (a
+        newer MCUboot may add modes: callers then say "mode N", they do not fail)."""
+        if value is None or value not in cls._value2member_map_:
+            return None
+        return cls(value)
+
 
 _MODE_TEXT = {
     BootloaderMode.UNKNOWN: "unknown mode",
