@@ -12,16 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
-import time
-import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
-from pathlib import Path
-
-from intelhex import IntelHex
 
 from app.client.client import SmpClient
 from app.client.upload import (
@@ -34,84 +26,35 @@ from app.client.upload import (
     request_limit,
     upload_image,
 )
-from app.errors import SlotwiseError, TransportError, TransportTimeout
+from app.errors import TransportError, TransportTimeout
 from app.image.checks import VersionRelation, check_slot_fit, compare_version
-from app.image.errors import ImageError
-from app.image.keys import KeyStore
-from app.image.model import ImageVersion, McubootImage
-from app.image.package import verify_path
-from app.image.source import BytesSource, FileSource, ImageSource
-from app.image.verify import Verdict, require_valid
 from app.smp.errors import DecodeError, DeviceError
-from app.smp.groups.img import ImageSlot, ImageState, ImageStateResponse, running_slot
+from app.smp.groups.img import ImageSlot, running_slot
 from app.smp.groups.os import BootloaderMode
 from app.transport.base import LinkInfo
+from app.workflows.advice import tuning_advice
+from app.workflows.images import load_update_images
 from app.workflows.progress import ProgressCallback, ProgressMeter, Stage
+from app.workflows.update_types import (
+    DowngradeRefused,
+    HashMismatch,
+    Mode,
+    Outcome,
+    UpdateError,
+    UpdateImage,
+    WaitCancelled,
+)
+from app.workflows.watch import classify_boot, confirm_running, read_slots, wait_for_device
+
+# Split over update_types, images, watch and advice; every name is still importable from here.
+__all__ = [
+    "DeviceState", "DowngradeRefused", "HashMismatch", "ImageOutcome", "Mode", "Outcome",
+    "UpdateError", "UpdateImage", "UpdateOptions", "UpdateResult", "WaitCancelled",
+    "classify_boot", "confirm_running", "describe_plan", "load_update_images",
+    "read_device_state", "read_slots", "run_update", "tuning_advice", "wait_for_device",
+]
 
 log = logging.getLogger(__name__)
-
-
-class Mode(StrEnum):
-    """What to do after a verified upload."""
-
-    TEST = "test"
-    """Mark pending for one boot, reset, check the new image runs unconfirmed (default)."""
-    CONFIRM = "confirm"
-    """Mark permanent: no rollback (the CLI asks for --yes)."""
-    NONE = "none"
-    """Upload and verify only."""
-
-
-class Outcome(StrEnum):
-    """How an image's update ended, for the GUI badge and batch result rows."""
-
-    UPLOADED = "uploaded"
-    """Mode none: in the slot, hash verified, nothing marked."""
-    PENDING = "pending"
-    """Marked (test or permanent) but not reset (--no-reset)."""
-    TESTING = "testing"
-    """The new image runs and is not confirmed yet: confirm it, or the next reset reverts."""
-    CONFIRMED = "confirmed"
-    ALREADY_PRESENT = "already-present"
-    """The slot held this exact image (hash match); nothing uploaded."""
-    REVERTED = "reverted"
-    """After the reset the device runs the old image."""
-    FAILED = "failed"
-
-
-class UpdateError(SlotwiseError):
-    """The update stopped; the sentence says why (the device was not marked unless it says)."""
-
-
-class HashMismatch(UpdateError):
-    """The device's hash of the uploaded slot differs from the image's: nothing was marked."""
-
-
-class DowngradeRefused(UpdateError):
-    """The image is older than what runs and downgrades were not allowed."""
-
-
-class WaitCancelled(UpdateError):
-    """The caller stopped the wait for the device after a reset (e.g. it left the device)."""
-
-
-@dataclass(frozen=True, slots=True)
-class UpdateImage:
-    """One image to install, verified locally; its bytes are opened on demand (streamed)."""
-
-    label: str
-    image: int
-    """Target image number (0 = application core, 1 = e.g. network core)."""
-    size: int
-    image_hash: bytes
-    """The image's SHA-256 TLV: what the device lists and what test/confirm name."""
-    version: ImageVersion
-    open_source: Callable[[], ImageSource]
-    """Opens the bytes for reading (the caller closes a FileSource when done)."""
-    order: int = 0
-    """Position in the file (manifest order)."""
-    mcuboot: McubootImage | None = field(default=None, compare=False, repr=False)
-    """The parsed image, for the slot-fit check."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,69 +117,6 @@ class UpdateResult:
     """A test image runs unconfirmed: offer `confirm_running`."""
     client: SmpClient | None = field(default=None, compare=False)
     """The client the run ended on (a new one after a reset or reconnect)."""
-
-
-# --- the image side ----------------------------------------------------------------------------
-
-
-def load_update_images(path: Path, keys: KeyStore | None = None, *,
-                       image: int | None = None) -> list[UpdateImage]:
-    """Verify the file with app/image and describe each image to install, in upload order.
-
-    Packages list images with their image numbers; they are uploaded highest number first,
-    because on nRF5340-style devices image 1 is the network core, which must be updated before
-    the application that depends on it (a manifest order of its own is kept otherwise).
-
-    Raises:
-        ImageError: an image is invalid (bad hash, untrusted key or bad signature when `keys`
-            is given); the sentence is the verdict's reason.
-    """
-    verdicts = verify_path(path, keys)
-    result = []
-    for position, verdict in enumerate(verdicts):
-        require_valid(verdict)
-        if verdict.image is None or verdict.hash is None:  # valid verdicts always have both
-            raise ImageError(f"{verdict.label}: the image could not be read.")
-        number = image if image is not None and len(verdicts) == 1 else (
-            verdict.image_index or 0)
-        result.append(UpdateImage(
-            label=verdict.label, image=number, size=verdict.image.file_size,
-            image_hash=verdict.hash.value, version=verdict.image.header.version,
-            open_source=_opener(path, verdict, len(verdicts) > 1), order=position,
-            mcuboot=verdict.image))
-    numbers = [i.image for i in result]
-    if len(set(numbers)) != len(numbers):
-        raise ImageError(f"{path} holds two images for the same image number.")
-    return sorted(result, key=lambda i: (-i.image, i.order))
-
-
-def _opener(path: Path, verdict: Verdict, in_package: bool) -> Callable[[], ImageSource]:
-    """How to read an image's bytes again for the upload.
-
-    Minimal container access owned by this module (app/image verifies but does not hand back
-    its source): a `.bin` is streamed from disk; HEX and zip members are decoded in memory,
-    as app/image itself does.
-    """
-    if in_package:
-        member = verdict.label.removeprefix(f"{path}:")
-
-        def from_zip() -> ImageSource:
-            with zipfile.ZipFile(path) as archive:
-                data = archive.read(member)
-            return BytesSource(_hex_bytes(data) if member.lower().endswith(".hex") else data)
-
-        return from_zip
-    with path.open("rb") as f:
-        head = f.read(1)
-    if path.suffix.lower() == ".hex" or head == b":":
-        return lambda: BytesSource(_hex_bytes(path.read_bytes()))
-    return lambda: FileSource(path)
-
-
-def _hex_bytes(data: bytes) -> bytes:
-    hexfile = IntelHex()
-    hexfile.loadhex(io.StringIO(data.decode("ascii")))
-    return bytes(hexfile.tobinstr())
 
 
 # --- the device side ---------------------------------------------------------------------------
@@ -557,146 +437,3 @@ def _half_marked(failed: UpdateImage, exc: Exception, done: list[UpdateImage],
     return (f"marking image {failed.image} failed ({exc}); image(s) {numbers} ARE marked and "
             "will be installed alone at the next reset: do not reset; erase absolute slot(s) "
             f"{', '.join(absolute)} (slotwise erase --slot N) to undo")
-
-
-async def read_slots(client: SmpClient, attempts: int = 3) -> list[ImageSlot]:
-    """The image list; a garbled or lost answer is asked again (reading is harmless)."""
-    for attempt in range(attempts):
-        try:
-            return await client.image_state()
-        except (TransportTimeout, DecodeError):
-            if attempt == attempts - 1:
-                raise
-    raise AssertionError("unreachable")
-
-
-def classify_boot(slots: list[ImageSlot] | tuple[ImageSlot, ...], item: UpdateImage,
-                  mode: Mode) -> tuple[Outcome, str]:
-    """After a reset: does the new image run (confirmed or not), or did the device revert?"""
-    running = running_slot(slots, item.image)
-    if running is not None and running.hash == item.image_hash:
-        if running.confirmed:
-            how = "it is confirmed" if mode is Mode.CONFIRM else "it confirmed itself"
-            return Outcome.CONFIRMED, f"image {item.image} now runs {running.version}; {how}"
-        return Outcome.TESTING, (
-            f"image {item.image} now runs {running.version}, not confirmed yet: confirm it, "
-            "or the next reset reverts to the previous image")
-    old = running.version if running is not None else "its previous image"
-    return Outcome.REVERTED, (
-        f"the device came back on {old}: the new image {item.version.smp_text} did not boot "
-        "or was not confirmed")
-
-
-async def confirm_running(client: SmpClient, image: int = 0) -> tuple[ImageSlot, ...]:
-    """Confirm the running (test) image of `image` and return the new slot list.
-
-    Image 0 is confirmed without a hash (the device confirms what it runs); another image by
-    the hash of its running slot, which on direct-XIP can be slot 1.
-    """
-    if image == 0:
-        return tuple(await client.image_confirm())
-    running = running_slot(await client.image_state(), image)
-    if running is None or running.hash is None:
-        raise UpdateError(f"the device lists no running image {image} to confirm")
-    return tuple(await client.image_confirm(running.hash))
-
-
-async def wait_for_device(client: SmpClient, reconnect: Reconnect | None, *, timeout_s: float,
-                          poll_interval_s: float = 0.2,
-                          ready: Callable[[list[ImageSlot]], bool] | None = None,
-                          cancel: asyncio.Event | None = None,
-                          ) -> tuple[SmpClient, list[ImageSlot]]:
-    """Watch the device come back after a reset: poll its image list (reconnecting when the
-    link dropped) until it answers and `ready(slots)` holds. Returns the client and the list.
-
-    Raises:
-        UpdateError: it did not come back within `timeout_s`.
-        WaitCancelled: `cancel` was set (checked before every poll and reconnect, so a left
-            device is not reconnected behind the caller's back).
-    """
-    deadline = time.monotonic() + timeout_s
-    probe_s = max(poll_interval_s * 2, 0.5)
-    last = "no answer"
-    while time.monotonic() < deadline:
-        if cancel is not None and cancel.is_set():
-            raise WaitCancelled("stopped watching the device come back after the reset")
-        try:
-            if not client.is_connected:
-                if reconnect is None:
-                    raise UpdateError("the link dropped during the reset and there is no way "
-                                      "to reconnect")
-                with contextlib.suppress(TransportError):
-                    await client.close()
-                client = await reconnect()
-            slots = await client.call(ImageState(), ImageStateResponse, timeout_s=probe_s,
-                                      retries=0)
-            if ready is None or ready(slots.images):
-                return client, slots.images
-            last = "it has not rebooted yet"
-        except (TransportError, DecodeError, DeviceError) as exc:
-            last = str(exc)
-        if cancel is None:
-            await asyncio.sleep(poll_interval_s)
-        else:  # wake at once when cancelled
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(cancel.wait(), poll_interval_s)
-    raise UpdateError(f"the device did not come back within {timeout_s:g} s after the reset "
-                      f"({last})")
-
-
-# --- link tuning advice ------------------------------------------------------------------------
-
-
-def tuning_advice(stats: UploadStats, state: DeviceState | None = None) -> list[str]:
-    """Why this upload was slower than it could be and which firmware setting to change."""
-    advice = []
-    buffers, link = stats.buffers, stats.link
-    if not buffers.reported:
-        advice.append(
-            "The device does not answer MCUmgr params (CONFIG_MCUMGR_GRP_OS_MCUMGR_PARAMS is "
-            f"off), so Slotwise assumed {buffers.buf_count} buffers of {buffers.buf_size} bytes "
-            "and kept one request in flight; enable it so uploads can be pipelined.")
-    elif buffers.buf_count <= 2 and _latency_bound(stats):
-        advice.append(
-            f"The device has {buffers.buf_count} MCUmgr buffers "
-            f"(CONFIG_MCUMGR_TRANSPORT_NETBUF_COUNT={buffers.buf_count}), so only one request "
-            "can be in flight and every chunk waits a full round trip; 8 buffers allow a "
-            "window of 7 (measured 6.8x faster on real firmware over UDP).")
-    if stats.limit.limited_by == "device buffer" and buffers.buf_size <= 512:
-        advice.append(
-            f"CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE is {buffers.buf_size}: each request carries "
-            f"only {stats.chunk_bytes} bytes of data; 2048 (or more) needs several times fewer "
-            "requests.")
-    if link.kind == "ble" and stats.limit.limited_by == "link frame" and (link.mtu or 0) < 247:
-        advice.append(
-            f"The BLE ATT MTU is {link.mtu}: requests are cut to {stats.limit.max_request_bytes} "
-            "bytes; enable Data Length Extension and a larger MTU (CONFIG_BT_L2CAP_TX_MTU=498, "
-            "CONFIG_BT_BUF_ACL_RX_SIZE=502) and CONFIG_MCUMGR_TRANSPORT_BT_REASSEMBLY.")
-    if stats.enomem:
-        advice.append(
-            f"The device ran out of buffers {stats.enomem} time(s) (ENOMEM); the window "
-            f"settled at {stats.final_window}. Other SMP traffic shares the pool, or "
-            "CONFIG_MCUMGR_TRANSPORT_NETBUF_COUNT is smaller than reported.")
-    lost = stats.timeouts + stats.rewinds
-    if stats.requests and lost / stats.requests > 0.05:
-        where = {"udp": "the network drops datagrams",
-                 "serial": "the device's UART line buffers overflow "
-                           "(CONFIG_UART_MCUMGR_RX_BUF_COUNT)",
-                 "ble": "the BLE link loses packets"}.get(link.kind, "the link loses packets")
-        advice.append(f"{100 * lost // stats.requests}% of requests were lost or rejected "
-                      f"({stats.timeouts} timeouts, {stats.rewinds} rewinds): {where}.")
-    if link.kind == "serial" and "@" in link.address:
-        baud = link.address.rpartition("@")[2]
-        if baud.isdigit() and int(baud) <= 115200:
-            advice.append(f"The serial link runs at {baud} baud (about {int(baud) // 13} "
-                          "bytes/s of SMP data at best); a higher baud rate or USB CDC ACM is "
-                          "the biggest lever.")
-    return advice
-
-
-def _latency_bound(stats: UploadStats) -> bool:
-    """Did waiting for round trips take a large share of the time?"""
-    if stats.srtt_s is None or stats.elapsed_s <= 0:
-        return False
-    rounds = stats.requests / max(stats.final_window, 1)
-    return rounds * stats.srtt_s > 0.3 * stats.elapsed_s

@@ -1,0 +1,78 @@
+"""The update workflow's vocabulary: modes, outcomes, errors and the image to install.
+
+Kept apart from update.py so the watch and advice modules can use them without importing
+the run itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from app.errors import SlotwiseError
+from app.image.model import ImageVersion, McubootImage
+from app.image.source import ImageSource
+
+
+class Mode(StrEnum):
+    """What to do after a verified upload."""
+
+    TEST = "test"
+    """Mark pending for one boot, reset, check the new image runs unconfirmed (default)."""
+    CONFIRM = "confirm"
+    """Mark permanent: no rollback (the CLI asks for --yes)."""
+    NONE = "none"
+    """Upload and verify only."""
+
+
+class Outcome(StrEnum):
+    """How an image's update ended, for the GUI badge and batch result rows."""
+
+    UPLOADED = "uploaded"
+    """Mode none: in the slot, hash verified, nothing marked."""
+    PENDING = "pending"
+    """Marked (test or permanent) but not reset (--no-reset)."""
+    TESTING = "testing"
+    """The new image runs and is not confirmed yet: confirm it, or the next reset reverts."""
+    CONFIRMED = "confirmed"
+    ALREADY_PRESENT = "already-present"
+    """The slot held this exact image (hash match); nothing uploaded."""
+    REVERTED = "reverted"
+    """After the reset the device runs the old image."""
+    FAILED = "failed"
+
+
+class UpdateError(SlotwiseError):
+    """The update stopped; the sentence says why (the device was not marked unless it says)."""
+
+
+class HashMismatch(UpdateError):
+    """The device's hash of the uploaded slot differs from the image's: nothing was marked."""
+
+
+class DowngradeRefused(UpdateError):
+    """The image is older than what runs and downgrades were not allowed."""
+
+
+class WaitCancelled(UpdateError):
+    """The caller stopped the wait for the device after a reset (e.g. it left the device)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateImage:
+    """One image to install, verified locally; its bytes are opened on demand (streamed)."""
+
+    label: str
+    image: int
+    """Target image number (0 = application core, 1 = e.g. network core)."""
+    size: int
+    image_hash: bytes
+    """The image's SHA-256 TLV: what the device lists and what test/confirm name."""
+    version: ImageVersion
+    open_source: Callable[[], ImageSource]
+    """Opens the bytes for reading (the caller closes a FileSource when done)."""
+    order: int = 0
+    """Position in the file (manifest order)."""
+    mcuboot: McubootImage | None = field(default=None, compare=False, repr=False)
+    """The parsed image, for the slot-fit check."""
