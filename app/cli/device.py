@@ -132,9 +132,9 @@ async def _info(client: SmpClient, args: argparse.Namespace) -> int:
     if isinstance(mode, str) or mode.mode is None:
         report["bootloader_mode"] = mode if isinstance(mode, str) else "not reported"
     else:
-        known = mode.mode in BootloaderMode._value2member_map_
-        report["bootloader_mode"] = (BootloaderMode(mode.mode).description if known
-                                     else f"mode {mode.mode}")
+        parsed = BootloaderMode.parse(mode.mode)
+        report["bootloader_mode"] = (parsed.description if parsed is not None
+                                     else f"mode {mode.mode} (unknown to Slotwise)")
         report["no_downgrade"] = bool(mode.no_downgrade)
     report["images"] = [slot_json(s) for s in slots]
     if args.json:

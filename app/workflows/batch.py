@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from app.client import SmpClient
 from app.errors import SlotwiseError, TransportError
 from app.smp.errors import DeviceError
-from app.smp.groups.img import ImageSlot
+from app.smp.groups.img import running_slot
 from app.transport import open_transport
 from app.workflows.job import Job, JobError
 from app.workflows.progress import ProgressEvent, Stage
@@ -182,7 +182,7 @@ class _Attempt:
             except DeviceError as exc:
                 identity[item] = f"(unavailable: {exc.code_name})"
         slots = await client.image_state()
-        running = _running(slots, self.job.images[0].image)
+        running = running_slot(slots, self.job.images[0].image)
         self.row = replace(self.row, identity=identity, transport=client.link.kind,
                            address=client.link.address,
                            previous_version=running.version if running else "",
@@ -206,7 +206,7 @@ class _Attempt:
                                   on_progress=self._progress, reconnect=self._connect)
         client = result.client or client
         first = self.job.images[0]
-        running = _running(list(result.slots), first.image)
+        running = running_slot(list(result.slots), first.image)
         listed = next((s for s in result.slots if s.hash == first.image_hash), None)
         new = running if running is not None and running.hash == first.image_hash else listed
         self.row = replace(
@@ -225,11 +225,6 @@ class _Attempt:
         self._retries = max(self._retries, event.retries)
         self._resumes = max(self._resumes, event.resumes)
         self.runner._emit(self.device, stage, event.fraction, event.message)
-
-
-def _running(slots: list[ImageSlot], image: int) -> ImageSlot | None:
-    listed = [s for s in slots if s.image_number == image]
-    return next((s for s in listed if s.active), next((s for s in listed if s.slot == 0), None))
 
 
 def _link_identity(client: SmpClient, item: str) -> str:
