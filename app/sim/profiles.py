@@ -1,7 +1,7 @@
 """Firmware profiles: the quirks of real builds the simulator reproduces.
 
 `zephyr-modern` (default) has every group and v2 group errors. `zephyr-3.4` matches the captured
-Zephyr 3.4.99 smp_svr (/work/shared/captures): legacy `rc` errors even for v2 requests with
+Zephyr 3.4.99 smp_svr (tests/data/captures): legacy `rc` errors even for v2 requests with
 verbose reasons, `"rc": 0` inside a successful stats list, only OS, image and stats built in.
 `old-firmware` is modern minus bootloader info, datetime, enumeration and slot info.
 """

@@ -13,7 +13,8 @@ from app.smp.groups.img import ImageUpload
 from app.smp.header import Header
 from app.smp.message import decode_packet, encode_request
 
-CAPTURE = Path("/work/shared/captures/zephyr-3.4-smp_svr-udp.json")
+CAPTURE = Path(__file__).parents[1] / "data" / "captures" / "zephyr-3.4-smp_svr-udp.json"
+"""The repository's copy of ../shared/captures (real Zephyr 3.4 smp_svr frames)."""
 DYNAMIC = {"ticks"}
 """Stat fields that count time on the device, so only their presence is compared."""
 
