@@ -66,7 +66,7 @@ class DeviceHeader(QFrame):
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         self.fields: dict[str, QLabel] = {}
-        for key, title in (("os", "Operating system"), ("app", "Application"),
+        for key, title in (("os", "Operating system"), ("app", "Zephyr version"),
                            ("bootloader", "Bootloader"), ("buffers", "MCUmgr buffers"),
                            ("link", "Link")):
             label = _value_label()
