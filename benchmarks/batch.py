@@ -1,7 +1,8 @@
 """Scale of the production batch engine: 16 boards at once versus one board alone.
 
-Starts 16 `slotwise sim` processes (8 on UDP with a bandwidth and latency model, 8 behind pty
-serial ports with a baud-rate model), flashes them in one batch from this process, and prints
+Starts 16 simulated boards in one separate process (8 on UDP with a bandwidth and latency
+model, 8 behind pty serial ports with a baud-rate model), flashes them in one batch from this
+process, and prints
 the total time as a ratio to one board alone (the slower of one UDP and one serial board,
 measured in the same run) and the CPU this process used. Target: ratio under 1.3.
 
@@ -47,32 +48,53 @@ def make_image(directory: Path, size: int) -> tuple[Path, Path]:
 
 
 @contextmanager
-def board(kind: str, state: Path) -> Iterator[str]:
-    """One simulated board in its own process; yields its device spec."""
-    args = [sys.executable, "-m", "app", "sim", "--state-dir", str(state), "--slot-size",
-            str(1 << 20), "--udp", "127.0.0.1:0"]
-    if kind == "udp":
-        args += ["--rate-bps", str(UDP_RATE_BPS), "--latency-ms", str(UDP_LATENCY_MS)]
-    else:
-        args += ["--serial-pty", "--baud", str(SERIAL_BAUD)]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+def farm(kinds: list[str]) -> Iterator[list[str]]:
+    """Simulated boards hosted together in one separate process (as real boards are separate
+    hardware, none of them runs in the measured process); yields their device specs."""
+    proc = subprocess.Popen([sys.executable, __file__, "--farm", ",".join(kinds)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        wanted = "listening udp" if kind == "udp" else "listening serial"
-        deadline = time.monotonic() + 30
         assert proc.stdout is not None
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([proc.stdout], [], [], 1)
-            if ready:
-                line = proc.stdout.readline().strip()
-                if line.startswith(wanted):
-                    address = line.split()[-1]
-                    yield f"udp:{address}" if kind == "udp" else f"serial:{address}"
-                    break
-        else:
-            raise RuntimeError(f"simulator for {kind} did not start")
+        ready, _, _ = select.select([proc.stdout], [], [], 60)
+        line = proc.stdout.readline().split() if ready else []
+        if not line or line[0] != "ready":
+            raise RuntimeError(f"the board farm did not start: {line}")
+        yield line[1:]
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        if proc.stdin is not None:
+            proc.stdin.close()  # the farm stops when its stdin closes
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def _run_farm(kinds: list[str]) -> None:
+    from app.sim.device import SimConfig, SimDevice
+    from app.sim.link import LinkModel
+    from app.sim.serial_endpoint import PtySimServer
+    from app.sim.serve import UdpSimServer
+
+    servers: list[UdpSimServer | PtySimServer] = []
+    specs = []
+    for kind in kinds:
+        device = SimDevice(SimConfig(slot_size=1 << 20))
+        if kind == "udp":
+            link = LinkModel(latency_s=UDP_LATENCY_MS / 1000, rate_bps=UDP_RATE_BPS)
+            udp = UdpSimServer(device, link)
+            await udp.start()
+            servers.append(udp)
+            specs.append(f"udp:{udp.address}")
+        else:
+            pty = PtySimServer(device, LinkModel(), baud=SERIAL_BAUD)
+            await pty.start()
+            servers.append(pty)
+            specs.append(f"serial:{pty.path}")
+    print("ready", *specs, flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    for server in servers:
+        await server.stop()
 
 
 async def flash(job_image: Path, key: Path, devices: list[str]) -> tuple[float, int]:
@@ -91,16 +113,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--boards", type=int, default=16)
     parser.add_argument("--size", type=int, default=64 * 1024)
+    parser.add_argument("--farm", help=argparse.SUPPRESS)  # internal: host boards, see farm()
     args = parser.parse_args()
+    if args.farm:
+        asyncio.run(_run_farm(args.farm.split(",")))
+        return
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         root = Path(tmp)
         image, key = make_image(root, args.size)
         kinds = ["udp" if i % 2 == 0 else "serial" for i in range(args.boards)]
-        specs = [stack.enter_context(board(k, root / f"b{i}")) for i, k in enumerate(kinds)]
         singles = {}
         for kind in ("udp", "serial"):
-            alone = [stack.enter_context(board(kind, root / f"alone-{kind}"))]
-            singles[kind], _ = asyncio.run(flash(image, key, alone))
+            with farm([kind]) as alone:
+                singles[kind], _ = asyncio.run(flash(image, key, alone))
+        specs = stack.enter_context(farm(kinds))
         cpu_before = time.process_time()
         total, passed = asyncio.run(flash(image, key, specs))
         cpu = time.process_time() - cpu_before
