@@ -8,7 +8,7 @@ import dataclasses
 import json
 
 from app.cli.connect import UsageError
-from app.transport.discovery import FoundDevice, discover
+from app.client.discovery import FoundDevice, discover
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

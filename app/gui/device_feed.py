@@ -29,7 +29,7 @@ class DeviceFeed:
         self.window = window
         self.demo: DemoDevices | None = None
         self.udp_scan: list[str] = []
-        """UDP hosts, blocks or ranges probed on every scan (app/transport/discovery)."""
+        """UDP hosts, blocks or ranges probed on every scan (app/client/discovery)."""
         self._scan_timer: QTimer | None = None
         self._scanning = False
         self._discover_ble = True
@@ -61,7 +61,7 @@ class DeviceFeed:
         self.start_discovery()
 
     def start_discovery(self, *, ble: bool = True, serial: bool = True) -> None:
-        """Live discovery over BLE, serial and UDP (app/transport/discovery), every few s."""
+        """Live discovery over BLE, serial and UDP (app/client/discovery), every few s."""
         self._discover_ble = ble
         self._discover_serial = serial
         if self._scan_timer is None:

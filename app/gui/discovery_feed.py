@@ -1,4 +1,4 @@
-"""Feeding the device list from app/transport/discovery (plain asyncio, no Qt).
+"""Feeding the device list from app/client/discovery (plain asyncio, no Qt).
 
 One scan runs `discover()` over BLE, serial and UDP and hands each sighting to `sink` (which
 posts it to the GUI thread). BLE boards often take a new random address after a reset, so a
@@ -32,7 +32,7 @@ def default_ble_scanner() -> BleScanner | None:
 async def scan(sink: Callable[[object], None], *, ble: BleScanner | None,
                serial: bool, udp: Sequence[str], timeout_s: float = SCAN_S) -> int:
     """Run one discovery pass; returns how many sightings were reported."""
-    from app.transport.discovery import discover
+    from app.client.discovery import discover
 
     count = 0
     async for found in discover(ble_scanner=ble, serial=serial, udp=list(udp),
@@ -45,7 +45,7 @@ async def scan(sink: Callable[[object], None], *, ble: BleScanner | None,
 def merge_found(found: object, known: list[DeviceTarget], ble_filter: str = ""
                 ) -> DeviceTarget | None:
     """The row to upsert for a sighting (None: filtered out)."""
-    from app.transport.discovery import FoundDevice
+    from app.client.discovery import FoundDevice
 
     if not isinstance(found, FoundDevice):
         return None

@@ -214,14 +214,14 @@ class DeviceSession:
 async def probe(target: DeviceTarget, opener: Opener | None = None,
                 timeout_s: float = 1.0) -> DeviceTarget:
     """The target with `answers_smp` set by one echo."""
-    transport = opener() if opener else open_transport(target.spec)
+    from app.client.discovery import probe_smp
+
     try:
-        async with SmpClient(transport, timeout_s=timeout_s) as client:
-            await client.echo("slotwise")
-        return replace(target, answers_smp=True)
-    except (SlotwiseError, OSError) as exc:
-        log.info("%s does not answer SMP: %s", target.spec, exc)
+        transport = opener() if opener else open_transport(target.spec)
+    except (SlotwiseError, OSError, ValueError) as exc:
+        log.info("%s cannot be opened: %s", target.spec, exc)
         return replace(target, answers_smp=False)
+    return replace(target, answers_smp=await probe_smp(transport, timeout_s))
 
 
 async def _optional(read: Awaitable[T]) -> T | None:

@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from app.transport.discovery import FoundDevice, discover
+from app.client.discovery import FoundDevice, discover
 from app.workflows.batch import BatchRunner
 from app.workflows.job import Targets
 from app.workflows.results import ResultRow

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from app.client.client import SmpClient
 from app.errors import SlotwiseError
 from app.transport.base import Transport
 from app.transport.ble import BleScanner
@@ -226,8 +227,6 @@ async def _udp(targets: list[UdpTarget], probe_timeout_s: float) -> AsyncIterato
 
 async def probe_smp(transport: Transport, timeout_s: float = PROBE_TIMEOUT_S) -> bool:
     """True when an SMP echo is answered over `transport` within `timeout_s` (then closed)."""
-    from app.client import SmpClient
-
     client = SmpClient(transport, timeout_s=timeout_s, retries=1)
     try:
         await client.open()
