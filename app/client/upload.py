@@ -22,23 +22,26 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from app.client.client import SmpClient
+from app.client.sizing import (
+    DeviceBuffers,
+    RequestLimit,
+    chunk_data_bytes,
+    first_chunk,
+    read_buffers,
+    request_limit,
+)
 from app.errors import SlotwiseError, TransportClosed, TransportError, TransportTimeout
 from app.image.source import ImageSource
 from app.smp.errors import DecodeError, DeviceError, MgmtErr
 from app.smp.groups import img
-from app.smp.message import encode_request
 from app.transport.base import LinkInfo
 
 log = logging.getLogger(__name__)
 
-FALLBACK_BUFFERS = (384, 4)
-"""Zephyr defaults when MCUmgr params is not built in (smp-protocol.md §6.0.5)."""
-FALLBACK_BUFFERS_UDP = (2048, 2)
-"""Defaults of UDP builds (transports.md §3)."""
 IMAGE_HEADER_BYTES = 32
 """The first chunk must hold the whole MCUboot header (§6.1.3 check 2)."""
 
@@ -56,25 +59,6 @@ class UploadCancelled(UploadError):
     def __init__(self, message: str, offset: int) -> None:
         super().__init__(message)
         self.offset = offset
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceBuffers:
-    """The device's MCUmgr buffer pool (OS params), or the assumed fallback."""
-
-    buf_size: int
-    buf_count: int
-    reported: bool
-    """False when the device did not answer params and the defaults are assumed."""
-
-
-@dataclass(frozen=True, slots=True)
-class RequestLimit:
-    """The largest upload request (header + CBOR) and what sets it."""
-
-    max_request_bytes: int
-    limited_by: str
-    """"device buffer", "link frame" or "option": named in tuning advice."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,75 +153,6 @@ class UploadResult:
     stats: UploadStats
     client: SmpClient
     """The client the upload finished on (a new one after a reconnect)."""
-
-
-# --- sizing ------------------------------------------------------------------------------------
-
-
-async def read_buffers(client: SmpClient) -> DeviceBuffers:
-    """The device's buffer size and count, or the documented fallback when it does not say."""
-    try:
-        params = await client.params()
-    except (DeviceError, DecodeError, TransportTimeout) as exc:
-        size, count = FALLBACK_BUFFERS_UDP if client.link.kind == "udp" else FALLBACK_BUFFERS
-        log.info("MCUmgr params unavailable (%s); assuming %d x %d-byte buffers", exc,
-                 count, size)
-        return DeviceBuffers(size, count, reported=False)
-    return DeviceBuffers(params.buf_size, max(params.buf_count, 1), reported=True)
-
-
-def request_limit(link: LinkInfo, buffers: DeviceBuffers,
-                  cap: int | None = None) -> RequestLimit:
-    """The largest request: device buffer minus framing overhead, the link frame, a cap."""
-    candidates = [(buffers.buf_size - link.device_buffer_overhead, "device buffer"),
-                  (link.max_frame_bytes, "link frame")]
-    if cap is not None:
-        candidates.append((cap, "option"))
-    size, reason = min(candidates, key=lambda c: c[0])
-    return RequestLimit(size, reason)
-
-
-def first_chunk(off: int, data: bytes, *, total: int, sha: bytes | None, image: int,
-                upgrade: bool) -> img.ImageUpload:
-    """The request for `data` at `off`; at offset 0 it carries len, sha, image and upgrade."""
-    if off:
-        return img.ImageUpload(off=off, data=data)
-    return img.ImageUpload(off=0, data=data, length=total, sha=sha,
-                           image=image or None, upgrade=True if upgrade else None)
-
-
-def chunk_data_bytes(limit: int, *, off: int, total: int, sha: bytes | None = None,
-                     image: int = 0, upgrade: bool = False, alignment: int = 1) -> int:
-    """Data bytes for the chunk at `off` so that the encoded request is at most `limit` bytes.
-
-    Measured by encoding the request, so CBOR integer and byte-string headers are exact.
-    Rounded down to `alignment` unless the chunk is the last one.
-    """
-    probe = first_chunk(off, b"", total=total, sha=sha, image=image, upgrade=upgrade)
-    room = _room(limit, probe)
-    room -= room % max(alignment, 1)
-    return max(0, min(room, total - off))
-
-
-def _room(limit: int, probe: img.ImageUpload) -> int:
-    """Largest data length that fits: encode the request with empty data, then grow it by
-    what is left; the byte-string header grows by at most 2 bytes, so at most 2 steps back.
-    Cached per encoded size of the empty request (the offset's CBOR width), not per offset."""
-    empty = len(encode_request(probe, 0))
-    key = (limit, empty, probe.off == 0)
-    room = _ROOM_CACHE.get(key)
-    if room is None:
-        room = limit - empty
-        while room > 0 and len(encode_request(replace(probe, data=bytes(room)), 0)) > limit:
-            room -= 1
-        room = max(room, 0)
-        if len(_ROOM_CACHE) > 256:
-            _ROOM_CACHE.clear()
-        _ROOM_CACHE[key] = room
-    return room
-
-
-_ROOM_CACHE: dict[tuple[int, int, bool], int] = {}
 
 
 def file_sha256(source: ImageSource) -> bytes:
