@@ -376,8 +376,10 @@ class BleakGattClient:
         briefly for a larger value (bleak max_write_without_response_size docs); macOS
         reports the final size at once.
         """
-        backend: Any = self._client._backend
-        if type(backend).__name__ == "BleakClientBlueZDBus" and self._client.mtu_size <= 23:
+        # private bleak API (its mtu_size example uses it); absent in other versions: skip
+        backend: Any = getattr(self._client, "_backend", None)
+        if (type(backend).__name__ == "BleakClientBlueZDBus" and self._client.mtu_size <= 23
+                and hasattr(backend, "_acquire_mtu")):
             with contextlib.suppress(Exception):  # older BlueZ: stay at the safe default
                 await backend._acquire_mtu()
         char = self._client.services.get_characteristic(SMP_CHARACTERISTIC_UUID)
