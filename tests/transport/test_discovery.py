@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from app.client.discovery import FoundDevice, discover, parse_udp_target
 from app.sim.ble_endpoint import FakeRadio, SimBlePeripheral
 from app.sim.device import SimConfig, SimDevice
 from app.sim.runtime import SimRuntime
 from app.sim.serial_endpoint import PtySimServer
 from app.sim.serve import UdpSimServer
-from app.client.discovery import FoundDevice, discover, parse_udp_target
 
 from .conftest import PtyPair
 
