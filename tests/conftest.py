@@ -12,6 +12,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+pytest_plugins = ["gui_fixtures"]  # `bridge` and `settings` for every GUI suite
+
 
 @pytest.fixture(autouse=True)
 def no_leaked_threads() -> Iterator[None]:

@@ -108,17 +108,6 @@ def sim_spec(device: SimDevice, kind: str) -> Iterator[str]:
 # --- GUI: a core bridge, a simulator on its loop, a controller and the diagnostics panel ------
 
 @pytest.fixture
-def bridge(qapp: Any) -> Iterator[Any]:
-    """A running core loop thread, stopped (and checked stopped) after the test."""
-    from app.gui.bridge import CoreBridge
-
-    core = CoreBridge()
-    yield core
-    core.stop()
-    assert not core.running
-
-
-@pytest.fixture
 def gui_sim(bridge: Any, device: SimDevice) -> UdpSimServer:
     """The simulator on the bridge's loop over UDP, stopped when the bridge stops."""
     server = UdpSimServer(device, boot_s=0.01)

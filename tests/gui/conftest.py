@@ -23,18 +23,6 @@ from app.sim.serve import UdpSimServer
 IMGTOOL = [sys.executable, "-m", "imgtool.main"]
 
 
-@pytest.fixture
-def bridge(qapp: object) -> Iterator[CoreBridge]:
-    """A running core loop thread, stopped (and checked stopped) after the test."""
-    core = CoreBridge()
-    yield core
-    core.stop()
-    assert not core.running
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> AppSettings:
-    return AppSettings(tmp_path / "slotwise.ini", keys_dir=tmp_path / "keys")
 
 
 def start_sim(bridge: CoreBridge, link: LinkModel | None = None,

@@ -20,18 +20,6 @@ from app.workflows.batch import default_connect
 PASSWORD = "line-3-supervisor"
 
 
-@pytest.fixture
-def bridge(qapp: object) -> Iterator[CoreBridge]:
-    """A running core loop thread, stopped (and checked stopped) after the test."""
-    core = CoreBridge()
-    yield core
-    core.stop()
-    assert not core.running
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> AppSettings:
-    return AppSettings(tmp_path / "slotwise.ini", keys_dir=tmp_path / "keys")
 
 
 @pytest.fixture
