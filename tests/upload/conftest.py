@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +64,22 @@ class ImageFactory:
                     raw, signed)
             self.made[key] = signed
         return self.made[key]
+
+
+def two_image_package(images: ImageFactory, folder: Path, seeds: tuple[int, int] = (2, 3)
+                      ) -> Path:
+    """A dfu_application.zip with an application core (image 0) and a network core (image 1),
+    both 1.2.0, listed in its manifest.json."""
+    app = images("1.2.0", 30 * 1024, seed=seeds[0])
+    net = images("1.2.0", 20 * 1024, seed=seeds[1])
+    package = folder / "dfu_application.zip"
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.write(app, "app.bin")
+        archive.write(net, "net.bin")
+        archive.writestr("manifest.json", json.dumps({"format-version": 0, "files": [
+            {"file": "app.bin", "image_index": "0", "version": "1.2.0"},
+            {"file": "net.bin", "image_index": "1", "version": "1.2.0"}]}))
+    return package
 
 
 def _payload(size: int, seed: int) -> bytes:

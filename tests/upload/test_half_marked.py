@@ -3,26 +3,12 @@ how to undo it, instead of a bare "refused to mark image 0"."""
 
 from __future__ import annotations
 
-import json
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from app.workflows.update import Mode, UpdateError, UpdateOptions, load_update_images, run_update
-from tests.upload.conftest import ImageFactory, serve, sim_device
-
-
-def two_image_package(images: ImageFactory, folder: Path) -> Path:
-    app, net = images("1.2.0", 30 * 1024, seed=5), images("1.2.0", 20 * 1024, seed=6)
-    package = folder / "dfu_application.zip"
-    with zipfile.ZipFile(package, "w") as archive:
-        archive.write(app, "app.bin")
-        archive.write(net, "net.bin")
-        archive.writestr("manifest.json", json.dumps({"format-version": 0, "files": [
-            {"file": "app.bin", "image_index": "0", "version": "1.2.0"},
-            {"file": "net.bin", "image_index": "1", "version": "1.2.0"}]}))
-    return package
+from tests.upload.conftest import ImageFactory, serve, sim_device, two_image_package
 
 
 @pytest.mark.parametrize("mode", [Mode.TEST, Mode.CONFIRM])
@@ -30,7 +16,7 @@ async def test_failed_second_mark_names_the_marked_image_and_the_undo(
         mode: Mode, images: ImageFactory, tmp_path: Path) -> None:
     """Image 1 is marked, image 0's mark is refused: the error says image 1 IS marked and to
     erase absolute slot 3, no reset happens, and that erase does undo it."""
-    items = load_update_images(two_image_package(images, tmp_path))
+    items = load_update_images(two_image_package(images, tmp_path, seeds=(5, 6)))
     device = sim_device(images=2, profile="zephyr-modern")
     device.refuse_state_write_for_image(0)
     async with serve("udp", device) as rig:
@@ -50,7 +36,7 @@ async def test_failed_second_mark_names_the_marked_image_and_the_undo(
 async def test_failed_first_mark_keeps_its_own_sentence(images: ImageFactory,
                                                         tmp_path: Path) -> None:
     """When the very first mark fails nothing is marked, and the error does not claim so."""
-    items = load_update_images(two_image_package(images, tmp_path))
+    items = load_update_images(two_image_package(images, tmp_path, seeds=(5, 6)))
     device = sim_device(images=2)
     device.refuse_state_write_for_image(1)
     async with serve("udp", device) as rig:

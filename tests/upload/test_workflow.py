@@ -3,7 +3,6 @@ revert detection, skipping, downgrades, packages and multi-image devices."""
 
 from __future__ import annotations
 
-import json
 import zipfile
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from app.workflows.update import (
     run_update,
     wait_for_device,
 )
-from tests.upload.conftest import ImageFactory, serve, sim_device
+from tests.upload.conftest import ImageFactory, serve, sim_device, two_image_package
 
 
 def running(device: SimDevice, image: int = 0) -> str | None:
@@ -202,14 +201,9 @@ async def test_downgrade_needs_permission(images: ImageFactory) -> None:
 async def test_package_uploads_network_core_first(images: ImageFactory, tmp_path: Path) -> None:
     """A two-image package goes to both images, image 1 (network core) first, then one reset
     activates both."""
-    app, net = images("1.2.0", 30 * 1024, seed=2), images("1.2.0", 20 * 1024, seed=3)
-    package = tmp_path / "dfu_application.zip"
-    with zipfile.ZipFile(package, "w") as archive:
-        archive.write(app, "app.bin")
-        archive.write(net, "net.bin")
-        archive.writestr("manifest.json", json.dumps({"format-version": 0, "files": [
-            {"file": "app.bin", "image_index": "0", "version": "1.2.0"},
-            {"file": "net.bin", "image_index": "1", "version": "1.2.0"}]}))
+    package = two_image_package(images, tmp_path)
+    with zipfile.ZipFile(package) as archive:
+        app_bytes, net_bytes = (archive.getinfo(n).file_size for n in ("app.bin", "net.bin"))
     items = load_update_images(package)
     assert [i.image for i in items] == [1, 0]
     uploading: list[int] = []
@@ -225,7 +219,7 @@ async def test_package_uploads_network_core_first(images: ImageFactory, tmp_path
         assert {o.image: o.outcome for o in result.images} == {
             0: Outcome.TESTING, 1: Outcome.TESTING}
         sizes = {o.image: o.upload.total_bytes for o in result.images if o.upload}
-        assert sizes == {0: app.stat().st_size, 1: net.stat().st_size}
+        assert sizes == {0: app_bytes, 1: net_bytes}
         assert running(rig.device, 0) == "1.2.0" and running(rig.device, 1) == "1.2.0"
 
 
