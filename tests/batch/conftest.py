@@ -8,6 +8,7 @@ from contextlib import AsyncExitStack
 import pytest
 
 from app.sim.device import SimConfig, SimDevice
+from app.sim.link import LinkModel
 from app.sim.serve import UdpSimServer
 
 Boards = Callable[..., "AsyncIterator[UdpSimServer]"]
@@ -18,8 +19,10 @@ async def boards() -> AsyncIterator[Callable[..., object]]:
     """Starts boards on demand: `await start(SimConfig(...))` -> a running UdpSimServer."""
     async with AsyncExitStack() as stack:
 
-        async def start(config: SimConfig | None = None, port: int = 0) -> UdpSimServer:
-            server = UdpSimServer(SimDevice(config or SimConfig()), port=port, boot_s=0.05)
+        async def start(config: SimConfig | None = None, port: int = 0,
+                        link: LinkModel | None = None) -> UdpSimServer:
+            server = UdpSimServer(SimDevice(config or SimConfig()), link, port=port,
+                                  boot_s=0.05)
             await stack.enter_async_context(server)
             return server
 

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from app.sim.device import SimConfig
+from app.sim.link import LinkModel
 from app.sim.serve import UdpSimServer
-from app.workflows.batch import BatchRunner, default_connect
+from app.workflows.batch import BatchRunner, BoardEvent, default_connect
 from app.workflows.job import JobError, load_job, make_job
 from app.workflows.results import CSV_COLUMNS, ResultsLog, read_csv, read_jsonl
 from app.workflows.station import Station, job_finder
@@ -203,3 +204,31 @@ def test_flash_cli_prints_a_line_per_board_and_exits_by_result(
                                text=True, timeout=120)
         assert alone.returncode == 0, alone.stdout + alone.stderr
         assert len(read_csv(tmp_path / "r.csv")) == 3
+
+
+async def test_every_link_an_attempt_opened_is_closed_even_when_it_fails(
+        boards: Start, signed_image: Path, signing_key: Path) -> None:
+    """A link that drops mid-upload (forcing a reconnect) and a board that then fails the
+    hash check leave no link open: the first client and the reconnected one are closed."""
+    board = await boards(link=LinkModel(rate_bps=60_000))  # slow enough to see progress
+    board.device.corrupt_after_upload()
+    opened: list[Any] = []
+    plain = default_connect(1.0)
+
+    async def recording(spec: str) -> Any:
+        client = await plain(spec)
+        opened.append(client)
+        return client
+
+    def drop_link_once(event: BoardEvent) -> None:
+        if event.stage == "uploading" and 0.3 < event.fraction < 1 and len(opened) == 1:
+            opened.append(None)  # mark: dropped once
+            asyncio.get_running_loop().create_task(opened[0].transport.close())
+
+    job = make_job(signed_image, [signing_key], retries=0)
+    runner = BatchRunner(job, connect=recording, on_board=drop_link_once)
+    (row,) = await runner.run([f"udp:{board.address}"])
+    clients = [c for c in opened if c is not None]
+    assert row.result == "fail"
+    assert len(clients) >= 2  # the dropped link made the engine reconnect
+    assert all(not client.transport.is_open for client in clients)
