@@ -15,7 +15,7 @@ from app.errors import TransportClosed
 from app.sim.ble_endpoint import BumbleSimServer
 from app.sim.device import SimConfig, SimDevice
 from app.sim.mcuboot import build_image
-from app.sim.runtime import SimRuntime
+from app.sim.runtime import ReplySink, SimRuntime
 from app.transport.ble import BleOptions, BleTransport
 from app.transport.ble_bumble import BumbleHost
 
@@ -69,14 +69,32 @@ async def test_upload_200_kib(rig: BumbleRig) -> None:
 
 
 async def test_disconnect_mid_upload(rig: BumbleRig) -> None:
-    """A link drop during an upload fails the waiting request at once, and reconnecting works."""
+    """A link drop during an upload fails the waiting request at once, and reconnecting works.
+
+    The device goes silent after its third packet, so the upload cannot finish before the drop
+    whatever the machine's speed; the test waits for that packet, not for a time."""
     image = build_image("4.0.0", payload=bytes(64 * 1024))
+    third_packet = asyncio.Event()
+    runtime = rig.server.runtime
+    deliver = runtime.deliver
+    packets = 0
+
+    def count_then_fall_silent(frame: bytes, reply: ReplySink) -> None:
+        nonlocal packets
+        packets += 1
+        if packets == 3:
+            runtime.device.stop_answering()
+            third_packet.set()
+        deliver(frame, reply)
+
+    runtime.deliver = count_then_fall_silent  # type: ignore[method-assign]
     async with SmpClient(rig.transport, timeout_s=10) as client:
         uploading = asyncio.create_task(upload(client, image, 1900))
-        await asyncio.sleep(0.3)
+        await asyncio.wait_for(third_packet.wait(), 10)
         assert not uploading.done()
         await rig.server.disconnect_all()
         with pytest.raises(TransportClosed):
-            await asyncio.wait_for(uploading, 2)
+            await asyncio.wait_for(uploading, 5)
+    runtime.device.resume_answering()
     async with SmpClient(rig.transport) as client:
         assert await client.echo("back") == "back"
