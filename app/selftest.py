@@ -88,9 +88,11 @@ class SelfTest:
         self._window: Any = None
 
     def run(self) -> int:
-        self._print(f"slotwise {__version__} self-test "
-                    f"({'frozen build' if frozen() else 'source'}, Python "
-                    f"{platform.python_version()}, {platform.system()} {platform.machine()})")
+        self._print(
+            f"slotwise {__version__} self-test "
+            f"({'frozen build' if frozen() else 'source'}, Python "
+            f"{platform.python_version()}, {platform.system()} {platform.machine()})"
+        )
         steps: list[tuple[str, Callable[[], str]]] = [
             ("version", self._check_version),
             ("qt", self._check_qt),
@@ -123,8 +125,10 @@ class SelfTest:
         if required is None:
             required = frozen()
         if required and __version__ == SOURCE_VERSION:
-            raise SelfTestFailed("no version metadata: the build did not bundle "
-                                 "slotwise's dist-info (packaging/slotwise.spec)")
+            raise SelfTestFailed(
+                "no version metadata: the build did not bundle "
+                "slotwise's dist-info (packaging/slotwise.spec)"
+            )
         return __version__
 
     def _check_qt(self) -> str:
@@ -146,11 +150,17 @@ class SelfTest:
             raise SelfTestFailed(f"the application icon is missing: {ICONS / 'slotwise.svg'}")
         pixmap = app_icon().pixmap(64, 64)
         if pixmap.isNull():
-            raise SelfTestFailed("the application icon does not render (Qt SVG plugins missing: "
-                                 "iconengines/qsvgicon, imageformats/qsvg)")
+            raise SelfTestFailed(
+                "the application icon does not render (Qt SVG plugins missing: "
+                "iconengines/qsvgicon, imageformats/qsvg)"
+            )
         image = pixmap.toImage()
-        drawn = sum(1 for x in range(0, 64, 4) for y in range(0, 64, 4)
-                    if image.pixelColor(x, y).alpha() > 0)
+        drawn = sum(
+            1
+            for x in range(0, 64, 4)
+            for y in range(0, 64, 4)
+            if image.pixelColor(x, y).alpha() > 0
+        )
         if drawn == 0:
             raise SelfTestFailed("the application icon renders empty (Qt SVG plugins broken)")
         return f"SVG icons render ({len(list(ICONS.glob('*.svg')))} in {ICONS.parent.name}/)"
@@ -169,10 +179,13 @@ class SelfTest:
         grab = self._window.grab()  # paints every widget once, without showing the window
         if grab.isNull():
             raise SelfTestFailed("the main window did not render")
-        modules = sorted(m.removeprefix("PySide6.") for m in sys.modules
-                         if m.startswith("PySide6.Qt"))
-        return (f"main window built and painted ({grab.width()}x{grab.height()}), core loop "
-                f"thread running; Qt modules: {', '.join(modules)}")
+        modules = sorted(
+            m.removeprefix("PySide6.") for m in sys.modules if m.startswith("PySide6.Qt")
+        )
+        return (
+            f"main window built and painted ({grab.width()}x{grab.height()}), core loop "
+            f"thread running; Qt modules: {', '.join(modules)}"
+        )
 
     def _check_slots(self) -> str:
         from app.gui.session import DeviceTarget
@@ -185,8 +198,9 @@ class SelfTest:
         server = UdpSimServer(SimDevice(config), host="127.0.0.1", port=0)
         bridge.wait(_start(server))
         bridge.add_cleanup(server.stop)
-        target = DeviceTarget(spec=f"udp:{server.address}", kind="udp", name="Self-test board",
-                              address=server.address)
+        target = DeviceTarget(
+            spec=f"udp:{server.address}", kind="udp", name="Self-test board", address=server.address
+        )
         results: list[Any] = []
         window.controller.snapshot_changed.connect(results.append)
         window.controller.failed.connect(lambda text: results.append(SelfTestFailed(text)))
@@ -196,8 +210,10 @@ class SelfTest:
         started = time.monotonic()
         _process_events_until(lambda: bool(results), READ_TIMEOUT_S)
         if not results:
-            raise SelfTestFailed(f"no answer from the simulated device within "
-                                 f"{READ_TIMEOUT_S:.0f} s (bridge or UDP broken)")
+            raise SelfTestFailed(
+                f"no answer from the simulated device within "
+                f"{READ_TIMEOUT_S:.0f} s (bridge or UDP broken)"
+            )
         first = results[0]
         if isinstance(first, Exception):
             raise SelfTestFailed(f"reading the simulated device failed: {first}")
@@ -205,9 +221,11 @@ class SelfTest:
         if running is None or running.version != config.factory_version or not running.hash:
             raise SelfTestFailed(f"unexpected slots from the simulated device: {first.slots}")
         elapsed_ms = (time.monotonic() - started) * 1000
-        return (f"read {len(first.slots)} slots over udp:{server.address} through the bridge "
-                f"in {elapsed_ms:.0f} ms (running {running.version}, "
-                f"hash {running.hash.hex()[:12]}…)")
+        return (
+            f"read {len(first.slots)} slots over udp:{server.address} through the bridge "
+            f"in {elapsed_ms:.0f} ms (running {running.version}, "
+            f"hash {running.hash.hex()[:12]}…)"
+        )
 
     def _check_demo_image(self) -> str:
         from app.gui.demo import DEMO_IMAGE, DEMO_PUBLIC_KEY
@@ -230,8 +248,10 @@ class SelfTest:
         verdict = verdicts[0]
         if verdict.signature.ok is not True or verdict.image is None:
             raise SelfTestFailed("the demo image's signature was not checked against the key")
-        return (f"{image.name} {verdict.image.header.version}: hash ok, "
-                f"{verdict.signature.algorithm} signature ok ({verdict.signature.key})")
+        return (
+            f"{image.name} {verdict.image.header.version}: hash ok, "
+            f"{verdict.signature.algorithm} signature ok ({verdict.signature.key})"
+        )
 
     def _check_shutdown(self) -> str:
         bridge, window = self._bridge, self._window
@@ -286,8 +306,7 @@ def _watchdog(timeout_s: float, out: TextIO) -> Iterator[None]:
 
     def guard() -> None:
         if not finished.wait(timeout_s):
-            print(f"FAIL: self-test did not finish within {timeout_s:.0f} s", file=out,
-                  flush=True)
+            print(f"FAIL: self-test did not finish within {timeout_s:.0f} s", file=out, flush=True)
             os._exit(3)
 
     thread = threading.Thread(target=guard, name="slotwise-selftest-watchdog", daemon=True)
@@ -299,8 +318,9 @@ def _watchdog(timeout_s: float, out: TextIO) -> Iterator[None]:
         thread.join()
 
 
-def run(options: Options | None = None, out: TextIO | None = None,
-        watchdog_s: float = WATCHDOG_S) -> int:
+def run(
+    options: Options | None = None, out: TextIO | None = None, watchdog_s: float = WATCHDOG_S
+) -> int:
     """Run the self-test; 0 when every check passed, 1 otherwise (the reason is printed)."""
     stream = out if out is not None else sys.stdout
     with _watchdog(watchdog_s, stream):

@@ -32,8 +32,7 @@ SERIAL_BAUD = 1_000_000
 
 
 def _imgtool(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "imgtool.main", *args], check=True,
-                   capture_output=True)
+    subprocess.run([sys.executable, "-m", "imgtool.main", *args], check=True, capture_output=True)
 
 
 def make_image(directory: Path, size: int) -> tuple[Path, Path]:
@@ -42,8 +41,22 @@ def make_image(directory: Path, size: int) -> tuple[Path, Path]:
     raw = directory / "app.bin"
     raw.write_bytes(os.urandom(size))
     signed = directory / "app.signed.bin"
-    _imgtool("sign", "-k", str(key), "--header-size", "0x200", "--pad-header", "--align", "4",
-             "--version", "1.1.0", "--slot-size", "0x100000", str(raw), str(signed))
+    _imgtool(
+        "sign",
+        "-k",
+        str(key),
+        "--header-size",
+        "0x200",
+        "--pad-header",
+        "--align",
+        "4",
+        "--version",
+        "1.1.0",
+        "--slot-size",
+        "0x100000",
+        str(raw),
+        str(signed),
+    )
     return signed, key
 
 
@@ -51,8 +64,12 @@ def make_image(directory: Path, size: int) -> tuple[Path, Path]:
 def farm(kinds: list[str]) -> Iterator[list[str]]:
     """Simulated boards hosted together in one separate process (as real boards are separate
     hardware, none of them runs in the measured process); yields their device specs."""
-    proc = subprocess.Popen([sys.executable, __file__, "--farm", ",".join(kinds)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--farm", ",".join(kinds)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         ready, _, _ = select.select([proc.stdout], [], [], 60)
@@ -131,14 +148,18 @@ def main() -> None:
         total, passed = asyncio.run(flash(image, key, specs))
         cpu = time.process_time() - cpu_before
         baseline = max(singles.values())
-        print(f"image {args.size} bytes; UDP boards {UDP_RATE_BPS} B/s, {UDP_LATENCY_MS} ms; "
-              f"serial boards {SERIAL_BAUD} baud")
+        print(
+            f"image {args.size} bytes; UDP boards {UDP_RATE_BPS} B/s, {UDP_LATENCY_MS} ms; "
+            f"serial boards {SERIAL_BAUD} baud"
+        )
         print(f"one UDP board alone      {singles['udp']:7.2f} s")
         print(f"one serial board alone   {singles['serial']:7.2f} s")
         print(f"{args.boards} boards in one batch  {total:7.2f} s   ({passed} passed)")
         print(f"ratio to one board alone {total / baseline:7.2f}   (target < 1.3)")
-        print(f"CPU of this process      {cpu:7.2f} s = {100 * cpu / total:.0f}% of one core "
-              "during the batch")
+        print(
+            f"CPU of this process      {cpu:7.2f} s = {100 * cpu / total:.0f}% of one core "
+            "during the batch"
+        )
 
 
 if __name__ == "__main__":

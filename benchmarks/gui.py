@@ -62,8 +62,13 @@ app.exec()
 
 def first_paint_s(kind: str) -> float:
     t0 = time.time()
-    out = subprocess.run([sys.executable, "-c", _CHILD, repr(t0), kind, str(ROOT)],
-                         capture_output=True, text=True, check=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, repr(t0), kind, str(ROOT)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -78,14 +83,33 @@ def startup(runs: int) -> tuple[float, float]:
 def make_image(folder: Path, size: int) -> tuple[Path, Path]:
     imgtool = [sys.executable, "-m", "imgtool.main"]
     key = folder / "bench-key.pem"
-    subprocess.run([*imgtool, "keygen", "-k", str(key), "-t", "ecdsa-p256"], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [*imgtool, "keygen", "-k", str(key), "-t", "ecdsa-p256"], check=True, capture_output=True
+    )
     payload = folder / "payload.bin"
     payload.write_bytes(os.urandom(size))
     image = folder / "bench.bin"
-    subprocess.run([*imgtool, "sign", "--header-size", "0x200", "--pad-header", "--align", "4",
-                    "--slot-size", hex(8 * 1024 * 1024), "--version", "2.0.0", "-k", str(key),
-                    str(payload), str(image)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            *imgtool,
+            "sign",
+            "--header-size",
+            "0x200",
+            "--pad-header",
+            "--align",
+            "4",
+            "--slot-size",
+            hex(8 * 1024 * 1024),
+            "--version",
+            "2.0.0",
+            "-k",
+            str(key),
+            str(payload),
+            str(image),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return key, image
 
 
@@ -158,9 +182,13 @@ def stall_during_upload(size: int) -> dict[str, float]:
     if isinstance(result, str):
         raise SystemExit(f"benchmark: the upload failed: {result}")
     gaps_ms = sorted(g * 1000 for g in gaps[1:])
-    return {"upload_s": elapsed, "rate_kib_s": size / 1024 / elapsed,
-            "max_gap_ms": gaps_ms[-1], "p99_gap_ms": gaps_ms[int(len(gaps_ms) * 0.99)],
-            "progress_per_s": len(progress) / elapsed}
+    return {
+        "upload_s": elapsed,
+        "rate_kib_s": size / 1024 / elapsed,
+        "max_gap_ms": gaps_ms[-1],
+        "p99_gap_ms": gaps_ms[int(len(gaps_ms) * 0.99)],
+        "progress_per_s": len(progress) / elapsed,
+    }
 
 
 def app_exec_until(app: object, condition: object, timeout_s: float) -> None:
@@ -183,13 +211,19 @@ def main() -> int:
     parser.add_argument("--size-mib", type=float, default=4.0)
     args = parser.parse_args()
     bare, full = startup(args.runs)
-    print(f"first paint: bare QMainWindow {bare * 1000:.0f} ms, Slotwise {full * 1000:.0f} ms, "
-          f"ratio {full / bare:.2f}x (target < 2x; median of {args.runs})")
+    print(
+        f"first paint: bare QMainWindow {bare * 1000:.0f} ms, Slotwise {full * 1000:.0f} ms, "
+        f"ratio {full / bare:.2f}x (target < 2x; median of {args.runs})"
+    )
     stats = stall_during_upload(int(args.size_mib * 1024 * 1024))
-    print(f"upload {args.size_mib:g} MiB in {stats['upload_s']:.1f} s "
-          f"({stats['rate_kib_s']:.0f} KiB/s), progress signals {stats['progress_per_s']:.1f}/s")
-    print(f"GUI event loop during upload: largest gap {stats['max_gap_ms']:.1f} ms, "
-          f"p99 {stats['p99_gap_ms']:.1f} ms (5 ms timer; target < 50 ms)")
+    print(
+        f"upload {args.size_mib:g} MiB in {stats['upload_s']:.1f} s "
+        f"({stats['rate_kib_s']:.0f} KiB/s), progress signals {stats['progress_per_s']:.1f}/s"
+    )
+    print(
+        f"GUI event loop during upload: largest gap {stats['max_gap_ms']:.1f} ms, "
+        f"p99 {stats['p99_gap_ms']:.1f} ms (5 ms timer; target < 50 ms)"
+    )
     return 0
 
 

@@ -77,14 +77,29 @@ class Profile:
 
 PROFILES = [
     Profile("udp-rtt20", "udp", latency_s=0.010, note="20 ms round trip, ample bandwidth"),
-    Profile("udp-rtt100-25kBps", "udp", latency_s=0.050, rate_bps=25_000,
-            note="100 ms round trip, 25 kB/s"),
+    Profile(
+        "udp-rtt100-25kBps",
+        "udp",
+        latency_s=0.050,
+        rate_bps=25_000,
+        note="100 ms round trip, 25 kB/s",
+    ),
     Profile("serial-115200", "serial", baud=115_200, buf_count=4),
     Profile("serial-1M", "serial", baud=1_000_000, buf_count=4),
-    Profile("ble-mtu247", "ble", buf_size=2475, buf_count=4,
-            note="ATT MTU 247, 15 ms interval, 4 packets per interval, reassembly"),
-    Profile("udp-rtt20-flash50k", "udp", latency_s=0.010, flash_bps=50_000,
-            note="flash writes at 50 kB/s"),
+    Profile(
+        "ble-mtu247",
+        "ble",
+        buf_size=2475,
+        buf_count=4,
+        note="ATT MTU 247, 15 ms interval, 4 packets per interval, reassembly",
+    ),
+    Profile(
+        "udp-rtt20-flash50k",
+        "udp",
+        latency_s=0.010,
+        flash_bps=50_000,
+        note="flash writes at 50 kB/s",
+    ),
 ]
 
 
@@ -114,8 +129,13 @@ def limit_bps(profile: Profile, size: int, rtt_s: float) -> tuple[float, float, 
         if profile.rate_bps:
             bounds.append((profile.rate_bps * chunk / limit, "bandwidth"))
         if profile.latency_s:
-            bounds.append((window * chunk / rtt_s, f"window {window} per {rtt_s * 1000:.1f} ms "
-                           f"measured round trip, {2000 * profile.latency_s:.0f} ms modelled"))
+            bounds.append(
+                (
+                    window * chunk / rtt_s,
+                    f"window {window} per {rtt_s * 1000:.1f} ms "
+                    f"measured round trip, {2000 * profile.latency_s:.0f} ms modelled",
+                )
+            )
     elif profile.kind == "serial":
         wire = len(encode_serial_frame(bytes(limit)))
         bounds.append((profile.baud / 10 * chunk / wire, "baud rate after base64 framing"))
@@ -136,8 +156,14 @@ def limit_bps(profile: Profile, size: int, rtt_s: float) -> tuple[float, float, 
 
 
 def device_for(profile: Profile) -> SimDevice:
-    return SimDevice(SimConfig(slot_size=1024 * 1024, buf_size=profile.buf_size,
-                               buf_count=profile.buf_count, flash_write_bps=profile.flash_bps))
+    return SimDevice(
+        SimConfig(
+            slot_size=1024 * 1024,
+            buf_size=profile.buf_size,
+            buf_count=profile.buf_count,
+            flash_write_bps=profile.flash_bps,
+        )
+    )
 
 
 @dataclass
@@ -159,8 +185,11 @@ async def serve(profile: Profile, *, smpmgr_port: bool = False) -> AsyncIterator
         server = UdpSimServer(device, link, host=host, port=port)
         await server.start()
         try:
-            yield Served(f"udp:{server.address}", ["--ip", SMPMGR_IP],
-                         lambda: open_transport(f"udp:{server.address}"))
+            yield Served(
+                f"udp:{server.address}",
+                ["--ip", SMPMGR_IP],
+                lambda: open_transport(f"udp:{server.address}"),
+            )
         finally:
             await server.stop()
     elif profile.kind == "serial":
@@ -170,10 +199,20 @@ async def serve(profile: Profile, *, smpmgr_port: bool = False) -> AsyncIterator
         await pty.start()
         try:
             spec = f"serial:{pty.path}@{profile.baud}"
-            yield Served(spec, ["--port", pty.path, "--baudrate", str(profile.baud),
-                                "--line-length", "128", "--line-buffers",
-                                str(profile.buf_size // 128)],
-                         lambda: open_transport(spec))
+            yield Served(
+                spec,
+                [
+                    "--port",
+                    pty.path,
+                    "--baudrate",
+                    str(profile.baud),
+                    "--line-length",
+                    "128",
+                    "--line-buffers",
+                    str(profile.buf_size // 128),
+                ],
+                lambda: open_transport(spec),
+            )
         finally:
             await pty.stop()
     else:
@@ -183,13 +222,23 @@ async def serve(profile: Profile, *, smpmgr_port: bool = False) -> AsyncIterator
         runtime = SimRuntime(device, link)
         await runtime.start()
         radio = FakeRadio()
-        peripheral = radio.add(SimBlePeripheral(
-            runtime, mtu=profile.ble_mtu, conn_interval_s=profile.ble_interval_s,
-            packets_per_interval=profile.ble_packets, reassembly=True))
+        peripheral = radio.add(
+            SimBlePeripheral(
+                runtime,
+                mtu=profile.ble_mtu,
+                conn_interval_s=profile.ble_interval_s,
+                packets_per_interval=profile.ble_packets,
+                reassembly=True,
+            )
+        )
 
         def transport() -> Transport:
-            options = BleOptions(peripheral.address, name=peripheral.name, reassembly=True,
-                                 max_packet_bytes=profile.buf_size)
+            options = BleOptions(
+                peripheral.address,
+                name=peripheral.name,
+                reassembly=True,
+                max_packet_bytes=profile.buf_size,
+            )
             return BleTransport(options, client_factory=radio.client, scanner=radio.scanner())
 
         try:
@@ -230,7 +279,8 @@ async def measure_rtt(client: SmpClient, count: int = 15) -> float:
 async def run_command(argv: list[str], timeout_s: float = 900) -> tuple[float, bool, str]:
     start = time.monotonic()
     process = await asyncio.create_subprocess_exec(
-        *argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        *argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     try:
         out, _ = await asyncio.wait_for(process.communicate(), timeout_s)
     except TimeoutError:
@@ -245,8 +295,9 @@ async def run_slotwise_cli(profile: Profile, image: Path) -> float | None:
         return None
     async with serve(profile) as served:
         assert served.spec is not None
-        elapsed, ok, out = await run_command([sys.executable, "-m", "app", "-d", served.spec,
-                                              "upload", str(image), "--mode", "none"])
+        elapsed, ok, out = await run_command(
+            [sys.executable, "-m", "app", "-d", served.spec, "upload", str(image), "--mode", "none"]
+        )
     if not ok:
         print(f"  slotwise CLI failed on {profile.name}: {out.strip()[-300:]}", file=sys.stderr)
         return None
@@ -259,8 +310,9 @@ async def run_smpmgr(profile: Profile, image: Path) -> float | None:
     smpmgr = shutil.which("smpmgr") or str(Path(sys.executable).with_name("smpmgr"))
     async with serve(profile, smpmgr_port=True) as served:
         assert served.smpmgr_args is not None
-        elapsed, ok, out = await run_command([smpmgr, *served.smpmgr_args, "--timeout", "5",
-                                              "image", "upload", str(image)])
+        elapsed, ok, out = await run_command(
+            [smpmgr, *served.smpmgr_args, "--timeout", "5", "image", "upload", str(image)]
+        )
     if not ok:
         print(f"  smpmgr failed on {profile.name}: {out.strip()[-300:]}", file=sys.stderr)
         return None
@@ -271,13 +323,32 @@ def make_image(directory: Path, size: int, slot_bytes: int = 1024 * 1024) -> Pat
     """A 1.1.0 image signed by imgtool with a fresh ecdsa-p256 key, about `size` bytes."""
     imgtool = shutil.which("imgtool") or str(Path(sys.executable).with_name("imgtool"))
     key = directory / "key.pem"
-    subprocess.run([imgtool, "keygen", "-k", str(key), "-t", "ecdsa-p256"], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [imgtool, "keygen", "-k", str(key), "-t", "ecdsa-p256"], check=True, capture_output=True
+    )
     raw, signed = directory / "app.bin", directory / "signed.bin"
     raw.write_bytes(random.Random(1).randbytes(size - 0x200 - 200))
-    subprocess.run([imgtool, "sign", "--key", str(key), "--header-size", "0x200",
-                    "--pad-header", "--align", "4", "--version", "1.1.0", "--slot-size",
-                    hex(slot_bytes), str(raw), str(signed)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            imgtool,
+            "sign",
+            "--key",
+            str(key),
+            "--header-size",
+            "0x200",
+            "--pad-header",
+            "--align",
+            "4",
+            "--version",
+            "1.1.0",
+            "--slot-size",
+            hex(slot_bytes),
+            str(raw),
+            str(signed),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return signed
 
 
@@ -307,13 +378,19 @@ def table(rows: list[Row], size: int, skipped: bool = False) -> str:
     for r in rows:
         rate = size / r.engine_s
         cli = f"{r.cli_s:.2f} s" if r.cli_s else "n/a"
-        smp = f"{r.smpmgr_s:.2f} s" if r.smpmgr_s else (
-            "not supported" if r.profile.kind == "ble" else "skipped" if skipped else "failed")
+        smp = (
+            f"{r.smpmgr_s:.2f} s"
+            if r.smpmgr_s
+            else (
+                "not supported" if r.profile.kind == "ble" else "skipped" if skipped else "failed"
+            )
+        )
         ratio = f"{r.smpmgr_s / r.cli_s:.1f}x" if r.smpmgr_s and r.cli_s else "-"
         lines.append(
             f"| {r.profile.name} | {r.engine_s:.2f} s, {rate / 1000:.1f} kB/s (window "
             f"{r.window}) | {100 * r.limit_s / r.engine_s:.0f}% | {r.limit_bps / 1000:.1f} kB/s,"
-            f" {r.limit_s:.2f} s ({r.reason}) | {cli} | {smp} | {ratio} |")
+            f" {r.limit_s:.2f} s ({r.reason}) | {cli} | {smp} | {ratio} |"
+        )
     return "\n".join(lines)
 
 
@@ -332,8 +409,21 @@ async def memory_run(size: int) -> None:
         slot = 2 * size
         image = make_image(Path(tmp), size, slot_bytes=slot)
         sim = subprocess.Popen(
-            [sys.executable, "-m", "app", "sim", "--udp", "127.0.0.1:0", "--buf-count", "8",
-             "--slot-size", str(slot)], stdout=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-m",
+                "app",
+                "sim",
+                "--udp",
+                "127.0.0.1:0",
+                "--buf-count",
+                "8",
+                "--slot-size",
+                str(slot),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         try:
             assert sim.stdout is not None
             address = sim.stdout.readline().split()[-1]
@@ -348,9 +438,11 @@ async def memory_run(size: int) -> None:
         finally:
             sim.terminate()
             sim.wait(10)
-    print(f"{size / 2**20:.0f} MiB upload in {elapsed:.1f} s (match {result.stats.match}): "
-          f"peak RSS {(peak - idle) / 2**20:.1f} MiB above the idle process "
-          f"({idle / 2**20:.0f} MiB idle)")
+    print(
+        f"{size / 2**20:.0f} MiB upload in {elapsed:.1f} s (match {result.stats.match}): "
+        f"peak RSS {(peak - idle) / 2**20:.1f} MiB above the idle process "
+        f"({idle / 2**20:.0f} MiB idle)"
+    )
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -368,8 +460,9 @@ async def main(args: argparse.Namespace) -> int:
             cli_s = await run_slotwise_cli(profile, image)
             smp_s = None if args.no_smpmgr else await run_smpmgr(profile, image)
             rate, first_s, reason = limit_bps(profile, size, rtt)
-            rows.append(Row(profile, engine_s, window, cli_s, smp_s, rate,
-                            first_s + size / rate, reason))
+            rows.append(
+                Row(profile, engine_s, window, cli_s, smp_s, rate, first_s + size / rate, reason)
+            )
             print(f"  engine {engine_s:.2f} s, cli {cli_s}, smpmgr {smp_s}", file=sys.stderr)
     print(table(rows, size, args.no_smpmgr))
     return 0
@@ -380,7 +473,11 @@ if __name__ == "__main__":
     parser.add_argument("--size", type=int, default=256 * 1024)
     parser.add_argument("--only", nargs="*", help="profile names")
     parser.add_argument("--no-smpmgr", action="store_true")
-    parser.add_argument("--memory", type=int, metavar="BYTES",
-                        help="instead: peak memory of one upload of this size (e.g. 16777216)")
+    parser.add_argument(
+        "--memory",
+        type=int,
+        metavar="BYTES",
+        help="instead: peak memory of one upload of this size (e.g. 16777216)",
+    )
     os.environ.setdefault("PYTHONPATH", str(Path(__file__).resolve().parent.parent))
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -60,8 +60,21 @@ def make_image(work: Path, key: Path, size: int, extra: tuple[str, ...] = ()) ->
     payload = work / f"payload-{size}.bin"
     payload.write_bytes(os.urandom(size))
     out = work / f"signed-{key.stem}-{size}{'-'.join(extra)}.bin"
-    imgtool("sign", "-k", key, "-H", "0x200", "--pad-header", "-S", hex(size + 0x10000),
-            "-v", "1.0.0", *extra, payload, out)
+    imgtool(
+        "sign",
+        "-k",
+        key,
+        "-H",
+        "0x200",
+        "--pad-header",
+        "-S",
+        hex(size + 0x10000),
+        "-v",
+        "1.0.0",
+        *extra,
+        payload,
+        out,
+    )
     return out
 
 
@@ -88,8 +101,15 @@ def measure(label: str, path: Path, store: KeyStore) -> Row:
     runs.clear()  # drop the in-memory copy before measuring our peak memory
     peak = peak_bytes(lambda: verify_path(path, store))
     size = path.stat().st_size
-    return (label, size, best["mem"] * 1e3, best["ours"] * 1e3, best["ours"] / best["mem"],
-            best["ours"] / best["file"], peak / size)
+    return (
+        label,
+        size,
+        best["mem"] * 1e3,
+        best["ours"] * 1e3,
+        best["ours"] / best["mem"],
+        best["ours"] / best["file"],
+        peak / size,
+    )
 
 
 def main() -> None:
@@ -107,11 +127,15 @@ def main() -> None:
                 rows.append(measure(f"{key_type} {size // MIB} MiB", path, store))
         path = make_image(work, work / "ed25519.pem", 16 * MIB, ("--pure",))
         rows.append(measure("ed25519 pure 16 MiB", path, store))
-    print(f"{'image':<22} {'bytes':>10} {'hashlib ms':>11} {'verify ms':>10} "
-          f"{'vs mem':>7} {'vs file':>7} {'peak/size':>9}")
+    print(
+        f"{'image':<22} {'bytes':>10} {'hashlib ms':>11} {'verify ms':>10} "
+        f"{'vs mem':>7} {'vs file':>7} {'peak/size':>9}"
+    )
     for label, size, base, ours, ratio, ratio_file, mem in rows:
-        print(f"{label:<22} {size:>10} {base:>11.2f} {ours:>10.2f} {ratio:>6.2f}x "
-              f"{ratio_file:>6.2f}x {mem:>8.3f}x")
+        print(
+            f"{label:<22} {size:>10} {base:>11.2f} {ours:>10.2f} {ratio:>6.2f}x "
+            f"{ratio_file:>6.2f}x {mem:>8.3f}x"
+        )
 
 
 if __name__ == "__main__":

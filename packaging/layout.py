@@ -24,8 +24,11 @@ def launchers(platform: str) -> tuple[Launcher, ...]:
     """The executables built for `platform` (a sys.platform value)."""
     if platform == "win32":
         return (
-            Launcher("slotwise", True, "the command line, --version, --self-test; "
-                                       "without a command it opens the window"),
+            Launcher(
+                "slotwise",
+                True,
+                "the command line, --version, --self-test; without a command it opens the window",
+            ),
             # No console window flashes up when the Start menu starts this one.
             Launcher("slotwise-gui", False, "the Start-menu and desktop shortcut target"),
         )

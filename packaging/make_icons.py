@@ -17,8 +17,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SVG = ROOT / "resources" / "icons" / "slotwise.svg"
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
-ICNS_TYPES = {16: b"icp4", 32: b"icp5", 64: b"icp6", 128: b"ic07", 256: b"ic08",
-              512: b"ic09", 1024: b"ic10"}
+ICNS_TYPES = {
+    16: b"icp4",
+    32: b"icp5",
+    64: b"icp6",
+    128: b"ic07",
+    256: b"ic08",
+    512: b"ic09",
+    1024: b"ic10",
+}
 PNG_SIZES = (48, 128, 256)  # Linux hicolor sizes next to the scalable SVG
 
 
@@ -66,8 +73,11 @@ def ico(pngs: dict[int, bytes]) -> bytes:
 
 def icns(pngs: dict[int, bytes]) -> bytes:
     """An ICNS with PNG entries, one per size macOS looks up."""
-    body = b"".join(ICNS_TYPES[s] + struct.pack(">I", 8 + len(pngs[s])) + pngs[s]
-                    for s in sorted(pngs) if s in ICNS_TYPES)
+    body = b"".join(
+        ICNS_TYPES[s] + struct.pack(">I", 8 + len(pngs[s])) + pngs[s]
+        for s in sorted(pngs)
+        if s in ICNS_TYPES
+    )
     return b"icns" + struct.pack(">I", 8 + len(body)) + body
 
 

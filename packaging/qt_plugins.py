@@ -15,14 +15,15 @@ KEEP_PLUGINS: dict[str, frozenset[str]] = {
     # offscreen: the self-test and CI; xcb and wayland: Linux desktops; windows, cocoa.
     "platforms": frozenset({"offscreen", "minimal", "xcb", "wayland", "windows", "cocoa"}),
     "platformthemes": frozenset({"xdgdesktopportal"}),  # portal file dialogs, dark mode hints
-    "platforminputcontexts": frozenset({"composeplatforminputcontextplugin",
-                                        "ibusplatforminputcontextplugin"}),  # dead keys, IMEs
+    "platforminputcontexts": frozenset(
+        {"composeplatforminputcontextplugin", "ibusplatforminputcontextplugin"}
+    ),  # dead keys, IMEs
     "xcbglintegrations": frozenset({"xcb-glx-integration", "xcb-egl-integration"}),
     "wayland-shell-integration": frozenset({"xdg-shell"}),
     "wayland-decoration-client": frozenset({"bradient", "adwaita"}),
     "wayland-graphics-integration-client": frozenset({"qt-plugin-wayland-egl"}),
     "imageformats": frozenset({"svg", "ico", "icns"}),  # SVG icons; app icon formats
-    "iconengines": frozenset({"svgicon"}),              # QIcon from .svg, sharp on HiDPI
+    "iconengines": frozenset({"svgicon"}),  # QIcon from .svg, sharp on HiDPI
     "styles": frozenset({"modernwindowsstyle", "windowsvistastyle", "macstyle"}),
     "accessiblebridge": frozenset({"at-spi"}),
 }

@@ -95,16 +95,22 @@ def write_dist_info(directory: Path, pyproject: Path = PYPROJECT) -> Path:
 def release_date() -> str:
     """Today (UTC), or SOURCE_DATE_EPOCH's day so that rebuilds of a tag are identical."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = (datetime.datetime.fromtimestamp(int(epoch), datetime.UTC) if epoch
-              else datetime.datetime.now(datetime.UTC))
+    moment = (
+        datetime.datetime.fromtimestamp(int(epoch), datetime.UTC)
+        if epoch
+        else datetime.datetime.now(datetime.UTC)
+    )
     return moment.date().isoformat()
 
 
 def stamp(text: str, version: str, date: str | None = None) -> str:
     """Fill the @VERSION@, @SHORT_VERSION@ (x.y.z) and @DATE@ placeholders of a template."""
     short = ".".join(str(n) for n in numeric_version(version)[:3])
-    return (text.replace("@VERSION@", version).replace("@SHORT_VERSION@", short)
-            .replace("@DATE@", date or release_date()))
+    return (
+        text.replace("@VERSION@", version)
+        .replace("@SHORT_VERSION@", short)
+        .replace("@DATE@", date or release_date())
+    )
 
 
 def load_info_plist(path: Path, version: str) -> dict[str, object]:
@@ -160,8 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.stamp is not None:
             source, target = args.stamp
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(stamp(source.read_text(encoding="utf-8"), version),
-                              encoding="utf-8")
+            target.write_text(stamp(source.read_text(encoding="utf-8"), version), encoding="utf-8")
             print(target)
         else:
             print(version)

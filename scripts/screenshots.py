@@ -62,8 +62,11 @@ def main(out: Path) -> int:
         window.show()
         # slower than the interactive demo, so the progress shot catches the upload mid-way
         window.start_demo(link=LinkModel(latency_s=0.002, rate_bps=12_000))
-        wait(app, lambda: window.controller.snapshot is not None
-             and window.devices.rowCount() >= 1, "the first demo device")
+        wait(
+            app,
+            lambda: window.controller.snapshot is not None and window.devices.rowCount() >= 1,
+            "the first demo device",
+        )
         shoot(window, out / "main.png")
 
         window.open_image(DEMO_IMAGE)
@@ -72,10 +75,14 @@ def main(out: Path) -> int:
         shoot(window, out / "verdict.png")
 
         panel.start()
-        wait(app, lambda: panel.bar.value() > 550 and panel.chart.series.count() > 20,
-             "the upload to pass 55%")
+        wait(
+            app,
+            lambda: panel.bar.value() > 550 and panel.chart.series.count() > 20,
+            "the upload to pass 55%",
+        )
         window.right_scroll.verticalScrollBar().setValue(
-            window.right_scroll.verticalScrollBar().maximum())
+            window.right_scroll.verticalScrollBar().maximum()
+        )
         shoot(window, out / "upload.png")
 
         wait(app, lambda: panel.confirm_button.isVisible(), "the test boot result", 60)
@@ -97,5 +104,10 @@ def main(out: Path) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else
-                  Path(__file__).resolve().parents[1] / "docs" / "screenshots"))
+    sys.exit(
+        main(
+            Path(sys.argv[1])
+            if len(sys.argv) > 1
+            else Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+        )
+    )

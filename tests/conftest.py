@@ -22,8 +22,11 @@ def no_leaked_threads() -> Iterator[None]:
     yield
     deadline = time.monotonic() + 3.0
     while True:
-        leaked = [t for t in threading.enumerate()
-                  if t not in before and t.is_alive() and not t.name.startswith("asyncio_")]
+        leaked = [
+            t
+            for t in threading.enumerate()
+            if t not in before and t.is_alive() and not t.name.startswith("asyncio_")
+        ]
         if not leaked or time.monotonic() > deadline:
             break
         time.sleep(0.05)
@@ -34,8 +37,9 @@ def _imgtool(*args: str) -> None:
     import subprocess
     import sys
 
-    subprocess.run([sys.executable, "-m", "imgtool.main", *args], check=True,
-                   capture_output=True, timeout=60)
+    subprocess.run(
+        [sys.executable, "-m", "imgtool.main", *args], check=True, capture_output=True, timeout=60
+    )
 
 
 @pytest.fixture(scope="session")
@@ -53,8 +57,22 @@ def make_signed_image(directory: Path, key: Path, version: str, size: int = 40_0
     raw = directory / f"app-{version}.bin"
     raw.write_bytes(os.urandom(size))
     signed = directory / f"app-{version}.signed.bin"
-    _imgtool("sign", "-k", str(key), "--header-size", "0x200", "--pad-header", "--align", "4",
-             "--version", version, "--slot-size", "0x80000", str(raw), str(signed))
+    _imgtool(
+        "sign",
+        "-k",
+        str(key),
+        "--header-size",
+        "0x200",
+        "--pad-header",
+        "--align",
+        "4",
+        "--version",
+        version,
+        "--slot-size",
+        "0x80000",
+        str(raw),
+        str(signed),
+    )
     return signed
 
 
@@ -65,8 +83,9 @@ def signed_image(tmp_path_factory: pytest.TempPathFactory, signing_key: Path) ->
 
 
 @pytest.fixture(scope="session")
-def image_factory(tmp_path_factory: pytest.TempPathFactory,
-                  signing_key: Path) -> Callable[..., Path]:
+def image_factory(
+    tmp_path_factory: pytest.TempPathFactory, signing_key: Path
+) -> Callable[..., Path]:
     """Makes imgtool-signed images: `image_factory("1.2.0", size=100_000)`."""
     directory = tmp_path_factory.mktemp("made-images")
 

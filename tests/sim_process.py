@@ -32,8 +32,9 @@ def running_sim(*args: str, state_dir: Path | None = None) -> Iterator[tuple[str
     if state_dir is not None:
         command += ["--state-dir", str(state_dir)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     try:
         ready, _, _ = select.select([proc.stdout], [], [], 20)
         assert proc.stdout is not None

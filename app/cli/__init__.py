@@ -35,21 +35,43 @@ def build_parser() -> argparse.ArgumentParser:
         description="Update and diagnose firmware on Zephyr/MCUboot devices over SMP.",
     )
     parser.add_argument("--version", action="version", version=f"slotwise {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="log more (-vv shows SMP traffic)")
-    parser.add_argument("-d", "--device", metavar="DEVICE",
-                        help="udp:HOST[:PORT], serial:PORT[@BAUD] or ble:ADDRESS_OR_NAME")
-    parser.add_argument("--timeout", type=_positive_seconds, default=5.0, metavar="S",
-                        help="seconds to wait for each answer (default 5)")
-    parser.add_argument("--demo", action="store_true",
-                        help="open the application on built-in simulated devices")
-    parser.add_argument("--screenshot", type=Path, metavar="PATH",
-                        help="with the application: render the window to PATH (PNG) and exit")
-    parser.add_argument("--production", type=Path, metavar="JOB.toml",
-                        help="open the application straight into the production view for a job")
-    parser.add_argument("--self-test", action="store_true",
-                        help="check this installation (Qt, window, core thread, simulator, "
-                             "bundled demo image), print a report and exit 0 on success")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="log more (-vv shows SMP traffic)"
+    )
+    parser.add_argument(
+        "-d",
+        "--device",
+        metavar="DEVICE",
+        help="udp:HOST[:PORT], serial:PORT[@BAUD] or ble:ADDRESS_OR_NAME",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=5.0,
+        metavar="S",
+        help="seconds to wait for each answer (default 5)",
+    )
+    parser.add_argument(
+        "--demo", action="store_true", help="open the application on built-in simulated devices"
+    )
+    parser.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="PATH",
+        help="with the application: render the window to PATH (PNG) and exit",
+    )
+    parser.add_argument(
+        "--production",
+        type=Path,
+        metavar="JOB.toml",
+        help="open the application straight into the production view for a job",
+    )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this installation (Qt, window, core thread, simulator, "
+        "bundled demo image), print a report and exit 0 on success",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (device, upload, verify, flash, diag, discover, sim):
         module.register(commands)
@@ -102,10 +124,13 @@ def _open_gui(args: argparse.Namespace) -> int:
         print(f"slotwise: the desktop application needs PySide6 ({exc})", file=sys.stderr)
         return 1
     if args.screenshot is None and _no_display():
-        print("slotwise: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are "
-              "unset). Run it on a desktop, or render the demo offscreen with "
-              "`slotwise --demo --screenshot demo.png`; the command line works everywhere "
-              "(`slotwise --help`).", file=sys.stderr)
+        print(
+            "slotwise: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are "
+            "unset). Run it on a desktop, or render the demo offscreen with "
+            "`slotwise --demo --screenshot demo.png`; the command line works everywhere "
+            "(`slotwise --help`).",
+            file=sys.stderr,
+        )
         return 1
     if args.production is not None:
         from app.gui.production import run as run_production

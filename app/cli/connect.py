@@ -20,8 +20,10 @@ class UsageError(SlotwiseError):
 async def connected(args: argparse.Namespace) -> AsyncIterator[SmpClient]:
     """A connected client for `args.device`, closed on exit."""
     if not args.device:
-        raise UsageError("this command needs a device: -d udp:HOST[:PORT], "
-                         "-d serial:PORT[@BAUD] or -d ble:ADDRESS_OR_NAME")
+        raise UsageError(
+            "this command needs a device: -d udp:HOST[:PORT], "
+            "-d serial:PORT[@BAUD] or -d ble:ADDRESS_OR_NAME"
+        )
     try:
         transport = open_transport(args.device)
     except ValueError as exc:

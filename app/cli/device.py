@@ -35,8 +35,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     p = commands.add_parser("confirm", help="confirm the running image, or make HASH permanent")
     p.add_argument("hash", nargs="?", help="image hash (hex); omit to confirm the running image")
-    p.add_argument("--yes", action="store_true",
-                   help="with HASH: yes, make it permanent (no rollback if it fails to start)")
+    p.add_argument(
+        "--yes",
+        action="store_true",
+        help="with HASH: yes, make it permanent (no rollback if it fails to start)",
+    )
     p.set_defaults(func=_checked(_permanent_needs_yes, with_client(_confirm)))
 
     p = commands.add_parser("reset", help="reboot the device")
@@ -48,9 +51,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.set_defaults(func=_checked(_slot_not_negative, with_client(_erase)))
 
 
-
-def _checked(check: Callable[[argparse.Namespace], None],
-             run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+def _checked(
+    check: Callable[[argparse.Namespace], None], run: Callable[[argparse.Namespace], int]
+) -> Callable[[argparse.Namespace], int]:
     """Validate the command line before anything connects to the device."""
 
     def checked(args: argparse.Namespace) -> int:
@@ -62,9 +65,11 @@ def _checked(check: Callable[[argparse.Namespace], None],
 
 def _permanent_needs_yes(args: argparse.Namespace) -> None:
     if args.hash and not args.yes:
-        raise UsageError("confirm HASH makes that image permanent with no way back if it fails "
-                         "to start; add --yes if that is what you want (without HASH it "
-                         "confirms the running image)")
+        raise UsageError(
+            "confirm HASH makes that image permanent with no way back if it fails "
+            "to start; add --yes if that is what you want (without HASH it "
+            "confirms the running image)"
+        )
 
 
 def _slot_not_negative(args: argparse.Namespace) -> None:
@@ -84,10 +89,17 @@ def _hash_arg(text: str) -> bytes:
 
 def slot_json(slot: ImageSlot) -> dict[str, Any]:
     """One slot with the SMP field names, hash as hex."""
-    return {"image": slot.image_number, "slot": slot.slot, "version": slot.version,
-            "hash": slot.hash.hex() if slot.hash is not None else None,
-            "bootable": slot.bootable, "pending": slot.pending, "confirmed": slot.confirmed,
-            "active": slot.active, "permanent": slot.permanent}
+    return {
+        "image": slot.image_number,
+        "slot": slot.slot,
+        "version": slot.version,
+        "hash": slot.hash.hex() if slot.hash is not None else None,
+        "bootable": slot.bootable,
+        "pending": slot.pending,
+        "confirmed": slot.confirmed,
+        "active": slot.active,
+        "permanent": slot.permanent,
+    }
 
 
 def format_slots(slots: list[ImageSlot]) -> str:
@@ -95,13 +107,16 @@ def format_slots(slots: list[ImageSlot]) -> str:
         return "no images listed"
     lines = []
     for slot in slots:
-        flags = [name for name in ("active", "confirmed", "pending", "permanent")
-                 if getattr(slot, name)]
+        flags = [
+            name for name in ("active", "confirmed", "pending", "permanent") if getattr(slot, name)
+        ]
         if not slot.bootable:
             flags.append("not bootable")
         digest = slot.hash.hex() if slot.hash else "(no hash)"
-        lines.append(f"image {slot.image_number} slot {slot.slot}  {slot.version:<12} "
-                     f"{digest}  {' '.join(flags)}".rstrip())
+        lines.append(
+            f"image {slot.image_number} slot {slot.slot}  {slot.version:<12} "
+            f"{digest}  {' '.join(flags)}".rstrip()
+        )
     return "\n".join(lines)
 
 
@@ -124,17 +139,22 @@ async def _info(client: SmpClient, args: argparse.Namespace) -> int:
     loader = await _optional(client.bootloader_info())
     mode = await _optional(client.bootloader_info("mode"))
     slots = await client.image_state()
-    report: dict[str, Any] = {"link": client.link.kind, "address": client.link.address,
-                              "os": os_info}
-    report["mcumgr_buffers"] = (params if isinstance(params, str)
-                                else {"size": params.buf_size, "count": params.buf_count})
+    report: dict[str, Any] = {
+        "link": client.link.kind,
+        "address": client.link.address,
+        "os": os_info,
+    }
+    report["mcumgr_buffers"] = (
+        params if isinstance(params, str) else {"size": params.buf_size, "count": params.buf_count}
+    )
     report["bootloader"] = loader if isinstance(loader, str) else loader.bootloader
     if isinstance(mode, str) or mode.mode is None:
         report["bootloader_mode"] = mode if isinstance(mode, str) else "not reported"
     else:
         parsed = BootloaderMode.parse(mode.mode)
-        report["bootloader_mode"] = (parsed.description if parsed is not None
-                                     else f"mode {mode.mode} (unknown to Slotwise)")
+        report["bootloader_mode"] = (
+            parsed.description if parsed is not None else f"mode {mode.mode} (unknown to Slotwise)"
+        )
         report["no_downgrade"] = bool(mode.no_downgrade)
     report["images"] = [slot_json(s) for s in slots]
     if args.json:
@@ -143,25 +163,29 @@ async def _info(client: SmpClient, args: argparse.Namespace) -> int:
     buffers = report["mcumgr_buffers"]
     print(f"device      {report['address']} over {report['link']}")
     print(f"os          {os_info}")
-    print("buffers     " + (buffers if isinstance(buffers, str)
-                            else f"{buffers['count']} x {buffers['size']} bytes"))
-    print(f"bootloader  {report['bootloader']}, {report['bootloader_mode']}"
-          + (", downgrades refused" if report.get("no_downgrade") else ""))
+    print(
+        "buffers     "
+        + (buffers if isinstance(buffers, str) else f"{buffers['count']} x {buffers['size']} bytes")
+    )
+    print(
+        f"bootloader  {report['bootloader']}, {report['bootloader_mode']}"
+        + (", downgrades refused" if report.get("no_downgrade") else "")
+    )
     print(format_slots(slots))
     return 0
 
 
 async def _images(client: SmpClient, args: argparse.Namespace) -> int:
     slots = await client.image_state()
-    print(json.dumps([slot_json(s) for s in slots], indent=2) if args.json
-          else format_slots(slots))
+    print(json.dumps([slot_json(s) for s in slots], indent=2) if args.json else format_slots(slots))
     return 0
 
 
 async def _test(client: SmpClient, args: argparse.Namespace) -> int:
     slots = await client.image_test(_hash_arg(args.hash))
-    print("marked for test: the device boots it on the next reset and reverts unless it is "
-          "confirmed")
+    print(
+        "marked for test: the device boots it on the next reset and reverts unless it is confirmed"
+    )
     print(format_slots(slots))
     return 0
 
@@ -169,8 +193,11 @@ async def _test(client: SmpClient, args: argparse.Namespace) -> int:
 async def _confirm(client: SmpClient, args: argparse.Namespace) -> int:
     image_hash = _hash_arg(args.hash) if args.hash else None
     slots = await client.image_confirm(image_hash)
-    print("confirmed the running image" if image_hash is None
-          else "marked permanent: the device switches to it on the next reset, with no way back")
+    print(
+        "confirmed the running image"
+        if image_hash is None
+        else "marked permanent: the device switches to it on the next reset, with no way back"
+    )
     print(format_slots(slots))
     return 0
 

@@ -52,8 +52,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     p = commands.add_parser("datetime", help="read the device clock, or set it from this PC")
     p.add_argument("--set-now", action="store_true", help="set it to this PC's local time")
-    p.add_argument("--utc", action="store_true",
-                   help="with --set-now: send UTC instead (the device keeps no time zone)")
+    p.add_argument(
+        "--utc",
+        action="store_true",
+        help="with --set-now: send UTC instead (the device keeps no time zone)",
+    )
     p.set_defaults(func=with_client(_datetime))
 
     p = commands.add_parser("tasks", help="thread statistics: priority, state, stack use")
@@ -77,11 +80,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="CMD", help="command and arguments")
     p.set_defaults(func=with_client(_shell))
 
-    p = commands.add_parser("report", help="write a diagnostic bundle (zip: JSON, HTML, "
-                                           "traffic log, pulled files)")
+    p = commands.add_parser(
+        "report", help="write a diagnostic bundle (zip: JSON, HTML, traffic log, pulled files)"
+    )
     p.add_argument("--out", type=Path, required=True, metavar="FILE.zip")
-    p.add_argument("--pull", action="append", default=[], metavar="PATH",
-                   help="also pull this device file into the bundle (repeatable)")
+    p.add_argument(
+        "--pull",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="also pull this device file into the bundle (repeatable)",
+    )
     p.set_defaults(func=with_client(_report))
 
 
@@ -95,10 +104,10 @@ def _register_settings(commands: argparse._SubParsersAction[argparse.ArgumentPar
     s = sub.add_parser("set", help="write one setting")
     s.add_argument("name")
     s.add_argument("value")
-    s.add_argument("--type", choices=[str(t) for t in ValueType], default="text",
-                   help=type_help)
-    s.add_argument("--width", type=int, choices=INT_WIDTHS, default=4,
-                   help="bytes of an int value (default 4)")
+    s.add_argument("--type", choices=[str(t) for t in ValueType], default="text", help=type_help)
+    s.add_argument(
+        "--width", type=int, choices=INT_WIDTHS, default=4, help="bytes of an int value (default 4)"
+    )
     d = sub.add_parser("delete", help="delete one setting")
     d.add_argument("name")
     sub.add_parser("save", help="save all settings to persistent storage")
@@ -126,16 +135,26 @@ def _register_fs(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 # --- commands ---------------------------------------------------------------------------------
 
+
 async def _caps(client: SmpClient, args: argparse.Namespace) -> int:
     caps = await detect_capabilities(client)
     if args.json:
-        print(json.dumps({"source": caps.source,
-                          "groups": list(caps.groups) if caps.groups is not None else None,
-                          "features": {str(f.feature): str(f.support) for f in caps.features}},
-                         indent=2))
+        print(
+            json.dumps(
+                {
+                    "source": caps.source,
+                    "groups": list(caps.groups) if caps.groups is not None else None,
+                    "features": {str(f.feature): str(f.support) for f in caps.features},
+                },
+                indent=2,
+            )
+        )
         return 0
-    how = ("groups listed by the device" if caps.source == "enum"
-           else "the device cannot list its groups; probed with harmless reads")
+    how = (
+        "groups listed by the device"
+        if caps.source == "enum"
+        else "the device cannot list its groups; probed with harmless reads"
+    )
     print(f"capabilities ({how})")
     marks = {Support.SUPPORTED: "yes", Support.UNSUPPORTED: "no", Support.UNKNOWN: "?"}
     for f in caps.features:
@@ -155,15 +174,22 @@ async def _params(client: SmpClient, args: argparse.Namespace) -> int:
 async def _bootloader(client: SmpClient, args: argparse.Namespace) -> int:
     if args.query:
         reply = await guarded(Feature.BOOTLOADER_INFO, client.bootloader_info(args.query))
-        result: dict[str, Any] = {"query": args.query, "bootloader": reply.bootloader,
-                                  "mode": reply.mode, "no-downgrade": reply.no_downgrade}
+        result: dict[str, Any] = {
+            "query": args.query,
+            "bootloader": reply.bootloader,
+            "mode": reply.mode,
+            "no-downgrade": reply.no_downgrade,
+        }
     else:
         name = (await guarded(Feature.BOOTLOADER_INFO, client.bootloader_info())).bootloader
         result = {"bootloader": name}
         try:
             mode = await client.bootloader_info("mode")
-            result |= {"mode": mode.mode, "mode_text": mode_text(mode.mode),
-                       "no-downgrade": bool(mode.no_downgrade)}
+            result |= {
+                "mode": mode.mode,
+                "mode_text": mode_text(mode.mode),
+                "no-downgrade": bool(mode.no_downgrade),
+            }
         except DeviceError as exc:
             result["mode_text"] = f"mode not reported ({exc})"
     if args.json:
@@ -187,20 +213,36 @@ async def _datetime(client: SmpClient, args: argparse.Namespace) -> int:
 async def _tasks(client: SmpClient, args: argparse.Namespace) -> int:
     rows = task_rows(await guarded(Feature.TASK_STATS, client.task_stats()))
     if args.json:
-        print(json.dumps([{"name": r.name, "prio": r.prio, "tid": r.tid, "state": r.state,
-                           "stack_used_bytes": r.stack_used_bytes,
-                           "stack_size_bytes": r.stack_size_bytes,
-                           "context_switches": r.context_switches, "runtime": r.runtime}
-                          for r in rows], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": r.name,
+                        "prio": r.prio,
+                        "tid": r.tid,
+                        "state": r.state,
+                        "stack_used_bytes": r.stack_used_bytes,
+                        "stack_size_bytes": r.stack_size_bytes,
+                        "context_switches": r.context_switches,
+                        "runtime": r.runtime,
+                    }
+                    for r in rows
+                ],
+                indent=2,
+            )
+        )
         return 0
     print(f"{'name':<16}{'prio':>5}{'state':>7}  {'stack used':<22}{'switches':>10}{'runtime':>12}")
     for r in rows:
         stack = "-"
         if r.stack_size_bytes and r.stack_used_bytes is not None and r.stack_fraction is not None:
-            stack = (f"{r.stack_used_bytes}/{r.stack_size_bytes} B "
-                     f"{round(r.stack_fraction * 100):3d}%")
-        print(f"{r.name:<16}{r.prio:>5}{r.state:>7}  {stack:<22}"
-              f"{_dash(r.context_switches):>10}{_dash(r.runtime):>12}")
+            stack = (
+                f"{r.stack_used_bytes}/{r.stack_size_bytes} B {round(r.stack_fraction * 100):3d}%"
+            )
+        print(
+            f"{r.name:<16}{r.prio:>5}{r.state:>7}  {stack:<22}"
+            f"{_dash(r.context_switches):>10}{_dash(r.runtime):>12}"
+        )
     return 0
 
 
@@ -214,8 +256,9 @@ async def _mempool(client: SmpClient, args: argparse.Namespace) -> int:
         print(json.dumps({n: p.to_body() for n, p in pools.items()}, indent=2))
         return 0
     for name, p in pools.items():
-        print(f"{name}: {p.nfree} of {p.nblks} blocks of {p.blksiz} bytes free "
-              f"(lowest ever {p.min})")
+        print(
+            f"{name}: {p.nfree} of {p.nblks} blocks of {p.blksiz} bytes free (lowest ever {p.min})"
+        )
     return 0
 
 
@@ -253,11 +296,17 @@ async def _settings(client: SmpClient, args: argparse.Namespace) -> int:
         await guarded(Feature.SETTINGS, client.setting_delete(args.name))
         print(f"deleted {args.name}")
     else:
-        run = {"save": client.settings_save, "commit": client.settings_commit,
-               "load": client.settings_load}[action]
+        run = {
+            "save": client.settings_save,
+            "commit": client.settings_commit,
+            "load": client.settings_load,
+        }[action]
         await guarded(Feature.SETTINGS, run())
-        print({"save": "settings saved", "commit": "settings committed",
-               "load": "settings reloaded"}[action])
+        print(
+            {"save": "settings saved", "commit": "settings committed", "load": "settings reloaded"}[
+                action
+            ]
+        )
     return 0
 
 
@@ -289,11 +338,15 @@ async def _fs(client: SmpClient, args: argparse.Namespace) -> int:
         print(f"{args.local} -> {args.remote} ({len(data)} bytes)")
         return 0
     if args.local is not None:
-        check = await guarded(Feature.FS, fs_transfer.hash_check(
-            client, args.remote, _read_local(args.local), args.algorithm))
+        check = await guarded(
+            Feature.FS,
+            fs_transfer.hash_check(client, args.remote, _read_local(args.local), args.algorithm),
+        )
         verdict = "match" if check.matches else "DIFFER"
-        print(f"{check.algorithm} device {check.device_digest} ({check.device_length} B), "
-              f"local {check.local_digest} ({check.local_length} B): {verdict}")
+        print(
+            f"{check.algorithm} device {check.device_digest} ({check.device_length} B), "
+            f"local {check.local_digest} ({check.local_length} B): {verdict}"
+        )
         return 0 if check.matches else 1
     reply = await guarded(Feature.FS, client.file_hash(args.remote, args.algorithm))
     print(f"{reply.type} {fs_transfer.device_digest(reply.output)} ({reply.length} bytes)")
@@ -319,6 +372,8 @@ async def _report(client: SmpClient, args: argparse.Namespace) -> int:
     path = write_bundle(report, args.out)
     errors = len(report.snapshot.errors) + len(report.extra_errors)
     files = len(report.files)
-    print(f"report written to {path} ({files} file{'s' if files != 1 else ''} requested, "
-          f"{errors} error{'s' if errors != 1 else ''} noted)")
+    print(
+        f"report written to {path} ({files} file{'s' if files != 1 else ''} requested, "
+        f"{errors} error{'s' if errors != 1 else ''} noted)"
+    )
     return 0

@@ -15,16 +15,31 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p = commands.add_parser("discover", help="find devices on BLE, serial ports and UDP")
     p.add_argument("--ble", action="store_true", help="scan BLE for the SMP service")
     p.add_argument("--all", action="store_true", help="with --ble: show every advertiser")
-    p.add_argument("--serial", action="store_true",
-                   help="list serial ports (default when no link is named)")
-    p.add_argument("--port", action="append", default=[], metavar="PATH",
-                   help="also consider this serial port (repeatable)")
-    p.add_argument("--probe", action="store_true",
-                   help="send an SMP echo to each serial port to see which answer")
-    p.add_argument("--udp", action="append", default=[], metavar="TARGET",
-                   help="probe HOST[:PORT], CIDR[:PORT] or FIRST-LAST[:PORT] (repeatable)")
-    p.add_argument("--scan-time", type=float, default=5.0, metavar="S",
-                   help="seconds to scan BLE (default 5)")
+    p.add_argument(
+        "--serial", action="store_true", help="list serial ports (default when no link is named)"
+    )
+    p.add_argument(
+        "--port",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="also consider this serial port (repeatable)",
+    )
+    p.add_argument(
+        "--probe",
+        action="store_true",
+        help="send an SMP echo to each serial port to see which answer",
+    )
+    p.add_argument(
+        "--udp",
+        action="append",
+        default=[],
+        metavar="TARGET",
+        help="probe HOST[:PORT], CIDR[:PORT] or FIRST-LAST[:PORT] (repeatable)",
+    )
+    p.add_argument(
+        "--scan-time", type=float, default=5.0, metavar="S", help="seconds to scan BLE (default 5)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON list at the end")
     p.set_defaults(func=run)
 
@@ -42,9 +57,15 @@ async def _discover(args: argparse.Namespace) -> int:
     serial = args.serial or not (args.ble or args.udp or args.port)
     found: list[FoundDevice] = []
     try:
-        async for device in discover(ble_scanner=scanner, ble_all=args.all, serial=serial,
-                                     serial_ports=args.port, probe_serial=args.probe,
-                                     udp=args.udp, timeout_s=args.scan_time):
+        async for device in discover(
+            ble_scanner=scanner,
+            ble_all=args.all,
+            serial=serial,
+            serial_ports=args.port,
+            probe_serial=args.probe,
+            udp=args.udp,
+            timeout_s=args.scan_time,
+        ):
             found.append(device)
             if not args.json:
                 print(describe(device), flush=True)

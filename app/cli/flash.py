@@ -16,22 +16,44 @@ from app.workflows.station import Station, job_finder
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser(
-        "flash", help="flash many boards in parallel and log a pass/fail row for each",
+        "flash",
+        help="flash many boards in parallel and log a pass/fail row for each",
         description="Flash boards from a job file, or one image onto the listed devices. "
-                    "Exit status 0 only when every board passed.")
+        "Exit status 0 only when every board passed.",
+    )
     p.add_argument("file", nargs="?", type=Path, help="image or package (without --job)")
     p.add_argument("--job", type=Path, help="a TOML job file")
-    p.add_argument("--device", dest="devices", action="append", default=[], metavar="DEVICE",
-                   help="a board to flash (repeatable): udp:..., serial:..., ble:...")
-    p.add_argument("--key", dest="keys", action="append", default=[], type=Path,
-                   metavar="PUB.pem", help="trusted signing key (repeatable)")
+    p.add_argument(
+        "--device",
+        dest="devices",
+        action="append",
+        default=[],
+        metavar="DEVICE",
+        help="a board to flash (repeatable): udp:..., serial:..., ble:...",
+    )
+    p.add_argument(
+        "--key",
+        dest="keys",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PUB.pem",
+        help="trusted signing key (repeatable)",
+    )
     p.add_argument("--mode", choices=("test", "confirm", "none"), default="test")
     p.add_argument("--concurrency", type=int, default=8, metavar="N")
     p.add_argument("--retries", type=int, default=1, metavar="N")
-    p.add_argument("--report", type=Path, metavar="FILE.csv",
-                   help="append result rows here (CSV, and JSON Lines beside it)")
-    p.add_argument("--station", action="store_true",
-                   help="keep running: flash every board that appears (Ctrl+C stops)")
+    p.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE.csv",
+        help="append result rows here (CSV, and JSON Lines beside it)",
+    )
+    p.add_argument(
+        "--station",
+        action="store_true",
+        help="keep running: flash every board that appears (Ctrl+C stops)",
+    )
     p.add_argument("--yes", action="store_true", help="allow --mode confirm (no rollback)")
     p.set_defaults(func=run)
 
@@ -44,13 +66,16 @@ def _job(args: argparse.Namespace) -> Job:
     elif args.file is not None:
         if not args.devices and not args.station:
             raise UsageError("name the boards with --device (repeatable), or use --job")
-        job = make_job(args.file, args.keys, mode=args.mode, concurrency=args.concurrency,
-                       retries=args.retries)
+        job = make_job(
+            args.file, args.keys, mode=args.mode, concurrency=args.concurrency, retries=args.retries
+        )
     else:
         raise UsageError("flash needs an image FILE with --device ..., or --job job.toml")
     if str(job.mode) == "confirm" and not args.yes:
-        raise UsageError("--mode confirm makes the new image permanent with no rollback; "
-                         "add --yes if that is what you want")
+        raise UsageError(
+            "--mode confirm makes the new image permanent with no rollback; "
+            "add --yes if that is what you want"
+        )
     return job
 
 
@@ -61,14 +86,19 @@ def run(args: argparse.Namespace) -> int:
 
 async def _flash(job: Job, args: argparse.Namespace) -> int:
     report = ResultsLog.for_report(args.report) if args.report else None
-    runner = BatchRunner(job, report, connect=default_connect(args.timeout),
-                         on_board=_print_board)
+    runner = BatchRunner(job, report, connect=default_connect(args.timeout), on_board=_print_board)
     devices = list(args.devices) or list(job.targets.devices)
-    print(f"job {job.name}: {job.image_path.name} version {job.version_text}, mode {job.mode}, "
-          f"{job.concurrency} at a time", flush=True)
+    print(
+        f"job {job.name}: {job.image_path.name} version {job.version_text}, mode {job.mode}, "
+        f"{job.concurrency} at a time",
+        flush=True,
+    )
     if not job.key_names:
-        print("slotwise: warning: the job names no trusted key, so the image's signature was "
-              "NOT checked (only its hash); add keys = [...] to the job or --key", file=sys.stderr)
+        print(
+            "slotwise: warning: the job names no trusted key, so the image's signature was "
+            "NOT checked (only its hash); add keys = [...] to the job or --key",
+            file=sys.stderr,
+        )
     if args.station:
         station = Station(runner, job_finder(job.targets))
         stop = asyncio.Event()
@@ -89,10 +119,14 @@ def _print_board(event: BoardEvent) -> None:
         return
     row = event.row
     verdict = "PASS" if row.passed else "FAIL"
-    detail = (f"{row.previous_version or '?'} -> {row.new_version}" if row.passed
-              else row.failure_reason)
-    print(f"{verdict} {row.device} (attempt {row.attempt}, "
-          f"{row.durations_s.get('total', 0.0):.1f} s): {detail}", flush=True)
+    detail = (
+        f"{row.previous_version or '?'} -> {row.new_version}" if row.passed else row.failure_reason
+    )
+    print(
+        f"{verdict} {row.device} (attempt {row.attempt}, "
+        f"{row.durations_s.get('total', 0.0):.1f} s): {detail}",
+        flush=True,
+    )
 
 
 def _summary(rows: list[ResultRow], runner: BatchRunner) -> int:

@@ -18,51 +18,95 @@ from app.transport.udp import parse_udp_address
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser("sim", help="run a simulated Zephyr/MCUboot device")
-    p.add_argument("--udp", action="append", metavar="HOST:PORT",
-                   help="serve SMP over UDP here (repeatable; default 127.0.0.1:1337)")
-    p.add_argument("--serial-pty", action="store_true",
-                   help="also serve SMP over the serial console framing on a new pseudo-terminal "
-                        "(prints `listening serial /dev/pts/N`; UDP then only with --udp)")
-    p.add_argument("--baud", type=int, default=None, metavar="N",
-                   help="pty speed model: N/10 bytes per second each way (default unlimited)")
-    p.add_argument("--log-lines", action="store_true",
-                   help="interleave log lines with the pty's SMP frames")
-    p.add_argument("--raw", action="store_true",
-                   help="pty speaks raw-UART SMP (bare packets) instead of console framing")
-    p.add_argument("--state-dir", type=Path, metavar="DIR",
-                   help="keep slots, settings and files here, like a board's flash")
-    p.add_argument("--profile", default="zephyr-modern",
-                   help="firmware behaviour: zephyr-modern, zephyr-3.4, old-firmware")
-    p.add_argument("--images", type=int, default=1, choices=(1, 2),
-                   help="number of images (slot pairs)")
-    p.add_argument("--slot-size", type=int, default=512 * 1024, metavar="N",
-                   help="bytes per slot")
-    p.add_argument("--buf-size", type=int, default=2048, metavar="N",
-                   help="MCUmgr buffer size in bytes")
-    p.add_argument("--buf-count", type=int, default=4, metavar="N",
-                   help="MCUmgr buffer count")
-    p.add_argument("--latency-ms", type=float, default=0.0, metavar="N",
-                   help="one-way link latency")
-    p.add_argument("--rate-bps", type=float, default=None, metavar="N",
-                   help="link bandwidth in bytes per second, each direction")
-    p.add_argument("--loss", type=float, default=0.0, metavar="P",
-                   help="packet loss probability, each direction")
-    p.add_argument("--flash-bps", type=float, default=None, metavar="N",
-                   help="flash write speed in bytes per second")
+    p.add_argument(
+        "--udp",
+        action="append",
+        metavar="HOST:PORT",
+        help="serve SMP over UDP here (repeatable; default 127.0.0.1:1337)",
+    )
+    p.add_argument(
+        "--serial-pty",
+        action="store_true",
+        help="also serve SMP over the serial console framing on a new pseudo-terminal "
+        "(prints `listening serial /dev/pts/N`; UDP then only with --udp)",
+    )
+    p.add_argument(
+        "--baud",
+        type=int,
+        default=None,
+        metavar="N",
+        help="pty speed model: N/10 bytes per second each way (default unlimited)",
+    )
+    p.add_argument(
+        "--log-lines", action="store_true", help="interleave log lines with the pty's SMP frames"
+    )
+    p.add_argument(
+        "--raw",
+        action="store_true",
+        help="pty speaks raw-UART SMP (bare packets) instead of console framing",
+    )
+    p.add_argument(
+        "--state-dir",
+        type=Path,
+        metavar="DIR",
+        help="keep slots, settings and files here, like a board's flash",
+    )
+    p.add_argument(
+        "--profile",
+        default="zephyr-modern",
+        help="firmware behaviour: zephyr-modern, zephyr-3.4, old-firmware",
+    )
+    p.add_argument(
+        "--images", type=int, default=1, choices=(1, 2), help="number of images (slot pairs)"
+    )
+    p.add_argument("--slot-size", type=int, default=512 * 1024, metavar="N", help="bytes per slot")
+    p.add_argument(
+        "--buf-size", type=int, default=2048, metavar="N", help="MCUmgr buffer size in bytes"
+    )
+    p.add_argument("--buf-count", type=int, default=4, metavar="N", help="MCUmgr buffer count")
+    p.add_argument(
+        "--latency-ms", type=float, default=0.0, metavar="N", help="one-way link latency"
+    )
+    p.add_argument(
+        "--rate-bps",
+        type=float,
+        default=None,
+        metavar="N",
+        help="link bandwidth in bytes per second, each direction",
+    )
+    p.add_argument(
+        "--loss",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="packet loss probability, each direction",
+    )
+    p.add_argument(
+        "--flash-bps",
+        type=float,
+        default=None,
+        metavar="N",
+        help="flash write speed in bytes per second",
+    )
     p.set_defaults(func=run)
 
 
 def config_from_args(args: argparse.Namespace) -> SimConfig:
-    return SimConfig(images=args.images, slot_size=args.slot_size, buf_size=args.buf_size,
-                     buf_count=args.buf_count, flash_write_bps=args.flash_bps,
-                     profile=args.profile, state_dir=args.state_dir)
+    return SimConfig(
+        images=args.images,
+        slot_size=args.slot_size,
+        buf_size=args.buf_size,
+        buf_count=args.buf_count,
+        flash_write_bps=args.flash_bps,
+        profile=args.profile,
+        state_dir=args.state_dir,
+    )
 
 
 def link_from_args(args: argparse.Namespace) -> LinkModel:
     if not 0.0 <= args.loss < 1.0:
         raise UsageError("--loss is a probability from 0 up to (not including) 1")
-    return LinkModel(latency_s=args.latency_ms / 1000.0, rate_bps=args.rate_bps,
-                     loss=args.loss)
+    return LinkModel(latency_s=args.latency_ms / 1000.0, rate_bps=args.rate_bps, loss=args.loss)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,8 +124,7 @@ async def _serve(args: argparse.Namespace) -> int:
         raise UsageError("--baud must be a positive number of bits per second")
     try:
         if args.serial_pty:
-            pty = PtySimServer(device, link, baud=args.baud, raw=args.raw,
-                               log_lines=args.log_lines)
+            pty = PtySimServer(device, link, baud=args.baud, raw=args.raw, log_lines=args.log_lines)
             try:
                 await pty.start()
             except OSError as exc:

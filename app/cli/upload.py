@@ -37,22 +37,43 @@ BAR_WIDTH = 30
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser("upload", help="upload a signed image, verify it, test or confirm it")
     p.add_argument("file", type=Path, help="signed image (.bin, .hex) or a .zip package")
-    p.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.TEST.value,
-                   help="test (default): boot it once and keep the old one as fallback; "
-                        "confirm: make it permanent (needs --yes); none: upload only")
-    p.add_argument("--image", type=int, metavar="N",
-                   help="target image number on multi-image devices (default 0)")
+    p.add_argument(
+        "--mode",
+        choices=[m.value for m in Mode],
+        default=Mode.TEST.value,
+        help="test (default): boot it once and keep the old one as fallback; "
+        "confirm: make it permanent (needs --yes); none: upload only",
+    )
+    p.add_argument(
+        "--image",
+        type=int,
+        metavar="N",
+        help="target image number on multi-image devices (default 0)",
+    )
     p.add_argument("--no-reset", action="store_true", help="mark the image but do not reset")
     p.add_argument("--yes", action="store_true", help="agree to --mode confirm (no rollback)")
-    p.add_argument("--window", type=int, metavar="N",
-                   help="requests in flight (default: the device's buffer count - 1; "
-                        "1 = stop-and-wait)")
-    p.add_argument("--allow-downgrade", action="store_true",
-                   help="install an image older than the one running")
-    p.add_argument("--key", action="append", type=Path, default=[], metavar="PUB.pem",
-                   help="trusted public key; the signature must verify with one (repeatable)")
-    p.add_argument("--explain", action="store_true",
-                   help="say what the mode does here and why the upload was not faster")
+    p.add_argument(
+        "--window",
+        type=int,
+        metavar="N",
+        help="requests in flight (default: the device's buffer count - 1; 1 = stop-and-wait)",
+    )
+    p.add_argument(
+        "--allow-downgrade", action="store_true", help="install an image older than the one running"
+    )
+    p.add_argument(
+        "--key",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="PUB.pem",
+        help="trusted public key; the signature must verify with one (repeatable)",
+    )
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="say what the mode does here and why the upload was not faster",
+    )
     p.add_argument("--json", action="store_true", help="JSON Lines progress and result")
     p.set_defaults(func=run)
 
@@ -64,24 +85,34 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.file} does not exist")
     images = load_update_images(args.file, keys, image=args.image)  # ImageError: exit 1
     if keys is None:
-        print("slotwise: warning: the signature was NOT checked (no --key given); only the "
-              "image's hash was verified. Pass the signing key's public half with --key to "
-              "refuse images you did not sign.", file=sys.stderr)
+        print(
+            "slotwise: warning: the signature was NOT checked (no --key given); only the "
+            "image's hash was verified. Pass the signing key's public half with --key to "
+            "refuse images you did not sign.",
+            file=sys.stderr,
+        )
     return asyncio.run(_upload(args, options, images))
 
 
 def _options(args: argparse.Namespace) -> UpdateOptions:
     mode = Mode(args.mode)
     if mode is Mode.CONFIRM and not args.yes:
-        raise UsageError("--mode confirm makes the image permanent with no way back if it "
-                         "fails to boot; add --yes to do that")
+        raise UsageError(
+            "--mode confirm makes the image permanent with no way back if it "
+            "fails to boot; add --yes to do that"
+        )
     if args.window is not None and args.window < 1:
         raise UsageError("--window must be at least 1")
     if args.image is not None and not 0 <= args.image <= 15:
         raise UsageError("--image is an image number from 0 to 15")
     upload = UploadOptions(window=args.window, max_window=args.window)
-    return UpdateOptions(mode=mode, image=args.image, reset=not args.no_reset,
-                         allow_downgrade=args.allow_downgrade, upload=upload)
+    return UpdateOptions(
+        mode=mode,
+        image=args.image,
+        reset=not args.no_reset,
+        allow_downgrade=args.allow_downgrade,
+        upload=upload,
+    )
 
 
 def _keys(paths: list[Path]) -> KeyStore | None:
@@ -106,12 +137,12 @@ async def _upload(args: argparse.Namespace, options: UpdateOptions, images: list
 
     async with connected(args) as client:
         try:
-            result = await run_update(client, images, options, on_progress=printer.event,
-                                      reconnect=reconnect)
+            result = await run_update(
+                client, images, options, on_progress=printer.event, reconnect=reconnect
+            )
         except SlotwiseError as exc:
             if args.json:  # scripts read the last line; stderr still gets the sentence
-                print(json.dumps({"event": "result", "ok": False, "message": str(exc)}),
-                      flush=True)
+                print(json.dumps({"event": "result", "ok": False, "message": str(exc)}), flush=True)
             raise
         finally:  # a reconnect may have replaced the client; close every link opened
             for extra in reconnected:
@@ -128,16 +159,19 @@ def _report(args: argparse.Namespace, result: UpdateResult) -> int:
         if args.explain:
             for line in result.plan:
                 print(f"  {line}")
-            for line in result.advice or ("No link bottleneck found: the upload ran as fast "
-                                          "as this device and link allow.",):
+            for line in result.advice or (
+                "No link bottleneck found: the upload ran as fast as this device and link allow.",
+            ):
                 print(f"  advice: {line}")
         for outcome in result.images:
             print(outcome.message)
             if outcome.upload is not None:
                 s = outcome.upload
-                print(f"  {s.total_bytes} bytes in {s.elapsed_s:.1f} s "
-                      f"({s.rate_bps / 1000:.1f} kB/s), window {s.final_window}, "
-                      f"{s.retries} retries, {s.resumes} resumes")
+                print(
+                    f"  {s.total_bytes} bytes in {s.elapsed_s:.1f} s "
+                    f"({s.rate_bps / 1000:.1f} kB/s), window {s.final_window}, "
+                    f"{s.retries} retries, {s.resumes} resumes"
+                )
         if result.can_confirm:
             print(f"To keep it: slotwise -d {args.device} confirm")
     if not result.ok:
@@ -148,19 +182,43 @@ def _report(args: argparse.Namespace, result: UpdateResult) -> int:
 
 def _result_json(result: UpdateResult) -> dict[str, Any]:
     return {
-        "event": "result", "ok": result.ok, "message": result.message,
-        "can_confirm": result.can_confirm, "plan": list(result.plan),
+        "event": "result",
+        "ok": result.ok,
+        "message": result.message,
+        "can_confirm": result.can_confirm,
+        "plan": list(result.plan),
         "advice": list(result.advice),
-        "images": [{"image": o.image, "file": o.label, "outcome": str(o.outcome),
-                    "message": o.message,
-                    "upload": None if o.upload is None else {
-                        "bytes": o.upload.total_bytes, "seconds": round(o.upload.elapsed_s, 3),
-                        "rate_bps": round(o.upload.rate_bps), "retries": o.upload.retries,
-                        "resumes": o.upload.resumes, "window": o.upload.final_window}}
-                   for o in result.images],
-        "slots": [{"image": s.image_number, "slot": s.slot, "version": s.version,
-                   "hash": s.hash.hex() if s.hash else None, "active": s.active,
-                   "confirmed": s.confirmed, "pending": s.pending} for s in result.slots],
+        "images": [
+            {
+                "image": o.image,
+                "file": o.label,
+                "outcome": str(o.outcome),
+                "message": o.message,
+                "upload": None
+                if o.upload is None
+                else {
+                    "bytes": o.upload.total_bytes,
+                    "seconds": round(o.upload.elapsed_s, 3),
+                    "rate_bps": round(o.upload.rate_bps),
+                    "retries": o.upload.retries,
+                    "resumes": o.upload.resumes,
+                    "window": o.upload.final_window,
+                },
+            }
+            for o in result.images
+        ],
+        "slots": [
+            {
+                "image": s.image_number,
+                "slot": s.slot,
+                "version": s.version,
+                "hash": s.hash.hex() if s.hash else None,
+                "active": s.active,
+                "confirmed": s.confirmed,
+                "pending": s.pending,
+            }
+            for s in result.slots
+        ],
     }
 
 
@@ -175,8 +233,9 @@ class _Printer:
 
     def event(self, event: ProgressEvent) -> None:
         if self.json_lines:
-            print(json.dumps({"event": "progress", **_rounded(event)}), file=self.stream,
-                  flush=True)
+            print(
+                json.dumps({"event": "progress", **_rounded(event)}), file=self.stream, flush=True
+            )
             return
         if not self.tty:  # a pipe or a log: stderr stays for the one error line (-v logs steps)
             return
@@ -189,8 +248,9 @@ class _Printer:
         filled = int(event.fraction * BAR_WIDTH)
         rate = f"{event.rate_bps / 1000:6.1f} kB/s" if event.rate_bps else "    -- kB/s"
         eta = f"ETA {event.eta_s:4.0f} s" if event.eta_s is not None else ""
-        self.stream.write(f"\r[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] "
-                          f"{event.fraction:4.0%} {rate} {eta}   ")
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {event.fraction:4.0%} {rate} {eta}   "
+        )
         self.stream.flush()
         self.bar_shown = True
 

@@ -25,19 +25,35 @@ from app.image.decrypt import DecryptionKey
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `verify` to the `slotwise` command."""
     parser = commands.add_parser(
-        "verify", help="check an image's hash and signature before uploading it",
+        "verify",
+        help="check an image's hash and signature before uploading it",
         description="Verify an MCUboot image (.bin, signed .hex or a dfu_application.zip "
-                    "package): recompute its hash and check its signature with trusted keys.",
+        "package): recompute its hash and check its signature with trusted keys.",
     )
     parser.add_argument("file", type=Path, metavar="FILE", help="image or package to check")
-    parser.add_argument("--key", "-k", type=Path, action="append", default=[], metavar="PUB.pem",
-                        help="trusted public key (PEM or DER; repeatable). A private key is "
-                             "reduced to its public half.")
-    parser.add_argument("--keystore", type=Path, metavar="DIR",
-                        help="directory of trusted public keys (*.pem), as the GUI keeps them")
-    parser.add_argument("--decrypt-key", type=Path, metavar="KEY.pem",
-                        help="private key (X25519, EC P-256 or RSA) to decrypt an encrypted "
-                             "image in memory so its hash can be checked too")
+    parser.add_argument(
+        "--key",
+        "-k",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PUB.pem",
+        help="trusted public key (PEM or DER; repeatable). A private key is "
+        "reduced to its public half.",
+    )
+    parser.add_argument(
+        "--keystore",
+        type=Path,
+        metavar="DIR",
+        help="directory of trusted public keys (*.pem), as the GUI keeps them",
+    )
+    parser.add_argument(
+        "--decrypt-key",
+        type=Path,
+        metavar="KEY.pem",
+        help="private key (X25519, EC P-256 or RSA) to decrypt an encrypted "
+        "image in memory so its hash can be checked too",
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON list, one per image")
     parser.set_defaults(func=run)
 

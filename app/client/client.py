@@ -62,9 +62,15 @@ class SmpClient:
     with the client.
     """
 
-    def __init__(self, transport: Transport, *, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 retries: int | None = None, version: Version = Version.V2,
-                 on_traffic: TrafficHook | None = None) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        retries: int | None = None,
+        version: Version = Version.V2,
+        on_traffic: TrafficHook | None = None,
+    ) -> None:
         self.transport = transport
         self.timeout_s = timeout_s
         self._retries = retries
@@ -80,8 +86,12 @@ class SmpClient:
         await self.open()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.close()
 
     @property
@@ -112,8 +122,9 @@ class SmpClient:
 
     # --- the request engine -----------------------------------------------------------------
 
-    async def request(self, request: Request, *, timeout_s: float | None = None,
-                      retries: int | None = None) -> Response:
+    async def request(
+        self, request: Request, *, timeout_s: float | None = None, retries: int | None = None
+    ) -> Response:
         """Send `request` and return its typed reply.
 
         `timeout_s` is the total time to wait; on an unreliable link it is split across
@@ -128,21 +139,28 @@ class SmpClient:
         try:
             return await self._request_once(request, timeout_s, retries)
         except DeviceError as exc:
-            if (exc.rc == MgmtErr.UNSUPPORTED_TOO_OLD and not exc.group_error
-                    and self.version == Version.V2):
+            if (
+                exc.rc == MgmtErr.UNSUPPORTED_TOO_OLD
+                and not exc.group_error
+                and self.version == Version.V2
+            ):
                 log.info("device does not accept SMP v2 headers; falling back to v1")
                 self.version = Version.V1
                 return await self._request_once(request, timeout_s, retries)
             raise
 
-    async def _request_once(self, request: Request, timeout_s: float | None,
-                            retries: int | None) -> Response:
+    async def _request_once(
+        self, request: Request, timeout_s: float | None, retries: int | None
+    ) -> Response:
         if self._closed_reason is not None or not self.is_connected:
             raise TransportClosed(f"not connected to {self.link.address}")
         total_s = self.timeout_s if timeout_s is None else timeout_s
         if retries is None:
-            retries = self._retries if self._retries is not None else (
-                0 if self.link.reliable else UNRELIABLE_RETRIES)
+            retries = (
+                self._retries
+                if self._retries is not None
+                else (0 if self.link.reliable else UNRELIABLE_RETRIES)
+            )
         attempts = retries + 1
         seq = self._allocate_sequence()
         frame = encode_request(request, seq, self.version)
@@ -156,8 +174,9 @@ class SmpClient:
                     log.debug("retransmitting seq %d (attempt %d)", seq, attempt + 1)
                 await self._send(frame)
                 try:
-                    header, raw = await asyncio.wait_for(asyncio.shield(pending.future),
-                                                         total_s / attempts)
+                    header, raw = await asyncio.wait_for(
+                        asyncio.shield(pending.future), total_s / attempts
+                    )
                     break
                 except TimeoutError:
                     continue
@@ -165,7 +184,8 @@ class SmpClient:
                 self.stats.timeouts += 1
                 raise TransportTimeout(
                     f"no answer from {self.link.address} within {total_s:g} s "
-                    f"({_describe(request)})")
+                    f"({_describe(request)})"
+                )
         finally:
             self._pending.pop(seq, None)
             if not pending.future.done():
@@ -210,18 +230,30 @@ class SmpClient:
             log.warning("dropped undecodable frame from %s: %s", self.link.address, exc)
             return
         pending = self._pending.get(header.sequence)
-        if (pending is None or pending.future.done() or not header.op.is_response
-                or header.group != pending.request.GROUP
-                or header.command != pending.request.COMMAND):
+        if (
+            pending is None
+            or pending.future.done()
+            or not header.op.is_response
+            or header.group != pending.request.GROUP
+            or header.command != pending.request.COMMAND
+        ):
             self.stats.unmatched += 1
-            log.debug("dropped unmatched reply seq %d group %d command %d",
-                       header.sequence, header.group, header.command)
+            log.debug(
+                "dropped unmatched reply seq %d group %d command %d",
+                header.sequence,
+                header.group,
+                header.command,
+            )
             return
         body = frame[8:]
         if len(body) != header.length:  # truncated or padded: a retransmission may still come
             self.stats.undecodable += 1
-            log.warning("dropped a reply declaring %d body bytes with %d present (seq %d)",
-                        header.length, len(body), header.sequence)
+            log.warning(
+                "dropped a reply declaring %d body bytes with %d present (seq %d)",
+                header.length,
+                len(body),
+                header.sequence,
+            )
             return
         pending.future.set_result((header, body))
 
@@ -285,8 +317,9 @@ class SmpClient:
     async def image_erase(self, slot: int | None = None, *, timeout_s: float = 60.0) -> None:
         await self.request(img.ImageErase(slot=slot), timeout_s=timeout_s, retries=0)
 
-    async def image_upload_chunk(self, chunk: img.ImageUpload, *,
-                                 timeout_s: float | None = None) -> img.ImageUploadResponse:
+    async def image_upload_chunk(
+        self, chunk: img.ImageUpload, *, timeout_s: float | None = None
+    ) -> img.ImageUploadResponse:
         return await self.call(chunk, img.ImageUploadResponse, timeout_s=timeout_s)
 
     async def slot_info(self) -> list[img.SlotInfoImage]:
@@ -320,16 +353,18 @@ class SmpClient:
     async def file_download_chunk(self, name: str, off: int) -> fs.FileDownloadResponse:
         return await self.call(fs.FileDownload(off=off, name=name), fs.FileDownloadResponse)
 
-    async def file_upload_chunk(self, name: str, off: int, data: bytes,
-                                total: int | None = None) -> int:
+    async def file_upload_chunk(
+        self, name: str, off: int, data: bytes, total: int | None = None
+    ) -> int:
         request = fs.FileUpload(off=off, name=name, data=data, length=total)
         return (await self.call(request, fs.FileUploadResponse, retries=0)).off
 
     async def file_status(self, name: str) -> int:
         return (await self.call(fs.FileStatus(name=name), fs.FileStatusResponse)).length
 
-    async def file_hash(self, name: str, kind: str | None = None, off: int | None = None,
-                        length: int | None = None) -> fs.FileHashResponse:
+    async def file_hash(
+        self, name: str, kind: str | None = None, off: int | None = None, length: int | None = None
+    ) -> fs.FileHashResponse:
         request = fs.FileHash(name=name, type=kind, off=off, length=length)
         return await self.call(request, fs.FileHashResponse, timeout_s=max(self.timeout_s, 30))
 
@@ -359,8 +394,9 @@ class SmpClient:
     async def storage_erase(self) -> None:
         await self.request(zbasic.StorageErase(), timeout_s=max(self.timeout_s, 30), retries=0)
 
-    async def log_show(self, log_name: str | None = None,
-                       index: int | None = None) -> logs.LogShowResponse:
+    async def log_show(
+        self, log_name: str | None = None, index: int | None = None
+    ) -> logs.LogShowResponse:
         return await self.call(logs.LogShow(log_name=log_name, index=index), logs.LogShowResponse)
 
     async def log_list(self) -> list[str]:

@@ -55,11 +55,17 @@ class FoundDevice:
         return f"{self.transport}:{self.address}"
 
 
-async def discover(*, ble_scanner: BleScanner | None = None, ble_all: bool = False,
-                   serial: bool = False, serial_ports: Iterable[str] = (),
-                   probe_serial: bool = False, udp: Sequence[str] = (),
-                   timeout_s: float = 3.0, probe_timeout_s: float = PROBE_TIMEOUT_S
-                   ) -> AsyncIterator[FoundDevice]:
+async def discover(
+    *,
+    ble_scanner: BleScanner | None = None,
+    ble_all: bool = False,
+    serial: bool = False,
+    serial_ports: Iterable[str] = (),
+    probe_serial: bool = False,
+    udp: Sequence[str] = (),
+    timeout_s: float = 3.0,
+    probe_timeout_s: float = PROBE_TIMEOUT_S,
+) -> AsyncIterator[FoundDevice]:
     """Every device found on the links asked for, as it is found, until `timeout_s`.
 
     Raises ValueError for a malformed UDP target before anything is probed.
@@ -107,12 +113,17 @@ async def _merge(sources: list[AsyncIterator[FoundDevice]]) -> AsyncIterator[Fou
 
 # --- BLE ---------------------------------------------------------------------------------------
 
-async def _ble(scanner: BleScanner, show_all: bool, timeout_s: float
-               ) -> AsyncIterator[FoundDevice]:
+
+async def _ble(scanner: BleScanner, show_all: bool, timeout_s: float) -> AsyncIterator[FoundDevice]:
     last: dict[str, FoundDevice] = {}
     async for adv in scanner.scan(timeout_s=timeout_s, smp_only=not show_all):
-        found = FoundDevice("ble", adv.address, adv.name or adv.address, rssi=adv.rssi,
-                            answers_smp=adv.has_smp_service)
+        found = FoundDevice(
+            "ble",
+            adv.address,
+            adv.name or adv.address,
+            rssi=adv.rssi,
+            answers_smp=adv.has_smp_service,
+        )
         if last.get(adv.address) != found:  # new, or its RSSI or name changed
             last[adv.address] = found
             yield found
@@ -120,8 +131,10 @@ async def _ble(scanner: BleScanner, show_all: bool, timeout_s: float
 
 # --- serial ------------------------------------------------------------------------------------
 
-async def _serial(list_system: bool, extra: list[str], probe: bool, probe_timeout_s: float
-                  ) -> AsyncIterator[FoundDevice]:
+
+async def _serial(
+    list_system: bool, extra: list[str], probe: bool, probe_timeout_s: float
+) -> AsyncIterator[FoundDevice]:
     ports = list_serial_ports() if list_system else []
     listed = {p.address for p in ports}
     ports += [FoundDevice("serial", path, path) for path in extra if path not in listed]
@@ -145,11 +158,22 @@ def list_serial_ports() -> list[FoundDevice]:
 
     found = []
     for info in sorted(list_ports.comports(), key=lambda p: p.device):
-        vid_pid = (f"{info.vid:04X}:{info.pid:04X}"
-                   if info.vid is not None and info.pid is not None else None)
-        found.append(FoundDevice("serial", info.device, _port_name(info), vid_pid=vid_pid,
-                                 serial_number=info.serial_number,
-                                 manufacturer=info.manufacturer, product=info.product))
+        vid_pid = (
+            f"{info.vid:04X}:{info.pid:04X}"
+            if info.vid is not None and info.pid is not None
+            else None
+        )
+        found.append(
+            FoundDevice(
+                "serial",
+                info.device,
+                _port_name(info),
+                vid_pid=vid_pid,
+                serial_number=info.serial_number,
+                manufacturer=info.manufacturer,
+                product=info.product,
+            )
+        )
     return found
 
 
@@ -162,6 +186,7 @@ def _port_name(info: Any) -> str:
 
 # --- UDP ---------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class UdpTarget:
     hosts: tuple[str, ...]
@@ -172,8 +197,9 @@ class UdpTarget:
 def parse_udp_target(text: str) -> UdpTarget:
     """host[:port], CIDR[:port] or FIRST-LAST[:port] (IPv4 for blocks and ranges)."""
     text = text.strip()
-    if "/" in text or ("-" in text and text.replace("-", "").replace(".", "").split(":")[0]
-                       .isdigit()):
+    if "/" in text or (
+        "-" in text and text.replace("-", "").replace(".", "").split(":")[0].isdigit()
+    ):
         block, _, port_text = text.partition(":")
         port = int(port_text) if port_text.isdigit() else DEFAULT_PORT
         if port_text and not port_text.isdigit():
@@ -189,8 +215,9 @@ def _expand(block: str, text: str) -> list[str]:
         if "/" in block:
             net = ipaddress.ip_network(block, strict=False)
             if net.num_addresses > MAX_UDP_HOSTS + 2:
-                raise ValueError(f"{text!r} has {net.num_addresses} addresses; probe at most "
-                                 f"{MAX_UDP_HOSTS}")
+                raise ValueError(
+                    f"{text!r} has {net.num_addresses} addresses; probe at most {MAX_UDP_HOSTS}"
+                )
             hosts = [str(h) for h in (net.hosts() if net.num_addresses > 2 else net)]
         else:
             first, _, last = block.partition("-")
@@ -224,6 +251,7 @@ async def _udp(targets: list[UdpTarget], probe_timeout_s: float) -> AsyncIterato
 
 
 # --- the SMP probe -----------------------------------------------------------------------------
+
 
 async def probe_smp(transport: Transport, timeout_s: float = PROBE_TIMEOUT_S) -> bool:
     """True when an SMP echo is answered over `transport` within `timeout_s` (then closed)."""

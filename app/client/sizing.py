@@ -23,6 +23,7 @@ FALLBACK_BUFFERS = (384, 4)
 FALLBACK_BUFFERS_UDP = (2048, 2)
 """Defaults of UDP builds (transports.md §3)."""
 
+
 @dataclass(frozen=True, slots=True)
 class DeviceBuffers:
     """The device's MCUmgr buffer pool (OS params), or the assumed fallback."""
@@ -48,34 +49,49 @@ async def read_buffers(client: SmpClient) -> DeviceBuffers:
         params = await client.params()
     except (DeviceError, DecodeError, TransportTimeout) as exc:
         size, count = FALLBACK_BUFFERS_UDP if client.link.kind == "udp" else FALLBACK_BUFFERS
-        log.info("MCUmgr params unavailable (%s); assuming %d x %d-byte buffers", exc,
-                 count, size)
+        log.info("MCUmgr params unavailable (%s); assuming %d x %d-byte buffers", exc, count, size)
         return DeviceBuffers(size, count, reported=False)
     return DeviceBuffers(params.buf_size, max(params.buf_count, 1), reported=True)
 
 
-def request_limit(link: LinkInfo, buffers: DeviceBuffers,
-                  cap: int | None = None) -> RequestLimit:
+def request_limit(link: LinkInfo, buffers: DeviceBuffers, cap: int | None = None) -> RequestLimit:
     """The largest request: device buffer minus framing overhead, the link frame, a cap."""
-    candidates = [(buffers.buf_size - link.device_buffer_overhead, "device buffer"),
-                  (link.max_frame_bytes, "link frame")]
+    candidates = [
+        (buffers.buf_size - link.device_buffer_overhead, "device buffer"),
+        (link.max_frame_bytes, "link frame"),
+    ]
     if cap is not None:
         candidates.append((cap, "option"))
     size, reason = min(candidates, key=lambda c: c[0])
     return RequestLimit(size, reason)
 
 
-def first_chunk(off: int, data: bytes, *, total: int, sha: bytes | None, image: int,
-                upgrade: bool) -> img.ImageUpload:
+def first_chunk(
+    off: int, data: bytes, *, total: int, sha: bytes | None, image: int, upgrade: bool
+) -> img.ImageUpload:
     """The request for `data` at `off`; at offset 0 it carries len, sha, image and upgrade."""
     if off:
         return img.ImageUpload(off=off, data=data)
-    return img.ImageUpload(off=0, data=data, length=total, sha=sha,
-                           image=image or None, upgrade=True if upgrade else None)
+    return img.ImageUpload(
+        off=0,
+        data=data,
+        length=total,
+        sha=sha,
+        image=image or None,
+        upgrade=True if upgrade else None,
+    )
 
 
-def chunk_data_bytes(limit: int, *, off: int, total: int, sha: bytes | None = None,
-                     image: int = 0, upgrade: bool = False, alignment: int = 1) -> int:
+def chunk_data_bytes(
+    limit: int,
+    *,
+    off: int,
+    total: int,
+    sha: bytes | None = None,
+    image: int = 0,
+    upgrade: bool = False,
+    alignment: int = 1,
+) -> int:
     """Data bytes for the chunk at `off` so that the encoded request is at most `limit` bytes.
 
     Measured by encoding the request, so CBOR integer and byte-string headers are exact.
@@ -106,5 +122,3 @@ def _room(limit: int, probe: img.ImageUpload) -> int:
 
 
 _ROOM_CACHE: dict[tuple[int, int, bool], int] = {}
-
-

@@ -166,12 +166,17 @@ def file_sha256(source: ImageSource) -> bytes:
 # --- the engine --------------------------------------------------------------------------------
 
 
-async def upload_image(client: SmpClient, source: ImageSource, *,
-                       options: UploadOptions | None = None, sha: bytes | None = None,
-                       buffers: DeviceBuffers | None = None,
-                       on_progress: ProgressHook | None = None,
-                       cancel: asyncio.Event | None = None,
-                       reconnect: Reconnect | None = None) -> UploadResult:
+async def upload_image(
+    client: SmpClient,
+    source: ImageSource,
+    *,
+    options: UploadOptions | None = None,
+    sha: bytes | None = None,
+    buffers: DeviceBuffers | None = None,
+    on_progress: ProgressHook | None = None,
+    cancel: asyncio.Event | None = None,
+    reconnect: Reconnect | None = None,
+) -> UploadResult:
     """Upload `source` to the device and return when the device reports `off == len`.
 
     Args:
@@ -193,8 +198,16 @@ async def upload_image(client: SmpClient, source: ImageSource, *,
         buffers = await read_buffers(client)
     if sha is None:
         sha = await asyncio.to_thread(file_sha256, source)
-    uploader = _Uploader(client, source, opts, sha=sha, buffers=buffers,
-                        on_progress=on_progress, cancel=cancel, reconnect=reconnect)
+    uploader = _Uploader(
+        client,
+        source,
+        opts,
+        sha=sha,
+        buffers=buffers,
+        on_progress=on_progress,
+        cancel=cancel,
+        reconnect=reconnect,
+    )
     return await uploader.run()
 
 
@@ -224,9 +237,18 @@ class _Counters:
 class _Uploader:
     """One upload run: the window over the device's offset, timeouts, reconnects."""
 
-    def __init__(self, client: SmpClient, source: ImageSource, options: UploadOptions, *,
-                 sha: bytes, buffers: DeviceBuffers, on_progress: ProgressHook | None,
-                 cancel: asyncio.Event | None, reconnect: Reconnect | None) -> None:
+    def __init__(
+        self,
+        client: SmpClient,
+        source: ImageSource,
+        options: UploadOptions,
+        *,
+        sha: bytes,
+        buffers: DeviceBuffers,
+        on_progress: ProgressHook | None,
+        cancel: asyncio.Event | None,
+        reconnect: Reconnect | None,
+    ) -> None:
         self.client = client
         self.source = source
         self.opts = options
@@ -265,13 +287,20 @@ class _Uploader:
     async def run(self) -> UploadResult:
         if self.total < IMAGE_HEADER_BYTES:
             raise UploadError(f"the image is {self.total} bytes; an MCUboot image is larger")
-        first = chunk_data_bytes(self.limit.max_request_bytes, off=0, total=self.total,
-                                 sha=self.sha, image=self.opts.image, upgrade=self.opts.upgrade,
-                                 alignment=self.opts.alignment)
+        first = chunk_data_bytes(
+            self.limit.max_request_bytes,
+            off=0,
+            total=self.total,
+            sha=self.sha,
+            image=self.opts.image,
+            upgrade=self.opts.upgrade,
+            alignment=self.opts.alignment,
+        )
         if first < IMAGE_HEADER_BYTES:
             raise UploadError(
                 f"requests of at most {self.limit.max_request_bytes} bytes ("
-                f"{self.limit.limited_by}) cannot carry the 32-byte image header")
+                f"{self.limit.limited_by}) cannot carry the 32-byte image header"
+            )
         started = self.last_progress = time.monotonic()
         self._tick(force=True)
         try:
@@ -303,8 +332,11 @@ class _Uploader:
                     self.cancel_wait = asyncio.create_task(self.cancel.wait())
                 waits.add(self.cancel_wait)
             wake = min(self._deadline(), self.last_progress + self.opts.stall_timeout_s)
-            await asyncio.wait(waits, timeout=max(wake - time.monotonic(), 0.001),
-                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                waits,
+                timeout=max(wake - time.monotonic(), 0.001),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
             self._check_cancel()
             for flight in list(self.flights):
                 # an earlier answer in this pass may have discarded this flight already
@@ -315,7 +347,8 @@ class _Uploader:
             if time.monotonic() - self.last_progress > self.opts.stall_timeout_s:
                 raise UploadError(
                     f"the device stopped taking data at {self._percent(self.acked)} "
-                    f"({self.acked} of {self.total} bytes) for {self.opts.stall_timeout_s:g} s")
+                    f"({self.acked} of {self.total} bytes) for {self.opts.stall_timeout_s:g} s"
+                )
 
     def _deadline(self) -> float:
         """When the oldest request counts as lost: one timeout after it was sent or after the
@@ -340,19 +373,33 @@ class _Uploader:
             self._launch(self.next_off)
 
     def _launch(self, off: int) -> None:
-        size = chunk_data_bytes(self.limit.max_request_bytes, off=off, total=self.total,
-                                sha=self.sha, image=self.opts.image, upgrade=self.opts.upgrade,
-                                alignment=self.opts.alignment)
+        size = chunk_data_bytes(
+            self.limit.max_request_bytes,
+            off=off,
+            total=self.total,
+            sha=self.sha,
+            image=self.opts.image,
+            upgrade=self.opts.upgrade,
+            alignment=self.opts.alignment,
+        )
         data = self.source.read_at(off, size)
-        request = first_chunk(off, data, total=self.total, sha=self.sha, image=self.opts.image,
-                              upgrade=self.opts.upgrade)
+        request = first_chunk(
+            off,
+            data,
+            total=self.total,
+            sha=self.sha,
+            image=self.opts.image,
+            upgrade=self.opts.upgrade,
+        )
         end = off + len(data)
         # The engine's own timer (`_deadline`) decides when a request is lost; the client's
         # timeout only backs it up.
         task = asyncio.create_task(
-            self.client.call(request, img.ImageUploadResponse,
-                             timeout_s=self.opts.max_timeout_s * 2, retries=0),
-            name=f"upload@{off}")
+            self.client.call(
+                request, img.ImageUploadResponse, timeout_s=self.opts.max_timeout_s * 2, retries=0
+            ),
+            name=f"upload@{off}",
+        )
         task.add_done_callback(_retrieve)
         self.flights.append(_Flight(off, end, task, time.monotonic()))
         self.count.requests += 1
@@ -405,8 +452,13 @@ class _Uploader:
             if self.resumed_from:  # the device kept an earlier session with this sha
                 self.count.resumes += 1
                 self._advance(off)
-                self._trouble(off, "resume", shrink=False, retry=False,
-                              message=f"resumed at {self._percent(off)}")
+                self._trouble(
+                    off,
+                    "resume",
+                    shrink=False,
+                    retry=False,
+                    message=f"resumed at {self._percent(off)}",
+                )
                 return False
         if off == flight.end:
             self._advance(off)
@@ -427,9 +479,12 @@ class _Uploader:
             # a resend found the session closed. The slot list cannot tell the second case
             # apart from a corrupted slot (it shows the hash TLV, not a hash of the bytes),
             # so the image goes again: only a completing answer carries the device's verdict.
-            why = ("the answer to the last chunk was lost; uploading again for the device's "
-                   "verdict" if self.sent_last_chunk else "the device lost the upload "
-                   "session (did it reset?); starting again from 0% with the same image")
+            why = (
+                "the answer to the last chunk was lost; uploading again for the device's verdict"
+                if self.sent_last_chunk
+                else "the device lost the upload "
+                "session (did it reset?); starting again from 0% with the same image"
+            )
             self.count.resumes += 1
             self.resumed_from = None
             self._advance(0)
@@ -438,8 +493,9 @@ class _Uploader:
         if off < flight.end:
             self.count.rewinds += 1
         self._advance(off)
-        self._trouble(off, "rewind" if off < flight.end else "skip", shrink=off < flight.end,
-                      gentle=True)
+        self._trouble(
+            off, "rewind" if off < flight.end else "skip", shrink=off < flight.end, gentle=True
+        )
         return False
 
     def _advance(self, off: int) -> None:
@@ -458,11 +514,20 @@ class _Uploader:
                 self.backoff = min(self.backoff * 2, 16.0)
             return False
         mtu = self.client.link.mtu
-        if (not exc.group_error and exc.rc == MgmtErr.ECORRUPT and self.client.link.kind == "ble"
-                and mtu and self.limit.max_request_bytes > mtu - 3):
+        if (
+            not exc.group_error
+            and exc.rc == MgmtErr.ECORRUPT
+            and self.client.link.kind == "ble"
+            and mtu
+            and self.limit.max_request_bytes > mtu - 3
+        ):
             # A device without BLE reassembly takes each ATT write as a whole packet (§2.2).
-            log.info("device answered ECORRUPT to a %d-byte request: no BLE reassembly; "
-                     "falling back to %d-byte requests", self.limit.max_request_bytes, mtu - 3)
+            log.info(
+                "device answered ECORRUPT to a %d-byte request: no BLE reassembly; "
+                "falling back to %d-byte requests",
+                self.limit.max_request_bytes,
+                mtu - 3,
+            )
             self.limit = RequestLimit(mtu - 3, "BLE ATT payload (device without reassembly)")
             self._trouble(flight.off, "no reassembly", shrink=False)
             return False
@@ -471,14 +536,23 @@ class _Uploader:
         # Any other error resets the device's upload state (§6.1.3): start a new session.
         self.count.session_restarts += 1
         if self.count.session_restarts > self.opts.max_session_restarts:
-            raise UploadError(f"the device kept failing the upload at "
-                              f"{self._percent(flight.off)}: {exc}") from exc
+            raise UploadError(
+                f"the device kept failing the upload at {self._percent(flight.off)}: {exc}"
+            ) from exc
         log.info("device error at offset %d (%s); restarting the session", flight.off, exc)
         self._trouble(0, "device error")
         return False
 
-    def _trouble(self, resume_at: int, why: str, *, shrink: bool = True,
-                 gentle: bool = False, retry: bool = True, message: str = "") -> None:
+    def _trouble(
+        self,
+        resume_at: int,
+        why: str,
+        *,
+        shrink: bool = True,
+        gentle: bool = False,
+        retry: bool = True,
+        message: str = "",
+    ) -> None:
         """Discard everything in flight and continue from `resume_at` (the device's offset)."""
         self._drop_flights()
         if retry:
@@ -516,8 +590,10 @@ class _Uploader:
                 break
             except TransportError as exc:
                 if time.monotonic() + delay > deadline:
-                    raise UploadError(f"the link dropped at {where} and the device could not "
-                                      f"be reached again: {exc}") from exc
+                    raise UploadError(
+                        f"the link dropped at {where} and the device could not "
+                        f"be reached again: {exc}"
+                    ) from exc
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
         self.count.reconnects += 1
@@ -531,7 +607,9 @@ class _Uploader:
             self._drop_flights()
             raise UploadCancelled(
                 f"upload cancelled at {self._percent(self.acked)}; uploading the same image "
-                "again resumes there", self.acked)
+                "again resumes there",
+                self.acked,
+            )
 
     def _drop_flights(self) -> None:
         """Forget what is in flight; late answers to these are dropped by the client."""
@@ -556,20 +634,42 @@ class _Uploader:
         if not force and now - self.last_tick < self.opts.progress_interval_s:
             return
         self.last_tick = now
-        self.on_progress(UploadTick(self.acked, self.total, self.count.retries,
-                                    self.count.resumes, self.window, message))
+        self.on_progress(
+            UploadTick(
+                self.acked, self.total, self.count.retries, self.count.resumes, self.window, message
+            )
+        )
 
     def _stats(self, elapsed: float) -> UploadStats:
         c = self.count
-        chunk = chunk_data_bytes(self.limit.max_request_bytes, off=self.total // 2,
-                                 total=self.total, alignment=self.opts.alignment)
+        chunk = chunk_data_bytes(
+            self.limit.max_request_bytes,
+            off=self.total // 2,
+            total=self.total,
+            alignment=self.opts.alignment,
+        )
         return UploadStats(
-            total_bytes=self.total, elapsed_s=elapsed, buffers=self.buffers, limit=self.limit,
-            link=self.client.link, chunk_bytes=chunk, start_window=self.start_window,
-            max_window=self.largest_window, final_window=self.window, requests=c.requests,
-            retries=c.retries, timeouts=c.timeouts, enomem=c.enomem, rewinds=c.rewinds,
-            resumes=c.resumes, reconnects=c.reconnects, resumed_from=self.resumed_from or 0,
-            sent_bytes=c.sent_bytes, srtt_s=self.srtt, match=self.match)
+            total_bytes=self.total,
+            elapsed_s=elapsed,
+            buffers=self.buffers,
+            limit=self.limit,
+            link=self.client.link,
+            chunk_bytes=chunk,
+            start_window=self.start_window,
+            max_window=self.largest_window,
+            final_window=self.window,
+            requests=c.requests,
+            retries=c.retries,
+            timeouts=c.timeouts,
+            enomem=c.enomem,
+            rewinds=c.rewinds,
+            resumes=c.resumes,
+            reconnects=c.reconnects,
+            resumed_from=self.resumed_from or 0,
+            sent_bytes=c.sent_bytes,
+            srtt_s=self.srtt,
+            match=self.match,
+        )
 
 
 def _retrieve(task: asyncio.Task[img.ImageUploadResponse]) -> None:
@@ -579,8 +679,20 @@ def _retrieve(task: asyncio.Task[img.ImageUploadResponse]) -> None:
 
 
 __all__ = [
-    "DeviceBuffers", "ProgressHook", "Reconnect", "RequestLimit", "UploadCancelled",
-    "UploadError", "UploadOptions", "UploadResult", "UploadStats", "UploadTick",
-    "chunk_data_bytes", "file_sha256", "first_chunk", "read_buffers", "request_limit",
+    "DeviceBuffers",
+    "ProgressHook",
+    "Reconnect",
+    "RequestLimit",
+    "UploadCancelled",
+    "UploadError",
+    "UploadOptions",
+    "UploadResult",
+    "UploadStats",
+    "UploadTick",
+    "chunk_data_bytes",
+    "file_sha256",
+    "first_chunk",
+    "read_buffers",
+    "request_limit",
     "upload_image",
 ]

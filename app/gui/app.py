@@ -34,8 +34,9 @@ def application(argv: Sequence[str] | None = None) -> QApplication:
     return app
 
 
-def run(*, demo: bool = False, screenshot: Path | None = None,
-        settings_path: Path | None = None) -> int:
+def run(
+    *, demo: bool = False, screenshot: Path | None = None, settings_path: Path | None = None
+) -> int:
     """The GUI's main(): returns the process exit status."""
     app = application()
     settings = AppSettings(settings_path)
@@ -66,8 +67,10 @@ def _arm_screenshot(window: MainWindow, path: Path, status: dict[str, int]) -> N
     def give_up() -> None:
         if not status.get("done"):
             status["done"] = 1
-            print(f"slotwise: no device read within {SCREENSHOT_TIMEOUT_MS // 1000} s; "
-                  "no screenshot", file=sys.stderr)
+            print(
+                f"slotwise: no device read within {SCREENSHOT_TIMEOUT_MS // 1000} s; no screenshot",
+                file=sys.stderr,
+            )
             status["code"] = 1
             window.close()
 

@@ -55,8 +55,12 @@ class Throttle(Generic[T]):
     before the result of the job that produced it.
     """
 
-    def __init__(self, bridge: CoreBridge, handler: Callable[[T], None],
-                 interval_s: float = PROGRESS_INTERVAL_S) -> None:
+    def __init__(
+        self,
+        bridge: CoreBridge,
+        handler: Callable[[T], None],
+        interval_s: float = PROGRESS_INTERVAL_S,
+    ) -> None:
         self._bridge = bridge
         self._handler = handler
         self._interval_s = interval_s
@@ -105,8 +109,9 @@ class CoreBridge(QObject):
         """Stale results dropped so far (a view or a test can show it)."""
 
         started = threading.Event()
-        self._thread = threading.Thread(target=self._run_loop, args=(started,),
-                                         name="slotwise-core", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run_loop, args=(started,), name="slotwise-core", daemon=True
+        )
         self._thread.start()
         started.wait(5.0)
 
@@ -126,11 +131,15 @@ class CoreBridge(QObject):
 
     # --- submitting work --------------------------------------------------------------------
 
-    def submit(self, coro: Coroutine[Any, Any, T], *,
-               on_result: Callable[[T], None] | None = None,
-               on_error: Callable[[BaseException], None] | None = None,
-               topic: str | None = None,
-               stamp: int | None = None) -> concurrent.futures.Future[T]:
+    def submit(
+        self,
+        coro: Coroutine[Any, Any, T],
+        *,
+        on_result: Callable[[T], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        topic: str | None = None,
+        stamp: int | None = None,
+    ) -> concurrent.futures.Future[T]:
         """Run `coro` on the loop; call back on the GUI thread.
 
         With a `topic`, each submit stamps the request and only the newest one for that topic
@@ -162,9 +171,14 @@ class CoreBridge(QObject):
     def is_current(self, topic: str, stamp: int) -> bool:
         return self._stamps.get(topic, 0) == stamp
 
-    def _report(self, fut: concurrent.futures.Future[T], topic: str | None, stamp: int,
-                on_result: Callable[[T], None] | None,
-                on_error: Callable[[BaseException], None] | None) -> None:
+    def _report(
+        self,
+        fut: concurrent.futures.Future[T],
+        topic: str | None,
+        stamp: int,
+        on_result: Callable[[T], None] | None,
+        on_error: Callable[[BaseException], None] | None,
+    ) -> None:
         if self._stopped or fut.cancelled():
             return
         if topic is not None and not self.is_current(topic, stamp):
@@ -188,8 +202,9 @@ class CoreBridge(QObject):
         if not self._stopped:
             self._relay.call.emit(fn)
 
-    def throttle(self, handler: Callable[[T], None],
-                 interval_s: float = PROGRESS_INTERVAL_S) -> Throttle[T]:
+    def throttle(
+        self, handler: Callable[[T], None], interval_s: float = PROGRESS_INTERVAL_S
+    ) -> Throttle[T]:
         return Throttle(self, handler, interval_s)
 
     def wait(self, coro: Coroutine[Any, Any, T], timeout_s: float = 10.0) -> T:

@@ -72,8 +72,13 @@ class DeviceController(QObject):
     """UpdateDone: the workflow's result and the device as read afterwards."""
     update_failed = Signal(str)
 
-    def __init__(self, bridge: CoreBridge, openers: dict[str, Opener] | None = None,
-                 timeout_s: float = 5.0, reset_wait_s: float = 20.0) -> None:
+    def __init__(
+        self,
+        bridge: CoreBridge,
+        openers: dict[str, Opener] | None = None,
+        timeout_s: float = 5.0,
+        reset_wait_s: float = 20.0,
+    ) -> None:
         super().__init__()
         self._bridge = bridge
         self.openers = dict(openers or {})
@@ -110,28 +115,40 @@ class DeviceController(QObject):
         self._set_busy("")
         if target is None:
             return
-        session = DeviceSession(target, timeout_s=self.timeout_s,
-                                opener=self.openers.get(target.spec), on_traffic=self.tap,
-                                on_console=self._console_line)
+        session = DeviceSession(
+            target,
+            timeout_s=self.timeout_s,
+            opener=self.openers.get(target.spec),
+            on_traffic=self.tap,
+            on_console=self._console_line,
+        )
         self.session = session
         self.logged.emit("info", f"Connecting to {target.name} ({target.address})")
-        self.run(f"Connecting to {target.name}\u2026", session.connect(),
-                 done=f"Connected to {target.name}")
+        self.run(
+            f"Connecting to {target.name}\u2026",
+            session.connect(),
+            done=f"Connected to {target.name}",
+        )
 
     def _console_line(self, line: str) -> None:
         """Any thread: queue the line to the GUI thread."""
         self._bridge.post(lambda: self.console.emit(line))
 
-    def run(self, label: str, coro: Coroutine[Any, Any, DeviceSnapshot],
-            done: str | None = None) -> None:
+    def run(
+        self, label: str, coro: Coroutine[Any, Any, DeviceSnapshot], done: str | None = None
+    ) -> None:
         """Run an action that ends with a fresh snapshot; report busy, errors and the result."""
         if self.session is None:
             coro.close()
             return
         self._set_busy(label)
-        self._bridge.submit(coro, topic=TOPIC, stamp=self._stamp,
-                            on_result=lambda snap: self._on_snapshot(snap, done),
-                            on_error=self._on_error)
+        self._bridge.submit(
+            coro,
+            topic=TOPIC,
+            stamp=self._stamp,
+            on_result=lambda snap: self._on_snapshot(snap, done),
+            on_error=self._on_error,
+        )
 
     def refresh(self) -> None:
         if self.session is not None:
@@ -159,13 +176,19 @@ class DeviceController(QObject):
 
     def test(self, image_hash: bytes) -> None:
         if self.session is not None:
-            self.run("Marking the image for test\u2026", self.session.test(image_hash),
-                     done="Marked for test: the device boots it once on the next reset.")
+            self.run(
+                "Marking the image for test\u2026",
+                self.session.test(image_hash),
+                done="Marked for test: the device boots it once on the next reset.",
+            )
 
     def confirm(self, image_hash: bytes | None = None) -> None:
         if self.session is not None:
-            self.run("Confirming\u2026", self.session.confirm(image_hash),
-                     done="Confirmed: the device keeps this image.")
+            self.run(
+                "Confirming\u2026",
+                self.session.confirm(image_hash),
+                done="Confirmed: the device keeps this image.",
+            )
 
     def erase(self, slot: int) -> None:
         if self.session is not None:
@@ -173,14 +196,19 @@ class DeviceController(QObject):
 
     def reset(self) -> None:
         if self.session is not None:
-            self.run("Resetting and waiting for the device\u2026",
-                     self.session.reset(self.reset_wait_s), done="The device restarted.")
+            self.run(
+                "Resetting and waiting for the device\u2026",
+                self.session.reset(self.reset_wait_s),
+                done="The device restarted.",
+            )
 
     def roll_back(self) -> None:
         if self.session is not None and self.snapshot is not None:
-            self.run("Rolling back\u2026",
-                     self.session.roll_back(self.snapshot, wait_s=self.reset_wait_s),
-                     done="Rolled back: the device restarted on the other slot's image.")
+            self.run(
+                "Rolling back\u2026",
+                self.session.roll_back(self.snapshot, wait_s=self.reset_wait_s),
+                done="Rolled back: the device restarted on the other slot's image.",
+            )
 
     # --- the update workflow ----------------------------------------------------------------
 
@@ -205,15 +233,21 @@ class DeviceController(QObject):
 
         async def job() -> UpdateDone:
             try:
-                return await session.update(path, keys, options, on_progress=throttle,
-                                            cancel=cancel)
+                return await session.update(
+                    path, keys, options, on_progress=throttle, cancel=cancel
+                )
             finally:
                 throttle.flush()  # the last progress event arrives before the result
 
         self._set_busy("Updating\u2026")
         self.logged.emit("info", f"Uploading {path.name} in {options.mode} mode")
-        self._bridge.submit(job(), topic=TOPIC, stamp=self._stamp,
-                            on_result=self._on_update_done, on_error=self._on_update_error)
+        self._bridge.submit(
+            job(),
+            topic=TOPIC,
+            stamp=self._stamp,
+            on_result=self._on_update_done,
+            on_error=self._on_update_error,
+        )
 
     def cancel_upload(self) -> None:
         cancel = self._cancel

@@ -54,17 +54,28 @@ class DemoDevices:
         self.stoppers.clear()
 
 
-async def start_demo(demo: DemoDevices | None = None, link: LinkModel = DEMO_LINK, *,
-                     serial: bool = True, ble: bool = True) -> DemoDevices:
+async def start_demo(
+    demo: DemoDevices | None = None,
+    link: LinkModel = DEMO_LINK,
+    *,
+    serial: bool = True,
+    ble: bool = True,
+) -> DemoDevices:
     """Start the demo devices on the running loop, into `demo` (whose `stop()` undoes it)."""
     demo = demo if demo is not None else DemoDevices()
     udp = UdpSimServer(demo_board("demo-board-udp"), link)
     await udp.start()
     demo.servers.append(udp)
     demo.stoppers.append(udp.stop)
-    demo.targets.append(DeviceTarget(spec=f"udp:{udp.address}", kind="udp",
-                                     name="Demo board (UDP)", address=udp.address,
-                                     answers_smp=True))
+    demo.targets.append(
+        DeviceTarget(
+            spec=f"udp:{udp.address}",
+            kind="udp",
+            name="Demo board (UDP)",
+            address=udp.address,
+            answers_smp=True,
+        )
+    )
     if serial:
         await _start_serial(demo, link)
     if ble:
@@ -78,8 +89,7 @@ async def _start_serial(demo: DemoDevices, link: LinkModel) -> None:
     try:
         from app.sim.serial_endpoint import PtySimServer
 
-        pty = PtySimServer(demo_board("demo-board-serial"), link,
-                           baud=None, log_lines=False)
+        pty = PtySimServer(demo_board("demo-board-serial"), link, baud=None, log_lines=False)
         await pty.start()
     except (ImportError, OSError) as exc:  # no ptys on this platform
         log.info("demo: no serial device (%s)", exc)
@@ -88,8 +98,11 @@ async def _start_serial(demo: DemoDevices, link: LinkModel) -> None:
     demo.stoppers.append(pty.stop)
     spec = f"serial:{pty.path}"
     demo.console[spec] = pty.write_console
-    demo.targets.append(DeviceTarget(spec=spec, kind="serial", name="Demo board (serial)",
-                                     address=pty.path, answers_smp=True))
+    demo.targets.append(
+        DeviceTarget(
+            spec=spec, kind="serial", name="Demo board (serial)", address=pty.path, answers_smp=True
+        )
+    )
 
 
 async def _start_ble(demo: DemoDevices, link: LinkModel) -> None:

@@ -26,19 +26,35 @@ async def start_ble_demo(demo: DemoDevices, link: LinkModel) -> None:
     await runtime.start()
     demo.stoppers.append(runtime.stop)
     radio = FakeRadio()
-    peripheral = radio.add(SimBlePeripheral(runtime, name=BLE_NAME, mtu=247,
-                                            conn_interval_s=0.0075, packets_per_interval=4,
-                                            rssi=-58))
-    options = BleOptions(BLE_NAME, name=BLE_NAME, reassembly=True,
-                         max_packet_bytes=runtime.device.config.buf_size)
+    peripheral = radio.add(
+        SimBlePeripheral(
+            runtime,
+            name=BLE_NAME,
+            mtu=247,
+            conn_interval_s=0.0075,
+            packets_per_interval=4,
+            rssi=-58,
+        )
+    )
+    options = BleOptions(
+        BLE_NAME, name=BLE_NAME, reassembly=True, max_packet_bytes=runtime.device.config.buf_size
+    )
 
     def opener() -> BleTransport:
-        return BleTransport(options, client_factory=radio.client, scanner=radio.scanner(),
-                            scan_timeout_s=2.0)
+        return BleTransport(
+            options, client_factory=radio.client, scanner=radio.scanner(), scan_timeout_s=2.0
+        )
 
     spec = f"ble:{BLE_NAME}"
     demo.openers[spec] = opener
     demo.scanners.append(radio.scanner())
-    demo.targets.append(DeviceTarget(spec=spec, kind="ble", name="Demo board (BLE)",
-                                     address=peripheral.address, rssi=peripheral.rssi,
-                                     answers_smp=True))
+    demo.targets.append(
+        DeviceTarget(
+            spec=spec,
+            kind="ble",
+            name="Demo board (BLE)",
+            address=peripheral.address,
+            rssi=peripheral.rssi,
+            answers_smp=True,
+        )
+    )

@@ -39,8 +39,9 @@ class DeviceFeed:
         for target in targets:
             self.window.devices.upsert(target)
 
-    def start_demo(self, *, serial: bool = True, ble: bool = True,
-                   link: LinkModel | None = None) -> None:
+    def start_demo(
+        self, *, serial: bool = True, ble: bool = True, link: LinkModel | None = None
+    ) -> None:
         """Start the simulated devices, list them and select the first."""
         from app.gui.demo import DEMO_LINK, DemoDevices, start_demo
 
@@ -49,8 +50,10 @@ class DeviceFeed:
         # registered before starting: a close in mid-start stops them too
         self.window.bridge.add_cleanup(demo.stop)
         self.window.status_label.setText("Starting the demo devices\u2026")
-        self.window.bridge.submit(start_demo(demo, link or DEMO_LINK, serial=serial, ble=ble),
-                           on_result=self._on_demo_started)
+        self.window.bridge.submit(
+            start_demo(demo, link or DEMO_LINK, serial=serial, ble=ble),
+            on_result=self._on_demo_started,
+        )
 
     def _on_demo_started(self, demo: DemoDevices) -> None:
         self.window.controller.openers.update(demo.openers)
@@ -97,8 +100,9 @@ class DeviceFeed:
             self._scanning = False
             self.window.log_drawer.add("warn", f"Discovery: {describe_error(exc)}")
 
-        self.window.bridge.submit(scan(sink, ble=scanner, serial=serial, udp=udp),
-                           on_result=done, on_error=failed)
+        self.window.bridge.submit(
+            scan(sink, ble=scanner, serial=serial, udp=udp), on_result=done, on_error=failed
+        )
 
     def _on_found(self, found: object) -> None:
         from app.gui.discovery_feed import merge_found

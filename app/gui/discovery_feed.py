@@ -29,21 +29,27 @@ def default_ble_scanner() -> BleScanner | None:
     return BleakScannerAdapter()
 
 
-async def scan(sink: Callable[[object], None], *, ble: BleScanner | None,
-               serial: bool, udp: Sequence[str], timeout_s: float = SCAN_S) -> int:
+async def scan(
+    sink: Callable[[object], None],
+    *,
+    ble: BleScanner | None,
+    serial: bool,
+    udp: Sequence[str],
+    timeout_s: float = SCAN_S,
+) -> int:
     """Run one discovery pass; returns how many sightings were reported."""
     from app.client.discovery import discover
 
     count = 0
-    async for found in discover(ble_scanner=ble, serial=serial, udp=list(udp),
-                                timeout_s=timeout_s):
+    async for found in discover(ble_scanner=ble, serial=serial, udp=list(udp), timeout_s=timeout_s):
         sink(found)
         count += 1
     return count
 
 
-def merge_found(found: object, known: list[DeviceTarget], ble_filter: str = ""
-                ) -> DeviceTarget | None:
+def merge_found(
+    found: object, known: list[DeviceTarget], ble_filter: str = ""
+) -> DeviceTarget | None:
     """The row to upsert for a sighting (None: filtered out)."""
     from app.client.discovery import FoundDevice
 
@@ -53,13 +59,24 @@ def merge_found(found: object, known: list[DeviceTarget], ble_filter: str = ""
         if ble_filter and ble_filter.lower() not in found.name.lower():
             return None
         for target in known:
-            if target.kind == "ble" and (target.address == found.address
-                                         or target.spec == f"ble:{found.name}"):
+            if target.kind == "ble" and (
+                target.address == found.address or target.spec == f"ble:{found.name}"
+            ):
                 return replace(target, address=found.address, rssi=found.rssi)
     for target in known:
         if target.spec == found.spec:
-            return replace(target, rssi=found.rssi,
-                           answers_smp=found.answers_smp if found.answers_smp is not None
-                           else target.answers_smp)
-    return DeviceTarget(spec=found.spec, kind=found.transport, name=found.name,
-                        address=found.address, rssi=found.rssi, answers_smp=found.answers_smp)
+            return replace(
+                target,
+                rssi=found.rssi,
+                answers_smp=found.answers_smp
+                if found.answers_smp is not None
+                else target.answers_smp,
+            )
+    return DeviceTarget(
+        spec=found.spec,
+        kind=found.transport,
+        name=found.name,
+        address=found.address,
+        rssi=found.rssi,
+        answers_smp=found.answers_smp,
+    )

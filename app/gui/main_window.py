@@ -55,9 +55,11 @@ def about_text() -> str:
     """The About box: what Slotwise is, its version (from pyproject) and licence."""
     import app
 
-    return (f"Slotwise {app.__version__}\n\nSlotwise updates and diagnoses firmware on "
-            "Zephyr/MCUboot devices over SMP (MCUmgr) on Bluetooth LE, serial and UDP.\n\n"
-            "Apache License 2.0")
+    return (
+        f"Slotwise {app.__version__}\n\nSlotwise updates and diagnoses firmware on "
+        "Zephyr/MCUboot devices over SMP (MCUmgr) on Bluetooth LE, serial and UDP.\n\n"
+        "Apache License 2.0"
+    )
 
 
 class MainWindow(QMainWindow):
@@ -71,8 +73,15 @@ class MainWindow(QMainWindow):
     device_view: DeviceView
     upload_panel: UploadPanel
 
-    def __init__(self, bridge: CoreBridge, settings: AppSettings, *, demo: bool = False,
-                 deferred: bool = False, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        bridge: CoreBridge,
+        settings: AppSettings,
+        *,
+        demo: bool = False,
+        deferred: bool = False,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.bridge = bridge
         self.settings = settings
@@ -122,8 +131,9 @@ class MainWindow(QMainWindow):
         self.open_action = self._action("Open image\u2026", "file", QKeySequence.StandardKey.Open)
         file_menu.addAction(self.open_action)
         self.recent_menu = file_menu.addMenu("Recent images")
-        self.production_action = self._action("Production\u2026", "upload",
-                                              QKeySequence("Ctrl+Shift+P"))
+        self.production_action = self._action(
+            "Production\u2026", "upload", QKeySequence("Ctrl+Shift+P")
+        )
         self.production_action.triggered.connect(self._open_production)
         file_menu.addAction(self.production_action)
         file_menu.addSeparator()
@@ -143,8 +153,7 @@ class MainWindow(QMainWindow):
         log_toggle.setShortcut(QKeySequence("Ctrl+L"))
         self.view_menu.addAction(log_toggle)
         self.settings_menu = bar.addMenu("&Settings")
-        self.settings_action = self._action("Preferences\u2026", "settings",
-                                            QKeySequence("Ctrl+,"))
+        self.settings_action = self._action("Preferences\u2026", "settings", QKeySequence("Ctrl+,"))
         self.settings_action.triggered.connect(self.open_settings)
         self.settings_menu.addAction(self.settings_action)
         help_menu = bar.addMenu("&Help")
@@ -152,8 +161,9 @@ class MainWindow(QMainWindow):
         about.triggered.connect(self._about)
         help_menu.addAction(about)
 
-    def _action(self, text: str, icon_name: str, shortcut: QKeySequence | QKeySequence.StandardKey
-                | None) -> QAction:
+    def _action(
+        self, text: str, icon_name: str, shortcut: QKeySequence | QKeySequence.StandardKey | None
+    ) -> QAction:
         action = QAction(icon(icon_name) if icon_name else app_icon(), text, self)
         if shortcut is not None:
             action.setShortcut(shortcut)
@@ -178,8 +188,9 @@ class MainWindow(QMainWindow):
     def add_targets(self, targets: list[DeviceTarget]) -> None:
         self.feed.add_targets(targets)
 
-    def start_demo(self, *, serial: bool = True, ble: bool = True,
-                   link: LinkModel | None = None) -> None:
+    def start_demo(
+        self, *, serial: bool = True, ble: bool = True, link: LinkModel | None = None
+    ) -> None:
         """Start the simulated devices, list them and select the first."""
         self.feed.start_demo(serial=serial, ble=ble, link=link)
 
@@ -215,8 +226,9 @@ class MainWindow(QMainWindow):
         from app.gui.widgets.device_view import DeviceView
         from app.gui.widgets.upload_panel import UploadPanel
 
-        self.controller = DeviceController(self.bridge, timeout_s=self.prefs.timeout_s,
-                                           reset_wait_s=self.prefs.reset_wait_s)
+        self.controller = DeviceController(
+            self.bridge, timeout_s=self.prefs.timeout_s, reset_wait_s=self.prefs.reset_wait_s
+        )
         self.device_view = DeviceView(self.controller)
         self.upload_panel = UploadPanel(self.bridge, self.controller, self.trusted_keys)
         self.device_view.extra.addWidget(self.upload_panel)

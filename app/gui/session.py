@@ -27,8 +27,16 @@ if TYPE_CHECKING:
     from app.workflows.progress import ProgressCallback
     from app.workflows.update import UpdateOptions, UpdateResult
 
-__all__ = ["DeviceIdentity", "DeviceSession", "DeviceSnapshot", "DeviceTarget", "Opener",
-           "SlotView", "UpdateDone", "probe"]
+__all__ = [
+    "DeviceIdentity",
+    "DeviceSession",
+    "DeviceSnapshot",
+    "DeviceTarget",
+    "Opener",
+    "SlotView",
+    "UpdateDone",
+    "probe",
+]
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +55,15 @@ class UpdateDone:
 class DeviceSession:
     """One connected device. Every method runs on the core loop."""
 
-    def __init__(self, target: DeviceTarget, *, timeout_s: float = 5.0,
-                 opener: Opener | None = None, on_traffic: TrafficHook | None = None,
-                 on_console: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        target: DeviceTarget,
+        *,
+        timeout_s: float = 5.0,
+        opener: Opener | None = None,
+        on_traffic: TrafficHook | None = None,
+        on_console: Callable[[str], None] | None = None,
+    ) -> None:
         self.target = target
         self._timeout_s = timeout_s
         self._opener = opener or (lambda: open_transport(target.spec))
@@ -121,32 +135,48 @@ class DeviceSession:
         no_downgrade = bool(mode is not None and mode.mode is not None and mode.no_downgrade)
         link = client.link
         return DeviceIdentity(
-            name=self.target.name, os_info=os_info or "not reported",
+            name=self.target.name,
+            os_info=os_info or "not reported",
             app_info=app_info or "not reported",
             bootloader=(loader.bootloader if loader and loader.bootloader else "not reported"),
-            bootloader_mode=mode_text, no_downgrade=no_downgrade,
+            bootloader_mode=mode_text,
+            no_downgrade=no_downgrade,
             buf_size=params.buf_size if params else None,
             buf_count=params.buf_count if params else None,
-            link_kind=link.kind, address=link.address, mtu=link.mtu,
-            max_frame_bytes=link.max_frame_bytes)
+            link_kind=link.kind,
+            address=link.address,
+            mtu=link.mtu,
+            max_frame_bytes=link.max_frame_bytes,
+        )
 
     async def reconnect(self) -> SmpClient:
         """A fresh client to the same device (the upload engine calls it after a drop)."""
         await self._open()
         return self._require()
 
-    async def update(self, path: Path, keys: KeyStore | None, options: UpdateOptions, *,
-                     on_progress: ProgressCallback | None = None,
-                     cancel: asyncio.Event | None = None) -> UpdateDone:
+    async def update(
+        self,
+        path: Path,
+        keys: KeyStore | None,
+        options: UpdateOptions,
+        *,
+        on_progress: ProgressCallback | None = None,
+        cancel: asyncio.Event | None = None,
+    ) -> UpdateDone:
         """Upload and, by mode, test or confirm, reset and watch (app/workflows/update)."""
         from app.workflows.update import load_update_images, run_update
 
         images = await asyncio.to_thread(load_update_images, path, keys)
         cancel = cancel or asyncio.Event()
         with self._cancelled_by_close(cancel):
-            result = await run_update(self._require(), images, options,
-                                      on_progress=on_progress, cancel=cancel,
-                                      reconnect=self.reconnect)
+            result = await run_update(
+                self._require(),
+                images,
+                options,
+                on_progress=on_progress,
+                cancel=cancel,
+                reconnect=self.reconnect,
+            )
         if result.client is not None and result.client is not self.client:
             self.client = result.client
         return UpdateDone(result, await self.read())
@@ -186,19 +216,25 @@ class DeviceSession:
 
         client = self._require()
         before = _slot_key(await client.image_state())
-        changes = any(pending or (active and not confirmed)
-                      for _h, active, pending, confirmed in before)
+        changes = any(
+            pending or (active and not confirmed) for _h, active, pending, confirmed in before
+        )
         await client.reset()
         if not changes:
             await asyncio.sleep(RESET_GRACE_S)
         with self._cancelled_by_close(asyncio.Event()) as cancel:
             self.client, _ = await wait_for_device(
-                client, self.reconnect, timeout_s=wait_s, cancel=cancel,
-                ready=lambda slots: not changes or _slot_key(slots) != before)
+                client,
+                self.reconnect,
+                timeout_s=wait_s,
+                cancel=cancel,
+                ready=lambda slots: not changes or _slot_key(slots) != before,
+            )
         return await self.read()
 
-    async def roll_back(self, snapshot: DeviceSnapshot, image: int = 0,
-                        wait_s: float = 20.0) -> DeviceSnapshot:
+    async def roll_back(
+        self, snapshot: DeviceSnapshot, image: int = 0, wait_s: float = 20.0
+    ) -> DeviceSnapshot:
         """Boot the other slot's image: revert an untested image, or test the older one."""
         running = snapshot.running(image)
         if running is None:
@@ -211,8 +247,9 @@ class DeviceSession:
         return await self.reset(wait_s)
 
 
-async def probe(target: DeviceTarget, opener: Opener | None = None,
-                timeout_s: float = 1.0) -> DeviceTarget:
+async def probe(
+    target: DeviceTarget, opener: Opener | None = None, timeout_s: float = 1.0
+) -> DeviceTarget:
     """The target with `answers_smp` set by one echo."""
     from app.client.discovery import probe_smp
 
@@ -242,14 +279,25 @@ def _slot_views(states: list[ImageSlot], sizes: list[Any] | None) -> tuple[SlotV
     for image in sizes or []:
         for s in image.slots:
             slot_size[(image.image, s.slot)] = s.size
-    views = [SlotView(image=s.image_number, slot=s.slot, version=s.version, hash=s.hash,
-                      size=slot_size.get((s.image_number, s.slot)), active=s.active,
-                      pending=s.pending, confirmed=s.confirmed, permanent=s.permanent,
-                      bootable=s.bootable) for s in states]
+    views = [
+        SlotView(
+            image=s.image_number,
+            slot=s.slot,
+            version=s.version,
+            hash=s.hash,
+            size=slot_size.get((s.image_number, s.slot)),
+            active=s.active,
+            pending=s.pending,
+            confirmed=s.confirmed,
+            permanent=s.permanent,
+            bootable=s.bootable,
+        )
+        for s in states
+    ]
     listed = {(v.image, v.slot) for v in views}
     for (image, slot), size in slot_size.items():  # show empty slots too: uploads land there
         if (image, slot) not in listed:
-            views.append(SlotView(image, slot, "", None, size, False, False, False, False,
-                                  False, empty=True))
+            views.append(
+                SlotView(image, slot, "", None, size, False, False, False, False, False, empty=True)
+            )
     return tuple(sorted(views, key=lambda v: (v.image, v.slot)))
-

@@ -77,5 +77,11 @@ class DeviceSnapshot:
         return running_slot((s for s in self.slots if not s.empty), image)
 
     def other(self, slot: SlotView) -> SlotView | None:
-        return next((s for s in self.slots if s.image == slot.image and s.slot != slot.slot
-                     and not s.empty), None)
+        return next(
+            (
+                s
+                for s in self.slots
+                if s.image == slot.image and s.slot != slot.slot and not s.empty
+            ),
+            None,
+        )

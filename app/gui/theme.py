@@ -29,12 +29,21 @@ def apply_theme(app: QApplication, theme: str) -> None:
 def dark_palette() -> QPalette:
     p = QPalette()
     role = QPalette.ColorRole
-    for r, c in ((role.Window, "#25282c"), (role.WindowText, "#e6e6e6"), (role.Base, "#1c1e21"),
-                 (role.AlternateBase, "#2b2f33"), (role.Text, "#e6e6e6"),
-                 (role.Button, "#30343a"), (role.ButtonText, "#e6e6e6"),
-                 (role.Highlight, "#2f7ed8"), (role.HighlightedText, "#ffffff"),
-                 (role.ToolTipBase, "#30343a"), (role.ToolTipText, "#e6e6e6"),
-                 (role.PlaceholderText, "#9aa3ad"), (role.Link, "#6aa8f0")):
+    for r, c in (
+        (role.Window, "#25282c"),
+        (role.WindowText, "#e6e6e6"),
+        (role.Base, "#1c1e21"),
+        (role.AlternateBase, "#2b2f33"),
+        (role.Text, "#e6e6e6"),
+        (role.Button, "#30343a"),
+        (role.ButtonText, "#e6e6e6"),
+        (role.Highlight, "#2f7ed8"),
+        (role.HighlightedText, "#ffffff"),
+        (role.ToolTipBase, "#30343a"),
+        (role.ToolTipText, "#e6e6e6"),
+        (role.PlaceholderText, "#9aa3ad"),
+        (role.Link, "#6aa8f0"),
+    ):
         p.setColor(r, QColor(c))
     disabled = QPalette.ColorGroup.Disabled
     for r in (role.WindowText, role.Text, role.ButtonText):

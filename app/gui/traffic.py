@@ -35,10 +35,12 @@ def describe_frame(direction: str, frame: bytes) -> str:
     except DecodeError as exc:
         return f"{arrow} undecodable {len(frame)}-byte packet: {exc}"
     op = header.op.name.lower().replace("_rsp", " reply")
-    head = (f"{arrow} {group_name(header.group)} cmd {header.command} {op} "
-            f"seq {header.sequence} ({header.length} B)")
+    head = (
+        f"{arrow} {group_name(header.group)} cmd {header.command} {op} "
+        f"seq {header.sequence} ({header.length} B)"
+    )
     try:
-        body = decode_body(frame[8:8 + header.length])
+        body = decode_body(frame[8 : 8 + header.length])
     except DecodeError as exc:
         return f"{head} <bad CBOR: {exc}>"
     return f"{head} {render(body)}"

@@ -17,9 +17,14 @@ DEFAULT_MAX_SECTORS = 128
 """imgtool's `-M` default."""
 
 
-def trailer_size(*, write_align: int = 8, max_sectors: int = DEFAULT_MAX_SECTORS,
-                 max_align: int = DEFAULT_MAX_ALIGN, overwrite_only: bool = False,
-                 encrypted: bool = False) -> int:
+def trailer_size(
+    *,
+    write_align: int = 8,
+    max_sectors: int = DEFAULT_MAX_SECTORS,
+    max_align: int = DEFAULT_MAX_ALIGN,
+    overwrite_only: bool = False,
+    encrypted: bool = False,
+) -> int:
     """Bytes the image trailer takes at the end of the slot (imgtool `--pad` model, §8.4)."""
     max_align = max(max_align, write_align)
     magic_area = -(-16 // max_align) * max_align
@@ -41,9 +46,15 @@ class SlotFit:
     problem: str | None = None
 
 
-def check_slot_fit(image: McubootImage, slot_bytes: int, *, slot: int = 1,
-                   write_align: int = 8, max_sectors: int = DEFAULT_MAX_SECTORS,
-                   overwrite_only: bool = False) -> SlotFit:
+def check_slot_fit(
+    image: McubootImage,
+    slot_bytes: int,
+    *,
+    slot: int = 1,
+    write_align: int = 8,
+    max_sectors: int = DEFAULT_MAX_SECTORS,
+    overwrite_only: bool = False,
+) -> SlotFit:
     """Does `image` fit a slot of `slot_bytes`, leaving room for MCUboot's trailer?
 
     A padded file (it carries its own trailer) must simply be no larger than the slot; an
@@ -53,16 +64,23 @@ def check_slot_fit(image: McubootImage, slot_bytes: int, *, slot: int = 1,
         needed = image.file_size
     else:
         needed = image.tlv_end + trailer_size(
-            write_align=write_align, max_sectors=max_sectors, overwrite_only=overwrite_only,
+            write_align=write_align,
+            max_sectors=max_sectors,
+            overwrite_only=overwrite_only,
             encrypted=image.encrypted,
         )
     if needed <= slot_bytes:
         return SlotFit(True, needed, slot_bytes)
     what = "padded image" if image.trailer is not None else "image plus its trailer"
-    return SlotFit(False, needed, slot_bytes, (
-        f"image too large for slot {slot} ({_kib(needed)} > {_kib(slot_bytes)}; the {what} "
-        f"needs {needed} bytes)"
-    ))
+    return SlotFit(
+        False,
+        needed,
+        slot_bytes,
+        (
+            f"image too large for slot {slot} ({_kib(needed)} > {_kib(slot_bytes)}; the {what} "
+            f"needs {needed} bytes)"
+        ),
+    )
 
 
 def _kib(size: int) -> str:
@@ -77,8 +95,9 @@ class VersionRelation(Enum):
     UPGRADE = "upgrade"
 
 
-def compare_version(image: ImageVersion, device_version: str, *,
-                    use_build: bool = False) -> VersionRelation:
+def compare_version(
+    image: ImageVersion, device_version: str, *, use_build: bool = False
+) -> VersionRelation:
     """Compare with a device version as SMP lists it ("1.2.3" or "1.2.3.4").
 
     Like MCUboot, the build number counts only when `use_build` is set (§2.2).

@@ -53,8 +53,9 @@ def load_decryption_key(path: Path) -> DecryptionKey:
         raise KeyFileInvalid(f"{path} is not a PEM or DER private key.")
     if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name != "secp256r1":
         raise KeyFileInvalid(f"{path} is an EC key on {key.curve.name}; ECIES uses P-256.")
-    if not isinstance(key, x25519.X25519PrivateKey | ec.EllipticCurvePrivateKey
-                      | rsa.RSAPrivateKey):
+    if not isinstance(
+        key, x25519.X25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+    ):
         raise KeyFileInvalid(f"{path} is not an X25519, EC P-256 or RSA private key.")
     return key
 
@@ -83,16 +84,23 @@ def unwrap_aes_key(image: McubootImage, key: DecryptionKey) -> bytes:
 
 def _unwrap_rsa(tlv: Tlv, key: rsa.RSAPrivateKey) -> bytes:
     try:
-        return key.decrypt(tlv.value, padding.OAEP(mgf=padding.MGF1(hashes.SHA256()),
-                                                   algorithm=hashes.SHA256(), label=None))
+        return key.decrypt(
+            tlv.value,
+            padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None),
+        )
     except ValueError as exc:
         raise DecryptionFailed(
             "The RSA decryption key does not open this image's AES key (wrong key?)."
         ) from exc
 
 
-def _unwrap_ecies(tlv: Tlv, key: ec.EllipticCurvePrivateKey | x25519.X25519PrivateKey,
-                  point_bytes: int, digest: hashes.HashAlgorithm, aes_bytes: int) -> bytes:
+def _unwrap_ecies(
+    tlv: Tlv,
+    key: ec.EllipticCurvePrivateKey | x25519.X25519PrivateKey,
+    point_bytes: int,
+    digest: hashes.HashAlgorithm,
+    aes_bytes: int,
+) -> bytes:
     value = tlv.value
     if len(value) != point_bytes + digest.digest_size + aes_bytes:
         raise DecryptionFailed(
@@ -100,8 +108,8 @@ def _unwrap_ecies(tlv: Tlv, key: ec.EllipticCurvePrivateKey | x25519.X25519Priva
             f"{point_bytes + digest.digest_size + aes_bytes} for this key and AES size."
         )
     ephemeral = value[:point_bytes]
-    tag = value[point_bytes:point_bytes + digest.digest_size]
-    cipherkey = value[point_bytes + digest.digest_size:]
+    tag = value[point_bytes : point_bytes + digest.digest_size]
+    cipherkey = value[point_bytes + digest.digest_size :]
     try:
         if isinstance(key, ec.EllipticCurvePrivateKey):
             peer = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), ephemeral)
@@ -110,8 +118,9 @@ def _unwrap_ecies(tlv: Tlv, key: ec.EllipticCurvePrivateKey | x25519.X25519Priva
             shared = key.exchange(x25519.X25519PublicKey.from_public_bytes(ephemeral))
     except ValueError as exc:
         raise DecryptionFailed(f"The {tlv.name} TLV holds an invalid ephemeral key.") from exc
-    derived = HKDF(algorithm=digest, length=aes_bytes + digest.digest_size, salt=None,
-                   info=_ECIES_INFO).derive(shared)
+    derived = HKDF(
+        algorithm=digest, length=aes_bytes + digest.digest_size, salt=None, info=_ECIES_INFO
+    ).derive(shared)
     mac = hmac.HMAC(derived[aes_bytes:], digest)
     mac.update(cipherkey)
     try:

@@ -56,15 +56,15 @@ def load_public_key(data: bytes, *, origin: str = "key") -> SigningKey:
     if key is None:
         raise KeyFileInvalid(f"{origin} is not a PEM or DER public or private key.")
     if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name not in (
-        "secp256r1", "secp384r1"
+        "secp256r1",
+        "secp384r1",
     ):
         raise KeyFileInvalid(
             f"{origin} is an EC key on {key.curve.name}; MCUboot uses P-256 or P-384."
         )
     if isinstance(key, rsa.RSAPublicKey) and key.key_size not in (2048, 3072):
         raise KeyFileInvalid(f"{origin} is RSA-{key.key_size}; MCUboot uses RSA-2048 or 3072.")
-    if not isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey
-                      | ed25519.Ed25519PublicKey):
+    if not isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey):
         raise KeyFileInvalid(
             f"{origin} is a {type(key).__name__.removeprefix('_')} key, which cannot sign "
             "MCUboot images."
@@ -76,8 +76,9 @@ def public_key_bytes(key: SigningKey) -> bytes:
     """The bytes MCUboot embeds and hashes for this key (`imgtool getpub -e raw`, §6)."""
     if isinstance(key, rsa.RSAPublicKey):
         return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
-    return key.public_bytes(serialization.Encoding.DER,
-                            serialization.PublicFormat.SubjectPublicKeyInfo)
+    return key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def key_type(key: SigningKey) -> str:
@@ -112,8 +113,9 @@ class TrustedKey:
 
     @property
     def pem(self) -> bytes:
-        return self.key.public_bytes(serialization.Encoding.PEM,
-                                     serialization.PublicFormat.SubjectPublicKeyInfo)
+        return self.key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
 
 
 def read_key_file(path: Path) -> SigningKey:
@@ -151,9 +153,7 @@ class KeyStore:
     def add(self, name: str, key: SigningKey | Path | bytes) -> TrustedKey:
         """Add (or replace) a key under `name`; a private key is stored as its public half."""
         if not _NAME_RE.match(name):
-            raise ImageError(
-                f"Key name {name!r} must be 1-64 letters, digits, '.', '_' or '-'."
-            )
+            raise ImageError(f"Key name {name!r} must be 1-64 letters, digits, '.', '_' or '-'.")
         if isinstance(key, Path):
             key = read_key_file(key)
         elif isinstance(key, bytes):

@@ -58,12 +58,16 @@ class TlvType(IntEnum):
 
 HASH_TLVS = {TlvType.SHA256: "sha256", TlvType.SHA384: "sha384", TlvType.SHA512: "sha512"}
 SIGNATURE_TLVS = frozenset(
-    {TlvType.RSA2048_PSS, TlvType.ECDSA224, TlvType.ECDSA_SIG, TlvType.RSA3072_PSS,
-     TlvType.ED25519}
+    {TlvType.RSA2048_PSS, TlvType.ECDSA224, TlvType.ECDSA_SIG, TlvType.RSA3072_PSS, TlvType.ED25519}
 )
 ENCRYPTION_TLVS = frozenset(
-    {TlvType.ENC_RSA2048, TlvType.ENC_KW, TlvType.ENC_EC256, TlvType.ENC_X25519,
-     TlvType.ENC_X25519_SHA512}
+    {
+        TlvType.ENC_RSA2048,
+        TlvType.ENC_KW,
+        TlvType.ENC_EC256,
+        TlvType.ENC_X25519,
+        TlvType.ENC_X25519_SHA512,
+    }
 )
 
 
@@ -258,8 +262,9 @@ class McubootImage:
         for tlv in self.find(TlvType.DEPENDENCY):
             if len(tlv.value) == 12:
                 v = tlv.value
-                version = ImageVersion(v[4], v[5], int.from_bytes(v[6:8], "little"),
-                                       int.from_bytes(v[8:12], "little"))
+                version = ImageVersion(
+                    v[4], v[5], int.from_bytes(v[6:8], "little"), int.from_bytes(v[8:12], "little")
+                )
                 deps.append(Dependency(v[0], version))
         return tuple(deps)
 

@@ -30,8 +30,9 @@ MAX_IN_MEMORY_BYTES = 256 * 1024 * 1024
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
-def verify_path(path: Path, keys: KeyStore | None = None,
-                decrypt_key: DecryptionKey | None = None) -> list[Verdict]:
+def verify_path(
+    path: Path, keys: KeyStore | None = None, decrypt_key: DecryptionKey | None = None
+) -> list[Verdict]:
     """One verdict per image in the file at `path` (never raises for bad input)."""
     label = str(path)
     try:
@@ -86,8 +87,9 @@ def _read_hex(data: bytes) -> bytes:
     return bytes(hexfile.tobinstr())
 
 
-def _verify_package(path: Path, keys: KeyStore | None,
-                    decrypt_key: DecryptionKey | None) -> list[Verdict]:
+def _verify_package(
+    path: Path, keys: KeyStore | None, decrypt_key: DecryptionKey | None
+) -> list[Verdict]:
     _small(path)
     try:
         with zipfile.ZipFile(path) as archive:
@@ -106,14 +108,19 @@ def _manifest_entries(archive: zipfile.ZipFile) -> list[dict[str, Any]]:
         raise _Unreadable(f"The package's manifest.json is not valid JSON ({exc}).") from exc
     files = manifest.get("files") if isinstance(manifest, dict) else None
     if not isinstance(files, list) or not files:
-        raise _Unreadable("The package's manifest.json lists no images under \"files\".")
+        raise _Unreadable('The package\'s manifest.json lists no images under "files".')
     if not all(isinstance(e, dict) and isinstance(e.get("file"), str) for e in files):
-        raise _Unreadable("Every manifest.json entry needs a \"file\" name.")
+        raise _Unreadable('Every manifest.json entry needs a "file" name.')
     return files
 
 
-def _verify_member(archive: zipfile.ZipFile, path: Path, entry: dict[str, Any],
-                   keys: KeyStore | None, decrypt_key: DecryptionKey | None) -> Verdict:
+def _verify_member(
+    archive: zipfile.ZipFile,
+    path: Path,
+    entry: dict[str, Any],
+    keys: KeyStore | None,
+    decrypt_key: DecryptionKey | None,
+) -> Verdict:
     name: str = entry["file"]
     label = f"{path}:{name}"
     index = _int_or_none(entry.get("image_index", entry.get("image-index", entry.get("index"))))
@@ -146,15 +153,24 @@ def _check_declared_version(verdict: Verdict) -> Verdict:
     try:
         declared = ImageVersion.parse(verdict.declared_version)
     except ValueError:
-        return replace(verdict, warnings=(*verdict.warnings, "The manifest version "
-                       f"{verdict.declared_version!r} is not a version number."))
+        return replace(
+            verdict,
+            warnings=(
+                *verdict.warnings,
+                f"The manifest version {verdict.declared_version!r} is not a version number.",
+            ),
+        )
     actual = verdict.image.header.version
     if declared.key(True) == actual.key(True):
         return verdict
-    return replace(verdict, valid=False, problems=(
-        *verdict.problems,
-        f"The manifest says version {declared} but the image header says {actual}.",
-    ))
+    return replace(
+        verdict,
+        valid=False,
+        problems=(
+            *verdict.problems,
+            f"The manifest says version {declared} but the image header says {actual}.",
+        ),
+    )
 
 
 def _int_or_none(value: object) -> int | None:

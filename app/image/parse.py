@@ -57,8 +57,10 @@ def parse_image(source: ImageSource) -> McubootImage:
         fill = source.read_at(HEADER_STRUCT_BYTES, header.header_size - HEADER_STRUCT_BYTES)
         # imgtool --pad-header fills with the erased value (0xFF by default, 0 with -R 0).
         if fill.strip(b"\x00") and fill.strip(b"\xff"):
-            warnings.append("The bytes between the 32-byte header and the payload are not "
-                            "blank; is the header area overlapping code?")
+            warnings.append(
+                "The bytes between the 32-byte header and the payload are not "
+                "blank; is the header area overlapping code?"
+            )
     payload_end = header.header_size + header.image_size
     if payload_end + TLV_INFO_BYTES > source.size:
         raise ImageInvalid(
@@ -95,11 +97,17 @@ def parse_image(source: ImageSource) -> McubootImage:
     trailer = find_trailer(source, tlv_end)
     erased_tail = trailer is None and tlv_end < source.size and _is_erased(source, tlv_end)
     if erased_tail:
-        warnings.append(f"{source.size - tlv_end} bytes of erased padding follow the image, "
-                        "without a trailer.")
+        warnings.append(
+            f"{source.size - tlv_end} bytes of erased padding follow the image, without a trailer."
+        )
     return McubootImage(
-        header=header, tlvs=tuple(tlvs), file_size=source.size, tlv_end=tlv_end,
-        trailer=trailer, erased_tail=erased_tail, warnings=tuple(warnings),
+        header=header,
+        tlvs=tuple(tlvs),
+        file_size=source.size,
+        tlv_end=tlv_end,
+        trailer=trailer,
+        erased_tail=erased_tail,
+        warnings=tuple(warnings),
         boot_record=_boot_record(tlvs),
     )
 
@@ -128,8 +136,9 @@ def parse_header(source: ImageSource) -> ImageHeader:
         raise ImageInvalid(
             f"The file is {source.size} bytes, too short for an MCUboot header (32 bytes)."
         )
-    (magic, load, hdr_size, prot_size, img_size, flags,
-     major, minor, revision, build, _pad) = _HEADER.unpack(source.read_at(0, _HEADER.size))
+    (magic, load, hdr_size, prot_size, img_size, flags, major, minor, revision, build, _pad) = (
+        _HEADER.unpack(source.read_at(0, _HEADER.size))
+    )
     if magic != IMAGE_MAGIC:
         if magic == IMAGE_MAGIC_V1:
             raise ImageInvalid("The file has the legacy v1 image magic, which MCUboot rejects.")
@@ -144,8 +153,12 @@ def parse_header(source: ImageSource) -> ImageHeader:
     if prot_size and prot_size < TLV_INFO_BYTES:
         raise ImageInvalid(f"The protected TLV size field ({prot_size}) is too small to be valid.")
     return ImageHeader(
-        magic=magic, load_address=load, header_size=hdr_size, protected_tlv_size=prot_size,
-        image_size=img_size, flags=flags,
+        magic=magic,
+        load_address=load,
+        header_size=hdr_size,
+        protected_tlv_size=prot_size,
+        image_size=img_size,
+        flags=flags,
         version=ImageVersion(major, minor, revision, build),
     )
 
@@ -172,8 +185,9 @@ def _parse_area(source: ImageSource, start: int, total: int, *, protected: bool)
     pos = TLV_INFO_BYTES
     while pos < total:
         if pos + TLV_ENTRY_BYTES > total:
-            raise ImageInvalid(f"A TLV entry header at offset {start + pos} crosses the end of "
-                               f"the {kind}.")
+            raise ImageInvalid(
+                f"A TLV entry header at offset {start + pos} crosses the end of the {kind}."
+            )
         tlv_type, length = _TLV_INFO.unpack_from(area, pos)
         value_start = pos + TLV_ENTRY_BYTES
         if value_start + length > total:
@@ -181,8 +195,14 @@ def _parse_area(source: ImageSource, start: int, total: int, *, protected: bool)
                 f"The TLV 0x{tlv_type:02X} at offset {start + pos} claims {length} bytes, past "
                 f"the end of the {kind}."
             )
-        tlvs.append(Tlv(tlv_type, bytes(area[value_start:value_start + length]), protected,
-                        start + value_start))
+        tlvs.append(
+            Tlv(
+                tlv_type,
+                bytes(area[value_start : value_start + length]),
+                protected,
+                start + value_start,
+            )
+        )
         pos = value_start + length
     return tlvs
 
@@ -206,8 +226,9 @@ def find_trailer(source: ImageSource, tlv_end: int) -> Trailer | None:
         return None
     fields = source.read_at(fields_start, 3 * align)
     # From the end: image_ok at -M-A, copy_done at -M-2A, swap_info at -M-3A (§8.1).
-    return Trailer(max_align=align, image_ok=fields[2 * align], copy_done=fields[align],
-                   swap_info=fields[0])
+    return Trailer(
+        max_align=align, image_ok=fields[2 * align], copy_done=fields[align], swap_info=fields[0]
+    )
 
 
 def _boot_record(tlvs: list[Tlv]) -> object:
@@ -216,8 +237,14 @@ def _boot_record(tlvs: list[Tlv]) -> object:
         if tlv.type == TlvType.BOOT_RECORD:
             try:
                 return cbor2.loads(tlv.value)
-            except (cbor2.CBORDecodeError, ValueError, TypeError, RecursionError,
-                    OverflowError, KeyError) as exc:
+            except (
+                cbor2.CBORDecodeError,
+                ValueError,
+                TypeError,
+                RecursionError,
+                OverflowError,
+                KeyError,
+            ) as exc:
                 log.debug("boot record does not decode: %s", exc)
                 return {"undecodable": tlv.value.hex()}
     return None

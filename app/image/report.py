@@ -63,8 +63,12 @@ def _trailer_json(image: McubootImage | None) -> dict[str, Any] | None:
     if image is None or image.trailer is None:
         return None
     t = image.trailer
-    return {"max_align": t.max_align, "image_ok": t.image_ok, "copy_done": t.copy_done,
-            "swap_info": t.swap_info}
+    return {
+        "max_align": t.max_align,
+        "image_ok": t.image_ok,
+        "copy_done": t.copy_done,
+        "swap_info": t.swap_info,
+    }
 
 
 def _jsonable(value: object) -> object:
@@ -89,8 +93,10 @@ def format_verdict(verdict: Verdict) -> str:
     if image is not None:
         h = image.header
         flags = ", ".join(h.flag_names) or "none"
-        lines.append(f"  version    {h.version}   payload {h.image_size} B   "
-                     f"header 0x{h.header_size:X}   flags {flags}")
+        lines.append(
+            f"  version    {h.version}   payload {h.image_size} B   "
+            f"header 0x{h.header_size:X}   flags {flags}"
+        )
         if h.load_address:
             lines.append(f"  load addr  0x{h.load_address:08X}")
     if verdict.hash is not None:

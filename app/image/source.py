@@ -37,11 +37,11 @@ class BytesSource:
         return len(self._data)
 
     def read_at(self, offset: int, length: int) -> bytes:
-        return bytes(self._data[offset:offset + length])
+        return bytes(self._data[offset : offset + length])
 
     def chunks(self, start: int, end: int) -> Iterator[memoryview]:
         for pos in range(start, min(end, self.size), CHUNK_BYTES):
-            yield self._data[pos:min(pos + CHUNK_BYTES, end)]
+            yield self._data[pos : min(pos + CHUNK_BYTES, end)]
 
 
 class FileSource:
@@ -86,7 +86,7 @@ class FileSource:
             self._buffer = bytearray(min(CHUNK_BYTES, max(remaining, 1)))
         view = memoryview(self._buffer)
         while remaining > 0:
-            got = self._file.readinto(view[:min(len(view), remaining)])
+            got = self._file.readinto(view[: min(len(view), remaining)])
             if not got:
                 return
             remaining -= got

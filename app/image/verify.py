@@ -75,30 +75,50 @@ class Verdict:
     """The version a package manifest claims, if any (a mismatch is a problem)."""
 
 
-def verify_bytes(data: bytes, keys: KeyStore | None = None,
-                 decrypt_key: DecryptionKey | None = None, label: str = "image") -> Verdict:
+def verify_bytes(
+    data: bytes,
+    keys: KeyStore | None = None,
+    decrypt_key: DecryptionKey | None = None,
+    label: str = "image",
+) -> Verdict:
     """`verify_source` over bytes in memory."""
     return verify_source(BytesSource(data), keys, decrypt_key, label)
 
 
-def verify_source(source: ImageSource, keys: KeyStore | None = None,
-                  decrypt_key: DecryptionKey | None = None, label: str = "image") -> Verdict:
+def verify_source(
+    source: ImageSource,
+    keys: KeyStore | None = None,
+    decrypt_key: DecryptionKey | None = None,
+    label: str = "image",
+) -> Verdict:
     """Parse and verify one image. A key store that is None or empty means "hash only"."""
     try:
         image = parse_image(source)
     except ImageError as exc:
         return Verdict(label, False, None, None, SignatureCheck(), problems=(str(exc),))
     except OSError as exc:
-        return Verdict(label, False, None, None, SignatureCheck(),
-                       problems=(f"Cannot read the image: {exc.strerror or exc}.",))
+        return Verdict(
+            label,
+            False,
+            None,
+            None,
+            SignatureCheck(),
+            problems=(f"Cannot read the image: {exc.strerror or exc}.",),
+        )
     return _Judge(source, image, keys if keys else None, decrypt_key, label).run()
 
 
 class _Judge:
     """One verification run; collects problems as it goes."""
 
-    def __init__(self, source: ImageSource, image: McubootImage, keys: KeyStore | None,
-                 decrypt_key: DecryptionKey | None, label: str) -> None:
+    def __init__(
+        self,
+        source: ImageSource,
+        image: McubootImage,
+        keys: KeyStore | None,
+        decrypt_key: DecryptionKey | None,
+        label: str,
+    ) -> None:
         self.source = source
         self.image = image
         self.keys = keys
@@ -125,8 +145,11 @@ class _Judge:
         hash_fine = hash_check is not None and (
             hash_check.ok is True or (hash_check.ok is None and unchecked_ok)
         )
-        valid = (hash_fine and (self.keys is None or signature.ok is True)
-                 and not image.unknown_tail_bytes)
+        valid = (
+            hash_fine
+            and (self.keys is None or signature.ok is True)
+            and not image.unknown_tail_bytes
+        )
         if self.decrypt_key is not None and not image.encrypted:
             self.warnings.append("The image is not encrypted; the decryption key was not used.")
         if image.encrypted and hash_check is not None and hash_check.ok is None:
@@ -141,8 +164,15 @@ class _Judge:
         if not valid and not self.problems:
             self.problems.append("The image could not be verified.")
         return Verdict(
-            self.label, valid, image, hash_check, signature, encrypted=image.encrypted,
-            decrypted=decrypted, problems=tuple(self.problems), warnings=tuple(self.warnings),
+            self.label,
+            valid,
+            image,
+            hash_check,
+            signature,
+            encrypted=image.encrypted,
+            decrypted=decrypted,
+            problems=tuple(self.problems),
+            warnings=tuple(self.warnings),
         )
 
     # -- hash -------------------------------------------------------------------------------
@@ -251,12 +281,14 @@ class _Judge:
                 continue
             reason = self._verify_one(trusted, sig_tlv, hash_check)
             if reason is None:
-                return SignatureCheck(self._algorithm(sig_tlv, hash_check), True, trusted.name,
-                                      True)
+                return SignatureCheck(
+                    self._algorithm(sig_tlv, hash_check), True, trusted.name, True
+                )
             failures.append(reason)
         self.problems.extend(dict.fromkeys(failures))
-        return SignatureCheck(algorithm, False, named or _key_id(first_key, hash_check),
-                              named is not None)
+        return SignatureCheck(
+            algorithm, False, named or _key_id(first_key, hash_check), named is not None
+        )
 
     def _trusted(self, key_tlv: Tlv | None, hash_check: HashCheck) -> TrustedKey | None:
         if key_tlv is None or self.keys is None:
@@ -264,8 +296,9 @@ class _Judge:
         if key_tlv.type == TlvType.PUBKEY:
             return self.keys.find_by_public_bytes(key_tlv.value)
         # KEYHASH uses the image's hash algorithm (§6), so compare with exactly that one.
-        return next((k for k in self.keys.list()
-                     if k.key_hash(hash_check.algorithm) == key_tlv.value), None)
+        return next(
+            (k for k in self.keys.list() if k.key_hash(hash_check.algorithm) == key_tlv.value), None
+        )
 
     def _verify_one(self, trusted: TrustedKey, sig_tlv: Tlv, hash_check: HashCheck) -> str | None:
         """None when the signature verifies, else the sentence saying why not."""
@@ -275,10 +308,12 @@ class _Judge:
             if sig_tlv.type == TlvType.ECDSA_SIG and isinstance(key, ec.EllipticCurvePublicKey):
                 curve_hash = "sha384" if key.curve.name == "secp384r1" else "sha256"
                 if curve_hash != hash_check.algorithm:
-                    return (f"Key {trusted.name} signs {curve_hash} digests but the image is "
-                            f"hashed with {hash_check.algorithm}.")
+                    return (
+                        f"Key {trusted.name} signs {curve_hash} digests but the image is "
+                        f"hashed with {hash_check.algorithm}."
+                    )
                 if len(sig) >= 2 and sig[0] == 0x30:  # drop --pad-sig zero padding (§3.2)
-                    sig = sig[:sig[1] + 2]
+                    sig = sig[: sig[1] + 2]
                 key.verify(sig, digest, ec.ECDSA(Prehashed(_PREHASH[curve_hash])))
             elif sig_tlv.type in (TlvType.RSA2048_PSS, TlvType.RSA3072_PSS) and isinstance(
                 key, rsa.RSAPublicKey
@@ -286,19 +321,27 @@ class _Judge:
                 wanted = 2048 if sig_tlv.type == TlvType.RSA2048_PSS else 3072
                 if key.key_size != wanted or hash_check.algorithm != "sha256":
                     return f"Trusted key {trusted.name} does not fit the {sig_tlv.name} signature."
-                key.verify(sig, digest, padding.PSS(padding.MGF1(hashes.SHA256()), 32),
-                           Prehashed(hashes.SHA256()))
+                key.verify(
+                    sig,
+                    digest,
+                    padding.PSS(padding.MGF1(hashes.SHA256()), 32),
+                    Prehashed(hashes.SHA256()),
+                )
             elif sig_tlv.type == TlvType.ED25519 and isinstance(key, ed25519.Ed25519PublicKey):
                 if self.image.pure:
                     if self.region is None:
-                        return ("The pure Ed25519 signature covers the plaintext image, which "
-                                "cannot be checked without the decryption key.")
+                        return (
+                            "The pure Ed25519 signature covers the plaintext image, which "
+                            "cannot be checked without the decryption key."
+                        )
                     key.verify(sig, self.region)
                 else:
                     key.verify(sig, digest)
             else:
-                return (f"Trusted key {trusted.name} ({trusted.type}) cannot check a "
-                        f"{sig_tlv.name} signature.")
+                return (
+                    f"Trusted key {trusted.name} ({trusted.type}) cannot check a "
+                    f"{sig_tlv.name} signature."
+                )
         except InvalidSignature:
             return bad
         except ValueError as exc:  # malformed DER signature and similar
@@ -357,8 +400,9 @@ def _key_id(key_tlv: Tlv | None, hash_check: HashCheck | None) -> str | None:
     return key_tlv.value.hex()
 
 
-def _decrypt_part(chunk: memoryview, pos: int, start: int, end: int,
-                  decrypt: Callable[[memoryview], bytes]) -> bytes:
+def _decrypt_part(
+    chunk: memoryview, pos: int, start: int, end: int, decrypt: Callable[[memoryview], bytes]
+) -> bytes:
     """Decrypt the part of `chunk` (file offset `pos`) that lies in the payload [start, end)."""
     lo = max(start - pos, 0)
     hi = min(end - pos, len(chunk))

@@ -81,11 +81,20 @@ class _Pacer:
 class SimBlePeripheral:
     """A simulated board advertising the SMP service; answers through its SimRuntime."""
 
-    def __init__(self, runtime: SimRuntime, *, name: str | None = None,
-                 address: str | None = None, mtu: int = 247, conn_interval_s: float = 0.0,
-                 packets_per_interval: int = 4, reassembly: bool = True,
-                 requires_pairing: bool = False, rssi: int = -55,
-                 advertises_smp: bool = True) -> None:
+    def __init__(
+        self,
+        runtime: SimRuntime,
+        *,
+        name: str | None = None,
+        address: str | None = None,
+        mtu: int = 247,
+        conn_interval_s: float = 0.0,
+        packets_per_interval: int = 4,
+        reassembly: bool = True,
+        requires_pairing: bool = False,
+        rssi: int = -55,
+        advertises_smp: bool = True,
+    ) -> None:
         self.runtime = runtime
         self.name = name or runtime.device.config.name
         self.address = address or random_address()
@@ -147,8 +156,9 @@ class SimBlePeripheral:
     def subscribe(self, link: FakeGattClient) -> None:
         if self.requires_pairing and link.host_id not in self.bonded:
             # Zephyr MCUMGR_TRANSPORT_BT_PERM_RW_AUTHEN: the CCCD write is refused.
-            raise AttError(ATT_INSUFFICIENT_AUTHENTICATION,
-                           "ATT error 0x05: insufficient authentication")
+            raise AttError(
+                ATT_INSUFFICIENT_AUTHENTICATION, "ATT error 0x05: insufficient authentication"
+            )
 
     def write_time(self, now: float) -> float:
         return self._to_device.reserve(now)
@@ -224,8 +234,7 @@ class FakeRadio:
 class FakeGattClient:
     """The GattClient seam, wired to a SimBlePeripheral on a FakeRadio."""
 
-    def __init__(self, radio: FakeRadio, address: str, on_disconnect: Callable[[], None]
-                 ) -> None:
+    def __init__(self, radio: FakeRadio, address: str, on_disconnect: Callable[[], None]) -> None:
         self._radio = radio
         self._address = address
         self._on_disconnect = on_disconnect
@@ -267,8 +276,9 @@ class FakeGattClient:
     async def write_gatt_char(self, char: str, data: bytes, response: bool, /) -> None:
         peripheral = self._require(char)
         if response:
-            raise AttError(ATT_WRITE_NOT_PERMITTED,
-                           "the SMP characteristic only takes write-without-response")
+            raise AttError(
+                ATT_WRITE_NOT_PERMITTED, "the SMP characteristic only takes write-without-response"
+            )
         if len(data) > self.mtu - 3:
             raise AttError(0x0D, f"{len(data)} bytes exceed the ATT payload of {self.mtu - 3}")
         loop = asyncio.get_running_loop()
@@ -306,8 +316,9 @@ class FakeBleScanner:
         self._radio = radio
         self._interval_s = interval_s
 
-    async def scan(self, *, timeout_s: float, smp_only: bool = True
-                   ) -> AsyncIterator[Advertisement]:
+    async def scan(
+        self, *, timeout_s: float, smp_only: bool = True
+    ) -> AsyncIterator[Advertisement]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while loop.time() < deadline:
@@ -319,27 +330,51 @@ class FakeBleScanner:
             await asyncio.sleep(min(self._interval_s, max(deadline - loop.time(), 0)))
 
 
-def simulated_ble_transport(runtime: SimRuntime, mtu: int = 247, *,
-                            conn_interval_s: float = 0.0075, packets_per_interval: int = 4,
-                            reassembly: bool = True, radio: FakeRadio | None = None,
-                            name: str | None = None) -> BleTransport:
+def simulated_ble_transport(
+    runtime: SimRuntime,
+    mtu: int = 247,
+    *,
+    conn_interval_s: float = 0.0075,
+    packets_per_interval: int = 4,
+    reassembly: bool = True,
+    radio: FakeRadio | None = None,
+    name: str | None = None,
+) -> BleTransport:
     """A BleTransport to a simulated BLE device on `runtime` (start the runtime yourself)."""
     radio = radio or FakeRadio()
-    peripheral = radio.add(SimBlePeripheral(runtime, name=name, mtu=mtu,
-                                            conn_interval_s=conn_interval_s,
-                                            packets_per_interval=packets_per_interval,
-                                            reassembly=reassembly))
-    options = BleOptions(peripheral.address, name=peripheral.name, reassembly=reassembly,
-                         max_packet_bytes=runtime.device.config.buf_size)
-    return BleTransport(options, client_factory=radio.client, scanner=radio.scanner(),
-                        scan_timeout_s=1.0)
+    peripheral = radio.add(
+        SimBlePeripheral(
+            runtime,
+            name=name,
+            mtu=mtu,
+            conn_interval_s=conn_interval_s,
+            packets_per_interval=packets_per_interval,
+            reassembly=reassembly,
+        )
+    )
+    options = BleOptions(
+        peripheral.address,
+        name=peripheral.name,
+        reassembly=reassembly,
+        max_packet_bytes=runtime.device.config.buf_size,
+    )
+    return BleTransport(
+        options, client_factory=radio.client, scanner=radio.scanner(), scan_timeout_s=1.0
+    )
 
 
 class BumbleSimServer:
     """The simulator as a Bumble GATT server advertising the SMP service."""
 
-    def __init__(self, runtime: SimRuntime, *, link: Any, address: str = "C0:B0:00:00:00:01",
-                 mtu: int = 247, reassembly: bool = True) -> None:
+    def __init__(
+        self,
+        runtime: SimRuntime,
+        *,
+        link: Any,
+        address: str = "C0:B0:00:00:00:01",
+        mtu: int = 247,
+        reassembly: bool = True,
+    ) -> None:
         self.runtime = runtime
         self._link = link
         self.address = address
@@ -359,12 +394,18 @@ class BumbleSimServer:
         from bumble.transport.common import AsyncPipeSink
 
         controller = Controller("slotwise-sim", link=self._link)
-        device = Device(name=self.runtime.device.config.name, address=hci.Address(self.address),
-                        host=Host(controller, AsyncPipeSink(controller)))
+        device = Device(
+            name=self.runtime.device.config.name,
+            address=hci.Address(self.address),
+            host=Host(controller, AsyncPipeSink(controller)),
+        )
         props = gatt.Characteristic.Properties
         self._char = gatt.Characteristic(
-            SMP_CHARACTERISTIC_UUID, props.WRITE_WITHOUT_RESPONSE | props.NOTIFY,
-            gatt.Characteristic.WRITEABLE, gatt.CharacteristicValue(write=self._written))
+            SMP_CHARACTERISTIC_UUID,
+            props.WRITE_WITHOUT_RESPONSE | props.NOTIFY,
+            gatt.Characteristic.WRITEABLE,
+            gatt.CharacteristicValue(write=self._written),
+        )
         device.add_service(gatt.Service(SMP_SERVICE_UUID, [self._char]))
         device.gatt_server.max_mtu = self.mtu
         device.on("connection", self._connected)
@@ -396,8 +437,7 @@ class BumbleSimServer:
         handle = connection.handle
         self._assemblers[handle] = PacketAssembler(self.runtime.device.config.buf_size)
         self._outboxes[handle] = asyncio.Queue()
-        self._senders[handle] = asyncio.create_task(self._sender(connection),
-                                                    name="sim-ble-notify")
+        self._senders[handle] = asyncio.create_task(self._sender(connection), name="sim-ble-notify")
         connection.on("disconnection", lambda _reason: self._gone(handle))
 
     def _gone(self, handle: int) -> None:
@@ -424,5 +464,12 @@ class BumbleSimServer:
                 await self.device.notify_subscriber(connection, self._char, chunk)
 
 
-__all__ = ["BumbleSimServer", "FakeBleScanner", "FakeGattClient", "FakeRadio", "GattClient",
-           "SimBlePeripheral", "simulated_ble_transport"]
+__all__ = [
+    "BumbleSimServer",
+    "FakeBleScanner",
+    "FakeGattClient",
+    "FakeRadio",
+    "GattClient",
+    "SimBlePeripheral",
+    "simulated_ble_transport",
+]

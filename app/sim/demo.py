@@ -27,8 +27,11 @@ def seed_demo_content(device: SimDevice) -> None:
         device.files["/lfs/coredump.bin"] = bytes(range(256)) * 16
         device.files["/lfs/config/calibration.json"] = b'{"offset": -0.42, "gain": 1.013}\n'
     if not device.stored_settings:
-        seeded = {"device/serial": b"SW-2026-000123", "app/name": b"greenhouse-7",
-                  "app/interval_s": (30).to_bytes(4, "little")}
+        seeded = {
+            "device/serial": b"SW-2026-000123",
+            "app/name": b"greenhouse-7",
+            "app/interval_s": (30).to_bytes(4, "little"),
+        }
         device.stored_settings.update(seeded)
         device.settings.update(seeded)
 

@@ -110,10 +110,12 @@ class SimDevice:
         self.no_downgrade = self.config.no_downgrade
         self.faults = Faults()
         self.counters: dict[str, int] = dict.fromkeys(
-            ("requests", "bytes_written", "write_calls", "bytes_erased", "erase_calls",
-             "reboots"), 0)
-        self._slots = [Slot(n // 2, n % 2, self.config.slot_size)
-                       for n in range(self.config.images * 2)]
+            ("requests", "bytes_written", "write_calls", "bytes_erased", "erase_calls", "reboots"),
+            0,
+        )
+        self._slots = [
+            Slot(n // 2, n % 2, self.config.slot_size) for n in range(self.config.images * 2)
+        ]
         self._active = [0] * self.config.images
         self._store = StateStore(self.config.state_dir) if self.config.state_dir else None
         self.settings: dict[str, bytes] = {}
@@ -224,8 +226,9 @@ class SimDevice:
         slot = self.slot(number)
         info = slot.info
         at = info.hdr_size if info else 0
-        slot.load(bytes(slot.flash[:at]) + bytes([slot.flash[at] ^ 0x01])
-                  + bytes(slot.flash[at + 1:]))
+        slot.load(
+            bytes(slot.flash[:at]) + bytes([slot.flash[at] ^ 0x01]) + bytes(slot.flash[at + 1 :])
+        )
 
     def persist_slot(self, slot: Slot) -> None:
         if self._store is not None:
@@ -291,12 +294,15 @@ class SimDevice:
         if not op_known or header.op.is_response:
             raise SmpFailure(MgmtErr.ENOTSUP)
         cls = request_class(header.group, header.command, header.op)
-        if cls is None or cls not in HANDLERS \
-                or not self.profile.supports(header.group, header.command):
+        if (
+            cls is None
+            or cls not in HANDLERS
+            or not self.profile.supports(header.group, header.command)
+        ):
             raise SmpFailure(MgmtErr.ENOTSUP)
         # One request per packet; bytes after the declared length are not a second request
         # this simulator answers (the digest advises clients to send one per packet).
-        request = self._decode(cls, frame[:HEADER_SIZE + header.length])
+        request = self._decode(cls, frame[: HEADER_SIZE + header.length])
         response = HANDLERS[cls](self, request)
         body = response.to_body()
         if (header.group, header.command) in self.profile.rc_zero:
@@ -336,8 +342,9 @@ class SimDevice:
                     slot.load(content)
                     loaded = True
             saved = self._store.load_json()
-            self.stored_settings = {k: bytes.fromhex(v)
-                                    for k, v in saved.get("settings", {}).items()}
+            self.stored_settings = {
+                k: bytes.fromhex(v) for k, v in saved.get("settings", {}).items()
+            }
             self.files = self._store.load_files()
         if not loaded:
             factory = build_image(self.config.factory_version)
@@ -359,9 +366,12 @@ class SimDevice:
 
     def _save_json(self) -> None:
         if self._store is not None:
-            self._store.save_json({
-                "settings": {k: v.hex() for k, v in self.stored_settings.items()},
-                "active": list(self._active)})
+            self._store.save_json(
+                {
+                    "settings": {k: v.hex() for k, v in self.stored_settings.items()},
+                    "active": list(self._active),
+                }
+            )
 
 
 def _check_config(config: SimConfig) -> None:
@@ -369,8 +379,10 @@ def _check_config(config: SimConfig) -> None:
     if config.images not in (1, 2, 3):
         raise ValueError(f"a simulated device has 1 to 3 images, not {config.images}")
     if config.slot_size < 4 * ERASE_PAGE or config.slot_size % ERASE_PAGE:
-        raise ValueError(f"slot size {config.slot_size} must be a multiple of {ERASE_PAGE} "
-                         f"bytes and at least {4 * ERASE_PAGE}")
+        raise ValueError(
+            f"slot size {config.slot_size} must be a multiple of {ERASE_PAGE} "
+            f"bytes and at least {4 * ERASE_PAGE}"
+        )
     if config.buf_size < 64 or config.buf_count < 1:
         raise ValueError("MCUmgr buffers need buf_size >= 64 and buf_count >= 1")
 
@@ -395,8 +407,13 @@ def _read_header(frame: bytes) -> tuple[Header, bool]:
 
 def _reply_header(request: Header) -> Header:
     # Response op per smp.c; version clamped to 1 (a v3 request is answered as v2, §1).
-    return Header(op=request.op.response(), group=request.group, command=request.command,
-                  sequence=request.sequence, version=min(request.version, 1))
+    return Header(
+        op=request.op.response(),
+        group=request.group,
+        command=request.command,
+        sequence=request.sequence,
+        version=min(request.version, 1),
+    )
 
 
 def _corrupt(reply: bytes) -> bytes:

@@ -121,8 +121,12 @@ def set_next_boot(dev: SimDevice, slot: int, confirm: bool) -> None:
     image = slot // 2
     active_slot = dev.active_slot(image)
     nbs, kind = next_boot(dev, image)
-    if image != ACTIVE_IMAGE and confirm and not dev.profile.confirm_any_image \
-            and slot != opposite(active_slot):
+    if (
+        image != ACTIVE_IMAGE
+        and confirm
+        and not dev.profile.confirm_any_image
+        and slot != opposite(active_slot)
+    ):
         raise GroupFailure(Group.IMAGE, ImgErr.IMAGE_CONFIRMATION_DENIED)
     if not confirm and slot == active_slot:
         raise GroupFailure(Group.IMAGE, ImgErr.IMAGE_SETTING_TEST_TO_ACTIVE_DENIED)
@@ -134,7 +138,8 @@ def set_next_boot(dev: SimDevice, slot: int, confirm: bool) -> None:
         if confirm and slot == nbs:
             return
         if (slot == active_slot and active_slot != nbs) or (
-                not confirm and slot != active_slot and slot == nbs):
+            not confirm and slot != active_slot and slot == nbs
+        ):
             raise GroupFailure(Group.IMAGE, ImgErr.IMAGE_ALREADY_PENDING)
     if kind is NextBoot.REVERT:
         if confirm and slot == nbs:
@@ -165,9 +170,17 @@ def list_images(dev: SimDevice) -> list[ImageSlot]:
         if info is None:
             continue
         flags = state_flags(dev, slot)
-        entries.append(ImageSlot(
-            image=slot // 2 if dev.config.images > 1 else None, slot=slot % 2,
-            version=str(info.version), hash=info.hash, bootable=info.bootable,
-            pending=flags.pending, confirmed=flags.confirmed, active=flags.active,
-            permanent=flags.permanent))
+        entries.append(
+            ImageSlot(
+                image=slot // 2 if dev.config.images > 1 else None,
+                slot=slot % 2,
+                version=str(info.version),
+                hash=info.hash,
+                bootable=info.bootable,
+                pending=flags.pending,
+                confirmed=flags.confirmed,
+                active=flags.active,
+                permanent=flags.permanent,
+            )
+        )
     return entries

@@ -93,8 +93,19 @@ def read_info(flash: bytes | bytearray | memoryview) -> ImageInfo:
     """
     if len(flash) < HEADER_SIZE:
         raise ImageReadError(3, "slot smaller than an image header")
-    (magic, load_addr, hdr_size, prot_size, img_size, flags, major, minor, revision, build,
-     _pad) = _HEADER.unpack_from(flash, 0)
+    (
+        magic,
+        load_addr,
+        hdr_size,
+        prot_size,
+        img_size,
+        flags,
+        major,
+        minor,
+        revision,
+        build,
+        _pad,
+    ) = _HEADER.unpack_from(flash, 0)
     if magic == ERASED_MAGIC:
         raise ImageReadError(3, "slot is empty")
     if magic != IMAGE_MAGIC:
@@ -117,13 +128,20 @@ def read_info(flash: bytes | bytearray | memoryview) -> ImageInfo:
         if tlv_type == TLV_SHA256 and tlv_len == 32:
             if found is not None:
                 raise ImageReadError(6, "more than one SHA-256 TLV")
-            found = bytes(flash[value_at:value_at + 32])
+            found = bytes(flash[value_at : value_at + 32])
         pos = value_at + tlv_len
     if found is None:
         raise ImageReadError(8, "no SHA-256 TLV")
-    return ImageInfo(version=Version(major, minor, revision, build), flags=flags,
-                     hdr_size=hdr_size, img_size=img_size, protect_tlv_size=prot_size,
-                     load_addr=load_addr, hash=found, end=area_end)
+    return ImageInfo(
+        version=Version(major, minor, revision, build),
+        flags=flags,
+        hdr_size=hdr_size,
+        img_size=img_size,
+        protect_tlv_size=prot_size,
+        load_addr=load_addr,
+        hash=found,
+        end=area_end,
+    )
 
 
 def _area_end(flash: bytes | bytearray | memoryview, offset: int, magic: int) -> int:
@@ -137,8 +155,9 @@ def _area_end(flash: bytes | bytearray | memoryview, offset: int, magic: int) ->
     return offset + total
 
 
-def _skip_area(flash: bytes | bytearray | memoryview, offset: int, magic: int,
-               declared: int) -> int:
+def _skip_area(
+    flash: bytes | bytearray | memoryview, offset: int, magic: int, declared: int
+) -> int:
     end = _area_end(flash, offset, magic)
     if end - offset != declared:
         raise ImageReadError(7, "protected TLV size differs from the header")
@@ -149,11 +168,16 @@ def hash_is_valid(flash: bytes | bytearray | memoryview, info: ImageInfo) -> boo
     """MCUboot's boot-time check: SHA-256 over header, payload and protected TLVs."""
     if info.hashed_size > len(flash):
         return False
-    return hashlib.sha256(bytes(flash[:info.hashed_size])).digest() == info.hash
+    return hashlib.sha256(bytes(flash[: info.hashed_size])).digest() == info.hash
 
 
-def build_image(version: str | Version = "1.0.0", payload: bytes | None = None, *,
-                hdr_size: int = 0x200, flags: int = 0) -> bytes:
+def build_image(
+    version: str | Version = "1.0.0",
+    payload: bytes | None = None,
+    *,
+    hdr_size: int = 0x200,
+    flags: int = 0,
+) -> bytes:
     """A valid unsigned MCUboot image: header, payload, TLV area with a SHA-256 TLV.
 
     No signature: the simulated MCUboot only checks the hash (as with an unsigned build).
@@ -161,8 +185,19 @@ def build_image(version: str | Version = "1.0.0", payload: bytes | None = None, 
     ver = version if isinstance(version, Version) else Version.parse(version)
     if payload is None:
         payload = _factory_payload(ver)
-    header = _HEADER.pack(IMAGE_MAGIC, 0, hdr_size, 0, len(payload), flags, ver.major,
-                          ver.minor, ver.revision, ver.build, 0)
+    header = _HEADER.pack(
+        IMAGE_MAGIC,
+        0,
+        hdr_size,
+        0,
+        len(payload),
+        flags,
+        ver.major,
+        ver.minor,
+        ver.revision,
+        ver.build,
+        0,
+    )
     body = header + bytes(hdr_size - HEADER_SIZE) + payload
     digest = hashlib.sha256(body).digest()
     tlv = _TLV_INFO.pack(TLV_SHA256, 32) + digest

@@ -15,8 +15,16 @@ from app.smp.header import Group
 WHOLE_GROUP = -1
 """Command wildcard in `Profile.missing`."""
 
-ALL_GROUPS = (Group.OS, Group.IMAGE, Group.STAT, Group.SETTINGS, Group.FS, Group.SHELL,
-              Group.ENUM, Group.ZEPHYR_BASIC)
+ALL_GROUPS = (
+    Group.OS,
+    Group.IMAGE,
+    Group.STAT,
+    Group.SETTINGS,
+    Group.FS,
+    Group.SHELL,
+    Group.ENUM,
+    Group.ZEPHYR_BASIC,
+)
 """Groups this simulator implements; log/crash/split/run have no Zephyr handler (§6.4)."""
 
 
@@ -66,43 +74,85 @@ class Profile:
         return [int(g) for g in ALL_GROUPS if (g, WHOLE_GROUP) not in self.missing]
 
 
-_MODERN_INFO = {"s": "Zephyr", "r": "v4.1.0", "v": "4.1.0", "b": "Jan  1 2026 00:00:00",
-                "m": "arm", "p": "cortex-m4", "i": "nrf52840dk/nrf52840", "o": "Zephyr"}
+_MODERN_INFO = {
+    "s": "Zephyr",
+    "r": "v4.1.0",
+    "v": "4.1.0",
+    "b": "Jan  1 2026 00:00:00",
+    "m": "arm",
+    "p": "cortex-m4",
+    "i": "nrf52840dk/nrf52840",
+    "o": "Zephyr",
+}
 
 _MODERN_TASKS = (
-    TaskSpec("idle", 15, 0, 80), TaskSpec("main", 0, 0, 256), TaskSpec("sysworkq", -1, 0, 256),
-    TaskSpec("logging", 14, 0, 192), TaskSpec("mcumgr smp", 14, 0, 512),
+    TaskSpec("idle", 15, 0, 80),
+    TaskSpec("main", 0, 0, 256),
+    TaskSpec("sysworkq", -1, 0, 256),
+    TaskSpec("logging", 14, 0, 192),
+    TaskSpec("mcumgr smp", 14, 0, 512),
 )
 
 _34_TASKS = (  # the capture's decoded task map (names are stringified priorities)
-    TaskSpec("3", 3, 128, 0), TaskSpec("0", 0, 16, 0), TaskSpec("-1", -1, 2, 0),
-    TaskSpec("-2", -2, 16, 0), TaskSpec("15", 15, 0, 0),
+    TaskSpec("3", 3, 128, 0),
+    TaskSpec("0", 0, 16, 0),
+    TaskSpec("-1", -1, 2, 0),
+    TaskSpec("-2", -2, 16, 0),
+    TaskSpec("15", 15, 0, 0),
 )
 _34_TIDS = {"3": 0, "0": 9, "-1": 7, "-2": 5, "15": 8}
 """The capture's `tid` per task name (its map repeats names; the decoded map keeps the last)."""
 
 PROFILES: dict[str, Profile] = {
-    "zephyr-modern": Profile(name="zephyr-modern", os_info=_MODERN_INFO, tasks=_MODERN_TASKS,
-                             stat_groups=("smp_svr_stats", "flash_sim_stats", "mcumgr")),
+    "zephyr-modern": Profile(
+        name="zephyr-modern",
+        os_info=_MODERN_INFO,
+        tasks=_MODERN_TASKS,
+        stat_groups=("smp_svr_stats", "flash_sim_stats", "mcumgr"),
+    ),
     "old-firmware": Profile(
         name="old-firmware",
-        missing=frozenset({(Group.OS, 8), (Group.OS, 4), (Group.ENUM, WHOLE_GROUP),
-                           (Group.IMAGE, 6)}),
-        os_info=_MODERN_INFO | {"r": "v3.2.0", "v": "3.2.0"}, tasks=_MODERN_TASKS),
+        missing=frozenset(
+            {(Group.OS, 8), (Group.OS, 4), (Group.ENUM, WHOLE_GROUP), (Group.IMAGE, 6)}
+        ),
+        os_info=_MODERN_INFO | {"r": "v3.2.0", "v": "3.2.0"},
+        tasks=_MODERN_TASKS,
+    ),
     "zephyr-3.4": Profile(
         name="zephyr-3.4",
-        missing=frozenset({(Group.OS, 3), (Group.OS, 4), (Group.OS, 8), (Group.IMAGE, 6),
-                           (Group.SETTINGS, WHOLE_GROUP), (Group.FS, WHOLE_GROUP),
-                           (Group.SHELL, WHOLE_GROUP), (Group.ENUM, WHOLE_GROUP),
-                           (Group.ZEPHYR_BASIC, WHOLE_GROUP)}),
-        legacy_errors=True, rc_zero=frozenset({(Group.STAT, 1)}), echo_missing_is_empty=True,
-        minimal_task_stats=True, allow_erase_pending=False,
+        missing=frozenset(
+            {
+                (Group.OS, 3),
+                (Group.OS, 4),
+                (Group.OS, 8),
+                (Group.IMAGE, 6),
+                (Group.SETTINGS, WHOLE_GROUP),
+                (Group.FS, WHOLE_GROUP),
+                (Group.SHELL, WHOLE_GROUP),
+                (Group.ENUM, WHOLE_GROUP),
+                (Group.ZEPHYR_BASIC, WHOLE_GROUP),
+            }
+        ),
+        legacy_errors=True,
+        rc_zero=frozenset({(Group.STAT, 1)}),
+        echo_missing_is_empty=True,
+        minimal_task_stats=True,
+        allow_erase_pending=False,
         image_check=False,
         untranslated_groups=frozenset({Group.STAT}),
-        os_info={"s": "Zephyr", "n": "unknown", "r": "", "v": "3.4.99", "m": "posix",
-                 "p": "unknown", "i": "native_sim_64", "o": "Zephyr"},
+        os_info={
+            "s": "Zephyr",
+            "n": "unknown",
+            "r": "",
+            "v": "3.4.99",
+            "m": "posix",
+            "p": "unknown",
+            "i": "native_sim_64",
+            "o": "Zephyr",
+        },
         tasks=_34_TASKS,
-        stat_groups=("flash_sim_stats", "flash_sim_thresholds", "smp_svr_stats")),
+        stat_groups=("flash_sim_stats", "flash_sim_thresholds", "smp_svr_stats"),
+    ),
 }
 
 

@@ -68,8 +68,9 @@ class _Wire:
 class SimRuntime:
     """A device in time. Start it, deliver requests, stop it."""
 
-    def __init__(self, device: SimDevice, link: LinkModel | None = None, *,
-                 boot_s: float = 0.05) -> None:
+    def __init__(
+        self, device: SimDevice, link: LinkModel | None = None, *, boot_s: float = 0.05
+    ) -> None:
         self.device = device
         self.link = link or LinkModel()
         self.boot_s = boot_s
@@ -128,8 +129,11 @@ class SimRuntime:
         config = self.device.config
         if len(frame) > config.buf_size:
             self.stats.oversized += 1
-            log.info("sim: dropped a %d-byte request larger than its %d-byte buffer",
-                     len(frame), config.buf_size)
+            log.info(
+                "sim: dropped a %d-byte request larger than its %d-byte buffer",
+                len(frame),
+                config.buf_size,
+            )
             return
         if self._held >= max(config.buf_count - 1, 1):
             self.stats.enomem += 1
@@ -201,6 +205,11 @@ def _error_reply(request: bytes, rc: int) -> bytes | None:
         return None
     if header.op.is_response:
         return None
-    answer = Header(op=header.op.response(), group=header.group, command=header.command,
-                    sequence=header.sequence, version=min(header.version, 1))
+    answer = Header(
+        op=header.op.response(),
+        group=header.group,
+        command=header.command,
+        sequence=header.sequence,
+        version=min(header.version, 1),
+    )
     return encode_packet(answer, {"rc": int(rc)})

@@ -38,12 +38,20 @@ LOG_INTERVAL_S = 0.05
 class PtySimServer:
     """A simulated device behind a pty; `path` is what the host opens (/dev/pts/N)."""
 
-    def __init__(self, target: SimDevice | SimRuntime, link: LinkModel | None = None, *,
-                 baud: int | None = None, raw: bool = False, log_lines: bool = False,
-                 boot_s: float = 0.05) -> None:
+    def __init__(
+        self,
+        target: SimDevice | SimRuntime,
+        link: LinkModel | None = None,
+        *,
+        baud: int | None = None,
+        raw: bool = False,
+        log_lines: bool = False,
+        boot_s: float = 0.05,
+    ) -> None:
         self._owns_runtime = not isinstance(target, SimRuntime)
-        self.runtime = (SimRuntime(target, link, boot_s=boot_s)
-                        if isinstance(target, SimDevice) else target)
+        self.runtime = (
+            SimRuntime(target, link, boot_s=boot_s) if isinstance(target, SimDevice) else target
+        )
         self.baud = baud
         self.raw = raw
         self.log_lines = log_lines
@@ -83,8 +91,10 @@ class PtySimServer:
         self.path = os.ttyname(slave)
         loop = asyncio.get_running_loop()
         loop.add_reader(master, self._on_readable)
-        self._tasks = [asyncio.create_task(self._paced_input(), name="sim-pty-rx"),
-                       asyncio.create_task(self._writer(), name="sim-pty-tx")]
+        self._tasks = [
+            asyncio.create_task(self._paced_input(), name="sim-pty-rx"),
+            asyncio.create_task(self._writer(), name="sim-pty-tx"),
+        ]
         if self.log_lines:
             self._tasks.append(asyncio.create_task(self._logger(), name="sim-pty-log"))
 
@@ -112,8 +122,12 @@ class PtySimServer:
         await self.start()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.stop()
 
     # --- device receive side ------------------------------------------------------------------

@@ -39,8 +39,15 @@ class _UdpEndpoint(asyncio.DatagramProtocol):
 class UdpSimServer:
     """A simulated device answering SMP on a UDP port (port 0 picks a free one)."""
 
-    def __init__(self, device: SimDevice, link: LinkModel | None = None, *,
-                 host: str = "127.0.0.1", port: int = 0, boot_s: float = 0.05) -> None:
+    def __init__(
+        self,
+        device: SimDevice,
+        link: LinkModel | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        boot_s: float = 0.05,
+    ) -> None:
         self.runtime = SimRuntime(device, link, boot_s=boot_s)
         self._host = host
         self._port = port
@@ -69,7 +76,8 @@ class UdpSimServer:
         await self.runtime.start()
         loop = asyncio.get_running_loop()
         _, endpoint = await loop.create_datagram_endpoint(
-            lambda: _UdpEndpoint(self.runtime), local_addr=(self._host, self._port))
+            lambda: _UdpEndpoint(self.runtime), local_addr=(self._host, self._port)
+        )
         self._endpoint = endpoint
 
     async def stop(self) -> None:
@@ -82,6 +90,10 @@ class UdpSimServer:
         await self.start()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.stop()

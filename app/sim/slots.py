@@ -24,8 +24,13 @@ FLAG_SET = 0x01
 ERASED = 0xFF
 _MAGIC_AT, _IMAGE_OK_AT, _COPY_DONE_AT, _SWAP_INFO_AT = -16, -24, -32, -40
 
-SWAP_MODES = frozenset({BootloaderMode.SWAP_USING_SCRATCH, BootloaderMode.SWAP_USING_MOVE,
-                        BootloaderMode.SWAP_USING_OFFSET})
+SWAP_MODES = frozenset(
+    {
+        BootloaderMode.SWAP_USING_SCRATCH,
+        BootloaderMode.SWAP_USING_MOVE,
+        BootloaderMode.SWAP_USING_OFFSET,
+    }
+)
 
 
 class SwapType(IntEnum):
@@ -78,7 +83,7 @@ class Slot:
     def data(self) -> bytes:
         """The image bytes (header to end of TLVs), or b"" when the slot holds no image."""
         info = self.info
-        return bytes(self.flash[:info.end]) if info else b""
+        return bytes(self.flash[: info.end]) if info else b""
 
     @property
     def hash(self) -> bytes | None:
@@ -131,7 +136,7 @@ class Slot:
 
     def load(self, content: bytes) -> None:
         """Replace the whole flash content (persistence, swaps)."""
-        self.flash[:] = content[:self.size].ljust(self.size, b"\xff")
+        self.flash[:] = content[: self.size].ljust(self.size, b"\xff")
         self._info = None
 
     # --- the trailer -------------------------------------------------------------------------
@@ -218,12 +223,13 @@ def boot_overwrite(primary: Slot, secondary: Slot, no_downgrade: bool) -> str:
     if kind not in (SwapType.TEST, SwapType.PERM):
         return "none"
     new, old = secondary.info, primary.info
-    if not secondary.valid() or (no_downgrade and new and old
-                                 and new.version.key() < old.version.key()):
+    if not secondary.valid() or (
+        no_downgrade and new and old and new.version.key() < old.version.key()
+    ):
         secondary.erase()
         return "rejected"
     primary.erase()
-    primary.write(0, bytes(secondary.flash[:secondary.size - ERASE_PAGE]))
+    primary.write(0, bytes(secondary.flash[: secondary.size - ERASE_PAGE]))
     secondary.erase()
     return "overwrite"
 

@@ -44,8 +44,9 @@ class StateStore:
         return value if isinstance(value, dict) else {}
 
     def save_json(self, value: dict[str, Any]) -> None:
-        _write_atomic(self.root / "device.json",
-                      json.dumps(value, indent=1, sort_keys=True).encode())
+        _write_atomic(
+            self.root / "device.json", json.dumps(value, indent=1, sort_keys=True).encode()
+        )
 
     # --- files of the simulated file system -----------------------------------------------
 

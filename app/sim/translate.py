@@ -75,8 +75,14 @@ _ENUM: dict[int, int] = {
 }
 
 _TABLES: dict[int, dict[int, int]] = {
-    Group.IMAGE: _IMG, Group.OS: _OS, Group.STAT: _STAT, Group.SETTINGS: _SETTINGS,
-    Group.FS: _FS, Group.SHELL: _SHELL, Group.ENUM: _ENUM}
+    Group.IMAGE: _IMG,
+    Group.OS: _OS,
+    Group.STAT: _STAT,
+    Group.SETTINGS: _SETTINGS,
+    Group.FS: _FS,
+    Group.SHELL: _SHELL,
+    Group.ENUM: _ENUM,
+}
 
 
 def v1_code(group: int, rc: int, untranslated: Collection[int] = ()) -> int:

@@ -151,7 +151,13 @@ class ZephyrBasicErr(IntEnum):
 
 
 GROUP_ERRORS: dict[int, type[IntEnum]] = {
-    0: OsErr, 1: ImgErr, 2: StatErr, 3: SettingsErr, 8: FsErr, 9: ShellErr, 10: EnumErr,
+    0: OsErr,
+    1: ImgErr,
+    2: StatErr,
+    3: SettingsErr,
+    8: FsErr,
+    9: ShellErr,
+    10: EnumErr,
     63: ZephyrBasicErr,
 }
 """Per-group (v2 `err.rc`) code tables, keyed by group id."""
@@ -163,7 +169,7 @@ _SMP_SENTENCES: dict[int, str] = {
     MgmtErr.ETIMEOUT: "the operation timed out on the device",
     MgmtErr.ENOENT: "the device has no such entry",
     MgmtErr.EBADSTATE: "the device's current state does not allow this "
-                       "(for images: a slot is pending or a test image is not yet confirmed)",
+    "(for images: a slot is pending or a test image is not yet confirmed)",
     MgmtErr.EMSGSIZE: "the device's answer does not fit its buffer",
     MgmtErr.ENOTSUP: "the device does not support this command (not built into its firmware)",
     MgmtErr.ECORRUPT: "the device received a corrupt request",
@@ -181,7 +187,7 @@ _GROUP_SENTENCES: dict[tuple[int, int], str] = {
     (1, ImgErr.NO_IMAGE): "the slot holds no image",
     (1, ImgErr.HASH_NOT_FOUND): "no slot on the device holds an image with that hash",
     (1, ImgErr.NO_FREE_SLOT): "no free slot: the secondary slot is in use (an image is pending, "
-                              "or a test image runs unconfirmed: confirm it or reset first)",
+    "or a test image runs unconfirmed: confirm it or reset first)",
     (1, ImgErr.INVALID_SLOT): "there is no such slot on the device",
     (1, ImgErr.INVALID_OFFSET): "the upload request has no offset",
     (1, ImgErr.INVALID_LENGTH): "the first upload chunk has no total length",
@@ -193,9 +199,11 @@ _GROUP_SENTENCES: dict[tuple[int, int], str] = {
     (1, ImgErr.INVALID_IMAGE_TOO_LARGE): "the image is too large for the slot",
     (1, ImgErr.INVALID_IMAGE_DATA_OVERRUN): "the upload ran past the declared image length",
     (1, ImgErr.IMAGE_CONFIRMATION_DENIED): "the device does not allow confirming that image",
-    (1, ImgErr.IMAGE_SETTING_TEST_TO_ACTIVE_DENIED):
-        "that image is the one already running, so it cannot be marked for test "
-        "(the uploaded file is identical to the running image)",
+    (
+        1,
+        ImgErr.IMAGE_SETTING_TEST_TO_ACTIVE_DENIED,
+    ): "that image is the one already running, so it cannot be marked for test "
+    "(the uploaded file is identical to the running image)",
     (1, ImgErr.FLASH_WRITE_FAILED): "writing flash failed on the device",
     (1, ImgErr.FLASH_ERASE_FAILED): "erasing flash failed on the device",
     (2, StatErr.INVALID_GROUP): "the device has no statistics group of that name",
@@ -221,9 +229,17 @@ class DeviceError(SlotwiseError):
     False for an SMP-level `rc` (indexes MgmtErr). `group` and `command` name the request.
     """
 
-    def __init__(self, *, group: int, command: int, rc: int, group_error: bool = False,
-                 error_group: int | None = None, reason: str | None = None,
-                 extra: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        group: int,
+        command: int,
+        rc: int,
+        group_error: bool = False,
+        error_group: int | None = None,
+        reason: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
         self.group = group
         self.command = command
         self.rc = rc
@@ -273,14 +289,24 @@ def error_from_body(body: Mapping[str, Any], *, group: int, command: int) -> Dev
             if not isinstance(err_group, int) or isinstance(err_group, bool):
                 raise DecodeError(f"error group {err_group!r} is not an integer")
             extra = {k: v for k, v in body.items() if k != "err"}
-            return DeviceError(group=group, command=command, rc=rc, group_error=True,
-                               error_group=err_group, extra=extra)
+            return DeviceError(
+                group=group,
+                command=command,
+                rc=rc,
+                group_error=True,
+                error_group=err_group,
+                extra=extra,
+            )
     rc = body.get("rc")
     if rc is not None:
         if not isinstance(rc, int) or isinstance(rc, bool):
             raise DecodeError(f"rc {rc!r} is not an integer")
         if rc != 0:
             reason = body.get("rsn")
-            return DeviceError(group=group, command=command, rc=rc,
-                               reason=reason if isinstance(reason, str) else None)
+            return DeviceError(
+                group=group,
+                command=command,
+                rc=rc,
+                reason=reason if isinstance(reason, str) else None,
+            )
     return None

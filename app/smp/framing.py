@@ -65,8 +65,11 @@ class FramingStats:
     @property
     def dropped(self) -> int:
         """Every drop, whatever the reason."""
-        return sum(getattr(self, f.name) for f in fields(self)
-                   if f.name not in ("packets", "console_lines"))
+        return sum(
+            getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("packets", "console_lines")
+        )
 
 
 def crc16_xmodem(data: bytes) -> int:
@@ -75,6 +78,7 @@ def crc16_xmodem(data: bytes) -> int:
 
 
 # --- serial console framing (§1) ------------------------------------------------------------
+
 
 def encode_serial_frame(packet: bytes, max_line_bytes: int = DEFAULT_LINE_BYTES) -> bytes:
     """The wire lines for one SMP packet (§1.1-1.3).
@@ -85,8 +89,9 @@ def encode_serial_frame(packet: bytes, max_line_bytes: int = DEFAULT_LINE_BYTES)
     Raises ValueError when the packet cannot be framed or the line limit is too small.
     """
     if not HEADER_SIZE <= len(packet) <= MAX_PACKET_BYTES:
-        raise ValueError(f"an SMP packet has {HEADER_SIZE}..{MAX_PACKET_BYTES} bytes, "
-                         f"not {len(packet)}")
+        raise ValueError(
+            f"an SMP packet has {HEADER_SIZE}..{MAX_PACKET_BYTES} bytes, not {len(packet)}"
+        )
     chars_per_line = (max_line_bytes - _LINE_OVERHEAD) // 4 * 4
     if chars_per_line < 4:
         raise ValueError(f"a line limit of {max_line_bytes} bytes leaves no room for base64")
@@ -95,7 +100,7 @@ def encode_serial_frame(packet: bytes, max_line_bytes: int = DEFAULT_LINE_BYTES)
     lines = []
     for start in range(0, len(text), chars_per_line):
         marker = START_MARKER if start == 0 else CONTINUATION_MARKER
-        lines.append(marker + text[start:start + chars_per_line] + b"\n")
+        lines.append(marker + text[start : start + chars_per_line] + b"\n")
     return b"".join(lines)
 
 
@@ -107,9 +112,13 @@ class SerialFrameDecoder:
     base64 text of all lines is decoded as one stream until the length prefix is satisfied.
     """
 
-    def __init__(self, on_console_line: Callable[[str], None] | None = None, *,
-                 max_packet_bytes: int = MAX_PACKET_BYTES,
-                 max_line_bytes: int = 4 * MAX_PACKET_BYTES // 3 + 64) -> None:
+    def __init__(
+        self,
+        on_console_line: Callable[[str], None] | None = None,
+        *,
+        max_packet_bytes: int = MAX_PACKET_BYTES,
+        max_line_bytes: int = 4 * MAX_PACKET_BYTES // 3 + 64,
+    ) -> None:
         self.on_console_line = on_console_line
         self.max_packet_bytes = max_packet_bytes
         self.max_line_bytes = max_line_bytes
@@ -126,7 +135,7 @@ class SerialFrameDecoder:
         data = bytes(chunk)
         while data:
             newline = data.find(b"\n")
-            part, data = (data, b"") if newline < 0 else (data[:newline], data[newline + 1:])
+            part, data = (data, b"") if newline < 0 else (data[:newline], data[newline + 1 :])
             self._append(part)
             if newline >= 0:
                 line, skipped = bytes(self._line), self._skipping_line
@@ -173,7 +182,7 @@ class SerialFrameDecoder:
         if start > 0:
             # Console text without a newline (e.g. a shell prompt) before the frame (§1.4).
             self._console(line[:start])
-        marker, text = line[start:start + 2], line[start + 2:]
+        marker, text = line[start : start + 2], line[start + 2 :]
         if marker == START_MARKER:
             if self._in_packet:
                 self._drop("interrupted", "new start marker before the packet completed")
@@ -244,6 +253,7 @@ def _find_marker(line: bytes) -> int:
 
 # --- raw serial and BLE: boundaries from the SMP header (§1.6, §2.2) -------------------------
 
+
 class PacketAssembler:
     """Reassembles bare SMP packets from chunks using the header's Data Length.
 
@@ -269,8 +279,11 @@ class PacketAssembler:
             (length,) = _LENGTH.unpack_from(self._buffer, 2)
             total = HEADER_SIZE + length
             if total > self.max_packet_bytes:
-                self._discard("oversized", f"declared packet of {total} bytes exceeds "
-                                           f"the limit of {self.max_packet_bytes}")
+                self._discard(
+                    "oversized",
+                    f"declared packet of {total} bytes exceeds "
+                    f"the limit of {self.max_packet_bytes}",
+                )
                 break
             if len(self._buffer) < total:
                 break
@@ -307,4 +320,4 @@ def split_for_att(packet: bytes, payload_bytes: int) -> list[bytes]:
     """Consecutive slices of at most `payload_bytes` (ATT_MTU - 3) for write commands (§2.2)."""
     if payload_bytes < 1:
         raise ValueError(f"an ATT payload of {payload_bytes} bytes cannot carry data")
-    return [packet[i:i + payload_bytes] for i in range(0, len(packet), payload_bytes)]
+    return [packet[i : i + payload_bytes] for i in range(0, len(packet), payload_bytes)]

@@ -80,8 +80,14 @@ class Header:
         if isinstance(self.op, bool) or self.op not in Op._value2member_map_:
             raise ValueError(f"SMP header op {self.op!r} is not one of 0..3")
         object.__setattr__(self, "op", Op(self.op))  # a plain int becomes the enum
-        limits = {"group": 0xFFFF, "command": 0xFF, "sequence": 0xFF, "length": 0xFFFF,
-                  "flags": 0xFF, "version": 0b11}
+        limits = {
+            "group": 0xFFFF,
+            "command": 0xFF,
+            "sequence": 0xFF,
+            "length": 0xFFFF,
+            "flags": 0xFF,
+            "version": 0b11,
+        }
         for name, top in limits.items():
             value = getattr(self, name)
             if not 0 <= value <= top:
@@ -89,8 +95,7 @@ class Header:
 
     def encode(self) -> bytes:
         first = ((self.version & 0b11) << 3) | (int(self.op) & 0b111)
-        return _LAYOUT.pack(first, self.flags, self.length, self.group, self.sequence,
-                            self.command)
+        return _LAYOUT.pack(first, self.flags, self.length, self.group, self.sequence, self.command)
 
     @classmethod
     def decode(cls, data: bytes) -> Header:
@@ -101,5 +106,12 @@ class Header:
         op_bits = first & 0b111
         if op_bits > Op.WRITE_RSP:
             raise DecodeError(f"unknown SMP op {op_bits}")
-        return cls(op=Op(op_bits), version=(first >> 3) & 0b11, flags=flags, length=length,
-                   group=group, sequence=sequence, command=command)
+        return cls(
+            op=Op(op_bits),
+            version=(first >> 3) & 0b11,
+            flags=flags,
+            length=length,
+            group=group,
+            sequence=sequence,
+            command=command,
+        )

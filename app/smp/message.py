@@ -111,8 +111,13 @@ def encode_packet(header: Header, body: Mapping[str, Any]) -> bytes:
 
 
 def encode_request(request: Request, sequence: int, version: int = Version.V2) -> bytes:
-    header = Header(op=request.OP, group=request.GROUP, command=request.COMMAND,
-                    sequence=sequence, version=version)
+    header = Header(
+        op=request.OP,
+        group=request.GROUP,
+        command=request.COMMAND,
+        sequence=sequence,
+        version=version,
+    )
     return encode_packet(header, request.to_body())
 
 
@@ -121,8 +126,7 @@ def decode_packet(data: bytes) -> tuple[Header, dict[str, Any]]:
     header = Header.decode(data)
     body = data[HEADER_SIZE:]
     if len(body) != header.length:
-        raise DecodeError(
-            f"SMP header declares {header.length} body bytes but {len(body)} arrived")
+        raise DecodeError(f"SMP header declares {header.length} body bytes but {len(body)} arrived")
     return header, decode_body(body)
 
 
@@ -206,4 +210,3 @@ def _from_cbor(value: Any, hint: Any, where: str) -> Any:
             raise DecodeError(f"{where}: expected {hint.__name__}, got {type(value).__name__}")
         return value
     raise TypeError(f"unsupported field type {hint!r} at {where}")  # a bug in a definition
-

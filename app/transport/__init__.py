@@ -12,8 +12,10 @@ def open_transport(spec: str) -> Transport:
     """
     kind, sep, rest = spec.partition(":")
     if not sep or not rest:
-        raise ValueError(f"device {spec!r} must look like udp:HOST[:PORT], "
-                         "serial:PORT[@BAUD] or ble:ADDRESS_OR_NAME")
+        raise ValueError(
+            f"device {spec!r} must look like udp:HOST[:PORT], "
+            "serial:PORT[@BAUD] or ble:ADDRESS_OR_NAME"
+        )
     kind = kind.lower()
     if kind == "udp":
         from app.transport.udp import UdpTransport

@@ -39,8 +39,7 @@ DEFAULT_ATT_MTU = 23
 """The ATT MTU before any exchange (Core spec Vol 3 Part F 3.2.8)."""
 DEFAULT_REASSEMBLY_BYTES = 2048
 SCAN_TIMEOUT_S = 5.0
-PAIRING_HINT = ("the device requires pairing: pair it in the system Bluetooth settings, "
-                "then retry")
+PAIRING_HINT = "the device requires pairing: pair it in the system Bluetooth settings, then retry"
 
 _ADDRESS = re.compile(r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f-]{36}$")
 """A MAC address (BlueZ, Windows) or a CoreBluetooth UUID (macOS)."""
@@ -109,8 +108,7 @@ class Advertisement:
 class BleScanner(Protocol):
     """Advertisements as they arrive, for `timeout_s`; only SMP devices when `smp_only`."""
 
-    def scan(self, *, timeout_s: float, smp_only: bool = True) -> AsyncIterator[Advertisement]:
-        ...
+    def scan(self, *, timeout_s: float, smp_only: bool = True) -> AsyncIterator[Advertisement]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +130,9 @@ def parse_ble_spec(text: str) -> BleOptions:
     """``ADDRESS_OR_NAME[,reassembly][,name=NAME][,max=N][@HCI]`` -> options."""
     head, at, hci = text.partition("@")
     if at and not hci:
-        raise ValueError(f"nothing after '@' in BLE device {text!r}: name a Bumble HCI "
-                         "transport such as usb:0")
+        raise ValueError(
+            f"nothing after '@' in BLE device {text!r}: name a Bumble HCI transport such as usb:0"
+        )
     target, *extras = [part.strip() for part in head.split(",")]
     if not target:
         raise ValueError(f"no address or name in BLE device {text!r}")
@@ -148,8 +147,10 @@ def parse_ble_spec(text: str) -> BleOptions:
         elif key == "max" and value.isdigit() and int(value) >= 20:
             max_bytes = int(value)
         else:
-            raise ValueError(f"unknown BLE option {extra!r} in {text!r}: use reassembly, "
-                             "name=NAME or max=N (N >= 20)")
+            raise ValueError(
+                f"unknown BLE option {extra!r} in {text!r}: use reassembly, "
+                "name=NAME or max=N (N >= 20)"
+            )
     return BleOptions(target, name, reassembly, max_bytes, hci or None)
 
 
@@ -166,9 +167,14 @@ def transport_from_spec(text: str) -> BleTransport:
 class BleTransport:
     """One BLE connection carrying SMP; `open()` again reconnects (by address, then by name)."""
 
-    def __init__(self, options: BleOptions | str, *, client_factory: GattClientFactory,
-                 scanner: BleScanner | None = None, scan_timeout_s: float = SCAN_TIMEOUT_S
-                 ) -> None:
+    def __init__(
+        self,
+        options: BleOptions | str,
+        *,
+        client_factory: GattClientFactory,
+        scanner: BleScanner | None = None,
+        scan_timeout_s: float = SCAN_TIMEOUT_S,
+    ) -> None:
         self.options = parse_ble_spec(options) if isinstance(options, str) else options
         self._factory = client_factory
         self._scanner = scanner
@@ -186,8 +192,13 @@ class BleTransport:
     def info(self) -> LinkInfo:
         payload = self._att_mtu - 3
         limit = self.options.max_packet_bytes if self.options.reassembly else payload
-        return LinkInfo(kind="ble", address=self.address or self.options.target,
-                        max_frame_bytes=limit, reliable=True, mtu=self._att_mtu)
+        return LinkInfo(
+            kind="ble",
+            address=self.address or self.options.target,
+            max_frame_bytes=limit,
+            reliable=True,
+            mtu=self._att_mtu,
+        )
 
     @property
     def is_open(self) -> bool:
@@ -225,8 +236,11 @@ class BleTransport:
             except DeviceNotFound:
                 if self.name is None or self._scanner is None:
                     raise
-                log.info("%s not found; scanning for %r (address may have changed)",
-                         self.address, self.name)
+                log.info(
+                    "%s not found; scanning for %r (address may have changed)",
+                    self.address,
+                    self.name,
+                )
         self.address = await self._find_device()
         return await self._connect_to(self.address)
 
@@ -246,8 +260,10 @@ class BleTransport:
             if adv.name == wanted or adv.address.lower() == wanted.lower():
                 self.name = adv.name or self.name
                 return adv.address
-        raise DeviceNotFound(f"no BLE device named {wanted!r} found within "
-                             f"{self._scan_timeout_s:g} s; is it powered and advertising?")
+        raise DeviceNotFound(
+            f"no BLE device named {wanted!r} found within "
+            f"{self._scan_timeout_s:g} s; is it powered and advertising?"
+        )
 
     async def _subscribe(self, client: GattClient) -> None:
         try:
@@ -270,8 +286,10 @@ class BleTransport:
             raise TransportClosed(self._closed_message())
         payload = self._att_mtu - 3
         if len(frame) > self.info.max_frame_bytes:
-            raise TransportError(f"a {len(frame)}-byte SMP packet exceeds the BLE limit of "
-                                 f"{self.info.max_frame_bytes} bytes")
+            raise TransportError(
+                f"a {len(frame)}-byte SMP packet exceeds the BLE limit of "
+                f"{self.info.max_frame_bytes} bytes"
+            )
         async with self._send_lock:  # fragments of two packets must never interleave
             for fragment in split_for_att(frame, payload):
                 try:
@@ -318,9 +336,12 @@ def _translated(exc: AttError) -> TransportError:
 
 # --- bleak adapters (the OS Bluetooth stack) --------------------------------------------------
 
-_SECURITY_TEXT = re.compile(r"insufficient (authentication|encryption|authorization)|"
-                            r"(authentication|encryption) is insufficient|"
-                            r"AuthenticationFailed|ATT error: 0x0[58cCfF]\b", re.IGNORECASE)
+_SECURITY_TEXT = re.compile(
+    r"insufficient (authentication|encryption|authorization)|"
+    r"(authentication|encryption) is insufficient|"
+    r"AuthenticationFailed|ATT error: 0x0[58cCfF]\b",
+    re.IGNORECASE,
+)
 
 
 class BleakGattClient:
@@ -378,8 +399,11 @@ class BleakGattClient:
         """
         # private bleak API (its mtu_size example uses it); absent in other versions: skip
         backend: Any = getattr(self._client, "_backend", None)
-        if (type(backend).__name__ == "BleakClientBlueZDBus" and self._client.mtu_size <= 23
-                and hasattr(backend, "_acquire_mtu")):
+        if (
+            type(backend).__name__ == "BleakClientBlueZDBus"
+            and self._client.mtu_size <= 23
+            and hasattr(backend, "_acquire_mtu")
+        ):
             with contextlib.suppress(Exception):  # older BlueZ: stay at the safe default
                 await backend._acquire_mtu()
         char = self._client.services.get_characteristic(SMP_CHARACTERISTIC_UUID)
@@ -406,16 +430,23 @@ def _bleak_error(exc: BaseException, what: str) -> TransportError:
 class BleakScannerAdapter:
     """BleakScanner behind the BleScanner seam: reports as they arrive, RSSI updated."""
 
-    async def scan(self, *, timeout_s: float, smp_only: bool = True
-                   ) -> AsyncIterator[Advertisement]:
+    async def scan(
+        self, *, timeout_s: float, smp_only: bool = True
+    ) -> AsyncIterator[Advertisement]:
         from bleak import BleakScanner
         from bleak.exc import BleakError
 
         reports: asyncio.Queue[Advertisement] = asyncio.Queue()
 
         def seen(device: Any, data: Any) -> None:
-            reports.put_nowait(Advertisement(device.address, data.local_name or device.name,
-                                             data.rssi, tuple(data.service_uuids)))
+            reports.put_nowait(
+                Advertisement(
+                    device.address,
+                    data.local_name or device.name,
+                    data.rssi,
+                    tuple(data.service_uuids),
+                )
+            )
 
         uuids = [SMP_SERVICE_UUID] if smp_only else None
         try:
@@ -426,5 +457,6 @@ class BleakScannerAdapter:
                     with contextlib.suppress(TimeoutError):
                         yield await asyncio.wait_for(reports.get(), left)
         except (BleakError, OSError) as exc:
-            raise TransportError(f"cannot scan for BLE devices (is Bluetooth present and on?): "
-                                 f"{exc}") from exc
+            raise TransportError(
+                f"cannot scan for BLE devices (is Bluetooth present and on?): {exc}"
+            ) from exc

@@ -39,8 +39,9 @@ HOST_ADDRESS = "F0:F0:F0:F0:F0:F0"
 class BumbleHost:
     """A powered Bumble device acting as central; one per controller."""
 
-    def __init__(self, hci: str | None = None, *, link: Any = None,
-                 address: str = HOST_ADDRESS) -> None:
+    def __init__(
+        self, hci: str | None = None, *, link: Any = None, address: str = HOST_ADDRESS
+    ) -> None:
         self.hci = hci
         self._link = link
         self._address = address
@@ -76,8 +77,7 @@ class BumbleHost:
             try:
                 self._hci_transport = await open_transport(self.hci)
             except Exception as exc:  # bumble raises many types for a missing dongle
-                raise TransportError(f"cannot open Bluetooth controller {self.hci}: "
-                                     f"{exc}") from exc
+                raise TransportError(f"cannot open Bluetooth controller {self.hci}: {exc}") from exc
             host = Host(self._hci_transport.source, self._hci_transport.sink)
         device = Device(name="slotwise", address=hci.Address(self._address), host=host)
         await device.power_on()
@@ -104,8 +104,7 @@ class BumbleHost:
 class BumbleGattClient:
     """The GattClient seam on a Bumble central."""
 
-    def __init__(self, host: BumbleHost, address: str, on_disconnect: Callable[[], None]
-                 ) -> None:
+    def __init__(self, host: BumbleHost, address: str, on_disconnect: Callable[[], None]) -> None:
         self._host = host
         self._address = address
         self._on_disconnect = on_disconnect
@@ -128,8 +127,7 @@ class BumbleGattClient:
 
         device = await self._host.ensure_on()
         try:
-            connection = await device.connect(hci.Address(self._address),
-                                              timeout=CONNECT_TIMEOUT_S)
+            connection = await device.connect(hci.Address(self._address), timeout=CONNECT_TIMEOUT_S)
         except Exception as exc:  # bumble: TimeoutError, HCI_Error, CommandTimeoutError
             raise DeviceNotFound(f"BLE device {self._address} not found ({exc})") from exc
         connection.on("disconnection", self._lost)
@@ -199,8 +197,9 @@ class BumbleScanner:
     def __init__(self, host: BumbleHost) -> None:
         self._host = host
 
-    async def scan(self, *, timeout_s: float, smp_only: bool = True
-                   ) -> AsyncIterator[Advertisement]:
+    async def scan(
+        self, *, timeout_s: float, smp_only: bool = True
+    ) -> AsyncIterator[Advertisement]:
         from bumble.core import AdvertisingData
 
         device = await self._host.ensure_on()
@@ -209,9 +208,14 @@ class BumbleScanner:
         def seen(adv: Any) -> None:
             data = adv.data
             name = data.get(AdvertisingData.COMPLETE_LOCAL_NAME) or data.get(
-                AdvertisingData.SHORTENED_LOCAL_NAME)
-            uuids = tuple(str(u).lower() for u in (data.get(
-                AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS) or []))
+                AdvertisingData.SHORTENED_LOCAL_NAME
+            )
+            uuids = tuple(
+                str(u).lower()
+                for u in (
+                    data.get(AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS) or []
+                )
+            )
             found = Advertisement(str(adv.address).split("/")[0], name, adv.rssi, uuids)
             if found.has_smp_service or not smp_only:
                 reports.put_nowait(found)

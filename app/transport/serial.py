@@ -115,8 +115,10 @@ def _apply_option(options: SerialOptions, extra: str, text: str) -> SerialOption
         return replace(options, line_bytes=line)
     if key == "max" and eq:
         return replace(options, max_packet_bytes=_positive_int(value, "packet limit", text))
-    raise ValueError(f"unknown serial option {extra!r} in {text!r}: use raw, rtscts, "
-                     "dtr=0|1, rts=0|1, line=N or max=N")
+    raise ValueError(
+        f"unknown serial option {extra!r} in {text!r}: use raw, rtscts, "
+        "dtr=0|1, rts=0|1, line=N or max=N"
+    )
 
 
 def _positive_int(value: str, what: str, text: str) -> int:
@@ -137,8 +139,9 @@ def transport_from_spec(text: str) -> SerialTransport:
 class SerialTransport:
     """One serial port carrying SMP, shared with the device's console output."""
 
-    def __init__(self, options: SerialOptions | str, *,
-                 on_console_line: ConsoleListener | None = None) -> None:
+    def __init__(
+        self, options: SerialOptions | str, *, on_console_line: ConsoleListener | None = None
+    ) -> None:
         self.options = parse_serial_spec(options) if isinstance(options, str) else options
         self._listeners: list[ConsoleListener] = []
         self._console_queues: list[asyncio.Queue[str | None]] = []
@@ -159,9 +162,13 @@ class SerialTransport:
 
     @property
     def info(self) -> LinkInfo:
-        return LinkInfo(kind="serial", address=f"{self.options.port}@{self.options.baud}",
-                        max_frame_bytes=self.options.max_frame_bytes, reliable=True,
-                        device_buffer_overhead=0 if self.options.raw else 4)
+        return LinkInfo(
+            kind="serial",
+            address=f"{self.options.port}@{self.options.baud}",
+            max_frame_bytes=self.options.max_frame_bytes,
+            reliable=True,
+            device_buffer_overhead=0 if self.options.raw else 4,
+        )
 
     @property
     def is_open(self) -> bool:
@@ -200,8 +207,12 @@ class SerialTransport:
         port = self._open_port()
         self._port = port
         self._stop.clear()
-        self._thread = threading.Thread(target=self._read_thread, args=(port,), daemon=True,
-                                        name=f"serial-reader {self.options.port}")
+        self._thread = threading.Thread(
+            target=self._read_thread,
+            args=(port,),
+            daemon=True,
+            name=f"serial-reader {self.options.port}",
+        )
         self._thread.start()
         if not self.options.raw:
             # A lone newline flushes a partial line left in the device's buffer (§1.3).
@@ -210,9 +221,14 @@ class SerialTransport:
     def _open_port(self) -> serial.SerialBase:
         opts = self.options
         try:
-            port = serial.serial_for_url(opts.port, do_not_open=True, baudrate=opts.baud,
-                                         rtscts=opts.rtscts, timeout=_READ_POLL_S,
-                                         write_timeout=_WRITE_TIMEOUT_S)
+            port = serial.serial_for_url(
+                opts.port,
+                do_not_open=True,
+                baudrate=opts.baud,
+                rtscts=opts.rtscts,
+                timeout=_READ_POLL_S,
+                write_timeout=_WRITE_TIMEOUT_S,
+            )
             # Set before open() so pyserial applies them as the port opens (no reset pulse).
             if opts.dtr is not None:
                 port.dtr = opts.dtr
@@ -245,8 +261,10 @@ class SerialTransport:
         if self._port is None:
             raise TransportClosed(self._closed_message())
         if len(frame) > self.options.max_frame_bytes:
-            raise TransportError(f"a {len(frame)}-byte SMP packet exceeds the serial limit of "
-                                 f"{self.options.max_frame_bytes} bytes")
+            raise TransportError(
+                f"a {len(frame)}-byte SMP packet exceeds the serial limit of "
+                f"{self.options.max_frame_bytes} bytes"
+            )
         if self.options.raw:
             wire = frame
         else:
@@ -345,8 +363,9 @@ def _write_all(port: serial.SerialBase, data: bytes) -> None:
     port.flush()
 
 
-def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[..., object],
-               *args: object) -> None:
+def _call_soon(
+    loop: asyncio.AbstractEventLoop, callback: Callable[..., object], *args: object
+) -> None:
     # The loop may already be closed when a test tears down; nothing is waiting then.
     with contextlib.suppress(RuntimeError):
         loop.call_soon_threadsafe(callback, *args)

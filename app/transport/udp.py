@@ -19,7 +19,7 @@ _IP_UDP_OVERHEAD = {socket.AF_INET: 28, socket.AF_INET6: 48}
 
 
 def parse_udp_address(text: str) -> tuple[str, int]:
-    """"host", "host:port", "[v6]:port" or a bare IPv6 address -> (host, port)."""
+    """ "host", "host:port", "[v6]:port" or a bare IPv6 address -> (host, port)."""
     text = text.strip()
     if text.startswith("["):
         host, _, rest = text[1:].partition("]")
@@ -74,8 +74,9 @@ class UdpTransport:
     def info(self) -> LinkInfo:
         shown = f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
         budget = self._mtu - _IP_UDP_OVERHEAD[self._family]
-        return LinkInfo(kind="udp", address=shown, max_frame_bytes=budget, reliable=False,
-                        mtu=self._mtu)
+        return LinkInfo(
+            kind="udp", address=shown, max_frame_bytes=budget, reliable=False, mtu=self._mtu
+        )
 
     @property
     def is_open(self) -> bool:
@@ -94,10 +95,12 @@ class UdpTransport:
         self._family = socket.AddressFamily(family)
         try:
             self._transport, _ = await loop.create_datagram_endpoint(
-                lambda: _Protocol(self._inbox), remote_addr=sockaddr[:2], family=family)
+                lambda: _Protocol(self._inbox), remote_addr=sockaddr[:2], family=family
+            )
         except OSError as exc:
             raise TransportError(
-                f"cannot open UDP to {self.info.address}: {exc.strerror or exc}") from exc
+                f"cannot open UDP to {self.info.address}: {exc.strerror or exc}"
+            ) from exc
 
     async def close(self) -> None:
         if self._transport is not None:

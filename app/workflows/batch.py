@@ -61,10 +61,16 @@ def default_connect(timeout_s: float = 5.0) -> Connect:
 class BatchRunner:
     """Flashes boards for one job and logs one row per attempt."""
 
-    def __init__(self, job: Job, log_to: ResultsLog | None = None, *,
-                 connect: Connect | None = None, on_board: BoardCallback | None = None,
-                 barcode: BarcodeSource | None = None,
-                 options: UpdateOptions | None = None) -> None:
+    def __init__(
+        self,
+        job: Job,
+        log_to: ResultsLog | None = None,
+        *,
+        connect: Connect | None = None,
+        on_board: BoardCallback | None = None,
+        barcode: BarcodeSource | None = None,
+        options: UpdateOptions | None = None,
+    ) -> None:
         self.job = job
         self.log = log_to
         self.connect = connect or default_connect()
@@ -97,14 +103,25 @@ class BatchRunner:
                 row = await _Attempt(self, device, attempt).run()
                 if self.log is not None:
                     self.log.append(row)
-                self._emit(device, "passed" if row.passed else "failed", 1.0,
-                           row.failure_reason or "passed", row)
+                self._emit(
+                    device,
+                    "passed" if row.passed else "failed",
+                    1.0,
+                    row.failure_reason or "passed",
+                    row,
+                )
                 if row.passed:
                     break
             return row
 
-    def _emit(self, device: str, stage: str, fraction: float = 0.0, message: str = "",
-              row: ResultRow | None = None) -> None:
+    def _emit(
+        self,
+        device: str,
+        stage: str,
+        fraction: float = 0.0,
+        message: str = "",
+        row: ResultRow | None = None,
+    ) -> None:
         if self.on_board is not None:
             self.on_board(BoardEvent(device, stage, fraction, message, row))
 
@@ -126,9 +143,16 @@ class _Attempt:
         """Every client this attempt opened (reconnects included): all closed at the end."""
         kind, _, address = device.partition(":")
         self.row = ResultRow(
-            timestamp="", station=self.job.station, operator=self.job.operator,
-            job=self.job.name, device=device, transport=kind, address=address,
-            mode=str(self.job.mode), attempt=attempt)
+            timestamp="",
+            station=self.job.station,
+            operator=self.job.operator,
+            job=self.job.name,
+            device=device,
+            transport=kind,
+            address=address,
+            mode=str(self.job.mode),
+            attempt=attempt,
+        )
 
     async def run(self) -> ResultRow:
         started = time.monotonic()
@@ -142,8 +166,7 @@ class _Attempt:
             client = await self._update(client)
             await self._scan("after")
         except (SlotwiseError, ValueError) as exc:
-            self.row = replace(self.row, result="fail",
-                               failure_reason=f"{self._stage}: {exc}")
+            self.row = replace(self.row, result="fail", failure_reason=f"{self._stage}: {exc}")
         finally:
             self._enter("done")
             for opened in self._clients:  # a failed run must not keep a port or link busy
@@ -151,14 +174,20 @@ class _Attempt:
                     await opened.close()
         self.durations["total"] = time.monotonic() - started
         stamp = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        return replace(self.row, timestamp=stamp, durations_s=dict(self.durations),
-                       retries=self._retries, resumes=self._resumes)
+        return replace(
+            self.row,
+            timestamp=stamp,
+            durations_s=dict(self.durations),
+            retries=self._retries,
+            resumes=self._resumes,
+        )
 
     def _enter(self, stage: str) -> None:
         now = time.monotonic()
         if self._stage not in ("done",):
-            self.durations[self._stage] = (self.durations.get(self._stage, 0.0)
-                                           + now - self._stage_started)
+            self.durations[self._stage] = (
+                self.durations.get(self._stage, 0.0) + now - self._stage_started
+            )
         self._stage, self._stage_started = stage, now
         if stage != "done":
             self.runner._emit(self.device, stage)
@@ -183,10 +212,14 @@ class _Attempt:
                 identity[item] = f"(unavailable: {exc.code_name})"
         slots = await client.image_state()
         running = running_slot(slots, self.job.images[0].image)
-        self.row = replace(self.row, identity=identity, transport=client.link.kind,
-                           address=client.link.address,
-                           previous_version=running.version if running else "",
-                           previous_hash=running.hash.hex() if running and running.hash else "")
+        self.row = replace(
+            self.row,
+            identity=identity,
+            transport=client.link.kind,
+            address=client.link.address,
+            previous_version=running.version if running else "",
+            previous_hash=running.hash.hex() if running and running.hash else "",
+        )
 
     async def _scan(self, when: str) -> None:
         if self.job.barcode_require != when or self.runner.barcode is None:
@@ -197,23 +230,32 @@ class _Attempt:
         self.row = replace(self.row, barcode=text)
         check = self.job.barcode_check
         if check and self.row.identity.get(check) not in (None, text):
-            raise SlotwiseError(f"the scanned serial {text!r} does not match the board's "
-                                f"{check} {self.row.identity.get(check)!r}")
+            raise SlotwiseError(
+                f"the scanned serial {text!r} does not match the board's "
+                f"{check} {self.row.identity.get(check)!r}"
+            )
 
     async def _update(self, client: SmpClient) -> SmpClient:
         self._enter("checking")
-        result = await run_update(client, list(self.job.images), self.runner.options,
-                                  on_progress=self._progress, reconnect=self._connect)
+        result = await run_update(
+            client,
+            list(self.job.images),
+            self.runner.options,
+            on_progress=self._progress,
+            reconnect=self._connect,
+        )
         client = result.client or client
         first = self.job.images[0]
         running = running_slot(list(result.slots), first.image)
         listed = next((s for s in result.slots if s.hash == first.image_hash), None)
         new = running if running is not None and running.hash == first.image_hash else listed
         self.row = replace(
-            self.row, result="pass" if result.ok else "fail",
+            self.row,
+            result="pass" if result.ok else "fail",
             failure_reason="" if result.ok else result.message,
-            new_version=new.version if new else "", new_hash=new.hash.hex() if new and new.hash
-            else "")
+            new_version=new.version if new else "",
+            new_hash=new.hash.hex() if new and new.hash else "",
+        )
         return client
 
     def _progress(self, event: ProgressEvent) -> None:

@@ -56,36 +56,57 @@ class Feature(StrEnum):
 
 
 FEATURE_GROUP: dict[Feature, int] = {
-    Feature.ENUM: Group.ENUM, Feature.OS_INFO: Group.OS, Feature.BOOTLOADER_INFO: Group.OS,
-    Feature.PARAMS: Group.OS, Feature.DATETIME: Group.OS, Feature.TASK_STATS: Group.OS,
-    Feature.MEMPOOL_STATS: Group.OS, Feature.IMAGE_STATE: Group.IMAGE,
-    Feature.SLOT_INFO: Group.IMAGE, Feature.STATS: Group.STAT, Feature.SETTINGS: Group.SETTINGS,
-    Feature.FS: Group.FS, Feature.FS_HASH_TYPES: Group.FS, Feature.SHELL: Group.SHELL,
-    Feature.LOG: Group.LOG, Feature.STORAGE_ERASE: Group.ZEPHYR_BASIC,
+    Feature.ENUM: Group.ENUM,
+    Feature.OS_INFO: Group.OS,
+    Feature.BOOTLOADER_INFO: Group.OS,
+    Feature.PARAMS: Group.OS,
+    Feature.DATETIME: Group.OS,
+    Feature.TASK_STATS: Group.OS,
+    Feature.MEMPOOL_STATS: Group.OS,
+    Feature.IMAGE_STATE: Group.IMAGE,
+    Feature.SLOT_INFO: Group.IMAGE,
+    Feature.STATS: Group.STAT,
+    Feature.SETTINGS: Group.SETTINGS,
+    Feature.FS: Group.FS,
+    Feature.FS_HASH_TYPES: Group.FS,
+    Feature.SHELL: Group.SHELL,
+    Feature.LOG: Group.LOG,
+    Feature.STORAGE_ERASE: Group.ZEPHYR_BASIC,
 }
 
 FEATURE_TITLE: dict[Feature, str] = {
-    Feature.ENUM: "group enumeration", Feature.OS_INFO: "OS/application info",
-    Feature.BOOTLOADER_INFO: "bootloader info", Feature.PARAMS: "MCUmgr parameters",
-    Feature.DATETIME: "date and time", Feature.TASK_STATS: "task statistics",
-    Feature.MEMPOOL_STATS: "memory pool statistics", Feature.IMAGE_STATE: "image state",
-    Feature.SLOT_INFO: "slot info", Feature.STATS: "statistics groups",
-    Feature.SETTINGS: "settings", Feature.FS: "file system",
-    Feature.FS_HASH_TYPES: "file hash types", Feature.SHELL: "shell",
-    Feature.LOG: "log", Feature.STORAGE_ERASE: "storage erase",
+    Feature.ENUM: "group enumeration",
+    Feature.OS_INFO: "OS/application info",
+    Feature.BOOTLOADER_INFO: "bootloader info",
+    Feature.PARAMS: "MCUmgr parameters",
+    Feature.DATETIME: "date and time",
+    Feature.TASK_STATS: "task statistics",
+    Feature.MEMPOOL_STATS: "memory pool statistics",
+    Feature.IMAGE_STATE: "image state",
+    Feature.SLOT_INFO: "slot info",
+    Feature.STATS: "statistics groups",
+    Feature.SETTINGS: "settings",
+    Feature.FS: "file system",
+    Feature.FS_HASH_TYPES: "file hash types",
+    Feature.SHELL: "shell",
+    Feature.LOG: "log",
+    Feature.STORAGE_ERASE: "storage erase",
 }
 
 KCONFIG_HINT: dict[Feature, str] = {
-    Feature.ENUM: "CONFIG_MCUMGR_GRP_ENUM", Feature.OS_INFO: "CONFIG_MCUMGR_GRP_OS_INFO",
+    Feature.ENUM: "CONFIG_MCUMGR_GRP_ENUM",
+    Feature.OS_INFO: "CONFIG_MCUMGR_GRP_OS_INFO",
     Feature.BOOTLOADER_INFO: "CONFIG_MCUMGR_GRP_OS_BOOTLOADER_INFO",
     Feature.PARAMS: "CONFIG_MCUMGR_GRP_OS_MCUMGR_PARAMS",
     Feature.DATETIME: "CONFIG_MCUMGR_GRP_OS_DATETIME",
     Feature.TASK_STATS: "CONFIG_MCUMGR_GRP_OS_TASKSTAT",
     Feature.SLOT_INFO: "CONFIG_MCUMGR_GRP_IMG_SLOT_INFO",
-    Feature.STATS: "CONFIG_MCUMGR_GRP_STAT", Feature.SETTINGS: "CONFIG_MCUMGR_GRP_SETTINGS",
+    Feature.STATS: "CONFIG_MCUMGR_GRP_STAT",
+    Feature.SETTINGS: "CONFIG_MCUMGR_GRP_SETTINGS",
     Feature.FS: "CONFIG_MCUMGR_GRP_FS",
     Feature.FS_HASH_TYPES: "CONFIG_MCUMGR_GRP_FS_CHECKSUM_HASH_SUPPORTED_CMD",
-    Feature.SHELL: "CONFIG_MCUMGR_GRP_SHELL", Feature.STORAGE_ERASE: "CONFIG_MCUMGR_GRP_ZBASIC",
+    Feature.SHELL: "CONFIG_MCUMGR_GRP_SHELL",
+    Feature.STORAGE_ERASE: "CONFIG_MCUMGR_GRP_ZBASIC",
 }
 """The Kconfig option that builds each feature in, for the "not supported" sentence."""
 
@@ -222,13 +243,16 @@ async def detect_capabilities(client: SmpClient) -> Capabilities:
         erase = Support.SUPPORTED if Group.ZEPHYR_BASIC in groups else Support.UNSUPPORTED
         features.append(FeatureSupport(Feature.STORAGE_ERASE, erase, "from the group list"))
     else:  # its only command erases: no harmless probe exists
-        features.append(FeatureSupport(Feature.STORAGE_ERASE, Support.UNKNOWN,
-                                       "cannot be probed without erasing"))
-    return Capabilities("enum" if groups is not None else "probe", groups, tuple(features),
-                        now())
+        features.append(
+            FeatureSupport(
+                Feature.STORAGE_ERASE, Support.UNKNOWN, "cannot be probed without erasing"
+            )
+        )
+    return Capabilities("enum" if groups is not None else "probe", groups, tuple(features), now())
 
 
 # --- the snapshot -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class Reading(Generic[T]):
@@ -245,9 +269,15 @@ class Reading(Generic[T]):
 
 
 OS_INFO_FIELDS: tuple[tuple[str, str], ...] = (
-    ("s", "kernel name"), ("n", "node name"), ("r", "kernel release"),
-    ("v", "kernel version"), ("b", "build date and time"), ("m", "machine"),
-    ("p", "processor"), ("i", "hardware platform"), ("o", "operating system"),
+    ("s", "kernel name"),
+    ("n", "node name"),
+    ("r", "kernel release"),
+    ("v", "kernel version"),
+    ("b", "build date and time"),
+    ("m", "machine"),
+    ("p", "processor"),
+    ("i", "hardware platform"),
+    ("o", "operating system"),
 )
 """OS info format characters in Zephyr's output order, with their meaning (§6.0.7)."""
 
@@ -313,11 +343,19 @@ class DiagnosticSnapshot:
 
 def task_rows(tasks: dict[str, Any]) -> tuple[TaskRow, ...]:
     """Task statistics as rows sorted by priority then name; stack words become bytes."""
-    rows = [TaskRow(name=name, prio=t.prio, tid=t.tid, state=t.state,
-                    stack_used_bytes=t.stkuse * 4 if t.stkuse is not None else None,
-                    stack_size_bytes=t.stksiz * 4 if t.stksiz is not None else None,
-                    context_switches=t.cswcnt, runtime=t.runtime)
-            for name, t in tasks.items()]
+    rows = [
+        TaskRow(
+            name=name,
+            prio=t.prio,
+            tid=t.tid,
+            state=t.state,
+            stack_used_bytes=t.stkuse * 4 if t.stkuse is not None else None,
+            stack_size_bytes=t.stksiz * 4 if t.stksiz is not None else None,
+            context_switches=t.cswcnt,
+            runtime=t.runtime,
+        )
+        for name, t in tasks.items()
+    ]
     return tuple(sorted(rows, key=lambda r: (r.prio, r.name)))
 
 
@@ -376,8 +414,7 @@ class _Reader:
             return Reading(now(), error=str(exc))
 
 
-async def read_snapshot(client: SmpClient, caps: Capabilities | None = None
-                        ) -> DiagnosticSnapshot:
+async def read_snapshot(client: SmpClient, caps: Capabilities | None = None) -> DiagnosticSnapshot:
     """Everything the device can tell, each section stamped and never raising on its own."""
     started = now()
     caps = caps or await detect_capabilities(client)
@@ -391,8 +428,10 @@ async def read_snapshot(client: SmpClient, caps: Capabilities | None = None
         return task_rows(await client.task_stats())
 
     return DiagnosticSnapshot(
-        device_address=client.link.address, link_kind=client.link.kind,
-        link_max_frame_bytes=client.link.max_frame_bytes, link_mtu=client.link.mtu,
+        device_address=client.link.address,
+        link_kind=client.link.kind,
+        link_max_frame_bytes=client.link.max_frame_bytes,
+        link_mtu=client.link.mtu,
         started_at=started,
         capabilities=caps,
         os_info=await r.read(Feature.OS_INFO, lambda: read_os_info(client)),
@@ -432,6 +471,7 @@ async def guarded(feature: Feature, read: Awaitable[T]) -> T:
 # SMP carries setting values as raw bytes whose meaning only the application knows (§6.3), so
 # the user says how to read and write them: as UTF-8 text, a little-endian integer (Zephyr
 # stores native integers, little-endian on every SoC it supports) or hex bytes.
+
 
 class ValueType(StrEnum):
     TEXT = "text"

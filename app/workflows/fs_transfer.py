@@ -66,8 +66,7 @@ class HashCheck:
 
     @property
     def matches(self) -> bool:
-        return (self.device_digest == self.local_digest
-                and self.device_length == self.local_length)
+        return self.device_digest == self.local_digest and self.device_length == self.local_length
 
 
 class _Meter:
@@ -77,12 +76,14 @@ class _Meter:
 
     def report(self, done: int) -> None:
         if self.callback is not None:
-            self.callback(TransferProgress(self.path, done, self.total,
-                                           time.monotonic() - self.start))
+            self.callback(
+                TransferProgress(self.path, done, self.total, time.monotonic() - self.start)
+            )
 
 
-async def download(client: SmpClient, path: str, *,
-                   progress: ProgressCallback | None = None) -> bytes:
+async def download(
+    client: SmpClient, path: str, *, progress: ProgressCallback | None = None
+) -> bytes:
     """The whole file at `path`, following the offsets the device answers."""
     first = await client.file_download_chunk(path, 0)
     if first.length is None:
@@ -96,13 +97,15 @@ async def download(client: SmpClient, path: str, *,
     while done < total:
         reply = await client.file_download_chunk(path, done)
         if reply.off != done:
-            raise TransferError(f"the device answered offset {reply.off} for {path} "
-                                f"when {done} was asked")
+            raise TransferError(
+                f"the device answered offset {reply.off} for {path} when {done} was asked"
+            )
         if not reply.data:
             stalls += 1
             if stalls >= MAX_STALLS:  # the file shrank while we read it
-                raise TransferError(f"the device sent no data for {path} at offset {done} "
-                                    f"of {total}")
+                raise TransferError(
+                    f"the device sent no data for {path} at offset {done} of {total}"
+                )
             continue
         stalls = 0
         parts.append(reply.data)
@@ -110,8 +113,9 @@ async def download(client: SmpClient, path: str, *,
         meter.report(min(done, total))
     data = b"".join(parts)
     if len(data) != total:
-        raise TransferError(f"{path} grew while downloading: got {len(data)} bytes, "
-                            f"the device announced {total}")
+        raise TransferError(
+            f"{path} grew while downloading: got {len(data)} bytes, the device announced {total}"
+        )
     return data
 
 
@@ -129,9 +133,14 @@ async def upload_chunk_bytes(client: SmpClient, path: str) -> int:
     return max(frame - UPLOAD_OVERHEAD_BYTES - len(path.encode()), MIN_CHUNK_BYTES)
 
 
-async def upload(client: SmpClient, path: str, data: bytes, *,
-                 progress: ProgressCallback | None = None,
-                 chunk_bytes: int | None = None) -> None:
+async def upload(
+    client: SmpClient,
+    path: str,
+    data: bytes,
+    *,
+    progress: ProgressCallback | None = None,
+    chunk_bytes: int | None = None,
+) -> None:
     """Write `data` to `path` on the device (replacing it), chunk by chunk.
 
     A device that lost track of the file (FILE_OFFSET_NOT_VALID with its length) is followed
@@ -142,20 +151,23 @@ async def upload(client: SmpClient, path: str, data: bytes, *,
     off = 0
     restarts = stalls = 0
     while True:
-        chunk = data[off:off + size]
+        chunk = data[off : off + size]
         sent_at = off
         try:
-            off = await client.file_upload_chunk(path, off, chunk,
-                                                 len(data) if off == 0 else None)
+            off = await client.file_upload_chunk(path, off, chunk, len(data) if off == 0 else None)
         except DeviceError as exc:
             if not exc.group_error and exc.rc == MgmtErr.ENOMEM and size > MIN_CHUNK_BYTES:
                 size = max(size // 2, MIN_CHUNK_BYTES)
                 log.info("device out of memory; upload chunks now %d bytes", size)
                 continue
             device_len = exc.extra.get("len")
-            if (exc.group_error and exc.error_group == Group.FS
-                    and exc.rc == FsErr.FILE_OFFSET_NOT_VALID and restarts < MAX_STALLS
-                    and isinstance(device_len, int)):
+            if (
+                exc.group_error
+                and exc.error_group == Group.FS
+                and exc.rc == FsErr.FILE_OFFSET_NOT_VALID
+                and restarts < MAX_STALLS
+                and isinstance(device_len, int)
+            ):
                 restarts += 1
                 # Only a prefix we wrote ourselves in this upload can be continued.
                 off = device_len if 0 < device_len <= off else 0
@@ -195,8 +207,9 @@ async def pick_algorithm(client: SmpClient) -> str | None:
     return None
 
 
-async def hash_check(client: SmpClient, path: str, data: bytes,
-                     algorithm: str | None = None) -> HashCheck:
+async def hash_check(
+    client: SmpClient, path: str, data: bytes, algorithm: str | None = None
+) -> HashCheck:
     """Ask the device to hash `path` and compare with `data`."""
     if algorithm is None:
         algorithm = await pick_algorithm(client)
@@ -208,9 +221,19 @@ async def hash_check(client: SmpClient, path: str, data: bytes,
         # Zephyr refuses to hash an empty file; an empty file has the empty input's digest.
         kind = algorithm or "crc32"
         empty = local_digest(b"", kind)
-        return HashCheck(path=path, algorithm=kind, device_digest=empty,
-                         local_digest=local_digest(data, kind), device_length=0,
-                         local_length=len(data))
-    return HashCheck(path=path, algorithm=reply.type, device_digest=device_digest(reply.output),
-                     local_digest=local_digest(data, reply.type),
-                     device_length=reply.length, local_length=len(data))
+        return HashCheck(
+            path=path,
+            algorithm=kind,
+            device_digest=empty,
+            local_digest=local_digest(data, kind),
+            device_length=0,
+            local_length=len(data),
+        )
+    return HashCheck(
+        path=path,
+        algorithm=reply.type,
+        device_digest=device_digest(reply.output),
+        local_digest=local_digest(data, reply.type),
+        device_length=reply.length,
+        local_length=len(data),
+    )

@@ -20,8 +20,9 @@ from app.workflows.update_types import UpdateImage
 log = logging.getLogger(__name__)
 
 
-def load_update_images(path: Path, keys: KeyStore | None = None, *,
-                       image: int | None = None) -> list[UpdateImage]:
+def load_update_images(
+    path: Path, keys: KeyStore | None = None, *, image: int | None = None
+) -> list[UpdateImage]:
     """Verify the file with app/image and describe each image to install, in upload order.
 
     Packages list images with their image numbers; they are uploaded highest number first,
@@ -38,13 +39,19 @@ def load_update_images(path: Path, keys: KeyStore | None = None, *,
         require_valid(verdict)
         if verdict.image is None or verdict.hash is None:  # valid verdicts always have both
             raise ImageError(f"{verdict.label}: the image could not be read.")
-        number = image if image is not None and len(verdicts) == 1 else (
-            verdict.image_index or 0)
-        result.append(UpdateImage(
-            label=verdict.label, image=number, size=verdict.image.file_size,
-            image_hash=verdict.hash.value, version=verdict.image.header.version,
-            open_source=_opener(path, verdict, len(verdicts) > 1), order=position,
-            mcuboot=verdict.image))
+        number = image if image is not None and len(verdicts) == 1 else (verdict.image_index or 0)
+        result.append(
+            UpdateImage(
+                label=verdict.label,
+                image=number,
+                size=verdict.image.file_size,
+                image_hash=verdict.hash.value,
+                version=verdict.image.header.version,
+                open_source=_opener(path, verdict, len(verdicts) > 1),
+                order=position,
+                mcuboot=verdict.image,
+            )
+        )
     numbers = [i.image for i in result]
     if len(set(numbers)) != len(numbers):
         raise ImageError(f"{path} holds two images for the same image number.")

@@ -90,11 +90,15 @@ class Job:
         try:
             now = _file_sha256(self.image_path)
         except OSError as exc:
-            raise JobError(f"the job's image {self.image_path} can no longer be read: "
-                           f"{exc.strerror or exc}; the job is stopped") from exc
+            raise JobError(
+                f"the job's image {self.image_path} can no longer be read: "
+                f"{exc.strerror or exc}; the job is stopped"
+            ) from exc
         if now != self.file_sha256:
-            raise JobError(f"the job's image {self.image_path} changed on disk after the job "
-                           "was loaded and verified; the job is stopped")
+            raise JobError(
+                f"the job's image {self.image_path} changed on disk after the job "
+                "was loaded and verified; the job is stopped"
+            )
 
     @property
     def version_text(self) -> str:
@@ -113,39 +117,63 @@ def load_job(path: Path) -> Job:
     base = path.parent
     image = section.get("image")
     if not isinstance(image, str) or not image:
-        raise JobError(f"job file {path}: [job] image = \"FILE\" is required")
+        raise JobError(f'job file {path}: [job] image = "FILE" is required')
     keys = [base / k for k in _strings(section, "keys")]
     job = make_job(
-        base / image, keys, name=str(section.get("name") or path.stem), path=path,
+        base / image,
+        keys,
+        name=str(section.get("name") or path.stem),
+        path=path,
         mode=str(section.get("mode", "test")),
         expected_version=_optional_str(section, "expected_version"),
         concurrency=_int(section, "concurrency", 4, 1, 256),
         retries=_int(section, "retries", 1, 0, 20),
-        station=str(section.get("station", "")), operator=str(section.get("operator", "")),
-        supervisor_password_sha256=_optional_str(section, "supervisor_password_sha256"))
+        station=str(section.get("station", "")),
+        operator=str(section.get("operator", "")),
+        supervisor_password_sha256=_optional_str(section, "supervisor_password_sha256"),
+    )
     targets_raw = _table(raw, "targets", required=False)
     targets = Targets(
-        devices=tuple(_strings(targets_raw, "devices")), udp=tuple(_strings(targets_raw, "udp")),
+        devices=tuple(_strings(targets_raw, "devices")),
+        udp=tuple(_strings(targets_raw, "udp")),
         serial_vid_pid=tuple(_strings(targets_raw, "serial_vid_pid")),
         serial_name=_optional_str(targets_raw, "serial_name"),
-        ble_name=_optional_str(targets_raw, "ble_name"))
+        ble_name=_optional_str(targets_raw, "ble_name"),
+    )
     identity = tuple(_strings(_table(raw, "identity", required=False), "read")) or ("os_info",)
     for item in identity:
         if item not in IDENTITY_FIELDS and not item.startswith("setting:"):
-            raise JobError(f"job file {path}: unknown identity field {item!r} "
-                           f"(use {', '.join(IDENTITY_FIELDS)} or setting:NAME)")
+            raise JobError(
+                f"job file {path}: unknown identity field {item!r} "
+                f"(use {', '.join(IDENTITY_FIELDS)} or setting:NAME)"
+            )
     barcode = _table(raw, "barcode", required=False)
     require = str(barcode.get("require", "none"))
     if require not in ("none", "before", "after"):
         raise JobError(f"job file {path}: [barcode] require must be none, before or after")
-    return replace(job, targets=targets, identity=identity, barcode_require=require,
-                   barcode_check=_optional_str(barcode, "check"))
+    return replace(
+        job,
+        targets=targets,
+        identity=identity,
+        barcode_require=require,
+        barcode_check=_optional_str(barcode, "check"),
+    )
 
 
-def make_job(image_path: Path, key_paths: list[Path], *, name: str = "ad-hoc",
-             path: Path | None = None, mode: str = "test", expected_version: str | None = None,
-             concurrency: int = 4, retries: int = 1, station: str = "", operator: str = "",
-             supervisor_password_sha256: str | None = None) -> Job:
+def make_job(
+    image_path: Path,
+    key_paths: list[Path],
+    *,
+    name: str = "ad-hoc",
+    path: Path | None = None,
+    mode: str = "test",
+    expected_version: str | None = None,
+    concurrency: int = 4,
+    retries: int = 1,
+    station: str = "",
+    operator: str = "",
+    supervisor_password_sha256: str | None = None,
+) -> Job:
     """A job for one image (used by `slotwise flash FILE --device ...` and by load_job)."""
     try:
         chosen = Mode(mode)
@@ -169,13 +197,24 @@ def make_job(image_path: Path, key_paths: list[Path], *, name: str = "ad-hoc",
         versions = {i.version.smp_text for i in images} | {str(i.version) for i in images}
         if expected_version not in versions:
             found = ", ".join(i.version.smp_text for i in images)
-            raise JobError(f"image {image_path} is version {found}, but the job expects "
-                           f"{expected_version}")
-    return Job(name=name, path=path, image_path=image_path, images=tuple(images),
-               file_sha256=pinned, mode=chosen, expected_version=expected_version,
-               concurrency=concurrency, retries=retries, station=station, operator=operator,
-               supervisor_password_sha256=supervisor_password_sha256,
-               key_names=tuple(names))
+            raise JobError(
+                f"image {image_path} is version {found}, but the job expects {expected_version}"
+            )
+    return Job(
+        name=name,
+        path=path,
+        image_path=image_path,
+        images=tuple(images),
+        file_sha256=pinned,
+        mode=chosen,
+        expected_version=expected_version,
+        concurrency=concurrency,
+        retries=retries,
+        station=station,
+        operator=operator,
+        supervisor_password_sha256=supervisor_password_sha256,
+        key_names=tuple(names),
+    )
 
 
 def _file_sha256(path: Path) -> bytes:

@@ -75,9 +75,14 @@ class ProgressMeter:
     burst of pipelined answers does not make it jump; the ETA is the remaining bytes over it.
     """
 
-    def __init__(self, callback: ProgressCallback | None, *, smoothing: float = 0.3,
-                 min_interval_s: float = 0.2, clock: Callable[[], float] = time.monotonic
-                 ) -> None:
+    def __init__(
+        self,
+        callback: ProgressCallback | None,
+        *,
+        smoothing: float = 0.3,
+        min_interval_s: float = 0.2,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._callback = callback
         self._smoothing = smoothing
         self._min_interval_s = min_interval_s
@@ -98,18 +103,37 @@ class ProgressMeter:
     def rate_bps(self) -> float | None:
         return self._rate
 
-    def update(self, stage: Stage, acked: int = 0, total: int = 0, *, message: str = "",
-               retries: int = 0, resumes: int = 0, image: int = 0, window: int = 0) -> None:
+    def update(
+        self,
+        stage: Stage,
+        acked: int = 0,
+        total: int = 0,
+        *,
+        message: str = "",
+        retries: int = 0,
+        resumes: int = 0,
+        image: int = 0,
+        window: int = 0,
+    ) -> None:
         """Measure and emit one event."""
         now = self._clock()
         if stage is Stage.UPLOADING:
             self._measure(now, acked)
         remaining = max(total - acked, 0)
         eta = remaining / self._rate if self._rate and stage is Stage.UPLOADING else None
-        event = ProgressEvent(stage=stage, bytes_acked=acked, total_bytes=total,
-                              rate_bps=self._rate, eta_s=eta, retries=retries,
-                              resumes=resumes, message=message, image=image,
-                              elapsed_s=now - self._start, window=window)
+        event = ProgressEvent(
+            stage=stage,
+            bytes_acked=acked,
+            total_bytes=total,
+            rate_bps=self._rate,
+            eta_s=eta,
+            retries=retries,
+            resumes=resumes,
+            message=message,
+            image=image,
+            elapsed_s=now - self._start,
+            window=window,
+        )
         self.last = event
         if self._callback is not None:
             self._callback(event)
@@ -122,6 +146,9 @@ class ProgressMeter:
         if interval < self._min_interval_s:
             return
         sample = (acked - self._mark_bytes) / interval
-        self._rate = sample if self._rate is None else (
-            self._smoothing * sample + (1 - self._smoothing) * self._rate)
+        self._rate = (
+            sample
+            if self._rate is None
+            else (self._smoothing * sample + (1 - self._smoothing) * self._rate)
+        )
         self._mark_time, self._mark_bytes = now, acked

@@ -70,8 +70,10 @@ class TrafficRecorder:
 
     def render(self) -> str:
         """One line per packet: time, direction, decoded header and body, then the hex."""
-        lines = [f"# SMP traffic recorded by slotwise {__version__}; "
-                 f"{len(self.frames)} frames, {self.dropped} older frames dropped"]
+        lines = [
+            f"# SMP traffic recorded by slotwise {__version__}; "
+            f"{len(self.frames)} frames, {self.dropped} older frames dropped"
+        ]
         lines += [describe_frame(f) for f in list(self.frames)]
         return "\n".join(lines) + "\n"
 
@@ -89,9 +91,11 @@ def describe_frame(item: TrafficFrame) -> str:
     text = repr(body)
     if len(text) > 300:
         text = text[:300] + "..."
-    return (f"{stamp} {item.direction} {header.op.name} {group_name(header.group)}"
-            f"({header.group}) cmd {header.command} seq {header.sequence} "
-            f"len {header.length} {text} | {item.frame.hex()}")
+    return (
+        f"{stamp} {item.direction} {header.op.name} {group_name(header.group)}"
+        f"({header.group}) cmd {header.command} seq {header.sequence} "
+        f"len {header.length} {text} | {item.frame.hex()}"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,72 +137,143 @@ async def pull_files(client: SmpClient, paths: Sequence[str]) -> tuple[PulledFil
     for path in paths:
         try:
             data = await fs_transfer.download(client, path)
-            pulled.append(PulledFile(path, now(), data=data,
-                                     archive_name=archive_name(path, taken)))
+            pulled.append(
+                PulledFile(path, now(), data=data, archive_name=archive_name(path, taken))
+            )
         except SlotwiseError as exc:
             pulled.append(PulledFile(path, now(), error=str(exc)))
     return tuple(pulled)
 
 
-async def collect_report(client: SmpClient, *, pull: Sequence[str] = (),
-                         traffic: TrafficRecorder | None = None,
-                         snapshot: DiagnosticSnapshot | None = None,
-                         device_name: str | None = None) -> Report:
+async def collect_report(
+    client: SmpClient,
+    *,
+    pull: Sequence[str] = (),
+    traffic: TrafficRecorder | None = None,
+    snapshot: DiagnosticSnapshot | None = None,
+    device_name: str | None = None,
+) -> Report:
     """Read everything the device can tell (or use `snapshot`), then pull the chosen files."""
     snapshot = snapshot or await read_snapshot(client)
     files = await pull_files(client, pull)
     errors = tuple(f"file {f.path}: {f.error}" for f in files if f.error)
     stats = {name: getattr(client.stats, name) for name in client.stats.__slots__}
-    return Report(snapshot=snapshot, generated_at=now(), files=files, traffic=traffic,
-                  client_stats=stats, extra_errors=errors, device_name=device_name)
+    return Report(
+        snapshot=snapshot,
+        generated_at=now(),
+        files=files,
+        traffic=traffic,
+        client_stats=stats,
+        extra_errors=errors,
+        device_name=device_name,
+    )
 
 
 # --- JSON -------------------------------------------------------------------------------------
 
+
 def _reading(reading: Reading[Any], value: Any) -> dict[str, Any]:
-    return {"read_at": reading.read_at.isoformat(), "ok": reading.ok,
-            "unsupported": reading.unsupported, "error": reading.error,
-            "value": value if reading.ok else None}
+    return {
+        "read_at": reading.read_at.isoformat(),
+        "ok": reading.ok,
+        "unsupported": reading.unsupported,
+        "error": reading.error,
+        "value": value if reading.ok else None,
+    }
 
 
 def _sections(s: DiagnosticSnapshot) -> dict[str, Any]:
     os_value = None
     if s.os_info.value is not None:
         labels = dict(OS_INFO_FIELDS)
-        os_value = {"all": s.os_info.value.all, "fields": {
-            char: {"label": labels[char], "value": value}
-            for char, value in s.os_info.value.fields.items()}}
+        os_value = {
+            "all": s.os_info.value.all,
+            "fields": {
+                char: {"label": labels[char], "value": value}
+                for char, value in s.os_info.value.fields.items()
+            },
+        }
     boot = s.bootloader.value
     images = s.images.value or []
     return {
         "os_info": _reading(s.os_info, os_value),
-        "bootloader": _reading(s.bootloader, boot and {
-            "name": boot.name, "mode": boot.mode, "mode_text": boot.mode_text,
-            "no_downgrade": boot.no_downgrade}),
-        "params": _reading(s.params, s.params.value and {
-            "buf_size": s.params.value[0], "buf_count": s.params.value[1]}),
+        "bootloader": _reading(
+            s.bootloader,
+            boot
+            and {
+                "name": boot.name,
+                "mode": boot.mode,
+                "mode_text": boot.mode_text,
+                "no_downgrade": boot.no_downgrade,
+            },
+        ),
+        "params": _reading(
+            s.params,
+            s.params.value and {"buf_size": s.params.value[0], "buf_count": s.params.value[1]},
+        ),
         "datetime": _reading(s.datetime, s.datetime.value),
-        "tasks": _reading(s.tasks, [{
-            "name": t.name, "prio": t.prio, "tid": t.tid, "state": t.state,
-            "stack_used_bytes": t.stack_used_bytes, "stack_size_bytes": t.stack_size_bytes,
-            "context_switches": t.context_switches, "runtime": t.runtime}
-            for t in s.tasks.value or ()]),
-        "mempools": _reading(s.mempools, {
-            name: {"blksiz": p.blksiz, "nblks": p.nblks, "nfree": p.nfree, "min": p.min}
-            for name, p in (s.mempools.value or {}).items()}),
-        "images": _reading(s.images, [{
-            "image": i.image_number, "slot": i.slot, "version": i.version,
-            "hash": i.hash.hex() if i.hash is not None else None, "bootable": i.bootable,
-            "pending": i.pending, "confirmed": i.confirmed, "active": i.active,
-            "permanent": i.permanent} for i in images]),
-        "slot_info": _reading(s.slot_info, [{
-            "image": i.image, "max_image_size": i.max_image_size,
-            "slots": [{"slot": x.slot, "size": x.size, "upload_image_id": x.upload_image_id}
-                      for x in i.slots]} for i in s.slot_info.value or []]),
+        "tasks": _reading(
+            s.tasks,
+            [
+                {
+                    "name": t.name,
+                    "prio": t.prio,
+                    "tid": t.tid,
+                    "state": t.state,
+                    "stack_used_bytes": t.stack_used_bytes,
+                    "stack_size_bytes": t.stack_size_bytes,
+                    "context_switches": t.context_switches,
+                    "runtime": t.runtime,
+                }
+                for t in s.tasks.value or ()
+            ],
+        ),
+        "mempools": _reading(
+            s.mempools,
+            {
+                name: {"blksiz": p.blksiz, "nblks": p.nblks, "nfree": p.nfree, "min": p.min}
+                for name, p in (s.mempools.value or {}).items()
+            },
+        ),
+        "images": _reading(
+            s.images,
+            [
+                {
+                    "image": i.image_number,
+                    "slot": i.slot,
+                    "version": i.version,
+                    "hash": i.hash.hex() if i.hash is not None else None,
+                    "bootable": i.bootable,
+                    "pending": i.pending,
+                    "confirmed": i.confirmed,
+                    "active": i.active,
+                    "permanent": i.permanent,
+                }
+                for i in images
+            ],
+        ),
+        "slot_info": _reading(
+            s.slot_info,
+            [
+                {
+                    "image": i.image,
+                    "max_image_size": i.max_image_size,
+                    "slots": [
+                        {"slot": x.slot, "size": x.size, "upload_image_id": x.upload_image_id}
+                        for x in i.slots
+                    ],
+                }
+                for i in s.slot_info.value or []
+            ],
+        ),
         "stats": _reading(s.stats, s.stats.value),
-        "hash_types": _reading(s.hash_types, {
-            name: {"format": t.format, "size": t.size}
-            for name, t in (s.hash_types.value or {}).items()}),
+        "hash_types": _reading(
+            s.hash_types,
+            {
+                name: {"format": t.format, "size": t.size}
+                for name, t in (s.hash_types.value or {}).items()
+            },
+        ),
         "logs": _reading(s.logs, s.logs.value),
     }
 
@@ -213,25 +288,46 @@ def report_json(report: Report) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "generated_at": report.generated_at.isoformat(),
         "app": {"name": "slotwise", "version": __version__},
-        "device": {"name": report.device_name, "address": s.device_address,
-                   "link": s.link_kind, "max_frame_bytes": s.link_max_frame_bytes,
-                   "mtu": s.link_mtu},
+        "device": {
+            "name": report.device_name,
+            "address": s.device_address,
+            "link": s.link_kind,
+            "max_frame_bytes": s.link_max_frame_bytes,
+            "mtu": s.link_mtu,
+        },
         "capabilities": {
-            "source": caps.source, "detected_at": caps.detected_at.isoformat(),
+            "source": caps.source,
+            "detected_at": caps.detected_at.isoformat(),
             "groups": list(caps.groups) if caps.groups is not None else None,
-            "features": [{"feature": str(f.feature), "title": FEATURE_TITLE[f.feature],
-                          "support": str(f.support), "note": f.note} for f in caps.features]},
+            "features": [
+                {
+                    "feature": str(f.feature),
+                    "title": FEATURE_TITLE[f.feature],
+                    "support": str(f.support),
+                    "note": f.note,
+                }
+                for f in caps.features
+            ],
+        },
         "sections": _sections(s),
-        "files": [{"path": f.path, "pulled_at": f.pulled_at.isoformat(),
-                   "archive_name": f.archive_name,
-                   "size": len(f.data) if f.data is not None else None,
-                   "sha256": hashlib.sha256(f.data).hexdigest() if f.data is not None else None,
-                   "error": f.error} for f in report.files],
+        "files": [
+            {
+                "path": f.path,
+                "pulled_at": f.pulled_at.isoformat(),
+                "archive_name": f.archive_name,
+                "size": len(f.data) if f.data is not None else None,
+                "sha256": hashlib.sha256(f.data).hexdigest() if f.data is not None else None,
+                "error": f.error,
+            }
+            for f in report.files
+        ],
         "errors": list(s.errors) + list(report.extra_errors),
         "client": report.client_stats,
-        "traffic": {"file": "traffic.log" if traffic is not None else None,
-                    "frames": len(traffic.frames) if traffic is not None else 0,
-                    "dropped": traffic.dropped if traffic is not None else 0},
+        "traffic": {
+            "file": "traffic.log" if traffic is not None else None,
+            "frames": len(traffic.frames) if traffic is not None else 0,
+            "dropped": traffic.dropped if traffic is not None else 0,
+        },
     }
 
 
@@ -256,8 +352,6 @@ def write_bundle(report: Report, out: Path) -> Path:
         raise ReportError(f"cannot write the report to {out}: {exc.strerror or exc}") from exc
     log.info("report written to %s", out)
     return out
-
-
 
 
 def supported_titles(report: Report) -> list[str]:
@@ -297,22 +391,26 @@ def _section_html(name: str, section: dict[str, Any]) -> str:
         return title + f'<p class="bad">{_e(section["error"])}</p>'
     value = section["value"]
     if name == "os_info":
-        rows = [(f"{v['label']} ({k})", v["value"] if v["value"] is not None else "refused")
-                for k, v in value["fields"].items()]
+        rows = [
+            (f"{v['label']} ({k})", v["value"] if v["value"] is not None else "refused")
+            for k, v in value["fields"].items()
+        ]
         return title + _kv([("all (a)", value["all"]), *rows])
     if name in ("tasks", "images") and value:
         headers = list(value[0])
         return title + _table(headers, [[row[h] for h in headers] for row in value])
     if name == "stats":
-        return title + "".join(f"<h3>{_e(group)}</h3>" + _kv(sorted(fields.items()))
-                               for group, fields in value.items())
+        return title + "".join(
+            f"<h3>{_e(group)}</h3>" + _kv(sorted(fields.items())) for group, fields in value.items()
+        )
     if name in ("mempools", "hash_types"):
         return title + _kv([(k, json.dumps(v)) for k, v in value.items()])
     if isinstance(value, dict):
         return title + _kv(list(value.items()))
     if isinstance(value, list):
-        return title + _table(("value",), [(json.dumps(v) if not isinstance(v, str) else v,)
-                                           for v in value])
+        return title + _table(
+            ("value",), [(json.dumps(v) if not isinstance(v, str) else v,) for v in value]
+        )
     return title + f"<p><code>{_e(value)}</code></p>"
 
 
@@ -320,29 +418,48 @@ def render_html(doc: dict[str, Any]) -> str:
     """A self-contained page with the same content as report.json."""
     device = doc["device"]
     parts = [
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\">",
+        '<!DOCTYPE html><html><head><meta charset="utf-8">',
         f"<title>Slotwise report: {_e(device['address'])}</title><style>{_CSS}</style>",
         "</head><body>",
         f"<h1>Slotwise diagnostic report</h1><p>generated {_e(doc['generated_at'])} by "
         f"slotwise {_e(doc['app']['version'])}</p>",
-        _kv([("name", device["name"]), ("address", device["address"]),
-             ("link", device["link"]), ("largest frame (bytes)", device["max_frame_bytes"]),
-             ("MTU", device["mtu"])]),
+        _kv(
+            [
+                ("name", device["name"]),
+                ("address", device["address"]),
+                ("link", device["link"]),
+                ("largest frame (bytes)", device["max_frame_bytes"]),
+                ("MTU", device["mtu"]),
+            ]
+        ),
         "<h2>capabilities</h2>",
         f"<p>detected by {_e(doc['capabilities']['source'])} at "
         f"{_e(doc['capabilities']['detected_at'])}</p>",
-        _table(("feature", "support", "how"), [(f["title"], f["support"], f["note"])
-                                               for f in doc["capabilities"]["features"]]),
+        _table(
+            ("feature", "support", "how"),
+            [(f["title"], f["support"], f["note"]) for f in doc["capabilities"]["features"]],
+        ),
     ]
     parts += [_section_html(name, section) for name, section in doc["sections"].items()]
     parts.append("<h2>files pulled</h2>")
-    parts.append(_table(("path", "size", "sha256", "in bundle", "error"),
-                        [(f["path"], f["size"], f["sha256"], f["archive_name"], f["error"])
-                         for f in doc["files"]]))
+    parts.append(
+        _table(
+            ("path", "size", "sha256", "in bundle", "error"),
+            [
+                (f["path"], f["size"], f["sha256"], f["archive_name"], f["error"])
+                for f in doc["files"]
+            ],
+        )
+    )
     parts.append("<h2>errors met</h2>")
-    parts.append("<ul>" + "".join(f"<li>{_e(e)}</li>" for e in doc["errors"]) + "</ul>"
-                 if doc["errors"] else "<p>none</p>")
+    parts.append(
+        "<ul>" + "".join(f"<li>{_e(e)}</li>" for e in doc["errors"]) + "</ul>"
+        if doc["errors"]
+        else "<p>none</p>"
+    )
     parts.append("<h2>link counters</h2>" + _kv(list(doc["client"].items())))
-    parts.append(f"<p>SMP traffic: {_e(doc['traffic']['frames'])} frames in "
-                 f"{_e(doc['traffic']['file'])}</p></body></html>")
+    parts.append(
+        f"<p>SMP traffic: {_e(doc['traffic']['frames'])} frames in "
+        f"{_e(doc['traffic']['file'])}</p></body></html>"
+    )
     return "\n".join(parts)

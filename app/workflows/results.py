@@ -55,8 +55,11 @@ class ResultRow:
         return asdict(self)
 
     def to_csv(self) -> dict[str, str]:
-        flat = {name: value for name, value in asdict(self).items()
-                if name not in ("identity", "durations_s")}
+        flat = {
+            name: value
+            for name, value in asdict(self).items()
+            if name not in ("identity", "durations_s")
+        }
         flat["identity"] = json.dumps(self.identity, sort_keys=True) if self.identity else ""
         for stage in (*STAGES, "total"):
             seconds = self.durations_s.get(stage)
@@ -65,9 +68,25 @@ class ResultRow:
 
 
 CSV_COLUMNS = (
-    "timestamp", "station", "operator", "job", "device", "transport", "address", "identity",
-    "barcode", "previous_version", "previous_hash", "new_version", "new_hash", "mode", "result",
-    "failure_reason", "attempt", "retries", "resumes",
+    "timestamp",
+    "station",
+    "operator",
+    "job",
+    "device",
+    "transport",
+    "address",
+    "identity",
+    "barcode",
+    "previous_version",
+    "previous_hash",
+    "new_version",
+    "new_hash",
+    "mode",
+    "result",
+    "failure_reason",
+    "attempt",
+    "retries",
+    "resumes",
     *(f"duration_{s}_s" for s in (*STAGES, "total")),
 )
 

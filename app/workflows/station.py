@@ -47,8 +47,9 @@ def job_finder(targets: Targets, *, timeout_s: float = 1.5) -> Finder:
             from app.transport.ble import BleakScannerAdapter
 
             scanner = BleakScannerAdapter()
-        async for found in discover(udp=list(targets.udp), serial=serial,
-                                    ble_scanner=scanner, timeout_s=timeout_s):
+        async for found in discover(
+            udp=list(targets.udp), serial=serial, ble_scanner=scanner, timeout_s=timeout_s
+        ):
             if _matches(found, targets):
                 yield found
 
@@ -60,7 +61,8 @@ def _matches(found: FoundDevice, targets: Targets) -> bool:
         return bool(found.answers_smp)
     if found.transport == "serial":
         if targets.serial_vid_pid and (found.vid_pid or "").lower() not in {
-                v.lower() for v in targets.serial_vid_pid}:
+            v.lower() for v in targets.serial_vid_pid
+        }:
             return False
         return not targets.serial_name or fnmatch.fnmatch(found.address, targets.serial_name)
     if found.transport == "ble":
@@ -84,8 +86,9 @@ class Station:
     def counters(self) -> StationCounters:
         passed = sum(1 for r in self.rows if r.passed)
         hours = max(time.monotonic() - self._started, 1.0) / 3600
-        return StationCounters(passed, len(self.rows) - passed, len(self._running),
-                               len(self.rows) / hours)
+        return StationCounters(
+            passed, len(self.rows) - passed, len(self._running), len(self.rows) / hours
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop` is set or the job stops (its image changed); then lets work finish."""

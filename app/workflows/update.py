@@ -48,10 +48,26 @@ from app.workflows.watch import classify_boot, confirm_running, read_slots, wait
 
 # Split over update_types, images, watch and advice; every name is still importable from here.
 __all__ = [
-    "DeviceState", "DowngradeRefused", "HashMismatch", "ImageOutcome", "Mode", "Outcome",
-    "UpdateError", "UpdateImage", "UpdateOptions", "UpdateResult", "WaitCancelled",
-    "classify_boot", "confirm_running", "describe_plan", "load_update_images",
-    "read_device_state", "read_slots", "run_update", "tuning_advice", "wait_for_device",
+    "DeviceState",
+    "DowngradeRefused",
+    "HashMismatch",
+    "ImageOutcome",
+    "Mode",
+    "Outcome",
+    "UpdateError",
+    "UpdateImage",
+    "UpdateOptions",
+    "UpdateResult",
+    "WaitCancelled",
+    "classify_boot",
+    "confirm_running",
+    "describe_plan",
+    "load_update_images",
+    "read_device_state",
+    "read_slots",
+    "run_update",
+    "tuning_advice",
+    "wait_for_device",
 ]
 
 log = logging.getLogger(__name__)
@@ -70,8 +86,7 @@ class DeviceState:
     """(image, slot) -> partition bytes, from slot info when the device has it."""
 
     def slot(self, image: int, slot: int) -> ImageSlot | None:
-        return next((s for s in self.slots
-                     if s.image_number == image and s.slot == slot), None)
+        return next((s for s in self.slots if s.image_number == image and s.slot == slot), None)
 
     def running(self, image: int) -> ImageSlot | None:
         """The active slot of `image` (slot 0 when no slot says active)."""
@@ -143,77 +158,113 @@ async def read_device_state(client: SmpClient) -> DeviceState:
     return DeviceState(buffers, slots, name, mode, no_downgrade, sizes)
 
 
-def describe_plan(state: DeviceState, images: list[UpdateImage], options: UpdateOptions,
-                  link: LinkInfo | None = None) -> list[str]:
+def describe_plan(
+    state: DeviceState,
+    images: list[UpdateImage],
+    options: UpdateOptions,
+    link: LinkInfo | None = None,
+) -> list[str]:
     """What the chosen mode will do on this device, in plain sentences."""
     lines = []
     mode = state.mode
-    boot = f"MCUboot in {mode.description} mode" if mode is not None else (
-        f"{state.bootloader or 'the bootloader'} (mode not reported)")
+    boot = (
+        f"MCUboot in {mode.description} mode"
+        if mode is not None
+        else (f"{state.bootloader or 'the bootloader'} (mode not reported)")
+    )
     lines.append(f"The device's bootloader: {boot}.")
     for item in images:
         running = state.running(item.image)
         now = f"runs {running.version}" if running else "reports no running image"
-        lines.append(f"Image {item.image} {now}; the file holds {item.version.smp_text} "
-                     f"({item.size} bytes, hash {item.image_hash.hex()[:16]}...).")
+        lines.append(
+            f"Image {item.image} {now}; the file holds {item.version.smp_text} "
+            f"({item.size} bytes, hash {item.image_hash.hex()[:16]}...)."
+        )
     lines.append(_mode_sentence(options, mode))
     if state.no_downgrade:
         lines.append("The bootloader refuses downgrades (no-downgrade is set).")
     if link is not None:
         limit = request_limit(link, state.buffers, options.upload.max_request_bytes)
         window = options.upload.window or (
-            max(state.buffers.buf_count - 1, 1) if state.buffers.reported else 1)
+            max(state.buffers.buf_count - 1, 1) if state.buffers.reported else 1
+        )
         said = "reports" if state.buffers.reported else "does not report its buffers; assuming"
-        lines.append(f"The device {said} {state.buffers.buf_count} buffers of "
-                     f"{state.buffers.buf_size} bytes: requests of up to "
-                     f"{limit.max_request_bytes} bytes ({limit.limited_by}), {window} in flight.")
+        lines.append(
+            f"The device {said} {state.buffers.buf_count} buffers of "
+            f"{state.buffers.buf_size} bytes: requests of up to "
+            f"{limit.max_request_bytes} bytes ({limit.limited_by}), {window} in flight."
+        )
     return lines
 
 
 def _mode_sentence(options: UpdateOptions, mode: BootloaderMode | None) -> str:
     if options.mode is Mode.NONE:
-        return ("Upload only: the image is written to the spare slot and its hash checked; "
-                "nothing is marked and the device is not reset.")
-    reset = ("then the device is reset and watched until it is back" if options.reset else
-             "the device is not reset (--no-reset): the change takes effect at the next reset")
+        return (
+            "Upload only: the image is written to the spare slot and its hash checked; "
+            "nothing is marked and the device is not reset."
+        )
+    reset = (
+        "then the device is reset and watched until it is back"
+        if options.reset
+        else "the device is not reset (--no-reset): the change takes effect at the next reset"
+    )
     if mode is BootloaderMode.OVERWRITE_ONLY:
-        return ("Overwrite-only bootloader: there is no rollback; at the next boot the new "
-                f"image replaces the old one for good whatever the mode; {reset}.")
+        return (
+            "Overwrite-only bootloader: there is no rollback; at the next boot the new "
+            f"image replaces the old one for good whatever the mode; {reset}."
+        )
     if mode in (BootloaderMode.DIRECT_XIP, BootloaderMode.DIRECT_XIP_WITH_REVERT):
-        return ("Direct-XIP: the bootloader boots the slot with the higher version; the image "
-                f"is uploaded to the slot that is not running; {reset}.")
+        return (
+            "Direct-XIP: the bootloader boots the slot with the higher version; the image "
+            f"is uploaded to the slot that is not running; {reset}."
+        )
     if mode is BootloaderMode.FIRMWARE_LOADER:
-        return ("Firmware-loader mode: the image goes to the application slot through the "
-                f"loader; {reset}.")
+        return (
+            "Firmware-loader mode: the image goes to the application slot through the "
+            f"loader; {reset}."
+        )
     if options.mode is Mode.CONFIRM:
-        return ("Confirm mode: the new image is marked permanent, so MCUboot swaps it in with "
-                f"no way back if it fails; {reset}.")
-    return ("Test mode: the new image is marked for one trial boot; MCUboot swaps it in and "
-            f"reverts at the following reset unless it is confirmed; {reset}.")
+        return (
+            "Confirm mode: the new image is marked permanent, so MCUboot swaps it in with "
+            f"no way back if it fails; {reset}."
+        )
+    return (
+        "Test mode: the new image is marked for one trial boot; MCUboot swaps it in and "
+        f"reverts at the following reset unless it is confirmed; {reset}."
+    )
 
 
 # --- the run -----------------------------------------------------------------------------------
 
 
-async def run_update(client: SmpClient, images: list[UpdateImage],
-                     options: UpdateOptions | None = None, *,
-                     on_progress: ProgressCallback | None = None,
-                     cancel: asyncio.Event | None = None,
-                     reconnect: Reconnect | None = None) -> UpdateResult:
+async def run_update(
+    client: SmpClient,
+    images: list[UpdateImage],
+    options: UpdateOptions | None = None,
+    *,
+    on_progress: ProgressCallback | None = None,
+    cancel: asyncio.Event | None = None,
+    reconnect: Reconnect | None = None,
+) -> UpdateResult:
     """Pre-flight, upload, verify, mark, reset and watch, for every image in order.
 
     Raises:
         UpdateError (HashMismatch, DowngradeRefused), UploadError, UploadCancelled,
         DeviceError, TransportError: with a sentence; a revert is a result, not an error.
     """
-    run = _Run(client, options or UpdateOptions(), ProgressMeter(on_progress), cancel,
-               reconnect)
+    run = _Run(client, options or UpdateOptions(), ProgressMeter(on_progress), cancel, reconnect)
     return await run.execute(images)
 
 
 class _Run:
-    def __init__(self, client: SmpClient, options: UpdateOptions, meter: ProgressMeter,
-                 cancel: asyncio.Event | None, reconnect: Reconnect | None) -> None:
+    def __init__(
+        self,
+        client: SmpClient,
+        options: UpdateOptions,
+        meter: ProgressMeter,
+        cancel: asyncio.Event | None,
+        reconnect: Reconnect | None,
+    ) -> None:
         self.client = client
         self.options = options
         self.meter = meter
@@ -244,8 +295,11 @@ class _Run:
             return self._finish(state.slots, plan, advice)
         if state.mode is BootloaderMode.DIRECT_XIP:
             # No image-state write in direct-XIP without revert: the higher version boots.
-            self.say(Stage.CHECKING, "direct-XIP: nothing to mark; the bootloader boots the "
-                     "slot with the higher version")
+            self.say(
+                Stage.CHECKING,
+                "direct-XIP: nothing to mark; the bootloader boots the "
+                "slot with the higher version",
+            )
             slots = tuple(await read_slots(self.client))
         else:
             slots = await self._mark(to_mark)
@@ -263,25 +317,42 @@ class _Run:
         """Checks, then the upload and its hash check; False when nothing is left to mark."""
         running = state.running(item.image)
         if not any(s.image_number == item.image for s in state.slots) and item.image > 0:
-            raise UpdateError(f"the device lists no image {item.image}; is {item.label} meant "
-                              "for another device?")
+            raise UpdateError(
+                f"the device lists no image {item.image}; is {item.label} meant for another device?"
+            )
         if running is not None and running.hash == item.image_hash:
             if running.confirmed:
-                self._outcome(item, Outcome.ALREADY_PRESENT,
-                              f"image {item.image} already runs {item.version.smp_text} "
-                              "(same hash); nothing to do")
+                self._outcome(
+                    item,
+                    Outcome.ALREADY_PRESENT,
+                    f"image {item.image} already runs {item.version.smp_text} "
+                    "(same hash); nothing to do",
+                )
             else:
-                self._outcome(item, Outcome.TESTING,
-                              f"image {item.image} already runs {item.version.smp_text} "
-                              "(same hash) but it is not confirmed yet")
+                self._outcome(
+                    item,
+                    Outcome.TESTING,
+                    f"image {item.image} already runs {item.version.smp_text} "
+                    "(same hash) but it is not confirmed yet",
+                )
             return False
         self._check_version(state, item, running)
         self._check_fit(state, item)
-        spare = next((s for s in state.slots if s.image_number == item.image
-                      and s is not running and s.hash == item.image_hash), None)
+        spare = next(
+            (
+                s
+                for s in state.slots
+                if s.image_number == item.image and s is not running and s.hash == item.image_hash
+            ),
+            None,
+        )
         if spare is not None:
-            self.say(Stage.CHECKING, f"slot {spare.slot} of image {item.image} already holds "
-                     "this exact image (hash match); not uploading it again", item.image)
+            self.say(
+                Stage.CHECKING,
+                f"slot {spare.slot} of image {item.image} already holds "
+                "this exact image (hash match); not uploading it again",
+                item.image,
+            )
         else:
             await self._upload(item)
         await self._verify(item)
@@ -289,8 +360,9 @@ class _Run:
             self._outcome(item, Outcome.UPLOADED, "uploaded and verified; nothing marked")
         return True
 
-    def _check_version(self, state: DeviceState, item: UpdateImage,
-                       running: ImageSlot | None) -> None:
+    def _check_version(
+        self, state: DeviceState, item: UpdateImage, running: ImageSlot | None
+    ) -> None:
         if running is None:
             return
         try:
@@ -302,17 +374,23 @@ class _Run:
         if not self.options.allow_downgrade:
             raise DowngradeRefused(
                 f"{item.version.smp_text} is older than the {running.version} that image "
-                f"{item.image} runs; use --allow-downgrade to install it anyway")
+                f"{item.image} runs; use --allow-downgrade to install it anyway"
+            )
         if state.no_downgrade:
-            self.say(Stage.CHECKING, "warning: the bootloader refuses downgrades; it will not "
-                     f"boot {item.version.smp_text}", item.image)
+            self.say(
+                Stage.CHECKING,
+                "warning: the bootloader refuses downgrades; it will not "
+                f"boot {item.version.smp_text}",
+                item.image,
+            )
 
     def _check_fit(self, state: DeviceState, item: UpdateImage) -> None:
         size = state.slot_sizes.get((item.image, 1))
         if size is None or item.mcuboot is None:
             return
-        fit = check_slot_fit(item.mcuboot, size,
-                             overwrite_only=state.mode is BootloaderMode.OVERWRITE_ONLY)
+        fit = check_slot_fit(
+            item.mcuboot, size, overwrite_only=state.mode is BootloaderMode.OVERWRITE_ONLY
+        )
         if not fit.fits:
             raise UpdateError(f"image {item.image}: {fit.problem}")
 
@@ -320,17 +398,28 @@ class _Run:
         source = item.open_source()
         try:
             self.meter.restart()
-            self.say(Stage.UPLOADING, f"uploading {item.label} to image {item.image}",
-                     item.image)
+            self.say(Stage.UPLOADING, f"uploading {item.label} to image {item.image}", item.image)
 
             def tick(t: UploadTick) -> None:
-                self.meter.update(Stage.UPLOADING, t.acked, t.total, message=t.message,
-                                  retries=t.retries, resumes=t.resumes, image=item.image,
-                                  window=t.window)
+                self.meter.update(
+                    Stage.UPLOADING,
+                    t.acked,
+                    t.total,
+                    message=t.message,
+                    retries=t.retries,
+                    resumes=t.resumes,
+                    image=item.image,
+                    window=t.window,
+                )
 
             result = await upload_image(
-                self.client, source, options=replace(self.options.upload, image=item.image),
-                on_progress=tick, cancel=self.cancel, reconnect=self.reconnect)
+                self.client,
+                source,
+                options=replace(self.options.upload, image=item.image),
+                on_progress=tick,
+                cancel=self.cancel,
+                reconnect=self.reconnect,
+            )
         finally:
             close = getattr(source, "close", None)
             if close is not None:
@@ -341,7 +430,8 @@ class _Run:
         if result.stats.match is False:
             raise HashMismatch(
                 f"the device reports that the bytes in its slot differ from the uploaded file "
-                f"(match: false) for image {item.image}; the image was not marked")
+                f"(match: false) for image {item.image}; the image was not marked"
+            )
 
     async def _verify(self, item: UpdateImage) -> None:
         """The device's hash of a non-running slot must equal the image's before marking."""
@@ -350,11 +440,14 @@ class _Run:
         mine = [s for s in slots if s.image_number == item.image and not s.active]
         if any(s.hash == item.image_hash for s in mine):
             return
-        listed = ", ".join(f"slot {s.slot}: {s.hash.hex()[:16] if s.hash else 'no hash'}"
-                           for s in mine) or "no image in the spare slot"
+        listed = (
+            ", ".join(f"slot {s.slot}: {s.hash.hex()[:16] if s.hash else 'no hash'}" for s in mine)
+            or "no image in the spare slot"
+        )
         raise HashMismatch(
             f"the device's hash of image {item.image} ({listed}) does not match the image's "
-            f"{item.image_hash.hex()[:16]}...; the image was not marked")
+            f"{item.image_hash.hex()[:16]}...; the image was not marked"
+        )
 
     async def _mark(self, items: list[UpdateImage]) -> tuple[ImageSlot, ...]:
         slots: list[ImageSlot] = []
@@ -383,13 +476,13 @@ class _Run:
                     return await self.client.image_confirm(item.image_hash)
                 return await self.client.image_test(item.image_hash)
             except DeviceError as exc:
-                raise UpdateError(f"the device refused to mark image {item.image}: "
-                                  f"{exc}") from exc
+                raise UpdateError(f"the device refused to mark image {item.image}: {exc}") from exc
             except (TransportTimeout, DecodeError) as exc:
                 log.info("marking image %d: %s; reading the list to see", item.image, exc)
             slots = await read_slots(self.client)
-            if any(s.hash == item.image_hash and s.pending and s.permanent == permanent
-                   for s in slots):
+            if any(
+                s.hash == item.image_hash and s.pending and s.permanent == permanent for s in slots
+            ):
                 return slots
         raise UpdateError(f"the device did not confirm that image {item.image} is marked")
 
@@ -404,36 +497,53 @@ class _Run:
             return not any(s.pending and s.hash in marked for s in slots)
 
         self.client, slots = await wait_for_device(
-            self.client, self.reconnect, timeout_s=self.options.reboot_timeout_s,
-            poll_interval_s=self.options.poll_interval_s, ready=rebooted, cancel=self.cancel)
+            self.client,
+            self.reconnect,
+            timeout_s=self.options.reboot_timeout_s,
+            poll_interval_s=self.options.poll_interval_s,
+            ready=rebooted,
+            cancel=self.cancel,
+        )
         return tuple(slots)
 
     def _outcome(self, item: UpdateImage, outcome: Outcome, message: str) -> None:
-        self.outcomes[item.image] = ImageOutcome(item.image, item.label, outcome, message,
-                                                 self.uploads.get(item.image))
+        self.outcomes[item.image] = ImageOutcome(
+            item.image, item.label, outcome, message, self.uploads.get(item.image)
+        )
         self.say(Stage.CHECKING, message, item.image)
 
-    def _finish(self, slots: tuple[ImageSlot, ...], plan: list[str],
-                advice: tuple[str, ...]) -> UpdateResult:
+    def _finish(
+        self, slots: tuple[ImageSlot, ...], plan: list[str], advice: tuple[str, ...]
+    ) -> UpdateResult:
         outcomes = tuple(self.outcomes.values())
         ok = all(o.outcome not in (Outcome.REVERTED, Outcome.FAILED) for o in outcomes)
         message = " ".join(o.message[:1].upper() + o.message[1:] + "." for o in outcomes)
         can_confirm = any(o.outcome is Outcome.TESTING for o in outcomes)
         self.meter.update(Stage.DONE if ok else Stage.FAILED, message=message)
-        return UpdateResult(ok, message, outcomes, tuple(plan), advice, slots, can_confirm,
-                            self.client)
+        return UpdateResult(
+            ok, message, outcomes, tuple(plan), advice, slots, can_confirm, self.client
+        )
 
 
-def _half_marked(failed: UpdateImage, exc: Exception, done: list[UpdateImage],
-                 slots: list[ImageSlot]) -> str:
+def _half_marked(
+    failed: UpdateImage, exc: Exception, done: list[UpdateImage], slots: list[ImageSlot]
+) -> str:
     """The sentence for a multi-image mark that stopped part way: what is marked, and how
     to undo it (erase of a pending secondary is allowed, smp-protocol.md §6.1.3 step 7)."""
     numbers = ", ".join(str(i.image) for i in done)
     absolute = []
     for item in done:
-        held = next((s for s in slots if s.image_number == item.image and not s.active
-                     and s.hash == item.image_hash), None)
+        held = next(
+            (
+                s
+                for s in slots
+                if s.image_number == item.image and not s.active and s.hash == item.image_hash
+            ),
+            None,
+        )
         absolute.append(str(item.image * 2 + (held.slot if held is not None else 1)))
-    return (f"marking image {failed.image} failed ({exc}); image(s) {numbers} ARE marked and "
-            "will be installed alone at the next reset: do not reset; erase absolute slot(s) "
-            f"{', '.join(absolute)} (slotwise erase --slot N) to undo")
+    return (
+        f"marking image {failed.image} failed ({exc}); image(s) {numbers} ARE marked and "
+        "will be installed alone at the next reset: do not reset; erase absolute slot(s) "
+        f"{', '.join(absolute)} (slotwise erase --slot N) to undo"
+    )

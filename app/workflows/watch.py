@@ -30,8 +30,9 @@ async def read_slots(client: SmpClient, attempts: int = 3) -> list[ImageSlot]:
     raise AssertionError("unreachable")
 
 
-def classify_boot(slots: list[ImageSlot] | tuple[ImageSlot, ...], item: UpdateImage,
-                  mode: Mode) -> tuple[Outcome, str]:
+def classify_boot(
+    slots: list[ImageSlot] | tuple[ImageSlot, ...], item: UpdateImage, mode: Mode
+) -> tuple[Outcome, str]:
     """After a reset: does the new image run (confirmed or not), or did the device revert?"""
     running = running_slot(slots, item.image)
     if running is not None and running.hash == item.image_hash:
@@ -40,11 +41,13 @@ def classify_boot(slots: list[ImageSlot] | tuple[ImageSlot, ...], item: UpdateIm
             return Outcome.CONFIRMED, f"image {item.image} now runs {running.version}; {how}"
         return Outcome.TESTING, (
             f"image {item.image} now runs {running.version}, not confirmed yet: confirm it, "
-            "or the next reset reverts to the previous image")
+            "or the next reset reverts to the previous image"
+        )
     old = running.version if running is not None else "its previous image"
     return Outcome.REVERTED, (
         f"the device came back on {old}: the new image {item.version.smp_text} did not boot "
-        "or was not confirmed")
+        "or was not confirmed"
+    )
 
 
 async def confirm_running(client: SmpClient, image: int = 0) -> tuple[ImageSlot, ...]:
@@ -61,11 +64,15 @@ async def confirm_running(client: SmpClient, image: int = 0) -> tuple[ImageSlot,
     return tuple(await client.image_confirm(running.hash))
 
 
-async def wait_for_device(client: SmpClient, reconnect: Reconnect | None, *, timeout_s: float,
-                          poll_interval_s: float = 0.2,
-                          ready: Callable[[list[ImageSlot]], bool] | None = None,
-                          cancel: asyncio.Event | None = None,
-                          ) -> tuple[SmpClient, list[ImageSlot]]:
+async def wait_for_device(
+    client: SmpClient,
+    reconnect: Reconnect | None,
+    *,
+    timeout_s: float,
+    poll_interval_s: float = 0.2,
+    ready: Callable[[list[ImageSlot]], bool] | None = None,
+    cancel: asyncio.Event | None = None,
+) -> tuple[SmpClient, list[ImageSlot]]:
     """Watch the device come back after a reset: poll its image list (reconnecting when the
     link dropped) until it answers and `ready(slots)` holds. Returns the client and the list.
 
@@ -83,13 +90,15 @@ async def wait_for_device(client: SmpClient, reconnect: Reconnect | None, *, tim
         try:
             if not client.is_connected:
                 if reconnect is None:
-                    raise UpdateError("the link dropped during the reset and there is no way "
-                                      "to reconnect")
+                    raise UpdateError(
+                        "the link dropped during the reset and there is no way to reconnect"
+                    )
                 with contextlib.suppress(TransportError):
                     await client.close()
                 client = await reconnect()
-            slots = await client.call(ImageState(), ImageStateResponse, timeout_s=probe_s,
-                                      retries=0)
+            slots = await client.call(
+                ImageState(), ImageStateResponse, timeout_s=probe_s, retries=0
+            )
             if ready is None or ready(slots.images):
                 return client, slots.images
             last = "it has not rebooted yet"
@@ -100,5 +109,6 @@ async def wait_for_device(client: SmpClient, reconnect: Reconnect | None, *, tim
         else:  # wake at once when cancelled
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(cancel.wait(), poll_interval_s)
-    raise UpdateError(f"the device did not come back within {timeout_s:g} s after the reset "
-                      f"({last})")
+    raise UpdateError(
+        f"the device did not come back within {timeout_s:g} s after the reset ({last})"
+    )

@@ -19,10 +19,10 @@ async def boards() -> AsyncIterator[Callable[..., object]]:
     """Starts boards on demand: `await start(SimConfig(...))` -> a running UdpSimServer."""
     async with AsyncExitStack() as stack:
 
-        async def start(config: SimConfig | None = None, port: int = 0,
-                        link: LinkModel | None = None) -> UdpSimServer:
-            server = UdpSimServer(SimDevice(config or SimConfig()), link, port=port,
-                                  boot_s=0.05)
+        async def start(
+            config: SimConfig | None = None, port: int = 0, link: LinkModel | None = None
+        ) -> UdpSimServer:
+            server = UdpSimServer(SimDevice(config or SimConfig()), link, port=port, boot_s=0.05)
             await stack.enter_async_context(server)
             return server
 

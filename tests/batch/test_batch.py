@@ -24,10 +24,10 @@ from app.workflows.station import Station, job_finder
 Start = Callable[..., Any]
 
 
-def _write_job(tmp_path: Path, image: Path, key: Path, devices: list[str],
-               extra: str = "") -> Path:
+def _write_job(tmp_path: Path, image: Path, key: Path, devices: list[str], extra: str = "") -> Path:
     job = tmp_path / "job.toml"
-    job.write_text(f"""
+    job.write_text(
+        f"""
 [job]
 name = "sensor 1.1.0"
 image = "{image}"
@@ -45,12 +45,14 @@ devices = {devices!r}
 [identity]
 read = ["os_info"]
 {extra}
-""".replace("'", '"'))
+""".replace("'", '"')
+    )
     return job
 
 
 async def test_one_bad_board_never_disturbs_the_others(
-        boards: Start, signed_image: Path, signing_key: Path, tmp_path: Path) -> None:
+    boards: Start, signed_image: Path, signing_key: Path, tmp_path: Path
+) -> None:
     """Four boards: a reset mid-upload resumes and passes, a small slot and a silent board
     fail with their reasons, the healthy one passes; one exact row per board is logged."""
     healthy = await boards()
@@ -59,9 +61,15 @@ async def test_one_bad_board_never_disturbs_the_others(
     silent = await boards()
     resetting.device.reset_at_upload_offset(signed_image.stat().st_size // 2)
     silent.device.stop_answering()
-    specs = {name: f"udp:{s.address}" for name, s in
-             [("healthy", healthy), ("resetting", resetting), ("small", small),
-              ("silent", silent)]}
+    specs = {
+        name: f"udp:{s.address}"
+        for name, s in [
+            ("healthy", healthy),
+            ("resetting", resetting),
+            ("small", small),
+            ("silent", silent),
+        ]
+    }
     job = load_job(_write_job(tmp_path, signed_image, signing_key, list(specs.values())))
     report = tmp_path / "results.csv"
     runner = BatchRunner(job, ResultsLog.for_report(report), connect=default_connect(1.0))
@@ -69,8 +77,12 @@ async def test_one_bad_board_never_disturbs_the_others(
     rows = await runner.run(list(specs.values()))
 
     by_device = {r.device: r for r in rows}
-    assert [by_device[specs[n]].result for n in ("healthy", "resetting", "small", "silent")] \
-        == ["pass", "pass", "fail", "fail"]
+    assert [by_device[specs[n]].result for n in ("healthy", "resetting", "small", "silent")] == [
+        "pass",
+        "pass",
+        "fail",
+        "fail",
+    ]
     assert by_device[specs["resetting"]].resumes >= 1
     assert resetting.runtime.stats.reboots == 2  # the injected fault, then the test reset
     small_reason = by_device[specs["small"]].failure_reason
@@ -90,8 +102,10 @@ async def test_one_bad_board_never_disturbs_the_others(
         assert row["job"] == "sensor 1.1.0" and row["mode"] == "test"
         assert row["transport"] == "udp" and row["address"] in row["device"]
         stamp = dt.datetime.fromisoformat(row["timestamp"].replace("Z", "+00:00"))
-        assert stamp.tzinfo is not None and abs(
-            (dt.datetime.now(dt.UTC) - stamp).total_seconds()) < 120
+        assert (
+            stamp.tzinfo is not None
+            and abs((dt.datetime.now(dt.UTC) - stamp).total_seconds()) < 120
+        )
         assert float(row["duration_total_s"]) > 0
         if row["result"] == "pass":
             assert row["previous_version"] == "1.0.0"
@@ -106,22 +120,24 @@ async def test_one_bad_board_never_disturbs_the_others(
 
 
 async def test_the_log_is_appended_never_rewritten(
-        boards: Start, signed_image: Path, signing_key: Path, tmp_path: Path) -> None:
+    boards: Start, signed_image: Path, signing_key: Path, tmp_path: Path
+) -> None:
     """A second run appends its rows after the first run's, header written once."""
     board = await boards()
     job = make_job(signed_image, [signing_key], mode="none", retries=0)
     report = tmp_path / "log.csv"
     for _ in range(2):
         await BatchRunner(job, ResultsLog(report), connect=default_connect(1.0)).run(
-            [f"udp:{board.address}"])
+            [f"udp:{board.address}"]
+        )
     text = report.read_text()
     assert text.count("timestamp,station") == 1
     assert len(read_csv(report)) == 2
 
 
 async def test_a_changed_image_file_stops_the_job(
-        boards: Start, image_factory: Callable[..., Path], signing_key: Path,
-        tmp_path: Path) -> None:
+    boards: Start, image_factory: Callable[..., Path], signing_key: Path, tmp_path: Path
+) -> None:
     """The image is pinned at load: tampering with it afterwards stops the job unflashed."""
     board = await boards()
     image = image_factory("1.1.0")
@@ -139,12 +155,16 @@ async def test_a_changed_image_file_stops_the_job(
 
 
 def test_a_job_refuses_an_image_that_does_not_verify(
-        image_factory: Callable[..., Path], tmp_path: Path) -> None:
+    image_factory: Callable[..., Path], tmp_path: Path
+) -> None:
     """Wrong expected version and a wrong key both stop the job at load, with the reason."""
     image = image_factory("1.1.0")
     other_key = tmp_path / "other.pem"
-    subprocess.run([sys.executable, "-m", "imgtool.main", "keygen", "-k", str(other_key),
-                    "-t", "ecdsa-p256"], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "imgtool.main", "keygen", "-k", str(other_key), "-t", "ecdsa-p256"],
+        check=True,
+        capture_output=True,
+    )
     with pytest.raises(JobError, match=r"expects 2\.0\.0"):
         make_job(image, [], expected_version="2.0.0")
     with pytest.raises(JobError, match="failed verification"):
@@ -158,12 +178,14 @@ def _free_port() -> int:
 
 
 async def test_station_mode_flashes_a_board_that_appears_later(
-        boards: Start, signed_image: Path, signing_key: Path, tmp_path: Path) -> None:
+    boards: Start, signed_image: Path, signing_key: Path, tmp_path: Path
+) -> None:
     """A station watching a UDP address flashes the board that starts answering there."""
     port = _free_port()
     job_file = _write_job(tmp_path, signed_image, signing_key, [])
-    job_file.write_text(job_file.read_text().replace(
-        "devices = []", f'devices = []\nudp = ["127.0.0.1:{port}"]'))
+    job_file.write_text(
+        job_file.read_text().replace("devices = []", f'devices = []\nudp = ["127.0.0.1:{port}"]')
+    )
     job = load_job(job_file)
     runner = BatchRunner(job, connect=default_connect(1.0))
     station = Station(runner, job_finder(job.targets, timeout_s=0.5), poll_s=0.1)
@@ -184,30 +206,51 @@ async def test_station_mode_flashes_a_board_that_appears_later(
 
 
 def test_flash_cli_prints_a_line_per_board_and_exits_by_result(
-        signed_image: Path, signing_key: Path, tmp_path: Path) -> None:
+    signed_image: Path, signing_key: Path, tmp_path: Path
+) -> None:
     """`slotwise flash FILE --device ...` exits 1 when a board fails, 0 when all pass."""
     from sim_process import free_loopback_host, running_sim
 
     dead = f"{free_loopback_host()}:9"
     with running_sim("--udp", "127.0.0.1:0", state_dir=tmp_path / "board") as (good, _):
-        base = [sys.executable, "-m", "app", "--timeout", "1", "flash", str(signed_image),
-                "--key", str(signing_key), "--mode", "none", "--retries", "0",
-                "--report", str(tmp_path / "r.csv")]
-        mixed = subprocess.run([*base, "--device", f"udp:{good}", "--device", f"udp:{dead}"],
-                               capture_output=True, text=True, timeout=120)
+        base = [
+            sys.executable,
+            "-m",
+            "app",
+            "--timeout",
+            "1",
+            "flash",
+            str(signed_image),
+            "--key",
+            str(signing_key),
+            "--mode",
+            "none",
+            "--retries",
+            "0",
+            "--report",
+            str(tmp_path / "r.csv"),
+        ]
+        mixed = subprocess.run(
+            [*base, "--device", f"udp:{good}", "--device", f"udp:{dead}"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert mixed.returncode == 1, mixed.stderr
         lines = mixed.stdout.splitlines()
         assert any(line.startswith(f"PASS udp:{good}") for line in lines)
         assert any(line.startswith(f"FAIL udp:{dead}") for line in lines)
         assert lines[-1] == "1 passed, 1 failed"
-        alone = subprocess.run([*base, "--device", f"udp:{good}"], capture_output=True,
-                               text=True, timeout=120)
+        alone = subprocess.run(
+            [*base, "--device", f"udp:{good}"], capture_output=True, text=True, timeout=120
+        )
         assert alone.returncode == 0, alone.stdout + alone.stderr
         assert len(read_csv(tmp_path / "r.csv")) == 3
 
 
 async def test_every_link_an_attempt_opened_is_closed_even_when_it_fails(
-        boards: Start, signed_image: Path, signing_key: Path) -> None:
+    boards: Start, signed_image: Path, signing_key: Path
+) -> None:
     """A link that drops mid-upload (forcing a reconnect) and a board that then fails the
     hash check leave no link open: the first client and the reconnected one are closed."""
     board = await boards(link=LinkModel(rate_bps=60_000))  # slow enough to see progress

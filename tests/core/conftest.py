@@ -35,4 +35,3 @@ async def client(server: UdpSimServer) -> AsyncIterator[SmpClient]:
     transport = UdpTransport(server.host, server.port)
     async with SmpClient(transport, timeout_s=2.0) as connected:
         yield connected
-

@@ -11,14 +11,19 @@ from sim_process import free_loopback_host, running_sim
 
 
 def slotwise(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def smpmgr(host: str, *args: str) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("smpmgr")
-    return subprocess.run([str(exe), "--ip", host, "--timeout", "5", *args],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(exe), "--ip", host, "--timeout", "5", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_sim_prints_its_endpoint_and_images_json_lists_slots(tmp_path: Path) -> None:
@@ -29,11 +34,19 @@ def test_sim_prints_its_endpoint_and_images_json_lists_slots(tmp_path: Path) -> 
         result = slotwise("-d", f"udp:{address}", "images", "--json")
         assert result.returncode == 0, result.stderr
         slots = json.loads(result.stdout)
-        assert slots == [{
-            "image": 0, "slot": 0, "version": "1.0.0", "hash": slots[0]["hash"],
-            "bootable": True, "pending": False, "confirmed": True, "active": True,
-            "permanent": False,
-        }]
+        assert slots == [
+            {
+                "image": 0,
+                "slot": 0,
+                "version": "1.0.0",
+                "hash": slots[0]["hash"],
+                "bootable": True,
+                "pending": False,
+                "confirmed": True,
+                "active": True,
+                "permanent": False,
+            }
+        ]
         assert len(bytes.fromhex(slots[0]["hash"])) == 32
 
 
@@ -58,10 +71,14 @@ def test_gui_without_a_display_says_what_to_do_instead_of_aborting() -> None:
     """With no X11/Wayland display, `slotwise --demo` explains itself and exits 1."""
     import os
 
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
-    result = subprocess.run([sys.executable, "-m", "app", "--demo"], capture_output=True,
-                            text=True, timeout=60, env=env)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "--demo"], capture_output=True, text=True, timeout=60, env=env
+    )
     assert result.returncode == 1
     assert "no display" in result.stderr and "--screenshot" in result.stderr
 

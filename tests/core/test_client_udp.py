@@ -107,8 +107,9 @@ async def test_lost_packets_are_retransmitted(server: UdpSimServer, link: LinkMo
 
 
 @pytest.mark.parametrize("link", [LinkModel(latency_s=0.15)])
-async def test_late_replies_are_dropped_not_misdelivered(client: SmpClient,
-                                                         link: LinkModel) -> None:
+async def test_late_replies_are_dropped_not_misdelivered(
+    client: SmpClient, link: LinkModel
+) -> None:
     """A reply arriving after its request timed out is counted and ignored."""
     with pytest.raises(TransportTimeout):
         await client.request(Echo(d="late"), timeout_s=0.1, retries=0)
@@ -127,8 +128,9 @@ async def test_a_device_that_stops_answering_times_out_cleanly(server: UdpSimSer
             await client.echo("anyone?")
 
 
-async def test_closing_the_client_fails_pending_requests(server: UdpSimServer,
-                                                         device: SimDevice) -> None:
+async def test_closing_the_client_fails_pending_requests(
+    server: UdpSimServer, device: SimDevice
+) -> None:
     """Closing the link wakes a waiting request with TransportClosed instead of a hang."""
     await server.stop()  # nothing answers, so the request stays pending
     transport = UdpTransport(server.host, server.port)
@@ -165,7 +167,8 @@ class _Hostile(asyncio.DatagramProtocol):
 async def _hostile_client(answer: bytes, mode: str) -> tuple[SmpClient, asyncio.BaseTransport]:
     loop = asyncio.get_running_loop()
     transport, _ = await loop.create_datagram_endpoint(
-        lambda: _Hostile(answer, mode), local_addr=("127.0.0.1", 0))
+        lambda: _Hostile(answer, mode), local_addr=("127.0.0.1", 0)
+    )
     port = transport.get_extra_info("sockname")[1]
     client = SmpClient(UdpTransport("127.0.0.1", port), timeout_s=0.5, retries=0)
     await client.open()
@@ -184,10 +187,16 @@ async def test_malformed_cbor_in_a_matched_reply_raises_decode_error(body: bytes
         server.close()
 
 
-@pytest.mark.parametrize(("answer", "mode"), [
-    (b"\xa1\x61\x72", "short-body"),  # this request's header, but fewer body bytes than declared
-    (b"\x01\x02\x03", "raw"),  # too short to be a header at all
-])
+@pytest.mark.parametrize(
+    ("answer", "mode"),
+    [
+        (
+            b"\xa1\x61\x72",
+            "short-body",
+        ),  # this request's header, but fewer body bytes than declared
+        (b"\x01\x02\x03", "raw"),  # too short to be a header at all
+    ],
+)
 async def test_undecodable_frames_are_counted_and_dropped(answer: bytes, mode: str) -> None:
     """Truncated or headerless frames are counted and dropped; the request then times out
     cleanly (on a lossy link a retransmission could still have been answered)."""

@@ -21,8 +21,15 @@ from app.sim.serve import UdpSimServer
 from app.transport import open_transport
 
 HAS_SERIAL_SIM = importlib.util.find_spec("app.sim.serial_endpoint") is not None
-TRANSPORTS = ["udp", pytest.param("serial", marks=pytest.mark.skipif(
-    not HAS_SERIAL_SIM, reason="app/sim/serial_endpoint.py has not landed"))]
+TRANSPORTS = [
+    "udp",
+    pytest.param(
+        "serial",
+        marks=pytest.mark.skipif(
+            not HAS_SERIAL_SIM, reason="app/sim/serial_endpoint.py has not landed"
+        ),
+    ),
+]
 
 
 def make_server(device: SimDevice, kind: str) -> Any:
@@ -107,6 +114,7 @@ def sim_spec(device: SimDevice, kind: str) -> Iterator[str]:
 
 # --- GUI: a core bridge, a simulator on its loop, a controller and the diagnostics panel ------
 
+
 @pytest.fixture
 def gui_sim(bridge: Any, device: SimDevice) -> UdpSimServer:
     """The simulator on the bridge's loop over UDP, stopped when the bridge stops."""
@@ -128,7 +136,10 @@ def panel(qtbot: Any, bridge: Any, gui_sim: UdpSimServer, tmp_path: Any) -> Any:
     widget = DiagnosticsPanel(bridge, controller, RecentPaths(tmp_path / "recent.json"))
     qtbot.addWidget(widget)
     widget.show()
-    controller.select(DeviceTarget(spec=f"udp:{gui_sim.address}", kind="udp",
-                                   name="Diag board", address=gui_sim.address))
+    controller.select(
+        DeviceTarget(
+            spec=f"udp:{gui_sim.address}", kind="udp", name="Diag board", address=gui_sim.address
+        )
+    )
     qtbot.waitUntil(lambda: widget.context.capabilities is not None, timeout=10_000)
     return widget

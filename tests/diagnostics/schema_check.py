@@ -11,8 +11,10 @@ import re
 from typing import Any
 
 _TYPES = {
-    "object": lambda v: isinstance(v, dict), "array": lambda v: isinstance(v, list),
-    "string": lambda v: isinstance(v, str), "boolean": lambda v: isinstance(v, bool),
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
     "null": lambda v: v is None,
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
     "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
@@ -27,8 +29,9 @@ def validate(instance: Any, schema: dict[str, Any]) -> list[str]:
     return errors
 
 
-def _check(value: Any, schema: dict[str, Any], root: dict[str, Any], path: str,
-           errors: list[str]) -> None:
+def _check(
+    value: Any, schema: dict[str, Any], root: dict[str, Any], path: str, errors: list[str]
+) -> None:
     for keyword, rule in schema.items():
         if keyword in _ANNOTATIONS:
             continue
@@ -117,8 +120,16 @@ def _minimum(value, rule, schema, root, path, errors):  # type: ignore[no-untype
 
 
 _KEYWORDS = {
-    "type": _type, "const": _const, "enum": _enum, "properties": _properties,
-    "required": _required, "additionalProperties": _additional,
-    "propertyNames": _property_names, "items": _items, "anyOf": _any_of, "$ref": _ref,
-    "pattern": _pattern, "minimum": _minimum,
+    "type": _type,
+    "const": _const,
+    "enum": _enum,
+    "properties": _properties,
+    "required": _required,
+    "additionalProperties": _additional,
+    "propertyNames": _property_names,
+    "items": _items,
+    "anyOf": _any_of,
+    "$ref": _ref,
+    "pattern": _pattern,
+    "minimum": _minimum,
 }

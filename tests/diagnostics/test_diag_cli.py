@@ -50,14 +50,18 @@ def test_datetime_set_now_then_read(capsys: pytest.CaptureFixture[str], sim_spec
     assert abs((datetime.datetime.now(datetime.UTC) - sent_utc).total_seconds()) < 60
 
 
-def test_tasks_mempool_stats(capsys: pytest.CaptureFixture[str], sim_spec: str,
-                             device: SimDevice) -> None:
+def test_tasks_mempool_stats(
+    capsys: pytest.CaptureFixture[str], sim_spec: str, device: SimDevice
+) -> None:
     """tasks, mempool and stats print what the device reports, as text and JSON."""
     code, out, _ = run(capsys, sim_spec, "tasks", "--json")
     rows = json.loads(out)
     assert code == 0 and {r["name"] for r in rows} == {t.name for t in device.profile.tasks}
-    assert all(r["stack_size_bytes"] == 4 * next(t.stksiz for t in device.profile.tasks
-                                                 if t.name == r["name"]) for r in rows)
+    assert all(
+        r["stack_size_bytes"]
+        == 4 * next(t.stksiz for t in device.profile.tasks if t.name == r["name"])
+        for r in rows
+    )
     code, out, _ = run(capsys, sim_spec, "tasks")
     assert code == 0 and "idle" in out and "%" in out
     code, out, _ = run(capsys, sim_spec, "mempool")
@@ -73,11 +77,14 @@ def test_tasks_mempool_stats(capsys: pytest.CaptureFixture[str], sim_spec: str,
     assert code == 1 and "no statistics group" in err
 
 
-def test_settings_commands(capsys: pytest.CaptureFixture[str], sim_spec: str,
-                           device: SimDevice) -> None:
+def test_settings_commands(
+    capsys: pytest.CaptureFixture[str], sim_spec: str, device: SimDevice
+) -> None:
     """settings set/get with each type, delete and save act on the device's settings."""
-    assert run(capsys, sim_spec, "settings", "set", "app/n", "-5", "--type", "int",
-               "--width", "2")[0] == 0
+    assert (
+        run(capsys, sim_spec, "settings", "set", "app/n", "-5", "--type", "int", "--width", "2")[0]
+        == 0
+    )
     assert device.settings["app/n"] == b"\xfb\xff"
     assert run(capsys, sim_spec, "settings", "get", "app/n", "--type", "int")[1] == "-5\n"
     assert run(capsys, sim_spec, "settings", "set", "app/h", "de ad", "--type", "hex")[0] == 0
@@ -91,8 +98,9 @@ def test_settings_commands(capsys: pytest.CaptureFixture[str], sim_spec: str,
     assert code == 1 and "not hex bytes" in err
 
 
-def test_fs_put_get_hash_and_shell(capsys: pytest.CaptureFixture[str], sim_spec: str,
-                                   device: SimDevice, tmp_path: Path) -> None:
+def test_fs_put_get_hash_and_shell(
+    capsys: pytest.CaptureFixture[str], sim_spec: str, device: SimDevice, tmp_path: Path
+) -> None:
     """fs put/get move files both ways, fs hash compares, shell prints the output."""
     local = tmp_path / "up.bin"
     local.write_bytes(os.urandom(20_000))
@@ -121,24 +129,41 @@ def test_fs_put_get_hash_and_shell(capsys: pytest.CaptureFixture[str], sim_spec:
 
 
 @pytest.mark.parametrize("profile", ["zephyr-3.4"])
-def test_unsupported_commands_are_one_plain_line(capsys: pytest.CaptureFixture[str],
-                                                 sim_spec: str) -> None:
+def test_unsupported_commands_are_one_plain_line(
+    capsys: pytest.CaptureFixture[str], sim_spec: str
+) -> None:
     """On firmware without a group, a command prints one plain sentence and exits 1."""
-    for argv in (["settings", "get", "a"], ["fs", "get", "/lfs/a"], ["shell", "help"],
-                 ["datetime"], ["mempool"], ["bootloader"]):
+    for argv in (
+        ["settings", "get", "a"],
+        ["fs", "get", "/lfs/a"],
+        ["shell", "help"],
+        ["datetime"],
+        ["mempool"],
+        ["bootloader"],
+    ):
         code, out, err = run(capsys, sim_spec, *argv)
         assert code == 1, argv
         assert err.count("\n") == 1 and "firmware does not support" in err, (argv, err)
         assert "Traceback" not in err and out == ""
 
 
-def test_report_command_writes_bundle(capsys: pytest.CaptureFixture[str], sim_spec: str,
-                                      device: SimDevice, tmp_path: Path) -> None:
+def test_report_command_writes_bundle(
+    capsys: pytest.CaptureFixture[str], sim_spec: str, device: SimDevice, tmp_path: Path
+) -> None:
     """report writes a zip with JSON, HTML, traffic log and the pulled file."""
     device.files["/lfs/log.txt"] = b"boot ok\n"
     out_zip = tmp_path / "r.zip"
-    code, out, _ = run(capsys, sim_spec, "report", "--out", str(out_zip), "--pull",
-                       "/lfs/log.txt", "--pull", "/lfs/missing.txt")
+    code, out, _ = run(
+        capsys,
+        sim_spec,
+        "report",
+        "--out",
+        str(out_zip),
+        "--pull",
+        "/lfs/log.txt",
+        "--pull",
+        "/lfs/missing.txt",
+    )
     assert code == 0 and str(out_zip) in out
     with zipfile.ZipFile(out_zip) as bundle:
         names = set(bundle.namelist())
@@ -150,8 +175,7 @@ def test_report_command_writes_bundle(capsys: pytest.CaptureFixture[str], sim_sp
     assert any("missing.txt" in e for e in doc["errors"])
 
 
-def test_usage_errors(capsys: pytest.CaptureFixture[str], sim_spec: str,
-                      tmp_path: Path) -> None:
+def test_usage_errors(capsys: pytest.CaptureFixture[str], sim_spec: str, tmp_path: Path) -> None:
     """A missing local file or an empty shell command is a usage error (status 2)."""
     code, _, err = run(capsys, sim_spec, "fs", "put", str(tmp_path / "nope"), "/lfs/x")
     assert code == 2 and "cannot read" in err

@@ -22,8 +22,9 @@ MIB = 1024 * 1024
 
 
 @pytest.mark.parametrize("size", [0, 1, 4093, MIB])
-async def test_files_round_trip_and_hash_check(client: SmpClient, device: SimDevice,
-                                               kind: str, size: int) -> None:
+async def test_files_round_trip_and_hash_check(
+    client: SmpClient, device: SimDevice, kind: str, size: int
+) -> None:
     """Upload then download gives back the same bytes, and the device's digest matches."""
     if kind == "serial" and size == MIB:
         size = 64 * 1024  # base64 console framing over a pty: keep the suite fast
@@ -69,18 +70,21 @@ async def test_small_device_buffer_gives_small_chunks(client: SmpClient) -> None
     assert size <= min(params.buf_size - link.device_buffer_overhead, link.max_frame_bytes) - 48
 
 
-@pytest.mark.parametrize(("kind_", "text", "width", "raw"), [
-    (ValueType.TEXT, "héllo wörld", 4, "héllo wörld".encode()),
-    (ValueType.INT, "42", 4, b"\x2a\x00\x00\x00"),
-    (ValueType.INT, "-2", 2, b"\xfe\xff"),
-    (ValueType.INT, "0x1234", 8, b"\x34\x12" + bytes(6)),
-    (ValueType.INT, "255", 1, b"\xff"),
-    (ValueType.HEX, "01 ff:a0", 4, b"\x01\xff\xa0"),
-    (ValueType.HEX, "", 4, b""),
-])
-async def test_setting_values_of_each_type(client: SmpClient, device: SimDevice,
-                                           kind_: ValueType, text: str, width: int,
-                                           raw: bytes) -> None:
+@pytest.mark.parametrize(
+    ("kind_", "text", "width", "raw"),
+    [
+        (ValueType.TEXT, "héllo wörld", 4, "héllo wörld".encode()),
+        (ValueType.INT, "42", 4, b"\x2a\x00\x00\x00"),
+        (ValueType.INT, "-2", 2, b"\xfe\xff"),
+        (ValueType.INT, "0x1234", 8, b"\x34\x12" + bytes(6)),
+        (ValueType.INT, "255", 1, b"\xff"),
+        (ValueType.HEX, "01 ff:a0", 4, b"\x01\xff\xa0"),
+        (ValueType.HEX, "", 4, b""),
+    ],
+)
+async def test_setting_values_of_each_type(
+    client: SmpClient, device: SimDevice, kind_: ValueType, text: str, width: int, raw: bytes
+) -> None:
     """A value written as text, int or hex reaches the device as those bytes and reads back."""
     await client.setting_write("app/value", encode_setting(text, kind_, width))
     assert device.settings["app/value"] == raw
@@ -104,10 +108,16 @@ async def test_setting_delete_save_commit_load(client: SmpClient, device: SimDev
     assert err.value.group_error and err.value.rc == SettingsErr.KEY_NOT_FOUND
 
 
-@pytest.mark.parametrize(("kind_", "text", "width"), [
-    (ValueType.INT, "abc", 4), (ValueType.INT, "256", 1), (ValueType.INT, "1", 3),
-    (ValueType.HEX, "0g", 4), (ValueType.HEX, "123", 4),
-])
+@pytest.mark.parametrize(
+    ("kind_", "text", "width"),
+    [
+        (ValueType.INT, "abc", 4),
+        (ValueType.INT, "256", 1),
+        (ValueType.INT, "1", 3),
+        (ValueType.HEX, "0g", 4),
+        (ValueType.HEX, "123", 4),
+    ],
+)
 def test_bad_setting_values_are_refused(kind_: ValueType, text: str, width: int) -> None:
     """A value that does not fit its type is a SettingValueError with a sentence."""
     with pytest.raises(SettingValueError):

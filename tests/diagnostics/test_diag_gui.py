@@ -48,7 +48,7 @@ def test_info_page_shows_every_field(qtbot: QtBot, panel: Any, device: SimDevice
 
 
 def test_clock_set_from_pc_and_bootloader_query(qtbot: QtBot, panel: Any) -> None:
-    """"Set from PC clock" sets the device clock; an unknown query is answered in words."""
+    """ "Set from PC clock" sets the device clock; an unknown query is answered in words."""
     page = open_page(panel, InfoPage)
     qtbot.mouseClick(page.clock_set, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.clock_label.text()[:2] == "20", timeout=WAIT_MS)
@@ -69,8 +69,9 @@ def test_storage_erase_asks_once(qtbot: QtBot, panel: Any, device: SimDevice) ->
         button = box.findChild(QPushButton, answer)
         qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
         if answer == "confirm-cancel":
-            qtbot.waitUntil(lambda: page.findChild(QMessageBox, "confirm-dialog") is None,
-                            timeout=WAIT_MS)
+            qtbot.waitUntil(
+                lambda: page.findChild(QMessageBox, "confirm-dialog") is None, timeout=WAIT_MS
+            )
             assert device.settings == {"app/keep": b"1"}
     qtbot.waitUntil(lambda: page.status.text() == "Storage erased.", timeout=WAIT_MS)
     assert device.settings == {}
@@ -95,8 +96,7 @@ def test_tasks_auto_refresh(qtbot: QtBot, panel: Any, device: SimDevice) -> None
 def test_stats_highlight_changed_counters(qtbot: QtBot, panel: Any, device: SimDevice) -> None:
     """Groups are listed; with auto-refresh a changing counter is highlighted and charted."""
     page = open_page(panel, StatsPage)
-    qtbot.waitUntil(lambda: page.groups.count() == len(device.profile.stat_groups),
-                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: page.groups.count() == len(device.profile.stat_groups), timeout=WAIT_MS)
     items = page.groups.findItems("smp_svr_stats", Qt.MatchFlag.MatchExactly)
     page.groups.setCurrentItem(items[0])
     qtbot.waitUntil(lambda: "ticks" in page.values, timeout=WAIT_MS)
@@ -104,8 +104,7 @@ def test_stats_highlight_changed_counters(qtbot: QtBot, panel: Any, device: SimD
     page.refresher.auto.setChecked(True)
     qtbot.waitUntil(lambda: "ticks" in page.changed, timeout=WAIT_MS)
     assert "s1" not in page.changed
-    row = next(r for r in range(page.table.rowCount())
-               if page.table.item(r, 0).text() == "ticks")
+    row = next(r for r in range(page.table.rowCount()) if page.table.item(r, 0).text() == "ticks")
     assert page.table.item(row, 1).background().style() == Qt.BrushStyle.SolidPattern
     assert page.table.item(row, 2).text().startswith("+")
     s1 = next(r for r in range(page.table.rowCount()) if page.table.item(r, 0).text() == "s1")
@@ -137,8 +136,9 @@ def test_settings_write_read_delete(qtbot: QtBot, panel: Any, device: SimDevice)
     assert "not hex bytes" in page.status.text()
 
 
-def test_files_upload_download_compare(qtbot: QtBot, panel: Any, device: SimDevice,
-                                       tmp_path: Path) -> None:
+def test_files_upload_download_compare(
+    qtbot: QtBot, panel: Any, device: SimDevice, tmp_path: Path
+) -> None:
     """Upload shows progress and verifies, download writes the file, paths are remembered."""
     page = open_page(panel, FilesPage)
     local = tmp_path / "blob.bin"
@@ -193,7 +193,13 @@ def test_quick_commands_keep_prompt_and_output_together(qtbot: QtBot, panel: Any
         page.run_input()
     qtbot.waitUntil(lambda: page.pending == 0, timeout=WAIT_MS)
     assert page.output.toPlainText().splitlines() == [
-        "$ echo one", "one", "$ echo two", "two", "$ echo three", "three"]
+        "$ echo one",
+        "one",
+        "$ echo two",
+        "two",
+        "$ echo three",
+        "three",
+    ]
 
 
 def test_clean_output_handles_line_ends_and_escapes() -> None:
@@ -215,9 +221,20 @@ def test_log_page_renders_entries(qtbot: QtBot, panel: Any) -> None:
     from app.smp.groups.log import LogEntry, LogInfo, LogShowResponse
 
     page = panel.page(LogPage)
-    page._show_entries(LogShowResponse(logs=[LogInfo(name="reboot", type=1, entries=[
-        LogEntry(msg="booted <ok>", ts=1_700_000_000_000_000, level=1, index=7),
-        LogEntry(msg=b"\x01\x02", ts=-1, level=3, index=8)])]))
+    page._show_entries(
+        LogShowResponse(
+            logs=[
+                LogInfo(
+                    name="reboot",
+                    type=1,
+                    entries=[
+                        LogEntry(msg="booted <ok>", ts=1_700_000_000_000_000, level=1, index=7),
+                        LogEntry(msg=b"\x01\x02", ts=-1, level=3, index=8),
+                    ],
+                )
+            ]
+        )
+    )
     assert page.table.rowCount() == 2
     assert page.table.item(0, 1).text().startswith("2023-11-14T22:13:20")
     assert page.table.item(0, 3).text() == "booted <ok>"
@@ -246,8 +263,7 @@ def test_device_without_enum_offers_unprobed_erase(qtbot: QtBot, panel: Any) -> 
     assert "probed" in panel.caps_label.text()
 
 
-def test_export_report_bundle(qtbot: QtBot, panel: Any, device: SimDevice,
-                              tmp_path: Path) -> None:
+def test_export_report_bundle(qtbot: QtBot, panel: Any, device: SimDevice, tmp_path: Path) -> None:
     """Export writes the zip with the session's traffic, the pulled file and a valid JSON."""
     from .schema_check import validate
 
@@ -267,8 +283,9 @@ def test_export_report_bundle(qtbot: QtBot, panel: Any, device: SimDevice,
     assert panel.export_button.isEnabled()
 
 
-def test_main_window_has_diagnostics_beside_slots(qtbot: QtBot, bridge: Any,
-                                                  gui_sim: Any, tmp_path: Path) -> None:
+def test_main_window_has_diagnostics_beside_slots(
+    qtbot: QtBot, bridge: Any, gui_sim: Any, tmp_path: Path
+) -> None:
     """The main window shows Slots and Diagnostics tabs; selecting a device detects caps."""
     from PySide6.QtWidgets import QTabWidget
 
@@ -283,15 +300,15 @@ def test_main_window_has_diagnostics_beside_slots(qtbot: QtBot, bridge: Any,
     assert tabs is not None
     assert [tabs.tabText(i) for i in range(tabs.count())] == ["Slots", "Diagnostics"]
     assert tabs.widget(0) is window.right_scroll and tabs.widget(1) is window.diagnostics
-    target = DeviceTarget(spec=f"udp:{gui_sim.address}", kind="udp", name="W",
-                          address=gui_sim.address)
+    target = DeviceTarget(
+        spec=f"udp:{gui_sim.address}", kind="udp", name="W", address=gui_sim.address
+    )
     window.add_targets([target])
     window.device_pane.select_spec(target.spec)
     qtbot.waitUntil(lambda: window.controller.snapshot is not None, timeout=WAIT_MS)
     assert window.diagnostics.context.capabilities is None  # not asked while hidden
     tabs.setCurrentIndex(1)
-    qtbot.waitUntil(lambda: window.diagnostics.context.capabilities is not None,
-                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.diagnostics.context.capabilities is not None, timeout=WAIT_MS)
     assert window.diagnostics.export_button.isEnabled()
     # the log drawer's "record traffic" switch stays the drawer's; the report records anyway
     assert window.controller.tap.enabled is False

@@ -39,15 +39,20 @@ async def make_bundle(client: SmpClient, device: SimDevice, out: Path) -> dict[s
     client.on_traffic = traffic
     device.files["/lfs/log.txt"] = b"boot\n" * 100
     device.files["/lfs/core.bin"] = bytes(range(256)) * 40
-    report = await collect_report(client, pull=["/lfs/log.txt", "/lfs/core.bin", "/lfs/nope"],
-                                  traffic=traffic, device_name="Bench board")
+    report = await collect_report(
+        client,
+        pull=["/lfs/log.txt", "/lfs/core.bin", "/lfs/nope"],
+        traffic=traffic,
+        device_name="Bench board",
+    )
     write_bundle(report, out)
     return report_json(report)
 
 
 @pytest.mark.parametrize("profile", ["zephyr-modern", "old-firmware", "zephyr-3.4"])
-async def test_report_json_matches_schema(client: SmpClient, device: SimDevice,
-                                          tmp_path: Path, profile: str) -> None:
+async def test_report_json_matches_schema(
+    client: SmpClient, device: SimDevice, tmp_path: Path, profile: str
+) -> None:
     """Reports from every firmware profile validate against the documented schema."""
     doc = await make_bundle(client, device, tmp_path / "r.zip")
     assert validate(doc, SCHEMA) == []
@@ -58,22 +63,26 @@ async def test_report_json_matches_schema(client: SmpClient, device: SimDevice,
     assert doc["sections"]["images"]["ok"] and doc["sections"]["images"]["value"][0]["hash"]
 
 
-async def test_validator_rejects_broken_reports(client: SmpClient, device: SimDevice,
-                                                tmp_path: Path) -> None:
+async def test_validator_rejects_broken_reports(
+    client: SmpClient, device: SimDevice, tmp_path: Path
+) -> None:
     """The schema check fails on a missing key, a wrong type and an unknown feature."""
     doc = await make_bundle(client, device, tmp_path / "r.zip")
-    for mutate in (lambda d: d.pop("sections"),
-                   lambda d: d["sections"]["params"].__setitem__("ok", "yes"),
-                   lambda d: d["capabilities"]["features"][0].__setitem__("feature", "warp"),
-                   lambda d: d["files"][0].__setitem__("sha256", "xyz"),
-                   lambda d: d.__setitem__("extra", 1)):
+    for mutate in (
+        lambda d: d.pop("sections"),
+        lambda d: d["sections"]["params"].__setitem__("ok", "yes"),
+        lambda d: d["capabilities"]["features"][0].__setitem__("feature", "warp"),
+        lambda d: d["files"][0].__setitem__("sha256", "xyz"),
+        lambda d: d.__setitem__("extra", 1),
+    ):
         broken = copy.deepcopy(doc)
         mutate(broken)
         assert validate(broken, SCHEMA), mutate
 
 
-async def test_bundle_holds_files_traffic_and_errors(client: SmpClient, device: SimDevice,
-                                                     tmp_path: Path) -> None:
+async def test_bundle_holds_files_traffic_and_errors(
+    client: SmpClient, device: SimDevice, tmp_path: Path
+) -> None:
     """Pulled files are stored with their sha256, a missing one is an error, traffic is logged."""
     import hashlib
 
@@ -92,8 +101,9 @@ async def test_bundle_holds_files_traffic_and_errors(client: SmpClient, device: 
     assert any(" rx READ_RSP fs(8) cmd 0 " in line for line in lines)
 
 
-async def test_html_escapes_device_text(client: SmpClient, device: SimDevice,
-                                        tmp_path: Path, qapp: Any) -> None:
+async def test_html_escapes_device_text(
+    client: SmpClient, device: SimDevice, tmp_path: Path, qapp: Any
+) -> None:
     """Device strings appear escaped, and Qt's rich-text engine loads the page."""
     from PySide6.QtGui import QTextDocument
 
@@ -111,13 +121,25 @@ async def test_html_escapes_device_text(client: SmpClient, device: SimDevice,
 
 def test_html_renders_a_failed_section() -> None:
     """A failed section shows its error sentence instead of a value."""
-    doc = {"device": {"name": None, "address": "a", "link": "udp", "max_frame_bytes": 1,
-                      "mtu": None}, "generated_at": "t",
-           "app": {"version": "1"}, "capabilities": {"source": "probe", "detected_at": "t",
-                                                     "features": []},
-           "sections": {"params": {"read_at": "t", "ok": False, "unsupported": True,
-                                   "error": "no <params>", "value": None}},
-           "files": [], "errors": [], "client": {}, "traffic": {"frames": 0, "file": None}}
+    doc = {
+        "device": {"name": None, "address": "a", "link": "udp", "max_frame_bytes": 1, "mtu": None},
+        "generated_at": "t",
+        "app": {"version": "1"},
+        "capabilities": {"source": "probe", "detected_at": "t", "features": []},
+        "sections": {
+            "params": {
+                "read_at": "t",
+                "ok": False,
+                "unsupported": True,
+                "error": "no <params>",
+                "value": None,
+            }
+        },
+        "files": [],
+        "errors": [],
+        "client": {},
+        "traffic": {"frames": 0, "file": None},
+    }
     page = render_html(doc)
     assert "no &lt;params&gt;" in page
 

@@ -23,10 +23,9 @@ from app.sim.serve import UdpSimServer
 IMGTOOL = [sys.executable, "-m", "imgtool.main"]
 
 
-
-
-def start_sim(bridge: CoreBridge, link: LinkModel | None = None,
-              config: SimConfig | None = None) -> UdpSimServer:
+def start_sim(
+    bridge: CoreBridge, link: LinkModel | None = None, config: SimConfig | None = None
+) -> UdpSimServer:
     """A simulated device on 127.0.0.1 (port 0), stopped when the bridge stops."""
     server = UdpSimServer(SimDevice(config or SimConfig(name="gui-test-board")), link)
     bridge.wait(server.start())
@@ -35,8 +34,7 @@ def start_sim(bridge: CoreBridge, link: LinkModel | None = None,
 
 
 def udp_target(server: UdpSimServer, name: str = "Test board") -> DeviceTarget:
-    return DeviceTarget(spec=f"udp:{server.address}", kind="udp", name=name,
-                        address=server.address)
+    return DeviceTarget(spec=f"udp:{server.address}", kind="udp", name=name, address=server.address)
 
 
 @pytest.fixture
@@ -58,14 +56,14 @@ def window(qtbot: QtBot, bridge: CoreBridge, settings: AppSettings) -> Iterator[
 def signing_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An ECDSA P-256 key made by imgtool for this test session."""
     key = tmp_path_factory.mktemp("keys") / "test-key.pem"
-    subprocess.run([*IMGTOOL, "keygen", "-k", str(key), "-t", "ecdsa-p256"], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [*IMGTOOL, "keygen", "-k", str(key), "-t", "ecdsa-p256"], check=True, capture_output=True
+    )
     return key
 
 
 @pytest.fixture(scope="session")
-def make_image(tmp_path_factory: pytest.TempPathFactory,
-               signing_key: Path) -> Callable[..., Path]:
+def make_image(tmp_path_factory: pytest.TempPathFactory, signing_key: Path) -> Callable[..., Path]:
     """make_image(version, size=..., signed=True) -> a file signed by imgtool."""
     folder = tmp_path_factory.mktemp("images")
 
@@ -73,8 +71,19 @@ def make_image(tmp_path_factory: pytest.TempPathFactory,
         payload = folder / f"payload-{version}-{size}.bin"
         payload.write_bytes(bytes((i * 7 + len(version)) & 0xFF for i in range(size)))
         out = folder / f"app-{version}-{size}-{'signed' if signed else 'unsigned'}.bin"
-        args = [*IMGTOOL, "sign", "--header-size", "0x200", "--pad-header", "--align", "4",
-                "--slot-size", "0x80000", "--version", version]
+        args = [
+            *IMGTOOL,
+            "sign",
+            "--header-size",
+            "0x200",
+            "--pad-header",
+            "--align",
+            "4",
+            "--slot-size",
+            "0x80000",
+            "--version",
+            version,
+        ]
         if signed:
             args += ["-k", str(signing_key)]
         subprocess.run([*args, str(payload), str(out)], check=True, capture_output=True)
@@ -83,14 +92,17 @@ def make_image(tmp_path_factory: pytest.TempPathFactory,
     return make
 
 
-def connect(qtbot: QtBot, window: MainWindow, server: UdpSimServer,
-            name: str = "Test board") -> None:
+def connect(
+    qtbot: QtBot, window: MainWindow, server: UdpSimServer, name: str = "Test board"
+) -> None:
     """List the simulated device, select it, and wait until its slots are shown."""
     window.add_targets([udp_target(server, name)])
     assert window.device_pane.select_spec(f"udp:{server.address}")
     try:
-        qtbot.waitUntil(lambda: window.controller.snapshot is not None
-                        and len(window.device_view.cards) >= 2, timeout=20000)
+        qtbot.waitUntil(
+            lambda: window.controller.snapshot is not None and len(window.device_view.cards) >= 2,
+            timeout=20000,
+        )
     except TimeoutError:  # say what the window logged
         log = window.log_drawer.operations.toPlainText()
         raise AssertionError(f"device not shown within 20 s; the window logged:\n{log}") from None
@@ -112,4 +124,3 @@ def trusted_settings(settings: AppSettings, signing_key: Path) -> AppSettings:
 
     KeyStore(settings.keys_dir).add("test-key", signing_key)
     return settings
-

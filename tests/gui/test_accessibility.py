@@ -33,7 +33,11 @@ def unnamed_controls(root: QWidget) -> list[str]:
         if not isinstance(widget, CONTROLS) or not widget.isVisibleTo(root):
             continue
         if widget.parent() is not None and type(widget.parent()).__name__ in (
-                "QComboBox", "QAbstractSpinBox", "QSpinBox", "QDoubleSpinBox"):
+            "QComboBox",
+            "QAbstractSpinBox",
+            "QSpinBox",
+            "QDoubleSpinBox",
+        ):
             continue  # a composite's own inner parts
         text = widget.text() if isinstance(widget, QAbstractButton) else ""
         if not widget.accessibleName() and not text.strip("&"):
@@ -41,9 +45,13 @@ def unnamed_controls(root: QWidget) -> list[str]:
     return missing
 
 
-def test_every_control_is_named(qtbot: QtBot, trusted_settings: AppSettings,
-                                window: MainWindow, sim: UdpSimServer,
-                                make_image: Callable[..., Path]) -> None:
+def test_every_control_is_named(
+    qtbot: QtBot,
+    trusted_settings: AppSettings,
+    window: MainWindow,
+    sim: UdpSimServer,
+    make_image: Callable[..., Path],
+) -> None:
     """Device list, device view, slot cards, upload panel, log drawer, settings and the
     add-device dialog expose a name for every control."""
     connect(qtbot, window, sim)
@@ -61,8 +69,11 @@ def test_every_control_is_named(qtbot: QtBot, trusted_settings: AppSettings,
 
 def test_main_actions_have_shortcuts(window: MainWindow) -> None:
     """Open image, add device, refresh, log drawer and preferences answer to the keyboard."""
-    shortcuts = {action.text(): action.shortcut() for action in window.findChildren(
-        type(window.open_action)) if not action.shortcut().isEmpty()}
+    shortcuts = {
+        action.text(): action.shortcut()
+        for action in window.findChildren(type(window.open_action))
+        if not action.shortcut().isEmpty()
+    }
     assert shortcuts["Open image\u2026"] == QKeySequence(QKeySequence.StandardKey.Open)
     assert shortcuts["Add device\u2026"] == QKeySequence("Ctrl+N")
     assert shortcuts["Refresh"] == QKeySequence(QKeySequence.StandardKey.Refresh)

@@ -19,8 +19,9 @@ def test_result_arrives_on_gui_thread(qtbot: QtBot, bridge: CoreBridge) -> None:
     async def where() -> str:
         return threading.current_thread().name
 
-    bridge.submit(where(), on_result=lambda name: seen.append(
-        (name, threading.current_thread().name)))
+    bridge.submit(
+        where(), on_result=lambda name: seen.append((name, threading.current_thread().name))
+    )
     qtbot.waitUntil(lambda: bool(seen), timeout=5000)
     assert seen[0][0] == "slotwise-core"
     assert seen[0][1] == threading.main_thread().name

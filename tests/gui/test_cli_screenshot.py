@@ -12,10 +12,19 @@ def test_demo_screenshot_exits_zero_and_writes_png(tmp_path: Path) -> None:
     """The CLI opens the demo, reads the first device's slots, saves a PNG and exits 0,
     without touching the user's settings (HOME points at tmp_path)."""
     out = tmp_path / "shot.png"
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path),
-           "XDG_CONFIG_HOME": str(tmp_path / "config")}
-    done = subprocess.run([sys.executable, "-m", "app", "--demo", "--screenshot", str(out)],
-                          env=env, capture_output=True, text=True, timeout=90)
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "--demo", "--screenshot", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     assert done.returncode == 0, done.stderr
     data = out.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n")

@@ -20,8 +20,9 @@ def badges(window: MainWindow, slot: int) -> list[str]:
     return [label.text() for label in card.badges]
 
 
-def test_add_device_connects_and_shows_identity(qtbot: QtBot, window: MainWindow,
-                                                sim: UdpSimServer) -> None:
+def test_add_device_connects_and_shows_identity(
+    qtbot: QtBot, window: MainWindow, sim: UdpSimServer
+) -> None:
     """A UDP device added by hand is listed, selected, read and named in the window title."""
     dialog = window.add_device()
     qtbot.keyClicks(dialog.udp_address, sim.address)
@@ -49,8 +50,7 @@ def test_add_device_rejects_bad_address(qtbot: QtBot, window: MainWindow) -> Non
     assert window.devices.rowCount() == 0
 
 
-def test_slots_show_correct_badges(qtbot: QtBot, window: MainWindow,
-                                   sim: UdpSimServer) -> None:
+def test_slots_show_correct_badges(qtbot: QtBot, window: MainWindow, sim: UdpSimServer) -> None:
     """The running slot shows active/confirmed/bootable; the empty slot offers Upload only."""
     window.add_targets([udp_target(sim)])
     window.device_pane.select_spec(f"udp:{sim.address}")
@@ -65,8 +65,9 @@ def test_slots_show_correct_badges(qtbot: QtBot, window: MainWindow,
     assert "rollback" not in primary.buttons  # nothing to go back to
 
 
-def test_switching_devices_drops_the_slow_answer(qtbot: QtBot, window: MainWindow,
-                                                 bridge: CoreBridge) -> None:
+def test_switching_devices_drops_the_slow_answer(
+    qtbot: QtBot, window: MainWindow, bridge: CoreBridge
+) -> None:
     """Picking another device while the first is still being read shows only the second."""
     slow = start_sim(bridge, LinkModel(latency_s=0.15))
     fast = start_sim(bridge)
@@ -79,8 +80,9 @@ def test_switching_devices_drops_the_slow_answer(qtbot: QtBot, window: MainWindo
     assert window.device_view.header.name_label.text() == "Fast board"
 
 
-def test_filter_box_hides_other_devices(qtbot: QtBot, window: MainWindow,
-                                        bridge: CoreBridge) -> None:
+def test_filter_box_hides_other_devices(
+    qtbot: QtBot, window: MainWindow, bridge: CoreBridge
+) -> None:
     """Typing in the filter box keeps only the devices whose name or address matches."""
     a, b = start_sim(bridge), start_sim(bridge)
     window.add_targets([udp_target(a, "Kitchen sensor"), udp_target(b, "Garage door")])

@@ -10,8 +10,9 @@ from app.gui.settings import AppSettings
 from app.sim.serve import UdpSimServer
 
 
-def test_discover_udp_device_and_connect(qtbot: QtBot, window: MainWindow,
-                                         sim: UdpSimServer) -> None:
+def test_discover_udp_device_and_connect(
+    qtbot: QtBot, window: MainWindow, sim: UdpSimServer
+) -> None:
     """A UDP host given to discovery is probed, listed as answering SMP, and connects."""
     window.udp_scan.append(sim.address)
     window.start_discovery(ble=False, serial=False)
@@ -25,8 +26,9 @@ def test_discover_udp_device_and_connect(qtbot: QtBot, window: MainWindow,
     assert window.windowTitle().startswith(found.name)
 
 
-def test_demo_lists_every_link_and_selects_first(qtbot: QtBot, bridge: CoreBridge,
-                                                 settings: AppSettings) -> None:
+def test_demo_lists_every_link_and_selects_first(
+    qtbot: QtBot, bridge: CoreBridge, settings: AppSettings
+) -> None:
     """--demo lists a UDP, a serial and a BLE board, selects the first, and the BLE one
     (through the fake GATT seam) connects too, with its link and MTU shown."""
     window = MainWindow(bridge, settings, demo=True)
@@ -39,15 +41,19 @@ def test_demo_lists_every_link_and_selects_first(qtbot: QtBot, bridge: CoreBridg
     assert window.controller.snapshot.target.kind == "udp"
     assert window.upload_panel.demo_button.isVisible()
     window.device_pane.select_spec("ble:slotwise-demo-ble")
-    qtbot.waitUntil(lambda: window.controller.snapshot is not None
-                    and window.controller.snapshot.target.kind == "ble", timeout=15000)
+    qtbot.waitUntil(
+        lambda: (
+            window.controller.snapshot is not None
+            and window.controller.snapshot.target.kind == "ble"
+        ),
+        timeout=15000,
+    )
     link = window.device_view.header.fields["link"].text()
     assert link.startswith("BLE") and "MTU 247" in link
     window.close()
 
 
-def test_demo_image_full_update(qtbot: QtBot, bridge: CoreBridge,
-                                settings: AppSettings) -> None:
+def test_demo_image_full_update(qtbot: QtBot, bridge: CoreBridge, settings: AppSettings) -> None:
     """In demo mode the bundled image verifies with the demo key and installs in test mode."""
     from PySide6.QtCore import Qt
 

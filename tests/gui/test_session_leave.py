@@ -46,8 +46,7 @@ def session_for(server: UdpSimServer) -> tuple[DeviceSession, CountingOpener]:
     return DeviceSession(target, timeout_s=0.5, opener=opener), opener
 
 
-async def test_closing_mid_reset_wait_stops_it_and_leaves_no_link(
-        server: UdpSimServer) -> None:
+async def test_closing_mid_reset_wait_stops_it_and_leaves_no_link(server: UdpSimServer) -> None:
     """A reset wait (device silent after its reboot) ends promptly when the session closes,
     and every transport the session opened is closed: no reconnect after close."""
     session, opener = session_for(server)

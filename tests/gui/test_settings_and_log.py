@@ -20,9 +20,9 @@ from app.sim.serve import UdpSimServer
 from .conftest import connect
 
 
-def test_settings_persist_across_restart(qtbot: QtBot, settings: AppSettings,
-                                         signing_key: Path,
-                                         make_image: Callable[..., Path]) -> None:
+def test_settings_persist_across_restart(
+    qtbot: QtBot, settings: AppSettings, signing_key: Path, make_image: Callable[..., Path]
+) -> None:
     """Mode, window, timeouts, a trusted key, recent files and geometry survive a restart."""
     first_bridge = CoreBridge()
     first = MainWindow(first_bridge, settings)
@@ -66,16 +66,16 @@ def test_settings_persist_across_restart(qtbot: QtBot, settings: AppSettings,
         second_bridge.stop()
 
 
-def test_log_shows_operations_and_decoded_traffic(qtbot: QtBot, window: MainWindow,
-                                                  sim: UdpSimServer) -> None:
+def test_log_shows_operations_and_decoded_traffic(
+    qtbot: QtBot, window: MainWindow, sim: UdpSimServer
+) -> None:
     """With recording on, a refresh shows decoded image-state requests and replies."""
     connect(qtbot, window, sim)
     drawer = window.log_drawer
     assert "Connecting to Test board" in drawer.operations.toPlainText()
     drawer.traffic_box.setChecked(True)
     window.controller.refresh()
-    qtbot.waitUntil(lambda: "image cmd 0 read" in drawer.traffic_view.toPlainText(),
-                    timeout=5000)
+    qtbot.waitUntil(lambda: "image cmd 0 read" in drawer.traffic_view.toPlainText(), timeout=5000)
     text = drawer.traffic_view.toPlainText()
     assert "\u2190 image cmd 0 read reply" in text
     assert "images: [{" in text
@@ -89,8 +89,9 @@ def test_log_save_writes_shown_text(qtbot: QtBot, window: MainWindow, tmp_path: 
     assert "ERROR The device did not answer in time." in target.read_text()
 
 
-def test_serial_console_lines_reach_the_drawer(qtbot: QtBot, window: MainWindow,
-                                               bridge: CoreBridge) -> None:
+def test_serial_console_lines_reach_the_drawer(
+    qtbot: QtBot, window: MainWindow, bridge: CoreBridge
+) -> None:
     """Lines a serial device prints between SMP frames appear in the console tab."""
     serial_endpoint = pytest.importorskip("app.sim.serial_endpoint")
     from app.sim.device import SimConfig, SimDevice
@@ -99,8 +100,9 @@ def test_serial_console_lines_reach_the_drawer(qtbot: QtBot, window: MainWindow,
     bridge.wait(pty.start())
     bridge.add_cleanup(pty.stop)
     spec = f"serial:{pty.path}"
-    window.add_targets([DeviceTarget(spec=spec, kind="serial", name="Serial board",
-                                     address=pty.path)])
+    window.add_targets(
+        [DeviceTarget(spec=spec, kind="serial", name="Serial board", address=pty.path)]
+    )
     window.device_pane.select_spec(spec)
     qtbot.waitUntil(lambda: window.controller.snapshot is not None, timeout=10000)
 
@@ -108,5 +110,7 @@ def test_serial_console_lines_reach_the_drawer(qtbot: QtBot, window: MainWindow,
         pty.write_console("[00:00:01.000] <inf> app: hello from the console")
 
     bridge.wait(say())
-    qtbot.waitUntil(lambda: "hello from the console"
-                    in window.log_drawer.console_view.toPlainText(), timeout=5000)
+    qtbot.waitUntil(
+        lambda: "hello from the console" in window.log_drawer.console_view.toPlainText(),
+        timeout=5000,
+    )

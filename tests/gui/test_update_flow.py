@@ -24,12 +24,22 @@ def drop_file(window: MainWindow, path: Path) -> None:
     """Drag `path` onto the window and drop it, as a file manager does."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    enter = QDragEnterEvent(QPointF(window.rect().center()), Qt.DropAction.CopyAction, mime,
-                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        QPointF(window.rect().center()),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
-    drop = QDropEvent(QPointF(window.rect().center()), Qt.DropAction.CopyAction, mime,
-                      Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    drop = QDropEvent(
+        QPointF(window.rect().center()),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(window, drop)
 
 
@@ -50,8 +60,9 @@ def click(qtbot: QtBot, button: QPushButton) -> None:
 
 def answer_yes(qtbot: QtBot, window: MainWindow) -> str:
     """Find the open confirmation, press its action button, and return what it said."""
-    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "confirm-dialog") is not None,
-                    timeout=5000)
+    qtbot.waitUntil(
+        lambda: window.findChild(QMessageBox, "confirm-dialog") is not None, timeout=5000
+    )
     box = window.findChild(QMessageBox, "confirm-dialog")
     text = box.informativeText()
     click(qtbot, box.findChild(QPushButton, "confirm-yes"))
@@ -70,9 +81,13 @@ def upload_in_test_mode(qtbot: QtBot, window: MainWindow, image: Path) -> str:
     return verdict
 
 
-def test_drop_upload_test_reset_confirm(qtbot: QtBot, trusted_settings: AppSettings,
-                                        window: MainWindow, sim: UdpSimServer,
-                                        make_image: Callable[..., Path]) -> None:
+def test_drop_upload_test_reset_confirm(
+    qtbot: QtBot,
+    trusted_settings: AppSettings,
+    window: MainWindow,
+    sim: UdpSimServer,
+    make_image: Callable[..., Path],
+) -> None:
     """A dropped signed image shows its verdict, uploads in test mode, runs unconfirmed after
     the reset, and is confirmed with the result's Confirm button."""
     connect(qtbot, window, sim)
@@ -89,14 +104,16 @@ def test_drop_upload_test_reset_confirm(qtbot: QtBot, trusted_settings: AppSetti
     assert panel.confirm_button.isVisible()
     assert str(image) in window.prefs.recent_files
     click(qtbot, panel.confirm_button)
-    qtbot.waitUntil(lambda: badges(window, 0) == ["active", "confirmed", "bootable"],
-                    timeout=10000)
+    qtbot.waitUntil(lambda: badges(window, 0) == ["active", "confirmed", "bootable"], timeout=10000)
 
 
-def test_roll_back_after_test_reverts_to_old_image(qtbot: QtBot,
-                                                   trusted_settings: AppSettings,
-                                                   window: MainWindow, sim: UdpSimServer,
-                                                   make_image: Callable[..., Path]) -> None:
+def test_roll_back_after_test_reverts_to_old_image(
+    qtbot: QtBot,
+    trusted_settings: AppSettings,
+    window: MainWindow,
+    sim: UdpSimServer,
+    make_image: Callable[..., Path],
+) -> None:
     """Roll back on an image under test explains the revert, resets, and 1.0.0 runs again."""
     connect(qtbot, window, sim)
     upload_in_test_mode(qtbot, window, make_image("1.2.0"))
@@ -108,10 +125,13 @@ def test_roll_back_after_test_reverts_to_old_image(qtbot: QtBot,
     assert badges(window, 0) == ["active", "confirmed", "bootable"]
 
 
-def test_roll_back_from_confirmed_boots_other_slot(qtbot: QtBot,
-                                                   trusted_settings: AppSettings,
-                                                   window: MainWindow, sim: UdpSimServer,
-                                                   make_image: Callable[..., Path]) -> None:
+def test_roll_back_from_confirmed_boots_other_slot(
+    qtbot: QtBot,
+    trusted_settings: AppSettings,
+    window: MainWindow,
+    sim: UdpSimServer,
+    make_image: Callable[..., Path],
+) -> None:
     """Roll back from a confirmed image tests the other slot's image and boots it."""
     connect(qtbot, window, sim)
     upload_in_test_mode(qtbot, window, make_image("1.3.0"))
@@ -124,10 +144,14 @@ def test_roll_back_from_confirmed_boots_other_slot(qtbot: QtBot,
     assert badges(window, 0) == ["active", "unconfirmed", "bootable"]
 
 
-def test_tampered_image_is_refused_with_reason(qtbot: QtBot, trusted_settings: AppSettings,
-                                               window: MainWindow, sim: UdpSimServer,
-                                               make_image: Callable[..., Path],
-                                               tmp_path: Path) -> None:
+def test_tampered_image_is_refused_with_reason(
+    qtbot: QtBot,
+    trusted_settings: AppSettings,
+    window: MainWindow,
+    sim: UdpSimServer,
+    make_image: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
     """An image with one payload byte changed is refused: the hash reason shows, Upload stays
     disabled and no override is offered."""
     connect(qtbot, window, sim)
@@ -144,8 +168,9 @@ def test_tampered_image_is_refused_with_reason(qtbot: QtBot, trusted_settings: A
     assert not panel.override_box.isVisible()
 
 
-def test_untrusted_key_is_refused(qtbot: QtBot, window: MainWindow, sim: UdpSimServer,
-                                  make_image: Callable[..., Path]) -> None:
+def test_untrusted_key_is_refused(
+    qtbot: QtBot, window: MainWindow, sim: UdpSimServer, make_image: Callable[..., Path]
+) -> None:
     """With no trusted keys, a signed image is refused and the verdict says to add its key."""
     connect(qtbot, window, sim)
     window.open_image(make_image("1.5.0"))
@@ -155,9 +180,9 @@ def test_untrusted_key_is_refused(qtbot: QtBot, window: MainWindow, sim: UdpSimS
     assert not panel.upload_button.isEnabled()
 
 
-def test_device_vanishing_mid_upload_then_resume(qtbot: QtBot, bridge: CoreBridge,
-                                                 trusted_settings: AppSettings,
-                                                 make_image: Callable[..., Path]) -> None:
+def test_device_vanishing_mid_upload_then_resume(
+    qtbot: QtBot, bridge: CoreBridge, trusted_settings: AppSettings, make_image: Callable[..., Path]
+) -> None:
     """A device that stops answering mid-upload shows an error; the next upload resumes."""
     from app.gui.settings import Preferences
 
@@ -188,9 +213,9 @@ def test_device_vanishing_mid_upload_then_resume(qtbot: QtBot, bridge: CoreBridg
     window.close()
 
 
-def test_cancel_mid_upload_then_resume(qtbot: QtBot, bridge: CoreBridge,
-                                       trusted_settings: AppSettings,
-                                       make_image: Callable[..., Path]) -> None:
+def test_cancel_mid_upload_then_resume(
+    qtbot: QtBot, bridge: CoreBridge, trusted_settings: AppSettings, make_image: Callable[..., Path]
+) -> None:
     """Cancel stops the upload with a sentence; the next upload resumes from the device."""
     from app.gui.settings import Preferences
 
@@ -217,9 +242,9 @@ def test_cancel_mid_upload_then_resume(qtbot: QtBot, bridge: CoreBridge,
     window.close()
 
 
-def test_unsigned_image_needs_the_logged_override(qtbot: QtBot, bridge: CoreBridge,
-                                                  trusted_settings: AppSettings,
-                                                  make_image: Callable[..., Path]) -> None:
+def test_unsigned_image_needs_the_logged_override(
+    qtbot: QtBot, bridge: CoreBridge, trusted_settings: AppSettings, make_image: Callable[..., Path]
+) -> None:
     """An unsigned image is blocked until the override (enabled in settings) is ticked, and
     its use is logged."""
     from app.gui.settings import Preferences
@@ -244,9 +269,13 @@ def test_unsigned_image_needs_the_logged_override(qtbot: QtBot, bridge: CoreBrid
     window.close()
 
 
-def test_unsigned_override_is_off_by_default(qtbot: QtBot, trusted_settings: AppSettings,
-                                             window: MainWindow, sim: UdpSimServer,
-                                             make_image: Callable[..., Path]) -> None:
+def test_unsigned_override_is_off_by_default(
+    qtbot: QtBot,
+    trusted_settings: AppSettings,
+    window: MainWindow,
+    sim: UdpSimServer,
+    make_image: Callable[..., Path],
+) -> None:
     """Without the setting, an unsigned image is refused and no override is offered."""
     connect(qtbot, window, sim)
     window.open_image(make_image("1.9.0", signed=False))
@@ -266,9 +295,13 @@ def upload_only(qtbot: QtBot, window: MainWindow, image: Path) -> None:
         click(qtbot, panel.upload_button)
 
 
-def test_slot_test_button_then_reset_boots_it(qtbot: QtBot, trusted_settings: AppSettings,
-                                              window: MainWindow, sim: UdpSimServer,
-                                              make_image: Callable[..., Path]) -> None:
+def test_slot_test_button_then_reset_boots_it(
+    qtbot: QtBot,
+    trusted_settings: AppSettings,
+    window: MainWindow,
+    sim: UdpSimServer,
+    make_image: Callable[..., Path],
+) -> None:
     """Test marks the uploaded slot pending; Reset (asked once) boots it, unconfirmed."""
     connect(qtbot, window, sim)
     upload_only(qtbot, window, make_image("2.1.0"))
@@ -282,21 +315,24 @@ def test_slot_test_button_then_reset_boots_it(qtbot: QtBot, trusted_settings: Ap
     assert badges(window, 0) == ["active", "unconfirmed", "bootable"]
 
 
-def test_erase_asks_once_and_cancel_keeps_the_image(qtbot: QtBot,
-                                                    trusted_settings: AppSettings,
-                                                    window: MainWindow, sim: UdpSimServer,
-                                                    make_image: Callable[..., Path]) -> None:
+def test_erase_asks_once_and_cancel_keeps_the_image(
+    qtbot: QtBot,
+    trusted_settings: AppSettings,
+    window: MainWindow,
+    sim: UdpSimServer,
+    make_image: Callable[..., Path],
+) -> None:
     """Erase names what is lost; Cancel keeps the slot, Erase empties it."""
     connect(qtbot, window, sim)
     upload_only(qtbot, window, make_image("2.2.0"))
     click(qtbot, window.device_view.card(0, 1).buttons["erase"])
-    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "confirm-dialog") is not None,
-                    timeout=5000)
+    qtbot.waitUntil(
+        lambda: window.findChild(QMessageBox, "confirm-dialog") is not None, timeout=5000
+    )
     box = window.findChild(QMessageBox, "confirm-dialog")
     assert "Version 2.2.0 in image 0 slot 1 is deleted" in box.informativeText()
     click(qtbot, box.findChild(QPushButton, "confirm-cancel"))
-    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "confirm-dialog") is None,
-                    timeout=5000)
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "confirm-dialog") is None, timeout=5000)
     window.controller.refresh()
     qtbot.waitUntil(lambda: not window.controller.busy, timeout=5000)
     assert version(window, 1) == "2.2.0"
@@ -305,10 +341,13 @@ def test_erase_asks_once_and_cancel_keeps_the_image(qtbot: QtBot,
     qtbot.waitUntil(lambda: badges(window, 1) == ["empty"], timeout=10000)
 
 
-def test_selecting_another_device_stops_the_upload(qtbot: QtBot, bridge: CoreBridge,
-                                                   trusted_settings: AppSettings,
-                                                   window: MainWindow,
-                                                   make_image: Callable[..., Path]) -> None:
+def test_selecting_another_device_stops_the_upload(
+    qtbot: QtBot,
+    bridge: CoreBridge,
+    trusted_settings: AppSettings,
+    window: MainWindow,
+    make_image: Callable[..., Path],
+) -> None:
     """Picking another device mid-upload stops that upload and frees the panel for the new
     device; the old device's progress no longer reaches the panel."""
     slow = start_sim(bridge, LinkModel(rate_bps=40_000))
@@ -322,8 +361,13 @@ def test_selecting_another_device_stops_the_upload(qtbot: QtBot, bridge: CoreBri
     window.add_targets([udp_target(other, "Other board")])
     at_switch = panel.bar.value()
     window.device_pane.select_spec(f"udp:{other.address}")
-    qtbot.waitUntil(lambda: window.controller.snapshot is not None
-                    and window.controller.snapshot.target.name == "Other board", timeout=10000)
+    qtbot.waitUntil(
+        lambda: (
+            window.controller.snapshot is not None
+            and window.controller.snapshot.target.name == "Other board"
+        ),
+        timeout=10000,
+    )
     assert not window.controller.uploading
     assert "another device was selected" in window.log_drawer.operations.toPlainText()
     qtbot.waitUntil(lambda: panel.upload_button.isEnabled(), timeout=5000)

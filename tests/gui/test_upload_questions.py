@@ -19,8 +19,9 @@ from .test_update_flow import badges, click, version
 
 
 def open_question(qtbot: QtBot, window: MainWindow) -> QMessageBox:
-    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "confirm-dialog") is not None,
-                    timeout=5000)
+    qtbot.waitUntil(
+        lambda: window.findChild(QMessageBox, "confirm-dialog") is not None, timeout=5000
+    )
     box = window.findChild(QMessageBox, "confirm-dialog")
     assert box is not None
     return box
@@ -28,8 +29,7 @@ def open_question(qtbot: QtBot, window: MainWindow) -> QMessageBox:
 
 def press(qtbot: QtBot, window: MainWindow, box: QMessageBox, name: str) -> None:
     click(qtbot, box.findChild(QPushButton, name))
-    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "confirm-dialog") is None,
-                    timeout=5000)
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "confirm-dialog") is None, timeout=5000)
 
 
 def ready_to_upload(qtbot: QtBot, window: MainWindow, image: Path, mode: str) -> None:
@@ -49,8 +49,12 @@ def assert_nothing_happened(qtbot: QtBot, window: MainWindow, server: UdpSimServ
 
 
 def test_confirm_mode_asks_and_yes_makes_it_permanent(
-        qtbot: QtBot, trusted_settings: object, window: MainWindow, sim: UdpSimServer,
-        make_image: Callable[..., Path]) -> None:
+    qtbot: QtBot,
+    trusted_settings: object,
+    window: MainWindow,
+    sim: UdpSimServer,
+    make_image: Callable[..., Path],
+) -> None:
     """Confirm mode names the consequence before uploading; yes uploads and the new image
     runs confirmed."""
     connect(qtbot, window, sim)
@@ -68,8 +72,12 @@ def test_confirm_mode_asks_and_yes_makes_it_permanent(
 
 
 def test_confirm_mode_cancel_uploads_nothing(
-        qtbot: QtBot, trusted_settings: object, window: MainWindow, sim: UdpSimServer,
-        make_image: Callable[..., Path]) -> None:
+    qtbot: QtBot,
+    trusted_settings: object,
+    window: MainWindow,
+    sim: UdpSimServer,
+    make_image: Callable[..., Path],
+) -> None:
     """Cancelling the permanent-mark question uploads and marks nothing."""
     connect(qtbot, window, sim)
     ready_to_upload(qtbot, window, make_image("4.2.0"), "confirm")
@@ -85,8 +93,12 @@ def downgrade_sim(bridge: CoreBridge) -> UdpSimServer:
 
 
 def test_downgrade_asks_and_yes_installs_the_older_version(
-        qtbot: QtBot, bridge: CoreBridge, trusted_settings: object, window: MainWindow,
-        make_image: Callable[..., Path]) -> None:
+    qtbot: QtBot,
+    bridge: CoreBridge,
+    trusted_settings: object,
+    window: MainWindow,
+    make_image: Callable[..., Path],
+) -> None:
     """An older image is uploaded only after "Install the older version X over Y?" is
     accepted; then it runs (test mode)."""
     server = downgrade_sim(bridge)
@@ -103,8 +115,12 @@ def test_downgrade_asks_and_yes_installs_the_older_version(
 
 
 def test_downgrade_cancel_uploads_nothing(
-        qtbot: QtBot, bridge: CoreBridge, trusted_settings: object, window: MainWindow,
-        make_image: Callable[..., Path]) -> None:
+    qtbot: QtBot,
+    bridge: CoreBridge,
+    trusted_settings: object,
+    window: MainWindow,
+    make_image: Callable[..., Path],
+) -> None:
     """Cancelling the downgrade question uploads nothing: the newer image keeps running."""
     server = downgrade_sim(bridge)
     connect(qtbot, window, server)

@@ -26,12 +26,13 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
     """One key pair per imgtool key type, plus a second ECDSA-P256 and Ed25519 key."""
     k = Keys(tmp_path_factory.mktemp("keys"))
     keygen: list[list[str | Path]] = [["keygen", "-k", k.priv(t), "-t", t] for t in KEY_TYPES]
-    keygen += [["keygen", "-k", k.other(t), "-t", t] for t in ("ecdsa-p256", "ed25519",
-                                                              "rsa-2048")]
-    getpub: list[list[str | Path]] = [["getpub", "-k", k.priv(t), "-e", "pem", "-o", k.pub(t)]
-                                      for t in KEY_TYPES if t != "x25519"]
-    for job, result in zip([*keygen, *getpub], [*imgtool_batch(keygen), *imgtool_batch(getpub)],
-                           strict=True):
+    keygen += [["keygen", "-k", k.other(t), "-t", t] for t in ("ecdsa-p256", "ed25519", "rsa-2048")]
+    getpub: list[list[str | Path]] = [
+        ["getpub", "-k", k.priv(t), "-e", "pem", "-o", k.pub(t)] for t in KEY_TYPES if t != "x25519"
+    ]
+    for job, result in zip(
+        [*keygen, *getpub], [*imgtool_batch(keygen), *imgtool_batch(getpub)], strict=True
+    ):
         if result["rc"] != 0:
             raise RuntimeError(f"imgtool {job} failed")
     return k
@@ -46,8 +47,9 @@ def payload_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def images(keys: Keys, payload_file: Path, tmp_path_factory: pytest.TempPathFactory
-           ) -> dict[str, Case]:
+def images(
+    keys: Keys, payload_file: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Case]:
     """Every image variant in SIGNED_CASES and ENCRYPTED_CASES, signed by imgtool."""
     out = tmp_path_factory.mktemp("images")
     cases: dict[str, Case] = {}
@@ -60,8 +62,19 @@ def images(keys: Keys, payload_file: Path, tmp_path_factory: pytest.TempPathFact
         cases[name] = Case(name, path, key_type)
     for name, (key_type, enc_type, extra) in ENCRYPTED_CASES.items():
         path = out / f"{name}.bin"
-        jobs.append(["sign", "-k", keys.priv(key_type), "-E", keys.priv(enc_type), *base,
-                     *extra, payload_file, path])
+        jobs.append(
+            [
+                "sign",
+                "-k",
+                keys.priv(key_type),
+                "-E",
+                keys.priv(enc_type),
+                *base,
+                *extra,
+                payload_file,
+                path,
+            ]
+        )
         cases[name] = Case(name, path, key_type, encrypted=True)
     for job, result in zip(jobs, imgtool_batch(jobs), strict=True):
         if result["rc"] != 0:

@@ -36,8 +36,13 @@ def imgtool_command() -> list[str]:
 
 def imgtool(*args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run one imgtool command; raise with its stderr when `check` and it fails."""
-    result = subprocess.run([*imgtool_command(), *map(str, args)], capture_output=True,
-                            text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [*imgtool_command(), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     if check and result.returncode != 0:
         raise RuntimeError(f"imgtool {' '.join(map(str, args))} failed: {result.stderr}")
     return result
@@ -51,8 +56,14 @@ def imgtool_batch(jobs: Sequence[Sequence[str | Path]]) -> list[dict[str, Any]]:
 
     def run_half(i: int) -> None:
         argv = json.dumps([[str(a) for a in job] for job in halves[i]])
-        proc = subprocess.run([sys.executable, str(driver)], input=argv, capture_output=True,
-                              text=True, timeout=300, check=True)
+        proc = subprocess.run(
+            [sys.executable, str(driver)],
+            input=argv,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
         results[i] = json.loads(proc.stdout)
 
     run_all([lambda: run_half(0), lambda: run_half(1)])
@@ -113,10 +124,24 @@ SIGNED_CASES: dict[str, tuple[str | None, tuple[str, ...], str]] = {
     "ed25519_full": ("ed25519", ("--public-key-format", "full"), ".bin"),
     "p384_full": ("ecdsa-p384", ("--public-key-format", "full"), ".bin"),
     "p256_padsig": ("ecdsa-p256", ("--pad-sig",), ".bin"),
-    "p256_protected": ("ecdsa-p256", (
-        "-s", "auto", "--boot-record", "app", "-d", "(1, 2.0.0+0)",
-        "--custom-tlv", "0xa0", "0xdeadbeef", "--custom-tlv", "0x1a5", "hello",
-    ), ".bin"),
+    "p256_protected": (
+        "ecdsa-p256",
+        (
+            "-s",
+            "auto",
+            "--boot-record",
+            "app",
+            "-d",
+            "(1, 2.0.0+0)",
+            "--custom-tlv",
+            "0xa0",
+            "0xdeadbeef",
+            "--custom-tlv",
+            "0x1a5",
+            "hello",
+        ),
+        ".bin",
+    ),
     "rsa2048_seccnt": ("rsa-2048", ("-s", "7"), ".bin"),
     "ed25519_pure_protected": ("ed25519", ("--pure", "-s", "3", "--boot-record", "b"), ".bin"),
     "p256_padded": ("ecdsa-p256", ("--pad",), ".bin"),

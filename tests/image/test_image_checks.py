@@ -18,8 +18,9 @@ def test_trailer_size_follows_the_spec_example() -> None:
     assert trailer_size(write_align=1, encrypted=True) == 128 * 3 + 32 + 32 + 16
 
 
-def test_slot_fit_agrees_with_imgtool_size_check(payload_file: Path, keys: Keys,
-                                                 tmp_path: Path) -> None:
+def test_slot_fit_agrees_with_imgtool_size_check(
+    payload_file: Path, keys: Keys, tmp_path: Path
+) -> None:
     """The smallest slot our check accepts is the smallest imgtool signs for (--align 1)."""
     probe = tmp_path / "probe.bin"
     # Ed25519 signatures have a fixed size (ECDSA DER varies by a byte or two between runs).
@@ -31,10 +32,12 @@ def test_slot_fit_agrees_with_imgtool_size_check(payload_file: Path, keys: Keys,
     tight = check_slot_fit(image, smallest - 1, write_align=1)
     assert not tight.fits and tight.problem is not None
     assert tight.problem.startswith("image too large for slot 1")
-    results = imgtool_batch([
-        ["sign", *base, "-S", str(smallest), payload_file, tmp_path / "ok.bin"],
-        ["sign", *base, "-S", str(smallest - 1), payload_file, tmp_path / "no.bin"],
-    ])
+    results = imgtool_batch(
+        [
+            ["sign", *base, "-S", str(smallest), payload_file, tmp_path / "ok.bin"],
+            ["sign", *base, "-S", str(smallest - 1), payload_file, tmp_path / "no.bin"],
+        ]
+    )
     assert [r["rc"] == 0 for r in results] == [True, False], results
 
 
@@ -47,16 +50,18 @@ def test_padded_image_fits_exactly_its_slot(images: dict[str, Case]) -> None:
     assert "slot 3 (256 KiB > 252 KiB" in miss.problem
 
 
-@pytest.mark.parametrize(("device", "relation"), [
-    ("1.2.3", VersionRelation.SAME),
-    ("1.2.3.9", VersionRelation.SAME),
-    ("1.2.2", VersionRelation.UPGRADE),
-    ("0.9.65535", VersionRelation.UPGRADE),
-    ("1.2.4", VersionRelation.DOWNGRADE),
-    ("2.0.0", VersionRelation.DOWNGRADE),
-])
-def test_version_relation_ignores_build_by_default(device: str,
-                                                   relation: VersionRelation) -> None:
+@pytest.mark.parametrize(
+    ("device", "relation"),
+    [
+        ("1.2.3", VersionRelation.SAME),
+        ("1.2.3.9", VersionRelation.SAME),
+        ("1.2.2", VersionRelation.UPGRADE),
+        ("0.9.65535", VersionRelation.UPGRADE),
+        ("1.2.4", VersionRelation.DOWNGRADE),
+        ("2.0.0", VersionRelation.DOWNGRADE),
+    ],
+)
+def test_version_relation_ignores_build_by_default(device: str, relation: VersionRelation) -> None:
     """Like MCUboot, major.minor.revision decide; the build number is ignored by default."""
     assert compare_version(ImageVersion(1, 2, 3, 45), device) is relation
 

@@ -18,8 +18,7 @@ def test_json_has_every_contract_field(images: dict[str, Case], keys: Keys) -> N
     assert item["valid"] is True and item["encrypted"] is False
     assert item["hash"]["algorithm"] == "sha256" and item["hash"]["ok"] is True
     assert len(bytes.fromhex(item["hash"]["value"])) == 32
-    assert item["signature"] == {"algorithm": "ecdsa-p256", "ok": True,
-                                 "key": "ecdsa-p256.pub"}
+    assert item["signature"] == {"algorithm": "ecdsa-p256", "ok": True, "key": "ecdsa-p256.pub"}
     assert item["version"] == "1.2.3+45"
     assert (item["header_size"], item["image_size"], item["load_address"]) == (512, 5001, 0)
     assert item["problems"] == []
@@ -50,8 +49,9 @@ def test_json_for_junk_keeps_the_shape(tmp_path: Path) -> None:
     assert item["tlvs"] == [] and "magic" in item["problems"][0]
 
 
-def test_text_report_is_short_and_leads_with_the_verdict(images: dict[str, Case],
-                                                         keys: Keys) -> None:
+def test_text_report_is_short_and_leads_with_the_verdict(
+    images: dict[str, Case], keys: Keys
+) -> None:
     """The human report starts with VALID/INVALID and the reason, in a handful of lines."""
     rc, out, err = run_cli("verify", images["rsa2048"].path, "--key", keys.pub("rsa-2048"))
     assert rc == 0 and err == ""
@@ -69,8 +69,9 @@ def test_encrypted_report_and_decrypt_key(images: dict[str, Case], keys: Keys) -
     path = images["enc_x25519"].path
     rc, out, _ = run_cli("verify", path, "--key", keys.pub("ed25519"))
     assert rc == 0 and "not checked (encrypted)" in out and "encrypted  yes" in out
-    rc, (item,) = verify_json(path, "--key", keys.pub("ed25519"), "--decrypt-key",
-                              keys.priv("x25519"))
+    rc, (item,) = verify_json(
+        path, "--key", keys.pub("ed25519"), "--decrypt-key", keys.priv("x25519")
+    )
     assert rc == 0 and item["hash"]["ok"] is True and item["decrypted"] is True
 
 
@@ -81,11 +82,14 @@ def test_keystore_directory_is_used(images: dict[str, Case], keys: Keys, tmp_pat
     assert rc == 0 and item["signature"]["key"] == "factory"
 
 
-@pytest.mark.parametrize("args", [
-    ["verify"],
-    ["verify", "--bogus", "x.bin"],
-    ["verify", "x.bin", "--key"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["verify"],
+        ["verify", "--bogus", "x.bin"],
+        ["verify", "x.bin", "--key"],
+    ],
+)
 def test_usage_errors_exit_two(args: list[str]) -> None:
     """Missing FILE or bad options exit with status 2."""
     rc, _out, err = run_cli(*args)
@@ -95,9 +99,11 @@ def test_usage_errors_exit_two(args: list[str]) -> None:
 def test_unreadable_key_files_exit_two(images: dict[str, Case], tmp_path: Path) -> None:
     """A --key, --decrypt-key or --keystore that cannot be used is a usage error with a sentence."""
     path = images["p256"].path
-    for extra in (["--key", str(tmp_path / "missing.pem")],
-                  ["--decrypt-key", str(tmp_path / "missing.pem")],
-                  ["--keystore", str(tmp_path / "nodir")]):
+    for extra in (
+        ["--key", str(tmp_path / "missing.pem")],
+        ["--decrypt-key", str(tmp_path / "missing.pem")],
+        ["--keystore", str(tmp_path / "nodir")],
+    ):
         rc, out, err = run_cli("verify", path, *extra)
         assert rc == 2 and out == "" and err.startswith("slotwise verify: ")
         assert "Traceback" not in err

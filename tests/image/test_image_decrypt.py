@@ -25,8 +25,9 @@ def _store(keys: Keys, key_type: str) -> KeyStore:
 
 
 @pytest.mark.parametrize("name", list(ENCRYPTED_CASES))
-def test_decryption_round_trip_checks_the_hash(name: str, images: dict[str, Case],
-                                               keys: Keys) -> None:
+def test_decryption_round_trip_checks_the_hash(
+    name: str, images: dict[str, Case], keys: Keys
+) -> None:
     """With the decryption key the plaintext hash is recomputed and matches imgtool's digest."""
     signer, enc_type, _extra = ENCRYPTED_CASES[name]
     verdict = _one(images[name].path, _store(keys, signer), keys.priv(enc_type))
@@ -37,8 +38,9 @@ def test_decryption_round_trip_checks_the_hash(name: str, images: dict[str, Case
     assert verdict.decrypted is (name not in CLEAR_CASES)
 
 
-def test_clear_payload_of_an_encrypted_image_is_hashed_as_is(images: dict[str, Case],
-                                                             keys: Keys) -> None:
+def test_clear_payload_of_an_encrypted_image_is_hashed_as_is(
+    images: dict[str, Case], keys: Keys
+) -> None:
     """An image signed with --clear (ENC TLV, plaintext payload) has its hash checked as stored."""
     verdict = _one(images["enc_p256_clear"].path, None)
     assert verdict.valid and verdict.encrypted and not verdict.decrypted
@@ -52,7 +54,8 @@ SECRET = [n for n in ENCRYPTED_CASES if n not in CLEAR_CASES and not n.endswith(
 
 @pytest.mark.parametrize("name", SECRET)
 def test_without_decryption_key_only_the_signature_is_checked(
-        name: str, images: dict[str, Case], keys: Keys) -> None:
+    name: str, images: dict[str, Case], keys: Keys
+) -> None:
     """Without the decryption key the hash is unchecked (None) and the signature decides."""
     signer = ENCRYPTED_CASES[name][0]
     verdict = _one(images[name].path, _store(keys, signer))
@@ -62,7 +65,8 @@ def test_without_decryption_key_only_the_signature_is_checked(
 
 
 def test_pure_signature_of_an_encrypted_image_needs_the_decryption_key(
-        images: dict[str, Case], keys: Keys) -> None:
+    images: dict[str, Case], keys: Keys
+) -> None:
     """A pure Ed25519 signature over the plaintext is checked only once the image is decrypted."""
     path = images["enc_x25519_pure"].path
     verdict = _one(path, _store(keys, "ed25519"))
@@ -80,8 +84,10 @@ def test_encrypted_image_without_any_key_is_not_valid(images: dict[str, Case]) -
 
 def test_aes_key_length_follows_the_image(images: dict[str, Case], keys: Keys) -> None:
     """AES-128 and AES-256 images yield keys of 16 and 32 bytes, flagged in the header."""
-    for name, size, flag in (("enc_x25519", 16, "ENCRYPTED_AES128"),
-                             ("enc_rsa2048_aes256", 32, "ENCRYPTED_AES256")):
+    for name, size, flag in (
+        ("enc_x25519", 16, "ENCRYPTED_AES128"),
+        ("enc_rsa2048_aes256", 32, "ENCRYPTED_AES256"),
+    ):
         (verdict,) = verify_path(images[name].path)
         assert verdict.image is not None and flag in verdict.image.header.flag_names
         enc = ENCRYPTED_CASES[name][1]
@@ -89,7 +95,8 @@ def test_aes_key_length_follows_the_image(images: dict[str, Case], keys: Keys) -
 
 
 def test_tampered_ciphertext_fails_the_hash_after_decryption(
-        images: dict[str, Case], keys: Keys, tmp_path: Path) -> None:
+    images: dict[str, Case], keys: Keys, tmp_path: Path
+) -> None:
     """A flipped ciphertext bit decrypts to a different plaintext, so the hash fails."""
     bad = flipped(images["enc_p256_aes256"].path, tmp_path / "bad.bin", 0x200 + 1000)
     verdict = _one(bad, _store(keys, "ecdsa-p256"), keys.priv("ecdsa-p256"))
@@ -99,8 +106,7 @@ def test_tampered_ciphertext_fails_the_hash_after_decryption(
 
 def test_wrong_decryption_key_is_a_problem(images: dict[str, Case], keys: Keys) -> None:
     """A decryption key of the right type but not the image's fails the HMAC, invalid verdict."""
-    verdict = _one(images["enc_p256"].path, _store(keys, "ecdsa-p256"),
-                   keys.other("ecdsa-p256"))
+    verdict = _one(images["enc_p256"].path, _store(keys, "ecdsa-p256"), keys.other("ecdsa-p256"))
     assert not verdict.valid and not verdict.decrypted
     assert "wrong key" in verdict.problems[0]
     verdict = _one(images["enc_rsa2048"].path, _store(keys, "rsa-2048"), keys.other("rsa-2048"))

@@ -29,8 +29,17 @@ from app.image.source import FileSource
 # Images imgtool cannot judge: encrypted ones (it always reports an invalid hash), except
 # those whose payload is stored in clear.
 JUDGED = [*SIGNED_CASES, *CLEAR_CASES]
-TAMPER_BASES = ("rsa2048", "p256", "p384", "ed25519", "ed25519_pure", "p256_protected",
-                "ed25519_full", "p256_confirmed", "unsigned")
+TAMPER_BASES = (
+    "rsa2048",
+    "p256",
+    "p384",
+    "ed25519",
+    "ed25519_pure",
+    "p256_protected",
+    "ed25519_full",
+    "p256_confirmed",
+    "unsigned",
+)
 
 
 @dataclass(frozen=True)
@@ -48,33 +57,42 @@ def _tampered(case: Case, out: Path) -> list[tuple[str, Path]]:
         image = parse_image(source)
     h = image.header
     variants = [
-        ("header", flipped(case.path, out / f"{case.name}.hdr.bin", 21)),   # minor version
+        ("header", flipped(case.path, out / f"{case.name}.hdr.bin", 21)),  # minor version
         ("loadaddr", flipped(case.path, out / f"{case.name}.load.bin", 5)),
         ("body", flipped(case.path, out / f"{case.name}.body.bin", h.header_size + 77, 3)),
-        ("body_last", flipped(case.path, out / f"{case.name}.body2.bin",
-                              h.header_size + h.image_size - 1, 7)),
-        ("truncated_half", truncated(case.path, out / f"{case.name}.half.bin",
-                                     image.file_size // 2)),
-        ("truncated_body", truncated(case.path, out / f"{case.name}.cut.bin",
-                                     h.header_size + 100)),
+        (
+            "body_last",
+            flipped(case.path, out / f"{case.name}.body2.bin", h.header_size + h.image_size - 1, 7),
+        ),
+        (
+            "truncated_half",
+            truncated(case.path, out / f"{case.name}.half.bin", image.file_size // 2),
+        ),
+        ("truncated_body", truncated(case.path, out / f"{case.name}.cut.bin", h.header_size + 100)),
         ("empty", truncated(case.path, out / f"{case.name}.empty.bin", 0)),
     ]
     prot = [t for t in image.tlvs if t.protected]
     if prot:
-        variants.append(("protected_tlv",
-                         flipped(case.path, out / f"{case.name}.prot.bin", prot[0].offset, 1)))
+        variants.append(
+            ("protected_tlv", flipped(case.path, out / f"{case.name}.prot.bin", prot[0].offset, 1))
+        )
     sigs = [t for t in image.tlvs if t.type in (0x20, 0x22, 0x23, 0x24)]
     if sigs:
         # Flip inside the signature value (the middle byte: r/s or the RSA block).
         sig = sigs[0]
-        variants.append(("signature", flipped(case.path, out / f"{case.name}.sig.bin",
-                                              sig.offset + sig.length // 2, 2)))
+        variants.append(
+            (
+                "signature",
+                flipped(case.path, out / f"{case.name}.sig.bin", sig.offset + sig.length // 2, 2),
+            )
+        )
     return variants
 
 
 @pytest.fixture(scope="session")
-def checks(images: dict[str, Case], keys: Keys,
-           tmp_path_factory: pytest.TempPathFactory) -> list[Check]:
+def checks(
+    images: dict[str, Case], keys: Keys, tmp_path_factory: pytest.TempPathFactory
+) -> list[Check]:
     """Every judged image, with its own key and without, plus tampered and wrong-key runs."""
     out = tmp_path_factory.mktemp("tampered")
     result: list[Check] = []
@@ -121,22 +139,25 @@ def imgtool_verdicts(checks: list[Check]) -> dict[str, bool]:
 
 
 def test_batch_driver_matches_the_imgtool_console_script(
-        checks: list[Check], imgtool_verdicts: dict[str, bool]) -> None:
+    checks: list[Check], imgtool_verdicts: dict[str, bool]
+) -> None:
     """A sample of checks run through the real `imgtool` script gives the batch verdicts."""
     sample = checks[::15]
     got: dict[str, bool] = {}
 
     def judge(check: Check) -> Callable[[], object]:
         return lambda: got.__setitem__(
-            check.id, imgtool(*_verify_argv(check), check=False).returncode == 0)
+            check.id, imgtool(*_verify_argv(check), check=False).returncode == 0
+        )
 
     run_all([judge(c) for c in sample])
     assert got == {c.id: imgtool_verdicts[c.id] for c in sample}
     assert len(set(got.values())) == 2
 
 
-def test_every_imgtool_verdict_matches(checks: list[Check],
-                                       imgtool_verdicts: dict[str, bool]) -> None:
+def test_every_imgtool_verdict_matches(
+    checks: list[Check], imgtool_verdicts: dict[str, bool]
+) -> None:
     """For every image, key and tampered copy, slotwise's `valid` and exit status match imgtool."""
     disagreements = []
     for check in checks:
@@ -150,8 +171,9 @@ def test_every_imgtool_verdict_matches(checks: list[Check],
     assert not disagreements
 
 
-def test_agreement_set_covers_valid_and_invalid(checks: list[Check],
-                                                imgtool_verdicts: dict[str, bool]) -> None:
+def test_agreement_set_covers_valid_and_invalid(
+    checks: list[Check], imgtool_verdicts: dict[str, bool]
+) -> None:
     """The comparison really exercises both outcomes (guards against a vacuous comparison)."""
     assert sum(imgtool_verdicts.values()) >= len(JUDGED) * 2 - 5
     assert len(checks) - sum(imgtool_verdicts.values()) >= 60
@@ -167,16 +189,28 @@ def test_hash_value_matches_imgtool_digest(images: dict[str, Case], keys: Keys) 
         assert report[0]["version"] == "1.2.3+45"
 
 
-def test_subprocess_run_matches_imgtool(images: dict[str, Case], keys: Keys,
-                                        tmp_path: Path) -> None:
+def test_subprocess_run_matches_imgtool(
+    images: dict[str, Case], keys: Keys, tmp_path: Path
+) -> None:
     """`python -m app verify --json` as a real process gives imgtool's verdicts and exit codes."""
     good = images["rsa2048"].path
     bad = flipped(good, tmp_path / "bad.bin", 600)
     for path, expect in ((good, True), (bad, False)):
         proc = subprocess.run(
-            [sys.executable, "-m", "app", "verify", "--json", "--key",
-             str(keys.pub("rsa-2048")), str(path)],
-            capture_output=True, text=True, timeout=60, check=False,
+            [
+                sys.executable,
+                "-m",
+                "app",
+                "verify",
+                "--json",
+                "--key",
+                str(keys.pub("rsa-2048")),
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
             cwd=Path(__file__).resolve().parents[2],
         )
         theirs = imgtool("verify", "-k", keys.priv("rsa-2048"), path, check=False).returncode

@@ -18,8 +18,9 @@ SIGNING = [t for t in KEY_TYPES if t != "x25519"]
 def test_key_hash_equals_imgtool_getpubhash(keys: Keys, tmp_path: Path) -> None:
     """The SHA-256 key hash of every key type equals `imgtool getpubhash -e raw`."""
     outs = {t: tmp_path / f"{t}.hash" for t in SIGNING}
-    results = imgtool_batch([["getpubhash", "-k", keys.priv(t), "-e", "raw", "-o", outs[t]]
-                             for t in SIGNING])
+    results = imgtool_batch(
+        [["getpubhash", "-k", keys.priv(t), "-e", "raw", "-o", outs[t]] for t in SIGNING]
+    )
     assert all(r["rc"] == 0 for r in results)
     store = KeyStore()
     for t in SIGNING:
@@ -74,18 +75,31 @@ def test_store_refuses_unsafe_names(name: str, keys: Keys, tmp_path: Path) -> No
 def test_unusable_key_files_are_refused(keys: Keys, tmp_path: Path) -> None:
     """X25519, other curves, passphrase-protected keys and junk give KeyFileInvalid."""
     p521 = tmp_path / "p521.pem"
-    p521.write_bytes(ec.generate_private_key(ec.SECP521R1()).public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    p521.write_bytes(
+        ec.generate_private_key(ec.SECP521R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     locked = tmp_path / "locked.pem"
-    locked.write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(b"secret")))
+    locked.write_bytes(
+        ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"secret"),
+        )
+    )
     junk = tmp_path / "junk.pem"
     junk.write_bytes(b"\x00" * 100)
     big = tmp_path / "big.pem"
     big.write_bytes(b"A" * 100_000)
-    cases = {keys.priv("x25519"): "cannot sign", p521: "secp521r1", locked: "passphrase",
-             junk: "not a PEM or DER", big: "too large", tmp_path / "missing.pem": "Cannot read"}
+    cases = {
+        keys.priv("x25519"): "cannot sign",
+        p521: "secp521r1",
+        locked: "passphrase",
+        junk: "not a PEM or DER",
+        big: "too large",
+        tmp_path / "missing.pem": "Cannot read",
+    }
     for path, phrase in cases.items():
         with pytest.raises(KeyFileInvalid, match=phrase):
             read_key_file(path)

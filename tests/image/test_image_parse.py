@@ -38,16 +38,29 @@ def _parse(path: Path):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("name", DUMPED)
 def test_header_and_tlvs_match_imgtool_dumpinfo(
-        name: str, images: dict[str, Case], dumpinfo: dict[str, dict]) -> None:  # type: ignore[type-arg]
+    name: str, images: dict[str, Case], dumpinfo: dict[str, dict]
+) -> None:  # type: ignore[type-arg]
     """Header fields and both TLV areas (type, length, bytes, area) equal imgtool's dump."""
     image = _parse(images[name].path)
     golden = dumpinfo[name]
     h = golden["header"]
-    assert (image.header.magic, image.header.load_address, image.header.header_size,
-            image.header.protected_tlv_size, image.header.image_size, image.header.flags,
-            str(image.header.version)) == (
-        h["magic"], h["load_addr"], h["hdr_size"], h["protected_tlv_size"], h["img_size"],
-        h["flags"], h["version"])
+    assert (
+        image.header.magic,
+        image.header.load_address,
+        image.header.header_size,
+        image.header.protected_tlv_size,
+        image.header.image_size,
+        image.header.flags,
+        str(image.header.version),
+    ) == (
+        h["magic"],
+        h["load_addr"],
+        h["hdr_size"],
+        h["protected_tlv_size"],
+        h["img_size"],
+        h["flags"],
+        h["version"],
+    )
     area = golden["tlv_area"]
     expected = [(t["type"], t["len"], t["data"], True) for t in area.get("tlvs_prot", [])]
     expected += [(t["type"], t["len"], t["data"], False) for t in area["tlvs"]]
@@ -109,26 +122,38 @@ def _header(hdr: int = 32, prot: int = 0, img: int = 0, magic: int = 0x96F3B83D)
     return struct.pack("<IIHHIIBBHII", magic, 0, hdr, prot, img, 0, 1, 2, 3, 4, 0)
 
 
-@pytest.mark.parametrize(("data", "phrase"), [
-    (b"", "empty"),
-    (b"\x3d\xb8\xf3\x96", "too short"),
-    (_header(magic=0x12345678), "magic"),
-    (_header(magic=0x96F3B83C), "legacy"),
-    (b"\xff" * 64, "erased"),
-    (_header(hdr=16), "header size"),
-    (_header(img=1000) + bytes(100), "truncated"),
-    (_header() + struct.pack("<HH", 0x6907, 2), "impossible size"),
-    (_header() + struct.pack("<HH", 0x6907, 12) + struct.pack("<HH", 0x10, 32) + bytes(4),
-     "claims 32"),
-    (_header() + struct.pack("<HH", 0x6907, 400), "truncated"),
-    (_header() + struct.pack("<HH", 0x1234, 4), "TLV info magic"),
-    (_header(prot=8) + struct.pack("<HH", 0x6907, 4), "protected"),
-    (_header() + struct.pack("<HH", 0x6908, 4) + struct.pack("<HH", 0x6907, 4),
-     "does not announce"),
-    (_header(prot=8) + struct.pack("<HHHH", 0x6908, 12, 0x50, 0) + struct.pack("<HH", 0x6907, 4),
-     "says it is 12"),
-    (_header() + struct.pack("<HH", 0x6907, 6) + b"\x10\x00", "crosses"),
-], ids=lambda v: v if isinstance(v, str) else None)
+@pytest.mark.parametrize(
+    ("data", "phrase"),
+    [
+        (b"", "empty"),
+        (b"\x3d\xb8\xf3\x96", "too short"),
+        (_header(magic=0x12345678), "magic"),
+        (_header(magic=0x96F3B83C), "legacy"),
+        (b"\xff" * 64, "erased"),
+        (_header(hdr=16), "header size"),
+        (_header(img=1000) + bytes(100), "truncated"),
+        (_header() + struct.pack("<HH", 0x6907, 2), "impossible size"),
+        (
+            _header() + struct.pack("<HH", 0x6907, 12) + struct.pack("<HH", 0x10, 32) + bytes(4),
+            "claims 32",
+        ),
+        (_header() + struct.pack("<HH", 0x6907, 400), "truncated"),
+        (_header() + struct.pack("<HH", 0x1234, 4), "TLV info magic"),
+        (_header(prot=8) + struct.pack("<HH", 0x6907, 4), "protected"),
+        (
+            _header() + struct.pack("<HH", 0x6908, 4) + struct.pack("<HH", 0x6907, 4),
+            "does not announce",
+        ),
+        (
+            _header(prot=8)
+            + struct.pack("<HHHH", 0x6908, 12, 0x50, 0)
+            + struct.pack("<HH", 0x6907, 4),
+            "says it is 12",
+        ),
+        (_header() + struct.pack("<HH", 0x6907, 6) + b"\x10\x00", "crosses"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
 def test_malformed_headers_raise_image_invalid_with_a_sentence(data: bytes, phrase: str) -> None:
     """Each kind of malformed file raises ImageInvalid whose message names the fault."""
     with pytest.raises(ImageInvalid, match=phrase):
@@ -143,14 +168,15 @@ def test_oversized_file_is_invalid(images: dict[str, Case]) -> None:
     assert not verdict.valid and verdict.hash is not None and verdict.hash.ok is True
     assert verdict.problems == (
         "The file is 40 bytes longer than the image it holds, and the extra bytes are neither "
-        "erased padding nor an image trailer.",)
+        "erased padding nor an image trailer.",
+    )
     padded = images["p256_padded"].path.read_bytes()
     assert parse_bytes(padded).unknown_tail_bytes == 0
     # Padding whose trailer was cut off is erased flash, not junk: a note, still valid.
-    cut = verify_bytes(padded[:len(padded) // 2])
+    cut = verify_bytes(padded[: len(padded) // 2])
     assert cut.valid and cut.image is not None and cut.image.erased_tail
     assert any("erased padding" in w for w in cut.warnings)
-    mixed = padded[:len(padded) // 2] + b"\x00"
+    mixed = padded[: len(padded) // 2] + b"\x00"
     assert not verify_bytes(mixed).valid
 
 

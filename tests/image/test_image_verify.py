@@ -18,8 +18,13 @@ from app.image import (
 from app.image.verify import Verdict
 
 SIGNED = [n for n, (k, _e, _s) in SIGNED_CASES.items() if k is not None]
-ALGORITHM = {"rsa-2048": "rsa-2048-pss", "rsa-3072": "rsa-3072-pss", "ecdsa-p256": "ecdsa-p256",
-             "ecdsa-p384": "ecdsa-p384", "ed25519": "ed25519"}
+ALGORITHM = {
+    "rsa-2048": "rsa-2048-pss",
+    "rsa-3072": "rsa-3072-pss",
+    "ecdsa-p256": "ecdsa-p256",
+    "ecdsa-p384": "ecdsa-p384",
+    "ed25519": "ed25519",
+}
 
 
 def _store(keys: Keys, *types: str, other: bool = False) -> KeyStore:
@@ -36,8 +41,9 @@ def _one(path: Path, store: KeyStore | None = None) -> Verdict:
 
 
 @pytest.mark.parametrize("name", SIGNED)
-def test_signature_verifies_with_the_signing_key(name: str, images: dict[str, Case],
-                                                 keys: Keys) -> None:
+def test_signature_verifies_with_the_signing_key(
+    name: str, images: dict[str, Case], keys: Keys
+) -> None:
     """Every signed variant is valid with its key, names the key and the algorithm."""
     case = images[name]
     assert case.key_type is not None
@@ -86,7 +92,8 @@ def test_full_public_key_images_match_by_key_bytes(images: dict[str, Case], keys
 
 
 def test_tampered_signature_with_trusted_key_raises_signature_invalid(
-        images: dict[str, Case], keys: Keys, tmp_path: Path) -> None:
+    images: dict[str, Case], keys: Keys, tmp_path: Path
+) -> None:
     """A trusted key whose signature fails is reported as a bad signature, not an unknown key."""
     case = images["ed25519"]
     verdict = _one(case.path)
@@ -102,8 +109,9 @@ def test_tampered_signature_with_trusted_key_raises_signature_invalid(
     assert info.value.key_id == "ed25519"
 
 
-def test_hash_mismatch_is_invalid_with_or_without_keys(images: dict[str, Case], keys: Keys,
-                                                        tmp_path: Path) -> None:
+def test_hash_mismatch_is_invalid_with_or_without_keys(
+    images: dict[str, Case], keys: Keys, tmp_path: Path
+) -> None:
     """A flipped payload bit fails the hash check whatever keys are given."""
     bad = flipped(images["p256"].path, tmp_path / "bad.bin", 0x200 + 10)
     for store in (None, _store(keys, "ecdsa-p256")):
@@ -114,8 +122,9 @@ def test_hash_mismatch_is_invalid_with_or_without_keys(images: dict[str, Case], 
             require_valid(verdict)
 
 
-def test_unsigned_image_is_invalid_when_a_key_is_required(images: dict[str, Case],
-                                                          keys: Keys) -> None:
+def test_unsigned_image_is_invalid_when_a_key_is_required(
+    images: dict[str, Case], keys: Keys
+) -> None:
     """An unsigned image passes the hash check alone but fails once a key is required."""
     assert _one(images["unsigned"].path).valid
     verdict = _one(images["unsigned"].path, _store(keys, "ecdsa-p256"))
@@ -148,8 +157,13 @@ def test_missing_file_is_a_verdict(tmp_path: Path) -> None:
 def test_padded_and_hex_images_verify(images: dict[str, Case], keys: Keys) -> None:
     """Padded (trailer) and Intel HEX images verify like raw ones."""
     store = _store(keys, "ecdsa-p256", "ed25519", "ecdsa-p384")
-    for name in ("p256_padded", "p256_confirmed", "p384_test_align16", "p256_hex",
-                 "ed25519_padded_hex"):
+    for name in (
+        "p256_padded",
+        "p256_confirmed",
+        "p384_test_align16",
+        "p256_hex",
+        "ed25519_padded_hex",
+    ):
         verdict = _one(images[name].path, store)
         assert verdict.valid, (name, verdict.problems)
     hexed = _one(images["ed25519_padded_hex"].path, store)

@@ -45,9 +45,20 @@ def load(name: str) -> ModuleType:
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment of a user's shell on a headless box: no display, no Qt overrides,
     no venv on PATH (the frozen program must not need one)."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM", "PYTHONPATH",
-                        "VIRTUAL_ENV", "PYTHONHOME", "QT_PLUGIN_PATH"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DISPLAY",
+            "WAYLAND_DISPLAY",
+            "QT_QPA_PLATFORM",
+            "PYTHONPATH",
+            "VIRTUAL_ENV",
+            "PYTHONHOME",
+            "QT_PLUGIN_PATH",
+        }
+    }
     env["PATH"] = "/usr/bin:/bin"
     env.update(extra)
     return env
@@ -85,22 +96,40 @@ def linux_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LinuxBuild
         dist, seconds = Path(reuse), None
     else:
         dist, work = base / "dist", base / "work"
-        env = clean_env(PYTHON=sys.executable, DIST=str(dist), WORK=str(work),
-                        PATH=f"{Path(sys.executable).parent}:/usr/bin:/bin")
+        env = clean_env(
+            PYTHON=sys.executable,
+            DIST=str(dist),
+            WORK=str(work),
+            PATH=f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        )
         started = time.monotonic()
-        done = subprocess.run(["bash", str(PACKAGING / "build-linux.sh")], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+        done = subprocess.run(
+            ["bash", str(PACKAGING / "build-linux.sh")],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=BUILD_TIMEOUT_S,
+        )
         seconds = time.monotonic() - started
-        assert done.returncode == 0, (f"build-linux.sh failed ({done.returncode}):\n"
-                                      f"{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+        assert done.returncode == 0, (
+            f"build-linux.sh failed ({done.returncode}):\n"
+            f"{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+        )
         shutil.rmtree(work, ignore_errors=True)  # PyInstaller's intermediates: ~300 MB
     bundle = dist / "slotwise"
     tarball = dist / f"slotwise-{version}-linux-{arch}.tar.gz"
     with tarfile.open(tarball) as tar:
         tar.extractall(base / "unpacked", filter="tar")
-    build = LinuxBuild(dist=dist, bundle=bundle, program=bundle / "slotwise", tarball=tarball,
-                       unpacked=base / "unpacked" / f"slotwise-{version}-linux-{arch}",
-                       seconds=seconds, size_bytes=tree_size(bundle))
+    build = LinuxBuild(
+        dist=dist,
+        bundle=bundle,
+        program=bundle / "slotwise",
+        tarball=tarball,
+        unpacked=base / "unpacked" / f"slotwise-{version}-linux-{arch}",
+        seconds=seconds,
+        size_bytes=tree_size(bundle),
+    )
     MEASURED["bundle"] = f"{build.size_bytes / 2**20:.0f} MiB ({bundle})"
     if build.tarball.exists():
         MEASURED["tarball"] = f"{build.tarball.stat().st_size / 2**20:.0f} MiB"

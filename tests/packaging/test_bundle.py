@@ -19,11 +19,17 @@ layout = load("layout")
 qt_plugins = load("qt_plugins")
 
 
-def run(program: Path, *args: str, env: dict[str, str] | None = None,
-        timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(program), *args], capture_output=True, text=True,
-                          env=env if env is not None else clean_env(), timeout=timeout,
-                          cwd=program.parent.parent)
+def run(
+    program: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(program), *args],
+        capture_output=True,
+        text=True,
+        env=env if env is not None else clean_env(),
+        timeout=timeout,
+        cwd=program.parent.parent,
+    )
 
 
 def test_built_program_prints_the_pyproject_version(linux_build: LinuxBuild) -> None:
@@ -51,8 +57,13 @@ def test_built_program_passes_its_self_test_headless(linux_build: LinuxBuild) ->
 def test_built_program_runs_on_a_real_x_server(linux_build: LinuxBuild) -> None:
     """The bundled xcb platform plugin and its libraries start the window on an X server."""
     env = clean_env(QT_QPA_PLATFORM="xcb")
-    done = subprocess.run(["xvfb-run", "-a", str(linux_build.program), "--self-test"],
-                          capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run(
+        ["xvfb-run", "-a", str(linux_build.program), "--self-test"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
     assert "on platform 'xcb'" in done.stdout
 
@@ -61,15 +72,21 @@ def test_built_program_opens_the_demo_window(linux_build: LinuxBuild, tmp_path: 
     """The frozen GUI entry point works: `slotwise --demo --screenshot` starts the simulated
     devices, reads one and saves the window as a PNG."""
     shot = tmp_path / "demo.png"
-    done = run(linux_build.program, "--demo", "--screenshot", str(shot),
-               env=clean_env(QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path)))
+    done = run(
+        linux_build.program,
+        "--demo",
+        "--screenshot",
+        str(shot),
+        env=clean_env(QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path)),
+    )
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
 
 
-def test_self_test_of_a_broken_bundle_fails_with_the_reason(linux_build: LinuxBuild,
-                                                            tmp_path: Path) -> None:
+def test_self_test_of_a_broken_bundle_fails_with_the_reason(
+    linux_build: LinuxBuild, tmp_path: Path
+) -> None:
     """A bundle missing its demo image fails the self-test with exit 1 and names the file."""
     broken = tmp_path / "slotwise"
     shutil.copytree(linux_build.bundle, broken, copy_function=os.link, symlinks=True)
@@ -86,10 +103,14 @@ def test_bundle_carries_resources_licence_and_version_metadata(linux_build: Linu
     """resources/ (icons, demo image and key), LICENSE and a dist-info with the pyproject
     version are inside the bundle, where app/gui/icons.py and importlib.metadata look."""
     internal = linux_build.bundle / layout.INTERNAL
-    source = sorted(p.relative_to(ROOT / "resources") for p in (ROOT / "resources").rglob("*")
-                    if p.is_file())
-    bundled = sorted(p.relative_to(internal / "resources")
-                     for p in (internal / "resources").rglob("*") if p.is_file())
+    source = sorted(
+        p.relative_to(ROOT / "resources") for p in (ROOT / "resources").rglob("*") if p.is_file()
+    )
+    bundled = sorted(
+        p.relative_to(internal / "resources")
+        for p in (internal / "resources").rglob("*")
+        if p.is_file()
+    )
     assert bundled == source
     assert (internal / "LICENSE").read_bytes() == (ROOT / "LICENSE").read_bytes()
     version = version_mod.read_version()
@@ -102,16 +123,38 @@ def test_bundle_keeps_needed_qt_and_leaves_out_the_rest(linux_build: LinuxBuild)
     translations are not."""
     qt = linux_build.bundle / layout.INTERNAL / "PySide6" / "Qt"
     libs = {p.name.split(".so")[0] for p in (qt / "lib").iterdir()}
-    for needed in ("libQt6Core", "libQt6Gui", "libQt6Widgets", "libQt6Svg", "libQt6Charts",
-                   "libQt6XcbQpa", "libQt6DBus"):
+    for needed in (
+        "libQt6Core",
+        "libQt6Gui",
+        "libQt6Widgets",
+        "libQt6Svg",
+        "libQt6Charts",
+        "libQt6XcbQpa",
+        "libQt6DBus",
+    ):
         assert needed in libs
-    for unused in ("Quick", "Qml", "Pdf", "VirtualKeyboard", "WebEngine", "Multimedia", "3D",
-                   "EglFS", "Sql", "Designer"):
+    for unused in (
+        "Quick",
+        "Qml",
+        "Pdf",
+        "VirtualKeyboard",
+        "WebEngine",
+        "Multimedia",
+        "3D",
+        "EglFS",
+        "Sql",
+        "Designer",
+    ):
         assert not [lib for lib in libs if f"Qt6{unused}" in lib], unused
     plugins = {str(p.relative_to(qt / "plugins")) for p in (qt / "plugins").rglob("*.so")}
-    for needed in ("platforms/libqoffscreen.so", "platforms/libqxcb.so",
-                   "platforms/libqwayland.so", "imageformats/libqsvg.so",
-                   "iconengines/libqsvgicon.so", "xcbglintegrations/libqxcb-glx-integration.so"):
+    for needed in (
+        "platforms/libqoffscreen.so",
+        "platforms/libqxcb.so",
+        "platforms/libqwayland.so",
+        "imageformats/libqsvg.so",
+        "iconengines/libqsvgicon.so",
+        "xcbglintegrations/libqxcb-glx-integration.so",
+    ):
         assert needed in plugins
     assert all(qt_plugins.plugin_kept(f"PySide6/Qt/plugins/{p}") for p in plugins), plugins
     assert not (qt / "translations").exists()
@@ -132,8 +175,13 @@ def test_tarball_installs_per_user_and_runs(linux_build: LinuxBuild, tmp_path: P
     removes them."""
     prefix = tmp_path / "prefix"
     env = clean_env(PREFIX=str(prefix), HOME=str(tmp_path))
-    done = subprocess.run(["sh", str(linux_build.unpacked / "install.sh")], capture_output=True,
-                          text=True, env=env, timeout=120)
+    done = subprocess.run(
+        ["sh", str(linux_build.unpacked / "install.sh")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     version = version_mod.read_version()
     assert done.stdout.strip().endswith(f"Slotwise {version} installed in {prefix}")
@@ -146,8 +194,13 @@ def test_tarball_installs_per_user_and_runs(linux_build: LinuxBuild, tmp_path: P
     assert (prefix / "share/icons/hicolor/256x256/apps/io.slotwise.Slotwise.png").is_file()
     metainfo = (prefix / "share/metainfo/io.slotwise.Slotwise.metainfo.xml").read_text()
     assert f'<release version="{version}"' in metainfo
-    done = subprocess.run(["sh", str(linux_build.unpacked / "install.sh"), "--uninstall"],
-                          capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run(
+        ["sh", str(linux_build.unpacked / "install.sh"), "--uninstall"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert not program.exists() and not (prefix / "lib" / "slotwise").exists()
     assert not list(prefix.rglob("io.slotwise.Slotwise*"))

@@ -54,8 +54,9 @@ def test_installer_shortcuts() -> None:
     assert desktop and desktop[0]["Tasks"] == "desktopicon"
     tasks = [iss_params(line) for line in iss_sections(ISS)["Tasks"]]
     assert any(t["Name"] == "desktopicon" and t["Flags"] == "unchecked" for t in tasks)
-    installed = {Path(iss_params(line)["Source"].split("\\")[-1]).name
-                 for line in iss_sections(ISS)["Files"]}
+    installed = {
+        Path(iss_params(line)["Source"].split("\\")[-1]).name for line in iss_sections(ISS)["Files"]
+    }
     for icon in icons:
         target = icon["Filename"].replace("{#AppExe}", "slotwise-gui.exe")
         if target.startswith("{app}\\"):
@@ -81,12 +82,13 @@ def test_desktop_entry_names_the_program_and_icon() -> None:
     assert f"apps/{APP_ID}.svg" in build and f"apps/{APP_ID}.png" in build
 
 
-@pytest.mark.skipif(shutil.which("desktop-file-validate") is None,
-                    reason="needs desktop-file-validate (package desktop-file-utils)")
+@pytest.mark.skipif(
+    shutil.which("desktop-file-validate") is None,
+    reason="needs desktop-file-validate (package desktop-file-utils)",
+)
 def test_desktop_entry_validates() -> None:
     """desktop-file-validate accepts the entry."""
-    done = subprocess.run(["desktop-file-validate", str(DESKTOP)], capture_output=True,
-                          text=True)
+    done = subprocess.run(["desktop-file-validate", str(DESKTOP)], capture_output=True, text=True)
     assert done.returncode == 0 and not done.stdout.strip(), done.stdout
 
 
@@ -105,8 +107,9 @@ def test_stamped_metainfo_validates(tmp_path: Path) -> None:
     """appstreamcli accepts the stamped metainfo (no errors or warnings)."""
     out = tmp_path / METAINFO.name
     out.write_text(version_mod.stamp(METAINFO.read_text(), "1.0.0", "2026-01-01"))
-    done = subprocess.run(["appstreamcli", "validate", "--no-net", str(out)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["appstreamcli", "validate", "--no-net", str(out)], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert not re.search(r"^[EW]:", done.stdout, re.M), done.stdout
 

@@ -49,13 +49,31 @@ def test_self_test_names_a_corrupted_image(qapp: object, tmp_path: Path) -> None
 def test_self_test_rejects_an_image_signed_by_another_key(qapp: object, tmp_path: Path) -> None:
     """Verification is against the bundled key: a different trusted key fails the check."""
     other = tmp_path / "other.pem"
-    done = subprocess.run([sys.executable, "-m", "imgtool.main", "keygen", "-k", str(other),
-                           "-t", "ecdsa-p256"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "imgtool.main", "keygen", "-k", str(other), "-t", "ecdsa-p256"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     public = tmp_path / "other.pub.pem"
-    done = subprocess.run([sys.executable, "-m", "imgtool.main", "getpub", "-k", str(other),
-                           "-e", "pem", "-o", str(public)], capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "imgtool.main",
+            "getpub",
+            "-k",
+            str(other),
+            "-e",
+            "pem",
+            "-o",
+            str(public),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     code, out = run_self_test(selftest.Options(demo_key=public))
     assert code == 1
@@ -70,12 +88,15 @@ def test_self_test_reports_a_missing_resource(qapp: object, tmp_path: Path) -> N
     assert f"FAIL: demo image: bundled resource missing: {missing}" in out
 
 
-@pytest.mark.parametrize(("env", "chosen"), [
-    ({}, "offscreen"),
-    ({"DISPLAY": ":0"}, None),
-    ({"WAYLAND_DISPLAY": "wayland-0"}, None),
-    ({"QT_QPA_PLATFORM": "xcb"}, None),
-])
+@pytest.mark.parametrize(
+    ("env", "chosen"),
+    [
+        ({}, "offscreen"),
+        ({"DISPLAY": ":0"}, None),
+        ({"WAYLAND_DISPLAY": "wayland-0"}, None),
+        ({"QT_QPA_PLATFORM": "xcb"}, None),
+    ],
+)
 def test_platform_choice(env: dict[str, str], chosen: str | None) -> None:
     """Offscreen only on Linux without a display and without an explicit platform."""
     environ = dict(env)
@@ -91,10 +112,19 @@ def test_platform_choice(env: dict[str, str], chosen: str | None) -> None:
 def test_cli_flag_runs_the_self_test_headless(tmp_path: Path) -> None:
     """`python -m app --self-test` with no display exits 0 with the report on stdout, and
     leaves the user's settings alone (HOME is a fresh directory that stays empty of them)."""
-    env = clean_env(HOME=str(tmp_path), PATH=os.environ.get("PATH", "/usr/bin:/bin"),
-                    XDG_CONFIG_HOME=str(tmp_path / "config"))
-    done = subprocess.run([sys.executable, "-m", "app", "--self-test"], capture_output=True,
-                          text=True, cwd=ROOT, env=env, timeout=120)
+    env = clean_env(
+        HOME=str(tmp_path),
+        PATH=os.environ.get("PATH", "/usr/bin:/bin"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "--self-test"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no display: offscreen" in done.stdout
     assert done.stdout.rstrip().endswith("PASS: 7 checks")

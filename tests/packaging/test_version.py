@@ -19,8 +19,9 @@ PYPROJECT_VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["projec
 
 def test_helper_prints_the_pyproject_version() -> None:
     """`python packaging/version.py` prints [project] version, which build scripts export."""
-    done = subprocess.run([sys.executable, str(PACKAGING / "version.py")], capture_output=True,
-                          text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, str(PACKAGING / "version.py")], capture_output=True, text=True, check=True
+    )
     assert done.stdout.strip() == PYPROJECT_VERSION
 
 
@@ -37,8 +38,16 @@ def test_unusable_pyproject_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_text('[project]\nname = "x"\nversion = "banana"\n')
     with pytest.raises(version_mod.VersionError, match="is not a version number"):
         version_mod.read_version(bad)
-    done = subprocess.run([sys.executable, str(PACKAGING / "version.py"), "--pyproject",
-                           str(tmp_path / "missing.toml")], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(PACKAGING / "version.py"),
+            "--pyproject",
+            str(tmp_path / "missing.toml"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 1
     assert done.stderr.startswith("version.py: cannot read")
     assert "Traceback" not in done.stderr
@@ -63,8 +72,13 @@ def test_app_version_is_the_pyproject_version() -> None:
 
 def test_cli_version_flag() -> None:
     """`slotwise --version` prints the single version."""
-    done = subprocess.run([sys.executable, "-m", "app", "--version"], capture_output=True,
-                          text=True, cwd=ROOT, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "--version"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
     assert done.stdout.strip() == f"slotwise {PYPROJECT_VERSION}"
 
 
@@ -87,11 +101,18 @@ def test_release_date_follows_source_date_epoch(monkeypatch: pytest.MonkeyPatch)
     assert version_mod.release_date() == "2026-01-02"
 
 
-@pytest.mark.parametrize("path", [
-    "installer.iss", "packaging/slotwise.spec", "packaging/macos/Info.plist",
-    "packaging/linux/io.slotwise.Slotwise.metainfo.xml", "packaging/build-linux.sh",
-    "packaging/build-macos.sh", "packaging/build-windows.ps1",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "installer.iss",
+        "packaging/slotwise.spec",
+        "packaging/macos/Info.plist",
+        "packaging/linux/io.slotwise.Slotwise.metainfo.xml",
+        "packaging/build-linux.sh",
+        "packaging/build-macos.sh",
+        "packaging/build-windows.ps1",
+    ],
+)
 def test_no_packaging_file_writes_the_version_itself(path: str) -> None:
     """No packaging file hard-codes the version; it would drift from pyproject.toml."""
     assert PYPROJECT_VERSION not in (ROOT / path).read_text()

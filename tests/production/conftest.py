@@ -20,8 +20,6 @@ from app.workflows.batch import default_connect
 PASSWORD = "line-3-supervisor"
 
 
-
-
 @pytest.fixture
 def start_board(bridge: CoreBridge) -> Callable[..., UdpSimServer]:
     """`start_board(SimConfig(...))`: a simulated board on 127.0.0.1, stopped with the bridge."""
@@ -45,15 +43,20 @@ def on_loop(bridge: CoreBridge, fn: Callable[[], object]) -> None:
 
 
 @pytest.fixture
-def write_job(tmp_path: Path, signed_image: Path,
-              signing_key: Path) -> Callable[..., Path]:
+def write_job(tmp_path: Path, signed_image: Path, signing_key: Path) -> Callable[..., Path]:
     """`write_job(devices, barcode=..., password=True)`: a job file for the signed 1.1.0 image."""
 
-    def write(devices: list[str], *, barcode: str = "", password: bool = True,
-              identity: str = '["os_info"]', retries: int = 0, concurrency: int = 4) -> Path:
+    def write(
+        devices: list[str],
+        *,
+        barcode: str = "",
+        password: bool = True,
+        identity: str = '["os_info"]',
+        retries: int = 0,
+        concurrency: int = 4,
+    ) -> Path:
         job = tmp_path / "line3.toml"
-        secret = (f'supervisor_password_sha256 = "{hash_password(PASSWORD)}"'
-                  if password else "")
+        secret = f'supervisor_password_sha256 = "{hash_password(PASSWORD)}"' if password else ""
         devices_toml = "[" + ", ".join(f'"{d}"' for d in devices) + "]"
         job.write_text(f"""
 [job]
@@ -82,11 +85,17 @@ read = {identity}
 
 
 @pytest.fixture
-def production(qtbot: QtBot, bridge: CoreBridge, settings: AppSettings,
-               tmp_path: Path) -> Iterator[ProductionWindow]:
+def production(
+    qtbot: QtBot, bridge: CoreBridge, settings: AppSettings, tmp_path: Path
+) -> Iterator[ProductionWindow]:
     """The production window on the test bridge; results go to tmp_path/results.csv."""
-    window = ProductionWindow(bridge, settings, connect=default_connect(1.0),
-                              results_path=tmp_path / "results.csv", poll_s=0.1)
+    window = ProductionWindow(
+        bridge,
+        settings,
+        connect=default_connect(1.0),
+        results_path=tmp_path / "results.csv",
+        poll_s=0.1,
+    )
     qtbot.addWidget(window)
     window.show()
     yield window

@@ -27,8 +27,12 @@ def _finished(window: ProductionWindow) -> bool:
 
 
 def test_batch_shows_pass_and_fail_cards_and_the_logged_rows(
-        qtbot: QtBot, production: ProductionWindow, start_board: Start,
-        write_job: Callable[..., Path], tmp_path: Path) -> None:
+    qtbot: QtBot,
+    production: ProductionWindow,
+    start_board: Start,
+    write_job: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
     """Start batch over three boards (one with a slot too small): two PASS cards, one FAIL card
     with the reason, three results-table rows matching the CSV, and the counters."""
     good = [start_board(), start_board()]
@@ -45,8 +49,9 @@ def test_batch_shows_pass_and_fail_cards_and_the_logged_rows(
     assert production.summary.fields["hash"].text().startswith(job.images[0].image_hash.hex()[:16])
 
     qtbot.mouseClick(production.start_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: production.results.rowCount() == 3 and _finished(production),
-                    timeout=60000)
+    qtbot.waitUntil(
+        lambda: production.results.rowCount() == 3 and _finished(production), timeout=60000
+    )
 
     for spec in specs[:2]:
         card = production.cards[spec]
@@ -57,14 +62,19 @@ def test_batch_shows_pass_and_fail_cards_and_the_logged_rows(
     assert bad.status_text == "FAIL"
     assert "slot" in bad.detail_text and "large" in bad.detail_text
     assert not bad.icon_label.pixmap().isNull()  # an icon as well as the word and colour
-    shown = {production.results.text(i, "device"): production.results.text(i, "result")
-             for i in range(3)}
+    shown = {
+        production.results.text(i, "device"): production.results.text(i, "result") for i in range(3)
+    }
     assert shown == {specs[0]: "PASS", specs[1]: "PASS", specs[2]: "FAIL"}
     logged = read_csv(tmp_path / "results.csv")
     assert sorted((r["device"], r["result"]) for r in logged) == sorted(
-        (s, "pass" if s != specs[2] else "fail") for s in specs)
-    assert [production.summary.counter_text(k) for k in ("passed", "failed", "in_progress")] \
-        == ["2", "1", "0"]
+        (s, "pass" if s != specs[2] else "fail") for s in specs
+    )
+    assert [production.summary.counter_text(k) for k in ("passed", "failed", "in_progress")] == [
+        "2",
+        "1",
+        "0",
+    ]
     assert production.rerun_button.isEnabled() and production.start_button.isEnabled()
     assert "2 passed, 1 failed" in production.status.text()
     _screenshot(production, tmp_path)
@@ -72,8 +82,11 @@ def test_batch_shows_pass_and_fail_cards_and_the_logged_rows(
 
 def _screenshot(window: ProductionWindow, tmp_path: Path) -> None:
     """Render the window; into docs/screenshots when SLOTWISE_SCREENSHOTS=1 (else tmp_path)."""
-    target = SCREENSHOT if os.environ.get("SLOTWISE_SCREENSHOTS") == "1" else (
-        tmp_path / "production.png")
+    target = (
+        SCREENSHOT
+        if os.environ.get("SLOTWISE_SCREENSHOTS") == "1"
+        else (tmp_path / "production.png")
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     QApplication.processEvents()  # pending layout requests, so the grab shows the final layout
     pixmap = window.grab()
@@ -82,8 +95,8 @@ def _screenshot(window: ProductionWindow, tmp_path: Path) -> None:
 
 
 def test_progress_cards_show_stage_and_percent(
-        qtbot: QtBot, production: ProductionWindow, start_board: Start,
-        write_job: Callable[..., Path]) -> None:
+    qtbot: QtBot, production: ProductionWindow, start_board: Start, write_job: Callable[..., Path]
+) -> None:
     """While a slow board uploads, its card says UPLOADING with a percent and a progress bar."""
     from app.sim.link import LinkModel
 
@@ -93,8 +106,10 @@ def test_progress_cards_show_stage_and_percent(
     load(qtbot, production, write_job([spec]))
     production.start_batch()
     card = production.cards[spec]
-    qtbot.waitUntil(lambda: card.status_text.startswith("UPLOADING ")
-                    and card.progress.value() > 0, timeout=20000)
+    qtbot.waitUntil(
+        lambda: card.status_text.startswith("UPLOADING ") and card.progress.value() > 0,
+        timeout=20000,
+    )
     assert card.status_text.endswith(" %")
     assert card.progress.isVisible()
     assert production.summary.counter_text("in_progress") == "1"
@@ -103,8 +118,13 @@ def test_progress_cards_show_stage_and_percent(
 
 
 def test_operator_mode_locks_the_windows_and_needs_the_password(
-        qtbot: QtBot, bridge: CoreBridge, settings: object, write_job: Callable[..., Path],
-        start_board: Start, signed_image: Path) -> None:
+    qtbot: QtBot,
+    bridge: CoreBridge,
+    settings: object,
+    write_job: Callable[..., Path],
+    start_board: Start,
+    signed_image: Path,
+) -> None:
     """Operator mode hides settings, file pickers, the mode choice and slot actions (erase) in
     both windows, refuses closing, and is left only with the right supervisor password."""
     from app.gui.main_window import MainWindow
@@ -164,15 +184,18 @@ def test_operator_mode_locks_the_windows_and_needs_the_password(
 
 
 def test_operator_mode_without_a_password_is_refused(
-        qtbot: QtBot, production: ProductionWindow, write_job: Callable[..., Path],
-        settings: object) -> None:
+    qtbot: QtBot, production: ProductionWindow, write_job: Callable[..., Path], settings: object
+) -> None:
     """A job without supervisor_password_sha256 (and none in settings), or with a value that is
     no SHA-256, cannot lock the station; a password hash in the settings file is enough."""
     from app.gui.production.lock import set_settings_password
 
     job = write_job([], password=False)
-    job.write_text(job.read_text().replace(
-        'operator = "dana"', 'operator = "dana"\nsupervisor_password_sha256 = "letmein"'))
+    job.write_text(
+        job.read_text().replace(
+            'operator = "dana"', 'operator = "dana"\nsupervisor_password_sha256 = "letmein"'
+        )
+    )
     load(qtbot, production, job)
     assert not production.enter_operator_mode()
     assert not production.operator and "64 hex digits" in production.status.text()
@@ -196,19 +219,29 @@ check = "setting:device/serial"
 
 
 def test_scanned_barcode_lands_in_the_row_and_a_mismatch_fails_the_board(
-        qtbot: QtBot, production: ProductionWindow, start_board: Start, bridge: CoreBridge,
-        write_job: Callable[..., Path], tmp_path: Path) -> None:
+    qtbot: QtBot,
+    production: ProductionWindow,
+    start_board: Start,
+    bridge: CoreBridge,
+    write_job: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
     """Two boards wait for their scans one at a time: the right serial passes and is logged,
     a wrong one fails the board with the mismatch and nothing is uploaded to it."""
     boards = {"SN-0001": start_board(), "SN-0002": start_board()}
     for serial, board in boards.items():
+
         def put(board: UdpSimServer = board, serial: str = serial) -> None:
             board.device.settings["device/serial"] = serial.encode()
             board.device.stored_settings["device/serial"] = serial.encode()
+
         on_loop(bridge, put)
     by_spec = {f"udp:{b.address}": serial for serial, b in boards.items()}
-    load(qtbot, production, write_job(list(by_spec), barcode=BARCODE,
-                                      identity='["os_info", "setting:device/serial"]'))
+    load(
+        qtbot,
+        production,
+        write_job(list(by_spec), barcode=BARCODE, identity='["os_info", "setting:device/serial"]'),
+    )
     assert production.barcode.isVisible() and not production.barcode.field.isEnabled()
     production.start_batch()
     typed: dict[str, str] = {}
@@ -223,8 +256,9 @@ def test_scanned_barcode_lands_in_the_row_and_a_mismatch_fails_the_board(
         typed[device] = text
         qtbot.keyClicks(production.barcode.field, text)
         qtbot.keyClick(production.barcode.field, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: production.results.rowCount() == 2 and _finished(production),
-                    timeout=60000)
+    qtbot.waitUntil(
+        lambda: production.results.rowCount() == 2 and _finished(production), timeout=60000
+    )
     right, wrong = list(typed)
     rows = {r["device"]: r for r in read_csv(tmp_path / "results.csv")}
     assert rows[right]["result"] == "pass" and rows[right]["barcode"] == by_spec[right]
@@ -239,14 +273,17 @@ def test_scanned_barcode_lands_in_the_row_and_a_mismatch_fails_the_board(
 
 
 def test_stop_while_a_board_waits_for_its_scan_fails_it_and_ends_the_run(
-        qtbot: QtBot, production: ProductionWindow, start_board: Start,
-        write_job: Callable[..., Path]) -> None:
+    qtbot: QtBot, production: ProductionWindow, start_board: Start, write_job: Callable[..., Path]
+) -> None:
     """Stop during a pending scan fails the waiting board with the reason, the queued board
     is never started (READY again) and nothing is counted as in progress."""
     boards = [start_board(), start_board()]
     specs = [f"udp:{b.address}" for b in boards]
-    load(qtbot, production, write_job(specs, barcode=BARCODE.replace("before", "after"),
-                                      concurrency=1))
+    load(
+        qtbot,
+        production,
+        write_job(specs, barcode=BARCODE.replace("before", "after"), concurrency=1),
+    )
     production.start_batch()
     qtbot.waitUntil(lambda: production.barcode.device in specs, timeout=30000)
     waiting = production.barcode.device
@@ -264,8 +301,13 @@ def test_stop_while_a_board_waits_for_its_scan_fails_it_and_ends_the_run(
 
 
 def test_rerun_failed_reflashes_only_the_failed_board(
-        qtbot: QtBot, production: ProductionWindow, start_board: Start, bridge: CoreBridge,
-        write_job: Callable[..., Path], tmp_path: Path) -> None:
+    qtbot: QtBot,
+    production: ProductionWindow,
+    start_board: Start,
+    bridge: CoreBridge,
+    write_job: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
     """A board that did not answer fails; once it answers, "Re-run failed" flashes it alone."""
     boards = [start_board(), start_board(), start_board()]
     silent = boards[2]
@@ -273,19 +315,21 @@ def test_rerun_failed_reflashes_only_the_failed_board(
     specs = [f"udp:{b.address}" for b in boards]
     load(qtbot, production, write_job(specs))
     production.start_batch()
-    qtbot.waitUntil(lambda: production.results.rowCount() == 3 and _finished(production),
-                    timeout=60000)
+    qtbot.waitUntil(
+        lambda: production.results.rowCount() == 3 and _finished(production), timeout=60000
+    )
     assert production.cards[specs[2]].status_text == "FAIL"
     assert "no answer" in production.cards[specs[2]].detail_text
     on_loop(bridge, silent.device.resume_answering)
 
     qtbot.mouseClick(production.rerun_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: production.results.rowCount() == 4 and _finished(production),
-                    timeout=60000)
+    qtbot.waitUntil(
+        lambda: production.results.rowCount() == 4 and _finished(production), timeout=60000
+    )
     assert production.results.text(3, "device") == specs[2]
     assert production.results.text(3, "result") == "PASS"
     assert production.cards[specs[2]].status_text == "PASS"
-    assert [r["device"] for r in read_csv(tmp_path / "results.csv")] .count(specs[0]) == 1
+    assert [r["device"] for r in read_csv(tmp_path / "results.csv")].count(specs[0]) == 1
     assert all(b.runtime.stats.reboots == 1 for b in boards)  # each flashed and reset once
     assert production.summary.counter_text("failed") == "0"
     assert production.summary.counter_text("passed") == "3"
@@ -293,8 +337,8 @@ def test_rerun_failed_reflashes_only_the_failed_board(
 
 
 def test_the_main_window_menu_opens_the_production_window(
-        qtbot: QtBot, bridge: CoreBridge, settings: object,
-        write_job: Callable[..., Path]) -> None:
+    qtbot: QtBot, bridge: CoreBridge, settings: object, write_job: Callable[..., Path]
+) -> None:
     """File > Production… opens one production window owned by the main window, which asks
     for a job file; a second trigger raises the same window."""
     from PySide6.QtWidgets import QFileDialog
@@ -320,7 +364,8 @@ def test_the_main_window_menu_opens_the_production_window(
 
 
 def test_a_job_that_does_not_verify_is_not_loaded(
-        qtbot: QtBot, production: ProductionWindow, tmp_path: Path) -> None:
+    qtbot: QtBot, production: ProductionWindow, tmp_path: Path
+) -> None:
     """A broken job file leaves the view without a job and says why in the status line."""
     broken = tmp_path / "broken.toml"
     broken.write_text('[job]\nimage = "missing.bin"\n')
@@ -336,17 +381,21 @@ def test_production_flag_with_a_missing_job_exits_with_a_sentence(tmp_path: Path
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "app", "--production",
-                           str(tmp_path / "none.toml")], capture_output=True, text=True,
-                          timeout=60, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "--production", str(tmp_path / "none.toml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert done.returncode == 1
     assert "job file" in done.stderr and "not found" in done.stderr
     assert "Traceback" not in done.stderr
 
 
 def test_station_mode_flashes_a_board_once_and_stops_on_request(
-        qtbot: QtBot, production: ProductionWindow, start_board: Start,
-        write_job: Callable[..., Path]) -> None:
+    qtbot: QtBot, production: ProductionWindow, start_board: Start, write_job: Callable[..., Path]
+) -> None:
     """Start station flashes the board it finds (once: it is then "seen"), and Stop ends the
     run with the operator named as the reason."""
     board = start_board()
@@ -356,8 +405,10 @@ def test_station_mode_flashes_a_board_once_and_stops_on_request(
     assert production.stop_button.isEnabled() and not production.start_button.isEnabled()
     qtbot.waitUntil(lambda: production.cards[spec].status_text == "PASS", timeout=30000)
     polls = board.runtime.stats.reboots
-    qtbot.waitUntil(lambda: production.controller is not None
-                    and production.controller.counters().passed == 1, timeout=5000)
+    qtbot.waitUntil(
+        lambda: production.controller is not None and production.controller.counters().passed == 1,
+        timeout=5000,
+    )
     qtbot.mouseClick(production.stop_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: _finished(production), timeout=20000)
     assert "stopped by the operator" in production.status.text()

@@ -32,20 +32,30 @@ class Bench:
     def body(self, request: Request, version: int = 1) -> dict[str, Any]:
         return self.send(request, version)[1]
 
-    def upload(self, image: bytes, *, chunk: int = 1024, image_no: int | None = None,
-               sha: bool = True, upgrade: bool | None = None, version: int = 1
-               ) -> dict[str, Any]:
+    def upload(
+        self,
+        image: bytes,
+        *,
+        chunk: int = 1024,
+        image_no: int | None = None,
+        sha: bool = True,
+        upgrade: bool | None = None,
+        version: int = 1,
+    ) -> dict[str, Any]:
         """Upload the whole image, following the device's offsets; returns the last reply."""
         digest = hashlib.sha256(image).digest() if sha else None
         off = 0
         body: dict[str, Any] = {}
         while True:
             first = off == 0
-            req = img.ImageUpload(off=off, data=image[off:off + chunk],
-                                  length=len(image) if first else None,
-                                  sha=digest if first else None,
-                                  image=image_no if first else None,
-                                  upgrade=upgrade if first else None)
+            req = img.ImageUpload(
+                off=off,
+                data=image[off : off + chunk],
+                length=len(image) if first else None,
+                sha=digest if first else None,
+                image=image_no if first else None,
+                upgrade=upgrade if first else None,
+            )
             body = self.body(req, version)
             if "off" not in body:
                 return body

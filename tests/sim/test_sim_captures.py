@@ -55,8 +55,9 @@ def _fill_upload_gap(device: SimDevice, entries: list[dict[str, Any]], index: in
 @pytest.fixture(scope="module")
 def replies() -> list[tuple[dict[str, Any], Header, dict[str, Any]]]:
     """Each capture entry with the simulator's decoded answer, replayed in capture order."""
-    device = SimDevice(SimConfig(profile="zephyr-3.4", buf_size=1536, buf_count=2,
-                                 slot_size=0x40000))
+    device = SimDevice(
+        SimConfig(profile="zephyr-3.4", buf_size=1536, buf_count=2, slot_size=0x40000)
+    )
     entries = _entries()
     out = []
     for index, entry in enumerate(entries):
@@ -69,14 +70,18 @@ def replies() -> list[tuple[dict[str, Any], Header, dict[str, Any]]]:
     return out
 
 
-@pytest.mark.parametrize("index", range(len(_entries())),
-                         ids=[e["name"] for e in _entries()])
-def test_capture_entry(replies: list[tuple[dict[str, Any], Header, dict[str, Any]]],
-                       index: int) -> None:
+@pytest.mark.parametrize("index", range(len(_entries())), ids=[e["name"] for e in _entries()])
+def test_capture_entry(
+    replies: list[tuple[dict[str, Any], Header, dict[str, Any]]], index: int
+) -> None:
     """The simulator's reply to this captured request has the captured header and body."""
     entry, header, body = replies[index]
     want_header, want_body = decode_packet(bytes.fromhex(entry["response_hex"]))
     assert (header.op, header.version, header.group, header.command, header.sequence) == (
-        want_header.op, want_header.version, want_header.group, want_header.command,
-        want_header.sequence)
+        want_header.op,
+        want_header.version,
+        want_header.group,
+        want_header.command,
+        want_header.sequence,
+    )
     assert _normalise(body) == _normalise(want_body)

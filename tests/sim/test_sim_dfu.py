@@ -80,8 +80,7 @@ def test_reset_command_asks_for_a_reboot(bench: Bench) -> None:
     assert reply.frame is not None and reply.frame[8:] == b"\xa0"
 
 
-def test_resume_with_same_sha_continues_where_it_stopped(bench: Bench, new_image: bytes
-                                                         ) -> None:
+def test_resume_with_same_sha_continues_where_it_stopped(bench: Bench, new_image: bytes) -> None:
     """A first chunk carrying the sha of the interrupted upload answers its current offset."""
     from app.smp.groups.img import ImageUpload
 
@@ -94,8 +93,7 @@ def test_resume_with_same_sha_continues_where_it_stopped(bench: Bench, new_image
     assert bench.body(other) == {"off": 1024}
 
 
-def test_wrong_offset_is_answered_with_the_expected_one(bench: Bench, new_image: bytes
-                                                        ) -> None:
+def test_wrong_offset_is_answered_with_the_expected_one(bench: Bench, new_image: bytes) -> None:
     """A chunk at the wrong offset is dropped and the reply names the device's offset."""
     from app.smp.groups.img import ImageUpload
 
@@ -109,8 +107,9 @@ def test_reset_ignores_a_mistyped_force(bench: Bench) -> None:
     from app.smp.header import Header, Op
     from app.smp.message import encode_packet
 
-    reply = bench.raw(encode_packet(Header(op=Op.WRITE, group=0, command=5, sequence=1),
-                                    {"force": 1}))
+    reply = bench.raw(
+        encode_packet(Header(op=Op.WRITE, group=0, command=5, sequence=1), {"force": 1})
+    )
     assert reply.reboot is True
 
 

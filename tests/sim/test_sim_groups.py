@@ -56,7 +56,8 @@ def test_task_and_memory_stats_change(bench: Bench) -> None:
 def test_stats_counters_move_with_flash_writes(bench: Bench, new_image: bytes) -> None:
     """flash_sim_stats counts the bytes an upload writes; unknown groups are STAT error 2."""
     assert bench.body(stat.StatList()) == {
-        "stat_list": ["smp_svr_stats", "flash_sim_stats", "mcumgr"]}
+        "stat_list": ["smp_svr_stats", "flash_sim_stats", "mcumgr"]
+    }
     before = bench.body(stat.StatRead(name="flash_sim_stats"))["fields"]["bytes_written"]
     bench.upload(new_image)
     after = bench.body(stat.StatRead(name="flash_sim_stats"))["fields"]["bytes_written"]
@@ -77,7 +78,9 @@ def test_settings_lifecycle(bench: Bench) -> None:
     assert bench.body(settings.SettingWrite(name="bt/name", val=b"dev")) == {}
     assert bench.body(settings.SettingRead(name="bt/name")) == {"val": b"dev"}
     assert bench.body(settings.SettingRead(name="bt/name", max_size=4096)) == {
-        "val": b"dev", "max_size": 256}
+        "val": b"dev",
+        "max_size": 256,
+    }
     assert bench.body(settings.SettingsCommit()) == {}
     assert bench.body(settings.SettingsSave()) == {}
     bench.body(settings.SettingWrite(name="bt/name", val=b"changed"))
@@ -97,8 +100,14 @@ def test_file_upload_download_and_hashes(make_bench: Callable[..., Bench]) -> No
     content = bytes(range(256)) * 3
     off = 0
     while off < len(content):
-        reply = bench.body(fs.FileUpload(off=off, name="/lfs/blob", data=content[off:off + 200],
-                                         length=len(content) if off == 0 else None))
+        reply = bench.body(
+            fs.FileUpload(
+                off=off,
+                name="/lfs/blob",
+                data=content[off : off + 200],
+                length=len(content) if off == 0 else None,
+            )
+        )
         off = reply["off"]
     assert bench.body(fs.FileStatus(name="/lfs/blob")) == {"len": len(content)}
     first = bench.body(fs.FileDownload(off=0, name="/lfs/blob"))
@@ -111,9 +120,16 @@ def test_file_upload_download_and_hashes(make_bench: Callable[..., Bench]) -> No
         off += len(part["data"])
     assert got == content
     assert bench.body(fs.FileHash(name="/lfs/blob")) == {
-        "type": "crc32", "len": len(content), "output": zlib.crc32(content)}
+        "type": "crc32",
+        "len": len(content),
+        "output": zlib.crc32(content),
+    }
     assert bench.body(fs.FileHash(name="/lfs/blob", type="sha256", off=10, length=20)) == {
-        "type": "sha256", "off": 10, "len": 20, "output": hashlib.sha256(content[10:30]).digest()}
+        "type": "sha256",
+        "off": 10,
+        "len": 20,
+        "output": hashlib.sha256(content[10:30]).digest(),
+    }
     assert bench.body(fs.FileHash(name="/lfs/blob", type="md5")) == {"err": {"group": 8, "rc": 13}}
     types = bench.body(fs.HashTypes())["types"]
     assert types == {"crc32": {"format": 0, "size": 4}, "sha256": {"format": 1, "size": 32}}
@@ -124,7 +140,9 @@ def test_file_errors(bench: Bench) -> None:
     """Wrong upload offsets give error 11 with the file's length; paths are checked."""
     bench.body(fs.FileUpload(off=0, name="/lfs/a", data=b"12345", length=10))
     assert bench.body(fs.FileUpload(off=3, name="/lfs/a", data=b"xx")) == {
-        "err": {"group": 8, "rc": 11}, "len": 5}
+        "err": {"group": 8, "rc": 11},
+        "len": 5,
+    }
     assert bench.body(fs.FileUpload(off=3, name="/lfs/a", data=b"xx"), 0) == {"rc": 3, "len": 5}
     assert bench.body(fs.FileUpload(off=0, name="/lfs/b", data=b"x")) == {"rc": 3}
     assert bench.body(fs.FileStatus(name="/lfs/none")) == {"err": {"group": 8, "rc": 3}}
@@ -175,12 +193,30 @@ def _imgtool(tmp_path: Path, *args: str) -> bytes:
     key = tmp_path / "key.pem"
     tool = [sys.executable, "-m", "imgtool.main"]
     if not key.exists():
-        subprocess.run([*tool, "keygen", "-k", str(key), "-t", "ecdsa-p256"], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [*tool, "keygen", "-k", str(key), "-t", "ecdsa-p256"], check=True, capture_output=True
+        )
     out = tmp_path / "signed.bin"
-    subprocess.run([*tool, "sign", "-k", str(key), "--header-size", "0x200", "--pad-header",
-                    "--align", "4", "--slot-size", str(128 * 1024), *args, str(payload),
-                    str(out)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            *tool,
+            "sign",
+            "-k",
+            str(key),
+            "--header-size",
+            "0x200",
+            "--pad-header",
+            "--align",
+            "4",
+            "--slot-size",
+            str(128 * 1024),
+            *args,
+            str(payload),
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return out.read_bytes()
 
 

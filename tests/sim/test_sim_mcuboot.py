@@ -44,13 +44,16 @@ def test_built_image_hash_is_consistent() -> None:
     assert not hash_is_valid(broken, info)
 
 
-@pytest.mark.parametrize(("tlvs", "code"), [
-    (b"", 8),                                                        # no hash TLV
-    (struct.pack("<HH", 0x11, 48) + bytes(48), 8),                   # SHA-384 only
-    (2 * (struct.pack("<HH", 0x10, 32) + bytes(32)), 6),             # two SHA-256
-    (struct.pack("<HH", 0xFFFF, 0xFFFF), 5),                         # erased TLV
-    (struct.pack("<HH", 0x10, 40) + bytes(8), 7),                    # value past the area
-])
+@pytest.mark.parametrize(
+    ("tlvs", "code"),
+    [
+        (b"", 8),  # no hash TLV
+        (struct.pack("<HH", 0x11, 48) + bytes(48), 8),  # SHA-384 only
+        (2 * (struct.pack("<HH", 0x10, 32) + bytes(32)), 6),  # two SHA-256
+        (struct.pack("<HH", 0xFFFF, 0xFFFF), 5),  # erased TLV
+        (struct.pack("<HH", 0x10, 40) + bytes(8), 7),  # value past the area
+    ],
+)
 def test_tlv_problems_use_zephyrs_codes(tlvs: bytes, code: int) -> None:
     """TLV walks fail with the image error Zephyr's img_mgmt_read_info returns."""
     with pytest.raises(ImageReadError) as info:
@@ -60,8 +63,11 @@ def test_tlv_problems_use_zephyrs_codes(tlvs: bytes, code: int) -> None:
 
 def test_header_problems() -> None:
     """Erased header is NO_IMAGE, other magic 23, missing TLV info NO_TLVS."""
-    for data, code in ((b"\xff" * 64, 3), (b"\x00" * 64, 23),
-                       (build_image("1.0.0", b"x" * 64)[:0x200 + 64], 4)):
+    for data, code in (
+        (b"\xff" * 64, 3),
+        (b"\x00" * 64, 23),
+        (build_image("1.0.0", b"x" * 64)[: 0x200 + 64], 4),
+    ):
         with pytest.raises(ImageReadError) as info:
             read_info(data)
         assert info.value.img_err == code

@@ -20,7 +20,9 @@ def test_zephyr_34_answers_v2_requests_with_v1_errors(make_bench: Callable[..., 
     bench = make_bench(profile="zephyr-3.4")
     assert bench.body(img.ImageStateWrite(hash=b"\x00" * 32, confirm=False), 1) == {"rc": 1}
     assert bench.body(img.ImageUpload(off=0, data=bytes(40), length=100), 1) == {
-        "rc": 1, "rsn": "magic mismatch"}
+        "rc": 1,
+        "rsn": "magic mismatch",
+    }
 
 
 def test_zephyr_34_quirks(make_bench: Callable[..., Bench], new_image: bytes) -> None:
@@ -31,17 +33,24 @@ def test_zephyr_34_quirks(make_bench: Callable[..., Bench], new_image: bytes) ->
     reply = bench.raw(frame)
     assert reply.frame is not None and decode_packet(reply.frame)[1] == {"r": ""}
     assert bench.upload(new_image) == {"off": len(new_image)}
-    for request in (settings.SettingRead(name="x"), fs.FileStatus(name="/lfs/x"),
-                    enum.EnumCount(), osg.BootloaderInfo(), osg.DateTimeGet(),
-                    img.SlotInfo(), osg.MemoryPoolStats()):
+    for request in (
+        settings.SettingRead(name="x"),
+        fs.FileStatus(name="/lfs/x"),
+        enum.EnumCount(),
+        osg.BootloaderInfo(),
+        osg.DateTimeGet(),
+        img.SlotInfo(),
+        osg.MemoryPoolStats(),
+    ):
         assert bench.body(request) == {"rc": 8}, request
     tasks = bench.body(osg.TaskStats())["tasks"]
     assert set(tasks) == {"3", "0", "-1", "-2", "15"}
     assert all(set(t) == {"prio", "tid", "state"} for t in tasks.values())
 
 
-def test_zephyr_34_refuses_upload_while_slot_1_pending(make_bench: Callable[..., Bench],
-                                                       new_image: bytes) -> None:
+def test_zephyr_34_refuses_upload_while_slot_1_pending(
+    make_bench: Callable[..., Bench], new_image: bytes
+) -> None:
     """3.4 treats a pending secondary as in use: upload rc 6 "no slot", erase rc 6."""
     bench = make_bench(profile="zephyr-3.4")
     bench.upload(new_image)
@@ -94,8 +103,9 @@ def test_unknown_profile_is_a_clear_error() -> None:
         SimDevice(SimConfig(profile="zephyr-9"))
 
 
-@pytest.mark.parametrize("config", [{"images": 4}, {"slot_size": 5000}, {"slot_size": 8192},
-                                    {"buf_count": 0}])
+@pytest.mark.parametrize(
+    "config", [{"images": 4}, {"slot_size": 5000}, {"slot_size": 8192}, {"buf_count": 0}]
+)
 def test_impossible_configs_are_refused(config: dict) -> None:
     """Configurations no board has fail at construction with a ValueError."""
     with pytest.raises(ValueError):

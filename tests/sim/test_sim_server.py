@@ -24,35 +24,46 @@ def _answer(bench: Bench, frame: bytes) -> tuple[Header, dict]:
 
 def test_echo_vector_from_the_digest(bench: Bench) -> None:
     """The digest's v2 echo request is answered as a v2 write response with the same seq."""
-    header, body = _answer(bench, bytes.fromhex("0a000009 00002a00 a16164 6568656c6c6f"
-                                                .replace(" ", "")))
+    header, body = _answer(
+        bench, bytes.fromhex("0a000009 00002a00 a16164 6568656c6c6f".replace(" ", ""))
+    )
     assert (header.op, header.version, header.sequence, header.group, header.command) == (
-        Op.WRITE_RSP, 1, 0x2A, 0, 0)
+        Op.WRITE_RSP,
+        1,
+        0x2A,
+        0,
+        0,
+    )
     assert body == {"r": "hello"}
 
 
-@pytest.mark.parametrize(("version", "want_version", "want_body"), [
-    (0, 0, {"rc": 3}),
-    (1, 1, {"err": {"group": 0, "rc": 2}}),
-    (2, 1, {"rc": 13}),
-])
-def test_zephyr_os_info_vectors(bench: Bench, version: int, want_version: int,
-                                want_body: dict) -> None:
+@pytest.mark.parametrize(
+    ("version", "want_version", "want_body"),
+    [
+        (0, 0, {"rc": 3}),
+        (1, 1, {"err": {"group": 0, "rc": 2}}),
+        (2, 1, {"rc": 13}),
+    ],
+)
+def test_zephyr_os_info_vectors(
+    bench: Bench, version: int, want_version: int, want_body: dict
+) -> None:
     """OS info with format "8" gives v1 EINVAL, a v2 OS group error, and rc 13 for "v3"."""
-    frame = encode_packet(Header(op=Op.READ, group=0, command=7, sequence=1, version=version),
-                          {"format": "8"})
+    frame = encode_packet(
+        Header(op=Op.READ, group=0, command=7, sequence=1, version=version), {"format": "8"}
+    )
     header, body = _answer(bench, frame)
     assert header.version == want_version and header.op is Op.READ_RSP
     assert body == want_body
 
 
 @pytest.mark.parametrize("version", [0, 1])
-def test_unknown_group_and_command_are_enotsup_in_both_versions(bench: Bench,
-                                                                version: int) -> None:
+def test_unknown_group_and_command_are_enotsup_in_both_versions(bench: Bench, version: int) -> None:
     """Unknown groups and commands answer SMP-level rc 8, also to v2 requests."""
     for group, command in ((77, 0), (0, 42), (4, 0), (1, 2)):
-        frame = encode_packet(Header(op=Op.READ, group=group, command=command, sequence=3,
-                                     version=version), {})
+        frame = encode_packet(
+            Header(op=Op.READ, group=group, command=command, sequence=3, version=version), {}
+        )
         header, body = _answer(bench, frame)
         assert body == {"rc": 8}
         assert (header.group, header.command, header.sequence) == (group, command, 3)
@@ -92,10 +103,12 @@ def test_read_only_handlers_ignore_an_unreadable_body(bench: Bench) -> None:
     assert [e["slot"] for e in body["images"]] == [0]
 
 
-@pytest.mark.parametrize(("version", "want"), [
-    (0, {"rc": 6, "rsn": "no slot"}), (1, {"err": {"group": 1, "rc": 9}})])
-def test_no_free_slot_while_test_image_unconfirmed(bench: Bench, new_image: bytes,
-                                                   version: int, want: dict) -> None:
+@pytest.mark.parametrize(
+    ("version", "want"), [(0, {"rc": 6, "rsn": "no slot"}), (1, {"err": {"group": 1, "rc": 9}})]
+)
+def test_no_free_slot_while_test_image_unconfirmed(
+    bench: Bench, new_image: bytes, version: int, want: dict
+) -> None:
     """While an unconfirmed test image runs, an upload is refused: v2 err 9, v1 rc 6."""
     from app.sim.mcuboot import build_image, read_info
 
@@ -108,20 +121,26 @@ def test_no_free_slot_while_test_image_unconfirmed(bench: Bench, new_image: byte
     assert bench.upload(third)["off"] == len(third)
 
 
-@pytest.mark.parametrize(("request_", "v2", "v1"), [
-    (img.ImageStateWrite(hash=b"\x01" * 31, confirm=False), 24, 3),
-    (img.ImageStateWrite(hash=b"\x01" * 32, confirm=False), 8, 1),
-    (img.ImageStateWrite(confirm=False), 24, 3),
-    (img.ImageErase(slot=9), 14, 3),
-    (img.ImageErase(slot=0), 9, 6),
-    (img.ImageUpload(off=0, data=b"\x00" * 31, length=100), 22, 3),
-    (img.ImageUpload(off=0, data=b"\x00" * 40), 21, 3),
-    (img.ImageUpload(off=0, data=b"\x00" * 40, length=100), 23, 1),
-    (img.ImageUpload(off=0, data=b"\x3d\xb8\xf3\x96" + bytes(36), length=100, sha=bytes(33)),
-     24, 3),
-    (img.ImageUpload(off=0, data=b"\x3d\xb8\xf3\x96" + bytes(36), length=1 << 30), 30, 1),
-    (img.ImageUpload(off=0, data=b"\x3d\xb8\xf3\x96" + bytes(36), length=10), 31, 1),
-])
+@pytest.mark.parametrize(
+    ("request_", "v2", "v1"),
+    [
+        (img.ImageStateWrite(hash=b"\x01" * 31, confirm=False), 24, 3),
+        (img.ImageStateWrite(hash=b"\x01" * 32, confirm=False), 8, 1),
+        (img.ImageStateWrite(confirm=False), 24, 3),
+        (img.ImageErase(slot=9), 14, 3),
+        (img.ImageErase(slot=0), 9, 6),
+        (img.ImageUpload(off=0, data=b"\x00" * 31, length=100), 22, 3),
+        (img.ImageUpload(off=0, data=b"\x00" * 40), 21, 3),
+        (img.ImageUpload(off=0, data=b"\x00" * 40, length=100), 23, 1),
+        (
+            img.ImageUpload(off=0, data=b"\x3d\xb8\xf3\x96" + bytes(36), length=100, sha=bytes(33)),
+            24,
+            3,
+        ),
+        (img.ImageUpload(off=0, data=b"\x3d\xb8\xf3\x96" + bytes(36), length=1 << 30), 30, 1),
+        (img.ImageUpload(off=0, data=b"\x3d\xb8\xf3\x96" + bytes(36), length=10), 31, 1),
+    ],
+)
 def test_image_errors_in_v1_and_v2(bench: Bench, request_: object, v2: int, v1: int) -> None:
     """Image group errors come as err{group 1} to v2 and translated rc to v1 (§4.1)."""
     body = bench.body(request_, 1)  # type: ignore[arg-type]
@@ -134,15 +153,20 @@ def test_negative_uint_fields_are_einval(bench: Bench) -> None:
     """Fields Zephyr decodes as unsigned reject negative numbers with rc 3."""
     from app.smp.groups import enum, fs
 
-    for request in (enum.EnumSingle(index=-1), fs.FileDownload(off=-4, name="/lfs/x"),
-                    img.ImageErase(slot=-1), enum.EnumDetails(groups=[0, -1])):
+    for request in (
+        enum.EnumSingle(index=-1),
+        fs.FileDownload(off=-4, name="/lfs/x"),
+        img.ImageErase(slot=-1),
+        enum.EnumDetails(groups=[0, -1]),
+    ):
         assert bench.body(request) == {"rc": 3}, request
 
 
 def test_upload_without_offset_is_invalid_offset(bench: Bench) -> None:
     """An upload map without `off` is image error 20, as Zephyr decodes it."""
-    frame = encode_packet(Header(op=Op.WRITE, group=1, command=1, sequence=1),
-                          {"data": b"x", "len": 1})
+    frame = encode_packet(
+        Header(op=Op.WRITE, group=1, command=1, sequence=1), {"data": b"x", "len": 1}
+    )
     assert _answer(bench, frame)[1] == {"err": {"group": 1, "rc": 20}}
 
 
@@ -191,21 +215,54 @@ def test_random_bytes_never_raise(frame: bytes) -> None:
 _FUZZ_DEVICE = SimDevice(SimConfig(slot_size=64 * 1024))
 _CLASSES = [c for c in all_request_classes() if c.OP in (Op.READ, Op.WRITE)]
 _VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.text(max_size=20)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**40), 2**40)
+    | st.text(max_size=20)
     | st.binary(max_size=64),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner,
-                                                                  max_size=4),
-    max_leaves=5)
-_KEYS = st.sampled_from(["off", "data", "len", "sha", "image", "upgrade", "hash", "confirm",
-                         "slot", "d", "name", "val", "argv", "format", "query", "index",
-                         "groups", "type", "datetime", "force", "max_size"])
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=5,
+)
+_KEYS = st.sampled_from(
+    [
+        "off",
+        "data",
+        "len",
+        "sha",
+        "image",
+        "upgrade",
+        "hash",
+        "confirm",
+        "slot",
+        "d",
+        "name",
+        "val",
+        "argv",
+        "format",
+        "query",
+        "index",
+        "groups",
+        "type",
+        "datetime",
+        "force",
+        "max_size",
+    ]
+)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(cls_index=st.integers(0, len(_CLASSES) - 1), version=st.integers(0, 3),
-       body=st.dictionaries(_KEYS, _VALUES, max_size=6))
-def test_structured_fuzz_never_errors_internally(cls_index: int, version: int, body: dict,
-                                                 ) -> None:
+@given(
+    cls_index=st.integers(0, len(_CLASSES) - 1),
+    version=st.integers(0, 3),
+    body=st.dictionaries(_KEYS, _VALUES, max_size=6),
+)
+def test_structured_fuzz_never_errors_internally(
+    cls_index: int,
+    version: int,
+    body: dict,
+) -> None:
     """Well-framed requests with wrongly typed fields are answered, never crash the device."""
     cls = _CLASSES[cls_index]
     handler = logging.getLogger("app.sim")
@@ -218,8 +275,10 @@ def test_structured_fuzz_never_errors_internally(cls_index: int, version: int, b
     catcher = _Catch(level=logging.ERROR)
     handler.addHandler(catcher)
     try:
-        frame = encode_packet(Header(op=cls.OP, group=cls.GROUP, command=cls.COMMAND,
-                                     sequence=1, version=version), body)
+        frame = encode_packet(
+            Header(op=cls.OP, group=cls.GROUP, command=cls.COMMAND, sequence=1, version=version),
+            body,
+        )
         reply = _FUZZ_DEVICE.process(frame)
     finally:
         handler.removeHandler(catcher)

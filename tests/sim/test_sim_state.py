@@ -31,14 +31,16 @@ def test_restart_on_same_state_dir_is_a_reboot(tmp_path: Path, new_image: bytes)
     assert restarted.device.running_version() == "1.2.3"  # power-on ran the test swap
     assert restarted.body(settings.SettingRead(name="app/mode")) == {"val": b"\x02"}
     assert restarted.body(settings.SettingRead(name="app/unsaved")) == {
-        "err": {"group": 3, "rc": 3}}
+        "err": {"group": 3, "rc": 3}
+    }
     assert restarted.body(fs.FileStatus(name="/lfs/log.txt")) == {"len": 11}
     again = Bench(SimDevice(SimConfig(slot_size=128 * 1024, state_dir=tmp_path)))
     assert again.device.running_version() == "1.0.0"  # unconfirmed: reverted
 
 
-def test_reset_at_upload_offset_keeps_flash_and_loses_session(bench: Bench,
-                                                              new_image: bytes) -> None:
+def test_reset_at_upload_offset_keeps_flash_and_loses_session(
+    bench: Bench, new_image: bytes
+) -> None:
     """The injected reset answers nothing, asks for a reboot, and the session is gone after."""
     bench.device.reset_at_upload_offset(2048)
     sha = hashlib.sha256(new_image).digest()
@@ -85,14 +87,18 @@ def test_corrupt_after_upload_fails_match_and_boot(bench: Bench, new_image: byte
     assert [e["slot"] for e in bench.state()] == [0]
 
 
-def test_work_time_models_erase_and_write(make_bench: Callable[..., Bench],
-                                          new_image: bytes) -> None:
+def test_work_time_models_erase_and_write(
+    make_bench: Callable[..., Bench], new_image: bytes
+) -> None:
     """The first chunk reports erase time; later chunks report write time at the set rate."""
     bench = make_bench(flash_write_bps=1024.0, flash_erase_bps=8192.0)
     bench.device.install(1, build_image("0.9.0"))
     sha = hashlib.sha256(new_image).digest()
-    first = bench.raw(encode_request(
-        img.ImageUpload(off=0, data=new_image[:512], length=len(new_image), sha=sha), 1))
+    first = bench.raw(
+        encode_request(
+            img.ImageUpload(off=0, data=new_image[:512], length=len(new_image), sha=sha), 1
+        )
+    )
     # Two 4 KiB pages cover the old image; the blank trailer page is not erased again.
     assert first.work_s == 8192 / 8192 + 512 / 1024
     second = bench.raw(encode_request(img.ImageUpload(off=512, data=new_image[512:1024]), 2))
@@ -139,8 +145,9 @@ def test_overwrite_only_no_downgrade_rejects_older(make_bench: Callable[..., Ben
     assert bench.device.running_version() == "2.0.0"
 
 
-def test_direct_xip_runs_the_highest_version(make_bench: Callable[..., Bench],
-                                             new_image: bytes) -> None:
+def test_direct_xip_runs_the_highest_version(
+    make_bench: Callable[..., Bench], new_image: bytes
+) -> None:
     """Direct-XIP lists a newer secondary pending+permanent, boots it, then uploads to 0."""
     bench = make_bench(mode=4)
     bench.upload(new_image)

@@ -21,15 +21,21 @@ CBOR_INT = st.integers(min_value=-(2**63), max_value=2**64 - 1)
 
 SHORT_TEXT = st.text(max_size=12)
 
-cbor_leaf = st.one_of(st.none(), st.booleans(), CBOR_INT, st.text(max_size=20),
-                      st.binary(max_size=20),
-                      st.floats(allow_nan=False, allow_infinity=False))
+cbor_leaf = st.one_of(
+    st.none(),
+    st.booleans(),
+    CBOR_INT,
+    st.text(max_size=20),
+    st.binary(max_size=20),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
 """Any scalar a CBOR body may hold after decode_body."""
 
 cbor_tree = st.recursive(
     cbor_leaf,
-    lambda children: st.one_of(st.lists(children, max_size=4),
-                               st.dictionaries(SHORT_TEXT, children, max_size=4)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(SHORT_TEXT, children, max_size=4)
+    ),
     max_leaves=12,
 )
 """Nested lists/maps of scalars with text keys: the shapes decode_body can return."""
@@ -55,7 +61,9 @@ def strategy_for(hint: Any) -> st.SearchStrategy[Any]:
     if isinstance(hint, type) and issubclass(hint, Struct):
         return struct_strategy(hint)
     scalars: dict[Any, st.SearchStrategy[Any]] = {
-        bool: st.booleans(), int: CBOR_INT, str: st.text(max_size=40),
+        bool: st.booleans(),
+        int: CBOR_INT,
+        str: st.text(max_size=40),
         bytes: st.binary(max_size=64),
         float: st.floats(allow_nan=False, allow_infinity=False),
     }
@@ -70,8 +78,8 @@ def struct_strategy(cls: type[Struct]) -> st.SearchStrategy[Any]:
         # reply, which no firmware produces (spec digest §6.0.3).
         names = SHORT_TEXT.filter(lambda name: name not in ("rc", "err"))
         from app.smp.groups.os import MemoryPool
-        return st.builds(cls, pools=st.dictionaries(names, struct_strategy(MemoryPool),
-                                                    max_size=3))
+
+        return st.builds(cls, pools=st.dictionaries(names, struct_strategy(MemoryPool), max_size=3))
     hints = get_type_hints(cls, localns={})  # a field named `type` shadows the builtin
     kwargs = {f.name: strategy_for(hints[f.name]) for f in dataclasses.fields(cls)}
     return st.builds(cls, **kwargs)

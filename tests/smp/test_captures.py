@@ -22,7 +22,8 @@ from app.smp.message import Request, Response, decode_reply
 
 CAPTURES_PATH = Path(__file__).parent.parent / "data" / "captures" / "zephyr-3.4-smp_svr-udp.json"
 CAPTURES: dict[str, dict[str, Any]] = {
-    entry["name"]: entry for entry in json.loads(CAPTURES_PATH.read_text())}
+    entry["name"]: entry for entry in json.loads(CAPTURES_PATH.read_text())
+}
 
 
 def _plain(value: Any) -> Any:
@@ -54,8 +55,9 @@ def _chunk(name: str, off: int) -> img.ImageUpload:
 
 
 def _slot0() -> img.ImageSlot:
-    return img.ImageSlot(slot=0, version="1.0.0", hash=HASH_0, bootable=True, confirmed=True,
-                         active=True)
+    return img.ImageSlot(
+        slot=0, version="1.0.0", hash=HASH_0, bootable=True, confirmed=True, active=True
+    )
 
 
 def _images(pending: bool) -> img.ImageStateResponse:
@@ -71,46 +73,80 @@ CASES: dict[str, tuple[Callable[[], Request], Expected]] = {
     "os echo": (lambda: os.Echo(d="hello"), os.EchoResponse(r="hello")),
     "os echo v2 header": (lambda: os.Echo(d="v2"), os.EchoResponse(r="v2")),
     "os mcumgr params": (os.McumgrParams, os.McumgrParamsResponse(buf_size=1536, buf_count=2)),
-    "os info all": (lambda: os.OsInfo(format="a"), os.OsInfoResponse(
-        output="Zephyr unknown  3.4.99 posix unknown native_sim_64 Zephyr")),
+    "os info all": (
+        lambda: os.OsInfo(format="a"),
+        os.OsInfoResponse(output="Zephyr unknown  3.4.99 posix unknown native_sim_64 Zephyr"),
+    ),
     "os info default": (os.OsInfo, os.OsInfoResponse(output="Zephyr")),
-    "os task stats": (os.TaskStats, os.TaskStatsResponse(tasks={
-        "3": os.TaskInfo(prio=3, tid=0, state=128), "0": os.TaskInfo(prio=0, tid=9, state=16),
-        "-1": os.TaskInfo(prio=-1, tid=7, state=2), "-2": os.TaskInfo(prio=-2, tid=5, state=16),
-        "15": os.TaskInfo(prio=15, tid=8, state=0)})),
+    "os task stats": (
+        os.TaskStats,
+        os.TaskStatsResponse(
+            tasks={
+                "3": os.TaskInfo(prio=3, tid=0, state=128),
+                "0": os.TaskInfo(prio=0, tid=9, state=16),
+                "-1": os.TaskInfo(prio=-1, tid=7, state=2),
+                "-2": os.TaskInfo(prio=-2, tid=5, state=16),
+                "15": os.TaskInfo(prio=15, tid=8, state=0),
+            }
+        ),
+    ),
     "os mempool stats": (os.MemoryPoolStats, (8, None)),
     "os datetime get": (os.DateTimeGet, (8, None)),
     "os bootloader info": (os.BootloaderInfo, (8, None)),
-    "image state read (slot 0 only)": (img.ImageState, img.ImageStateResponse(
-        images=[_slot0()], split_status=0)),
-    "image upload first chunk": (lambda: _first_chunk("image upload first chunk"),
-                                 img.ImageUploadResponse(off=1024)),
-    "image upload next chunk": (lambda: _chunk("image upload next chunk", 1024),
-                                img.ImageUploadResponse(off=2048)),
-    "image upload wrong offset": (lambda: _chunk("image upload wrong offset", 5120),
-                                  img.ImageUploadResponse(off=2048)),
+    "image state read (slot 0 only)": (
+        img.ImageState,
+        img.ImageStateResponse(images=[_slot0()], split_status=0),
+    ),
+    "image upload first chunk": (
+        lambda: _first_chunk("image upload first chunk"),
+        img.ImageUploadResponse(off=1024),
+    ),
+    "image upload next chunk": (
+        lambda: _chunk("image upload next chunk", 1024),
+        img.ImageUploadResponse(off=2048),
+    ),
+    "image upload wrong offset": (
+        lambda: _chunk("image upload wrong offset", 5120),
+        img.ImageUploadResponse(off=2048),
+    ),
     "image upload restart same sha (resume)": (
         lambda: _first_chunk("image upload restart same sha (resume)"),
-        img.ImageUploadResponse(off=2048)),
-    "image upload chunk": (lambda: _chunk("image upload chunk", 50176),
-                           img.ImageUploadResponse(off=50663)),
+        img.ImageUploadResponse(off=2048),
+    ),
+    "image upload chunk": (
+        lambda: _chunk("image upload chunk", 50176),
+        img.ImageUploadResponse(off=50663),
+    ),
     "image state read (after upload)": (img.ImageState, _images(pending=False)),
     "image state write test, 24-byte hash": (
-        lambda: img.ImageStateWrite(hash=HASH_1[:24], confirm=False), (3, None)),
+        lambda: img.ImageStateWrite(hash=HASH_1[:24], confirm=False),
+        (3, None),
+    ),
     "image state write test, unknown hash": (
-        lambda: img.ImageStateWrite(hash=bytes(32), confirm=False), (1, None)),
-    "image state write test": (lambda: img.ImageStateWrite(hash=HASH_1, confirm=False),
-                               _images(pending=True)),
+        lambda: img.ImageStateWrite(hash=bytes(32), confirm=False),
+        (1, None),
+    ),
+    "image state write test": (
+        lambda: img.ImageStateWrite(hash=HASH_1, confirm=False),
+        _images(pending=True),
+    ),
     "image state read (pending)": (img.ImageState, _images(pending=True)),
-    "image upload while pending": (lambda: _first_chunk("image upload while pending"),
-                                   (6, "no slot")),
+    "image upload while pending": (
+        lambda: _first_chunk("image upload while pending"),
+        (6, "no slot"),
+    ),
     "image erase slot 1 while pending": (lambda: img.ImageErase(slot=1), (6, None)),
     "image slot info": (img.SlotInfo, (8, None)),
-    "stats list": (stat.StatList, stat.StatListResponse(
-        stat_list=["flash_sim_stats", "flash_sim_thresholds", "smp_svr_stats"])),
-    "stats read smp_svr_stats": (lambda: stat.StatRead(name="smp_svr_stats"),
-                                 stat.StatReadResponse(name="smp_svr_stats",
-                                                       fields={"ticks": 4, "s1": 0})),
+    "stats list": (
+        stat.StatList,
+        stat.StatListResponse(
+            stat_list=["flash_sim_stats", "flash_sim_thresholds", "smp_svr_stats"]
+        ),
+    ),
+    "stats read smp_svr_stats": (
+        lambda: stat.StatRead(name="smp_svr_stats"),
+        stat.StatReadResponse(name="smp_svr_stats", fields={"ticks": 4, "s1": 0}),
+    ),
     "stats read unknown group": (lambda: stat.StatRead(name="nope"), (1, None)),
     "settings read": (lambda: settings.SettingRead(name="x"), (8, None)),
     "shell exec": (lambda: shell.ShellExec(argv=["help"]), (8, None)),
@@ -142,9 +178,15 @@ def test_encoder_matches_captured_request(name: str) -> None:
     want_header, want_body = decode_packet(captured)
     request = CASES[name][0]()
     ours = encode_packet(
-        Header(op=request.OP, group=request.GROUP, command=request.COMMAND,
-               sequence=want_header.sequence, version=want_header.version),
-        request.to_body())
+        Header(
+            op=request.OP,
+            group=request.GROUP,
+            command=request.COMMAND,
+            sequence=want_header.sequence,
+            version=want_header.version,
+        ),
+        request.to_body(),
+    )
     header, body = decode_packet(ours)
     assert header == want_header
     assert body == want_body == _q(name)
@@ -157,8 +199,10 @@ def test_raw_requests_match_capture(name: str) -> None:
     captured = bytes.fromhex(CAPTURES[name]["request_hex"])
     op, group, command, body = RAW_REQUESTS[name]
     want = Header.decode(captured)
-    ours = encode_packet(Header(op=op, group=group, command=command, sequence=want.sequence,
-                                version=want.version), body)
+    ours = encode_packet(
+        Header(op=op, group=group, command=command, sequence=want.sequence, version=want.version),
+        body,
+    )
     assert ours == captured
 
 
@@ -180,17 +224,28 @@ def test_decoder_reads_captured_response(name: str) -> None:
         decode_reply(request, reply)
     err = info.value
     assert (err.group, err.command, err.rc, err.group_error, err.reason) == (
-        request.GROUP, request.COMMAND, rc, False, reason)
+        request.GROUP,
+        request.COMMAND,
+        rc,
+        False,
+        reason,
+    )
     assert str(err)
 
 
-@pytest.mark.parametrize(("name", "rc"), [("unknown group 77", 8),
-                                          ("unknown command in os group", 8),
-                                          ("fs status", 8),
-                                          ("malformed cbor body", 3)])
+@pytest.mark.parametrize(
+    ("name", "rc"),
+    [
+        ("unknown group 77", 8),
+        ("unknown command in os group", 8),
+        ("fs status", 8),
+        ("malformed cbor body", 3),
+    ],
+)
 def test_untyped_replies_are_device_errors(name: str, rc: int) -> None:
     """Replies to untyped requests still classify: ENOTSUP for unknown ids, EINVAL for bad CBOR."""
     from app.smp.errors import error_from_body
+
     header, body = decode_packet(bytes.fromhex(CAPTURES[name]["response_hex"]))
     err = error_from_body(body, group=header.group, command=header.command)
     assert err is not None and err.rc == rc and not err.group_error
@@ -199,8 +254,10 @@ def test_untyped_replies_are_device_errors(name: str, rc: int) -> None:
 
 def test_file_status_uses_command_one() -> None:
     """FileStatus follows the digest (command 1), not the mislabelled capture (command 0)."""
-    packet = encode_packet(Header(op=Op.READ, group=8, command=fs.FileStatus.COMMAND,
-                                  sequence=0), fs.FileStatus(name="/lfs/x").to_body())
+    packet = encode_packet(
+        Header(op=Op.READ, group=8, command=fs.FileStatus.COMMAND, sequence=0),
+        fs.FileStatus(name="/lfs/x").to_body(),
+    )
     assert Header.decode(packet).command == 1
 
 

@@ -18,8 +18,9 @@ from app.smp.message import decode_reply
 
 
 def _raised(request: Any, body: dict[str, Any]) -> DeviceError:
-    header = Header(op=request.OP.response(), group=request.GROUP, command=request.COMMAND,
-                    sequence=0)
+    header = Header(
+        op=request.OP.response(), group=request.GROUP, command=request.COMMAND, sequence=0
+    )
     with pytest.raises(DeviceError) as info:
         request.decode_response(header, body)
     return info.value
@@ -47,8 +48,10 @@ def test_v2_group_error() -> None:
 
 def test_v2_error_keeps_extra_fields() -> None:
     """An FS offset mismatch carries `len` beside `err`; it is kept in `extra` (§6.5)."""
-    err = _raised(FileUpload(off=10, name="/a", data=b""),
-                  {"err": {"group": 8, "rc": FsErr.FILE_OFFSET_NOT_VALID}, "len": 4})
+    err = _raised(
+        FileUpload(off=10, name="/a", data=b""),
+        {"err": {"group": 8, "rc": FsErr.FILE_OFFSET_NOT_VALID}, "len": 4},
+    )
     assert err.code_name == "FILE_OFFSET_NOT_VALID" and err.extra == {"len": 4}
 
 
@@ -64,10 +67,14 @@ def test_err_takes_precedence_over_rc() -> None:
     assert err.group_error and err.code_name == "NO_IMAGE"
 
 
-@pytest.mark.parametrize("body", [
-    {"rc": 0, "stat_list": ["a"]}, {"err": {"group": 2, "rc": 0}, "stat_list": ["a"]},
-    {"stat_list": ["a"]},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"rc": 0, "stat_list": ["a"]},
+        {"err": {"group": 2, "rc": 0}, "stat_list": ["a"]},
+        {"stat_list": ["a"]},
+    ],
+)
 def test_zero_codes_mean_success(body: dict[str, Any]) -> None:
     """A legacy `rc: 0` or an `err.rc` of 0 beside the data is a success (§4.2 step 3)."""
     assert error_from_body(body, group=2, command=1) is None
@@ -84,9 +91,11 @@ def test_every_smp_code_has_name_and_sentence(member: MgmtErr) -> None:
     assert f"rc {int(member)}" in str(err)
 
 
-@pytest.mark.parametrize(("group", "member"),
-                         [(g, m) for g, table in GROUP_ERRORS.items() for m in list(table)[1:]],
-                         ids=lambda v: getattr(v, "name", str(v)))
+@pytest.mark.parametrize(
+    ("group", "member"),
+    [(g, m) for g, table in GROUP_ERRORS.items() for m in list(table)[1:]],
+    ids=lambda v: getattr(v, "name", str(v)),
+)
 def test_every_group_code_has_its_name(group: int, member: IntEnum) -> None:
     """Each per-group code is named from its own group's table (§5.2) and stated in the text."""
     err = DeviceError(group=group, command=0, rc=member, group_error=True)
@@ -114,9 +123,15 @@ def test_device_error_is_a_slotwise_error_and_decode_error_a_protocol_error() ->
     assert issubclass(DecodeError, ProtocolError)
 
 
-@pytest.mark.parametrize("body", [
-    {"rc": "3"}, {"rc": True}, {"rc": 1.5}, {"err": {"group": "img", "rc": 2}},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"rc": "3"},
+        {"rc": True},
+        {"rc": 1.5},
+        {"err": {"group": "img", "rc": 2}},
+    ],
+)
 def test_mistyped_error_fields_are_decode_errors(body: dict[str, Any]) -> None:
     """An rc or group that is not an integer is a DecodeError, not a success or a crash."""
     with pytest.raises(DecodeError):
@@ -133,30 +148,54 @@ def test_non_text_reason_is_ignored() -> None:
 
 ZEPHYR_OS_INFO_VECTORS = [
     ("01 00 00 06 00 00 01 07 bf 62 72 63 03 ff", 0, False, MgmtErr.EINVAL, "EINVAL"),
-    ("09 00 00 13 00 00 01 07 bf 63 65 72 72 bf 65 67 72 6f 75 70 00 62 72 63 02 ff ff",
-     1, True, OsErr.INVALID_FORMAT, "INVALID_FORMAT"),
-    ("09 00 00 06 00 00 01 07 bf 62 72 63 0d ff", 1, False, MgmtErr.UNSUPPORTED_TOO_NEW,
-     "UNSUPPORTED_TOO_NEW"),
+    (
+        "09 00 00 13 00 00 01 07 bf 63 65 72 72 bf 65 67 72 6f 75 70 00 62 72 63 02 ff ff",
+        1,
+        True,
+        OsErr.INVALID_FORMAT,
+        "INVALID_FORMAT",
+    ),
+    (
+        "09 00 00 06 00 00 01 07 bf 62 72 63 0d ff",
+        1,
+        False,
+        MgmtErr.UNSUPPORTED_TOO_NEW,
+        "UNSUPPORTED_TOO_NEW",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("hex_bytes", "version", "group_error", "rc", "name"),
-                         ZEPHYR_OS_INFO_VECTORS)
-def test_zephyr_os_info_vectors(hex_bytes: str, version: int, group_error: bool, rc: int,
-                                name: str) -> None:
+@pytest.mark.parametrize(
+    ("hex_bytes", "version", "group_error", "rc", "name"), ZEPHYR_OS_INFO_VECTORS
+)
+def test_zephyr_os_info_vectors(
+    hex_bytes: str, version: int, group_error: bool, rc: int, name: str
+) -> None:
     """Zephyr's os-info error replies (indefinite maps) decode to the documented errors."""
     packet = bytes.fromhex(hex_bytes)
     header, _ = decode_packet(packet)
     assert (header.op, header.version, header.sequence, header.command) == (
-        Op.READ_RSP, version, 1, 7)
+        Op.READ_RSP,
+        version,
+        1,
+        7,
+    )
     with pytest.raises(DeviceError) as info:
         decode_reply(OsInfo(format="8"), packet)
     err = info.value
     assert (err.group, err.command, err.rc, err.group_error, err.code_name) == (
-        0, 7, rc, group_error, name)
+        0,
+        7,
+        rc,
+        group_error,
+        name,
+    )
 
 
 def test_img_error_names_match_spec_numbers() -> None:
     """Spot checks of the image table against §5.2 (the numbers users quote from logs)."""
-    assert (ImgErr.NO_FREE_SLOT, ImgErr.IMAGE_SETTING_TEST_TO_ACTIVE_DENIED,
-            ImgErr.ACTIVE_SLOT_NOT_KNOWN) == (9, 33, 34)
+    assert (
+        ImgErr.NO_FREE_SLOT,
+        ImgErr.IMAGE_SETTING_TEST_TO_ACTIVE_DENIED,
+        ImgErr.ACTIVE_SLOT_NOT_KNOWN,
+    ) == (9, 33, 34)

@@ -28,16 +28,20 @@ ECHO_PACKET = bytes.fromhex("0a 00 00 09 00 00 2a 00 a1 61 64 65 68 65 6c 6c 6f"
 ECHO_LINE = b"\x06\x09ABMKAAAJAAAqAKFhZGVoZWxsbwo4\x0a"
 
 # Body sizes that put the blob (2 + 8 + body + 2) on and around 93-byte line boundaries.
-EDGE_BODIES = sorted({0, 1, 2, 3, 79, 80, 81, 82, 83, 172, 173, 174, 175, 176, 371, 372, 373,
-                      1000, 2047, 2048, 3000})
+EDGE_BODIES = sorted(
+    {0, 1, 2, 3, 79, 80, 81, 82, 83, 172, 173, 174, 175, 176, 371, 372, 373, 1000, 2047, 2048, 3000}
+)
 BODY_SIZES = sorted(set(range(0, 3001, 97)) | set(EDGE_BODIES))
 
 
 def make_packet(body_bytes: int, seq: int = 7, fill: int | None = None) -> bytes:
     """A well-formed SMP packet (header + arbitrary body) with a body of `body_bytes`."""
     rng = random.Random(body_bytes * 1000 + seq)
-    body = (bytes([fill]) * body_bytes if fill is not None
-            else bytes(rng.randrange(256) for _ in range(body_bytes)))
+    body = (
+        bytes([fill]) * body_bytes
+        if fill is not None
+        else bytes(rng.randrange(256) for _ in range(body_bytes))
+    )
     header = Header(op=Op.WRITE_RSP, group=1, command=1, sequence=seq, length=body_bytes)
     return header.encode() + body
 
@@ -45,25 +49,29 @@ def make_packet(body_bytes: int, seq: int = 7, fill: int | None = None) -> bytes
 def zephyr_style_lines(packet: bytes) -> bytes:
     """The device transmit style of §1.4: 93 raw bytes per line, each base64-encoded alone."""
     blob = struct.pack(">H", len(packet) + 2) + packet + struct.pack(">H", crc16_xmodem(packet))
-    pieces = [blob[i:i + 93] for i in range(0, len(blob), 93)]
-    return b"".join((START_MARKER if i == 0 else CONTINUATION_MARKER)
-                    + base64.b64encode(piece) + b"\n" for i, piece in enumerate(pieces))
+    pieces = [blob[i : i + 93] for i in range(0, len(blob), 93)]
+    return b"".join(
+        (START_MARKER if i == 0 else CONTINUATION_MARKER) + base64.b64encode(piece) + b"\n"
+        for i, piece in enumerate(pieces)
+    )
 
 
-def feed_in_chunks(decoder: SerialFrameDecoder | PacketAssembler, data: bytes,
-                   sizes: list[int]) -> list[bytes]:
+def feed_in_chunks(
+    decoder: SerialFrameDecoder | PacketAssembler, data: bytes, sizes: list[int]
+) -> list[bytes]:
     """Feed `data` cut into chunks cycling through `sizes`; collect every packet returned."""
     out: list[bytes] = []
     pos, i = 0, 0
     while pos < len(data):
         size = sizes[i % len(sizes)]
-        out += decoder.feed(data[pos:pos + size])
+        out += decoder.feed(data[pos : pos + size])
         pos += size
         i += 1
     return out
 
 
 # --- serial: known answers and encoder shape -------------------------------------------------
+
 
 def test_crc16_xmodem_check_value() -> None:
     """The serial CRC is CRC-16/XMODEM: check value 0x31C3 for "123456789" (§1.2)."""
@@ -122,6 +130,7 @@ def test_encoder_rejects_impossible_input(size: int, max_line: int) -> None:
 
 # --- serial: round trips ---------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("max_line", [127, 128, 300, 4096])
 def test_round_trip_all_sizes_and_chunkings(max_line: int) -> None:
     """Every packet size 8..3008 survives encode -> decode whatever the chunking of the stream."""
@@ -163,12 +172,15 @@ def test_base64_split_off_four_char_boundaries_decodes() -> None:
     packet = make_packet(200)
     text = encode_serial_frame(packet, max_line_bytes=10_000)[2:-1]
     cuts = [0, 5, 66, 67, 131, 200, len(text)]
-    wire = b"".join((START_MARKER if i == 0 else CONTINUATION_MARKER) + text[a:b] + b"\n"
-                    for i, (a, b) in enumerate(itertools.pairwise(cuts)))
+    wire = b"".join(
+        (START_MARKER if i == 0 else CONTINUATION_MARKER) + text[a:b] + b"\n"
+        for i, (a, b) in enumerate(itertools.pairwise(cuts))
+    )
     assert SerialFrameDecoder().feed(wire) == [packet]
 
 
 # --- serial: console output ------------------------------------------------------------------
+
 
 def test_console_lines_are_passed_on_between_packet_lines() -> None:
     """Log lines before, between the lines of one packet, and after it reach the callback."""
@@ -182,7 +194,8 @@ def test_console_lines_are_passed_on_between_packet_lines() -> None:
     wire += b"uart:~$ done\n"
     assert feed_in_chunks(decoder, wire, [13]) == [packet]
     assert seen == ["*** Booting Zephyr OS ***"] + [
-        f"[00:00:0{i}.000] <inf> app: tick {i}" for i in range(len(lines) - 1)] + ["uart:~$ done"]
+        f"[00:00:0{i}.000] <inf> app: tick {i}" for i in range(len(lines) - 1)
+    ] + ["uart:~$ done"]
     assert decoder.stats.console_lines == len(seen) and decoder.stats.dropped == 0
 
 
@@ -204,6 +217,7 @@ def test_non_utf8_console_bytes_do_not_raise() -> None:
 
 # --- serial: drops, counted, and recovery ----------------------------------------------------
 
+
 def _frame_with_blob(blob: bytes) -> bytes:
     return START_MARKER + base64.b64encode(blob) + b"\n"
 
@@ -212,16 +226,19 @@ def _crc(packet: bytes) -> bytes:
     return struct.pack(">H", crc16_xmodem(packet))
 
 
-@pytest.mark.parametrize(("wire", "counter"), [
-    (_frame_with_blob(b"\x00\x13" + ECHO_PACKET + b"\x0a\x39"), "bad_crc"),
-    (START_MARKER + b"ABMKAAAJAA!qAKFhZGVoZWxsbwo4\n", "bad_base64"),
-    (START_MARKER + b"AB=KAAAJ\n", "bad_base64"),
-    (_frame_with_blob(b"\x00\x05abc"), "bad_length"),
-    (_frame_with_blob(b"\x00\x02" + _crc(b"")), "bad_length"),
-    (_frame_with_blob(b"\x00\x13" + ECHO_PACKET + b"\x0a\x38XYZ"), "overrun"),
-    (CONTINUATION_MARKER + b"ABMKAAAJAAAqAKFhZGVoZWxsbwo4\n", "orphan_continuation"),
-    (ECHO_LINE[:20] + b"\n", "interrupted"),  # incomplete packet, then the next start line
-])
+@pytest.mark.parametrize(
+    ("wire", "counter"),
+    [
+        (_frame_with_blob(b"\x00\x13" + ECHO_PACKET + b"\x0a\x39"), "bad_crc"),
+        (START_MARKER + b"ABMKAAAJAA!qAKFhZGVoZWxsbwo4\n", "bad_base64"),
+        (START_MARKER + b"AB=KAAAJ\n", "bad_base64"),
+        (_frame_with_blob(b"\x00\x05abc"), "bad_length"),
+        (_frame_with_blob(b"\x00\x02" + _crc(b"")), "bad_length"),
+        (_frame_with_blob(b"\x00\x13" + ECHO_PACKET + b"\x0a\x38XYZ"), "overrun"),
+        (CONTINUATION_MARKER + b"ABMKAAAJAAAqAKFhZGVoZWxsbwo4\n", "orphan_continuation"),
+        (ECHO_LINE[:20] + b"\n", "interrupted"),  # incomplete packet, then the next start line
+    ],
+)
 def test_bad_frames_are_counted_dropped_and_decoder_recovers(wire: bytes, counter: str) -> None:
     """Each kind of bad frame is dropped and counted, and the next good packet still decodes."""
     decoder = SerialFrameDecoder()
@@ -286,14 +303,20 @@ def _mutate(data: bytes, edits: list[tuple[int, int, int]]) -> bytes:
     return bytes(buf)
 
 
-@settings(max_examples=150, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(bodies=st.lists(st.integers(0, 400), min_size=1, max_size=5),
-       edits=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 10**6), st.integers(0, 255)),
-                      max_size=6),
-       chunk=st.integers(1, 200), max_line=st.sampled_from([127, 200, 1000]))
+@settings(
+    max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    bodies=st.lists(st.integers(0, 400), min_size=1, max_size=5),
+    edits=st.lists(
+        st.tuples(st.integers(0, 2), st.integers(0, 10**6), st.integers(0, 255)), max_size=6
+    ),
+    chunk=st.integers(1, 200),
+    max_line=st.sampled_from([127, 200, 1000]),
+)
 def test_corrupted_stream_never_yields_a_packet_that_was_not_sent(
-        bodies: list[int], edits: list[tuple[int, int, int]], chunk: int, max_line: int) -> None:
+    bodies: list[int], edits: list[tuple[int, int, int]], chunk: int, max_line: int
+) -> None:
     """Flipped, lost or inserted bytes never crash the decoder or produce a foreign packet."""
     packets = [make_packet(body, seq=i) for i, body in enumerate(bodies)]
     wire = b"".join(b"log line\n" + encode_serial_frame(p, max_line) for p in packets)
@@ -307,9 +330,17 @@ def test_corrupted_stream_never_yields_a_packet_that_was_not_sent(
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.one_of(st.binary(max_size=300),
-                          st.sampled_from([START_MARKER, CONTINUATION_MARKER, b"\n", b"\r\n",
-                                           b"ABMK", b"AAAA", b"===="])), max_size=40))
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=300),
+            st.sampled_from(
+                [START_MARKER, CONTINUATION_MARKER, b"\n", b"\r\n", b"ABMK", b"AAAA", b"===="]
+            ),
+        ),
+        max_size=40,
+    )
+)
 def test_arbitrary_bytes_never_raise(chunks: list[bytes]) -> None:
     """Any byte soup fed in any chunks is either packets or counted drops, never an exception."""
     decoder = SerialFrameDecoder(on_console_line=lambda _line: None)
@@ -320,6 +351,7 @@ def test_arbitrary_bytes_never_raise(chunks: list[bytes]) -> None:
 
 
 # --- raw serial and BLE: header-length assembly ----------------------------------------------
+
 
 @pytest.mark.parametrize("assembler_type", [RawPacketAssembler, FrameAssembler])
 def test_header_length_round_trip_all_sizes(assembler_type: type[PacketAssembler]) -> None:

@@ -17,8 +17,7 @@ from app.smp.errors import error_from_body
 from app.smp.message import Request, Struct, decode_reply
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-PER_CLASS = settings(max_examples=25, deadline=None,
-                     suppress_health_check=[HealthCheck.too_slow])
+PER_CLASS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FUZZ
@@ -52,9 +51,13 @@ def test_decode_body_any_bytes(data: bytes) -> None:
 
 
 @FUZZ
-@given(st.binary(max_size=8).flatmap(
-    lambda head: st.one_of(st.binary(max_size=64), cbor_map.map(cbor2.dumps))
-    .map(lambda body: head + body)))
+@given(
+    st.binary(max_size=8).flatmap(
+        lambda head: st.one_of(st.binary(max_size=64), cbor_map.map(cbor2.dumps)).map(
+            lambda body: head + body
+        )
+    )
+)
 def test_decode_packet_any_bytes(data: bytes) -> None:
     """decode_packet on arbitrary bytes gives (header, map) or DecodeError."""
     try:
@@ -71,7 +74,7 @@ def _mutate(data: st.DataObject, value: Any) -> Any:
         return {**value, key: _mutate(data, value[key])}
     if isinstance(value, list) and value and data.draw(st.booleans()):
         index = data.draw(st.integers(0, len(value) - 1))
-        return [*value[:index], _mutate(data, value[index]), *value[index + 1:]]
+        return [*value[:index], _mutate(data, value[index]), *value[index + 1 :]]
     return data.draw(cbor_tree)
 
 
@@ -84,8 +87,11 @@ def _hostile_body(data: st.DataObject, cls: type[Struct]) -> dict[str, Any]:
         return mutated if isinstance(mutated, dict) else valid
     if kind == "own keys":
         keys = [f.metadata.get("key", f.name) for f in dataclasses.fields(cls)]
-        return data.draw(st.dictionaries(st.sampled_from([*keys, "rc", "err", "rsn"]),
-                                         cbor_tree, max_size=len(keys) + 2))
+        return data.draw(
+            st.dictionaries(
+                st.sampled_from([*keys, "rc", "err", "rsn"]), cbor_tree, max_size=len(keys) + 2
+            )
+        )
     return data.draw(cbor_map)
 
 
@@ -107,8 +113,9 @@ def test_request_and_reply_decoding_any_map(cls: type[Request], data: st.DataObj
 
 
 @FUZZ
-@given(body=st.dictionaries(st.sampled_from(["rc", "err", "rsn", "group", "x"]), cbor_tree,
-                            max_size=4))
+@given(
+    body=st.dictionaries(st.sampled_from(["rc", "err", "rsn", "group", "x"]), cbor_tree, max_size=4)
+)
 def test_error_from_body_any_map(body: dict[str, Any]) -> None:
     """error_from_body returns None or a DeviceError with a sentence, or raises DecodeError."""
     try:
@@ -124,5 +131,6 @@ def test_error_from_body_any_map(body: dict[str, Any]) -> None:
 def test_decode_reply_any_bytes(data: bytes) -> None:
     """A whole reply packet of any bytes decodes, or raises DecodeError or DeviceError."""
     from app.smp.groups.img import ImageState
+
     with contextlib.suppress(DecodeError, DeviceError):
         decode_reply(ImageState(), data)

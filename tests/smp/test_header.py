@@ -15,18 +15,26 @@ def test_echo_vector() -> None:
     """Echo v2 write, seq 0x2A, {"d": "hello"} encodes to the §1.1 test vector and back."""
     assert encode_request(Echo(d="hello"), sequence=0x2A) == ECHO_VECTOR
     header, body = decode_packet(ECHO_VECTOR)
-    assert header == Header(op=Op.WRITE, group=0, command=0, sequence=0x2A, length=9,
-                            version=Version.V2)
+    assert header == Header(
+        op=Op.WRITE, group=0, command=0, sequence=0x2A, length=9, version=Version.V2
+    )
     assert body == {"d": "hello"}
 
 
-@pytest.mark.parametrize(("op", "version", "first_byte"), [
-    (Op.READ, Version.V1, 0x00), (Op.READ, Version.V2, 0x08),
-    (Op.READ_RSP, Version.V1, 0x01), (Op.READ_RSP, Version.V2, 0x09),
-    (Op.WRITE, Version.V1, 0x02), (Op.WRITE, Version.V2, 0x0A),
-    (Op.WRITE_RSP, Version.V1, 0x03), (Op.WRITE_RSP, Version.V2, 0x0B),
-    (Op.WRITE_RSP, 3, 0x1B),
-])
+@pytest.mark.parametrize(
+    ("op", "version", "first_byte"),
+    [
+        (Op.READ, Version.V1, 0x00),
+        (Op.READ, Version.V2, 0x08),
+        (Op.READ_RSP, Version.V1, 0x01),
+        (Op.READ_RSP, Version.V2, 0x09),
+        (Op.WRITE, Version.V1, 0x02),
+        (Op.WRITE, Version.V2, 0x0A),
+        (Op.WRITE_RSP, Version.V1, 0x03),
+        (Op.WRITE_RSP, Version.V2, 0x0B),
+        (Op.WRITE_RSP, 3, 0x1B),
+    ],
+)
 def test_first_byte_is_version_and_op(op: Op, version: int, first_byte: int) -> None:
     """Byte 0 is (version << 3) | op, for every op and version, both ways (§1 table)."""
     header = Header(op=op, group=0, command=0, sequence=0, version=version)
@@ -34,10 +42,21 @@ def test_first_byte_is_version_and_op(op: Op, version: int, first_byte: int) -> 
     assert Header.decode(header.encode()) == header
 
 
-@pytest.mark.parametrize("fields", [
-    {"sequence": 0}, {"sequence": 255}, {"group": 0}, {"group": 0xFFFF}, {"length": 0},
-    {"length": 0xFFFF}, {"command": 255}, {"flags": 0xFF}, {"version": 0}, {"version": 3},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"sequence": 0},
+        {"sequence": 255},
+        {"group": 0},
+        {"group": 0xFFFF},
+        {"length": 0},
+        {"length": 0xFFFF},
+        {"command": 255},
+        {"flags": 0xFF},
+        {"version": 0},
+        {"version": 3},
+    ],
+)
 def test_fields_at_their_limits_round_trip(fields: dict[str, int]) -> None:
     """Every header field at its smallest and largest value encodes big-endian and decodes back."""
     header = Header(**{"op": Op.READ_RSP, "group": 1, "command": 2, "sequence": 3, **fields})
@@ -48,16 +67,35 @@ def test_fields_at_their_limits_round_trip(fields: dict[str, int]) -> None:
 
 def test_multi_byte_fields_are_big_endian() -> None:
     """Length and group are big-endian u16 at bytes 2-3 and 4-5 (§1)."""
-    data = Header(op=Op.READ, group=0x1234, command=0x56, sequence=0x78, length=0xABCD,
-                  flags=0x9A, version=Version.V2).encode()
+    data = Header(
+        op=Op.READ,
+        group=0x1234,
+        command=0x56,
+        sequence=0x78,
+        length=0xABCD,
+        flags=0x9A,
+        version=Version.V2,
+    ).encode()
     assert data == bytes([0x08, 0x9A, 0xAB, 0xCD, 0x12, 0x34, 0x78, 0x56])
 
 
-@pytest.mark.parametrize("fields", [
-    {"sequence": 256}, {"sequence": -1}, {"group": 0x10000}, {"group": -1},
-    {"length": 0x10000}, {"command": 256}, {"flags": 256}, {"version": 4}, {"version": -1},
-    {"op": 4}, {"op": -1}, {"op": 7},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"sequence": 256},
+        {"sequence": -1},
+        {"group": 0x10000},
+        {"group": -1},
+        {"length": 0x10000},
+        {"command": 256},
+        {"flags": 256},
+        {"version": 4},
+        {"version": -1},
+        {"op": 4},
+        {"op": -1},
+        {"op": 7},
+    ],
+)
 def test_out_of_range_fields_are_rejected(fields: dict[str, int]) -> None:
     """A header field outside its bit width raises ValueError instead of wrapping silently."""
     with pytest.raises(ValueError):
@@ -107,9 +145,15 @@ def test_encode_packet_fills_length_and_rejects_oversized_body() -> None:
 
 def test_body_must_be_one_text_keyed_map() -> None:
     """Empty bodies, non-maps, non-text keys, stray bytes and tags are DecodeErrors (§2)."""
-    for bad in [b"", bytes.fromhex("80"), bytes.fromhex("a1 01 02"),
-                bytes.fromhex("a0 a0"), bytes.fromhex("bf 61"), bytes.fromhex("c1 a0"),
-                bytes.fromhex("a1 61 61 c0 61 78")]:
+    for bad in [
+        b"",
+        bytes.fromhex("80"),
+        bytes.fromhex("a1 01 02"),
+        bytes.fromhex("a0 a0"),
+        bytes.fromhex("bf 61"),
+        bytes.fromhex("c1 a0"),
+        bytes.fromhex("a1 61 61 c0 61 78"),
+    ]:
         with pytest.raises(DecodeError):
             decode_body(bad)
 

@@ -30,8 +30,9 @@ def test_every_group_registers_requests() -> None:
 @pytest.mark.parametrize("cls", REQUESTS, ids=lambda c: c.__name__)
 @FAST
 @given(data=st.data(), sequence=st.integers(0, 255), version=st.sampled_from(list(Version)))
-def test_request_round_trip(cls: type[Request], data: st.DataObject, sequence: int,
-                            version: Version) -> None:
+def test_request_round_trip(
+    cls: type[Request], data: st.DataObject, sequence: int, version: Version
+) -> None:
     """A request encodes to a packet whose header names its command and whose body decodes back."""
     request = data.draw(struct_strategy(cls))
     packet = encode_request(request, sequence=sequence, version=version)
@@ -50,8 +51,7 @@ def test_response_round_trip(cls: type[Request], data: st.DataObject, sequence: 
     """A request's response type encodes to a reply packet that decode_reply reads back equal."""
     request = data.draw(struct_strategy(cls))
     response = data.draw(struct_strategy(cls.RESPONSE))
-    header = Header(op=cls.OP.response(), group=cls.GROUP, command=cls.COMMAND,
-                    sequence=sequence)
+    header = Header(op=cls.OP.response(), group=cls.GROUP, command=cls.COMMAND, sequence=sequence)
     packet = encode_packet(header, response.to_body())
     assert decode_reply(request, packet) == response
     assert cls.RESPONSE.from_body(decode_packet(packet)[1]) == response
@@ -69,6 +69,7 @@ def test_response_body_round_trip(cls: type[Response], data: st.DataObject) -> N
 def test_argumentless_request_sends_empty_map() -> None:
     """A request without arguments carries the empty map 0xA0 with length 1 (spec §2)."""
     from app.smp.groups.img import ImageState
+
     packet = encode_request(ImageState(), sequence=3)
     assert packet == bytes.fromhex("08 00 00 01 00 01 03 00 a0")
 
@@ -77,6 +78,7 @@ def test_none_fields_are_left_out_and_keys_renamed() -> None:
     """Optional fields left None are omitted; `len` and `no-downgrade` use their CBOR names."""
     from app.smp.groups.img import ImageUpload
     from app.smp.groups.os import BootloaderInfoResponse
+
     assert ImageUpload(off=0, data=b"x", length=9).to_body() == {"off": 0, "data": b"x", "len": 9}
     assert BootloaderInfoResponse.from_body({"mode": 3, "no-downgrade": True}).no_downgrade
 

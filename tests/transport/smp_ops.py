@@ -21,9 +21,12 @@ async def upload(client: SmpClient, image: bytes, chunk_bytes: int) -> int:
     off, requests = 0, 0
     sha = hashlib.sha256(image).digest()
     while off < len(image):
-        data = image[off:off + chunk_bytes]
-        chunk = (img.ImageUpload(off=0, data=data, length=len(image), sha=sha) if off == 0
-                 else img.ImageUpload(off=off, data=data))
+        data = image[off : off + chunk_bytes]
+        chunk = (
+            img.ImageUpload(off=0, data=data, length=len(image), sha=sha)
+            if off == 0
+            else img.ImageUpload(off=off, data=data)
+        )
         reply = await client.image_upload_chunk(chunk, timeout_s=30)
         requests += 1
         assert reply.off is not None and reply.off > off, f"no progress at {off}: {reply}"
@@ -76,7 +79,8 @@ async def run_every_operation(client: SmpClient, device: SimDevice) -> None:
     first = await client.file_download_chunk("/lfs/blob.bin", 0)
     assert content.startswith(first.data) and first.data
     assert (await client.file_hash("/lfs/blob.bin", "sha256")).output == (
-        hashlib.sha256(content).digest())
+        hashlib.sha256(content).digest()
+    )
     await client.file_close()
 
     shell = await client.shell_exec(["echo", "shell", "works"])

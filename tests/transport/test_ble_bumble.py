@@ -39,9 +39,11 @@ async def rig() -> AsyncIterator[BumbleRig]:
     host = BumbleHost.virtual(link)
     try:
         await server.start()
-        transport = BleTransport(BleOptions(server.address, reassembly=True,
-                                            max_packet_bytes=2048),
-                                 client_factory=host.client, scanner=host.scanner())
+        transport = BleTransport(
+            BleOptions(server.address, reassembly=True, max_packet_bytes=2048),
+            client_factory=host.client,
+            scanner=host.scanner(),
+        )
         yield BumbleRig(server, host, transport)
         await transport.close()
     finally:

@@ -29,22 +29,33 @@ async def runtime() -> AsyncIterator[SimRuntime]:
     await rt.stop()
 
 
-def ble_transport(radio: FakeRadio, peripheral: SimBlePeripheral, *, reassembly: bool = True,
-                  by_name: bool = False) -> BleTransport:
+def ble_transport(
+    radio: FakeRadio,
+    peripheral: SimBlePeripheral,
+    *,
+    reassembly: bool = True,
+    by_name: bool = False,
+) -> BleTransport:
     """A BleTransport to `peripheral`, by address (remembering its name) or by name only."""
     target = peripheral.name if by_name else peripheral.address
-    options = BleOptions(target, name=peripheral.name, reassembly=reassembly,
-                         max_packet_bytes=peripheral.runtime.device.config.buf_size)
-    return BleTransport(options, client_factory=radio.client, scanner=radio.scanner(),
-                        scan_timeout_s=1.0)
+    options = BleOptions(
+        target,
+        name=peripheral.name,
+        reassembly=reassembly,
+        max_packet_bytes=peripheral.runtime.device.config.buf_size,
+    )
+    return BleTransport(
+        options, client_factory=radio.client, scanner=radio.scanner(), scan_timeout_s=1.0
+    )
 
 
 @pytest.mark.parametrize("mtu", [23, 185, 247, 498])
 async def test_every_operation_at_mtu(runtime: SimRuntime, mtu: int) -> None:
     """Every operation works at this ATT MTU, requests split into writes, replies reassembled."""
     radio = FakeRadio()
-    peripheral = radio.add(SimBlePeripheral(runtime, mtu=mtu, conn_interval_s=0.001,
-                                            packets_per_interval=6))
+    peripheral = radio.add(
+        SimBlePeripheral(runtime, mtu=mtu, conn_interval_s=0.001, packets_per_interval=6)
+    )
     transport = ble_transport(radio, peripheral)
     async with SmpClient(transport) as client:
         assert transport.info.mtu == mtu
@@ -130,8 +141,9 @@ async def test_connect_by_name_scans(runtime: SimRuntime) -> None:
 async def test_unknown_name_gives_a_sentence(runtime: SimRuntime) -> None:
     """Scanning for a name nobody advertises ends with a clear TransportError."""
     radio = FakeRadio()
-    transport = BleTransport("nobody-home", client_factory=radio.client,
-                             scanner=radio.scanner(), scan_timeout_s=0.1)
+    transport = BleTransport(
+        "nobody-home", client_factory=radio.client, scanner=radio.scanner(), scan_timeout_s=0.1
+    )
     with pytest.raises(TransportError, match="no BLE device named 'nobody-home'"):
         await transport.open()
 
@@ -160,8 +172,9 @@ async def test_simulated_ble_transport_for_demo(runtime: SimRuntime) -> None:
 def test_ble_spec_syntax() -> None:
     """The BLE device spec parses address vs name, reassembly, name, max and a Bumble HCI."""
     opts = parse_ble_spec("C0:FF:EE:00:00:01,reassembly,name=thingy,max=1024@usb:0")
-    assert opts == BleOptions("C0:FF:EE:00:00:01", name="thingy", reassembly=True,
-                              max_packet_bytes=1024, hci="usb:0")
+    assert opts == BleOptions(
+        "C0:FF:EE:00:00:01", name="thingy", reassembly=True, max_packet_bytes=1024, hci="usb:0"
+    )
     assert parse_ble_spec("thingy").name == "thingy"
     assert parse_ble_spec("C0:FF:EE:00:00:01").name is None
     for bad in ("", ",reassembly", "x,bogus", "x,max=3", "x@"):

@@ -51,9 +51,9 @@ async def collect(source: AsyncIterator[FoundDevice]) -> list[FoundDevice]:
     return [found async for found in source]
 
 
-async def test_udp_ptys_and_ble_at_once(udp_sims: list[UdpSimServer],
-                                        pty_sims: list[PtySimServer],
-                                        pty_pair: PtyPair) -> None:
+async def test_udp_ptys_and_ble_at_once(
+    udp_sims: list[UdpSimServer], pty_sims: list[PtySimServer], pty_pair: PtyPair
+) -> None:
     """One discovery finds every UDP simulator in a block, marks which ports answer SMP, and BLE."""
     port = udp_sims[0].port
     runtime = SimRuntime(SimDevice(SimConfig()))
@@ -62,15 +62,25 @@ async def test_udp_ptys_and_ble_at_once(udp_sims: list[UdpSimServer],
     smp = radio.add(SimBlePeripheral(runtime, name="ble-sim", rssi=-40))
     radio.add(SimBlePeripheral(runtime, name="heart-rate", advertises_smp=False))
     try:
-        found = await asyncio.wait_for(collect(discover(
-            udp=[f"127.0.0.0/29:{port}", f"127.0.0.9:{port}"],
-            serial_ports=[s.path for s in pty_sims] + [pty_pair.path], probe_serial=True,
-            ble_scanner=radio.scanner(), timeout_s=0.3, probe_timeout_s=0.4)), 10)
+        found = await asyncio.wait_for(
+            collect(
+                discover(
+                    udp=[f"127.0.0.0/29:{port}", f"127.0.0.9:{port}"],
+                    serial_ports=[s.path for s in pty_sims] + [pty_pair.path],
+                    probe_serial=True,
+                    ble_scanner=radio.scanner(),
+                    timeout_s=0.3,
+                    probe_timeout_s=0.4,
+                )
+            ),
+            10,
+        )
     finally:
         await runtime.stop()
     udp = {f.address: f.answers_smp for f in found if f.transport == "udp"}
     assert udp == {f"127.0.0.{n}:{port}": True for n in (2, 3, 4)} | {
-        f"127.0.0.9:{port}": False}  # a named host is listed even when silent
+        f"127.0.0.9:{port}": False
+    }  # a named host is listed even when silent
     serial = {f.address: f.answers_smp for f in found if f.transport == "serial"}
     assert serial == {pty_sims[0].path: True, pty_sims[1].path: True, pty_pair.path: False}
     ble = [f for f in found if f.transport == "ble"]
@@ -98,8 +108,7 @@ def test_udp_target_syntax() -> None:
     """UDP targets parse as a host, a CIDR block or a range, with an optional port."""
     assert parse_udp_target("10.0.0.7").hosts == ("10.0.0.7",)
     block = parse_udp_target("192.168.1.0/30:5000")
-    assert (block.hosts, block.port, block.single) == (("192.168.1.1", "192.168.1.2"), 5000,
-                                                        False)
+    assert (block.hosts, block.port, block.single) == (("192.168.1.1", "192.168.1.2"), 5000, False)
     assert len(parse_udp_target("10.0.0.250-10.0.1.5").hosts) == 12
     for bad in ("10.0.0.0/8", "10.0.0.9-10.0.0.1", "10.0.0.0/33", "10.0.0.0/30:x"):
         with pytest.raises(ValueError):

@@ -34,16 +34,22 @@ async def serial_link(pty_pair: PtyPair):
     await transport.close()
 
 
-async def test_console_text_goes_to_console_stream(pty_pair: PtyPair,
-                                                   serial_link: SerialTransport) -> None:
+async def test_console_text_goes_to_console_stream(
+    pty_pair: PtyPair, serial_link: SerialTransport
+) -> None:
     """Console lines around and between frame lines reach the console stream; the packet arrives."""
     packet = reply_packet(1, "x" * 200)  # three lines
     lines = encode_serial_frame(packet).splitlines(keepends=True)
     assert len(lines) >= 3
     seen: list[str] = []
     serial_link.add_console_listener(seen.append)
-    wire = (b"*** Booting Zephyr OS ***\r\n" + lines[0] + b"<inf> app: between\r\n"
-            + b"".join(lines[1:]) + b"uart:~$ ")
+    wire = (
+        b"*** Booting Zephyr OS ***\r\n"
+        + lines[0]
+        + b"<inf> app: between\r\n"
+        + b"".join(lines[1:])
+        + b"uart:~$ "
+    )
     pty_pair.write(wire + b"\n")
     assert await asyncio.wait_for(serial_link.receive(), 2) == packet
     for _ in range(50):
@@ -77,8 +83,9 @@ async def test_console_lines_async_iterator_ends_on_close(pty_pair: PtyPair) -> 
     assert got == ["hello from the board", "second line"]
 
 
-async def test_corrupt_frames_are_dropped_and_counted(pty_pair: PtyPair,
-                                                      serial_link: SerialTransport) -> None:
+async def test_corrupt_frames_are_dropped_and_counted(
+    pty_pair: PtyPair, serial_link: SerialTransport
+) -> None:
     """Bad CRC, bad base64 and impossible length are dropped and counted; the next one arrives."""
     good = reply_packet(2, "ok")
     bad_crc = bytearray(encode_serial_frame(reply_packet(3, "crc")))
@@ -110,8 +117,9 @@ async def test_host_writes_flush_newline_then_limited_lines(pty_pair: PtyPair) -
     assert all(len(line) + 1 <= 64 for line in wire[1:].split(b"\n")[:-1])
 
 
-async def test_vanished_port_ends_receive_quickly(pty_pair: PtyPair,
-                                                  serial_link: SerialTransport) -> None:
+async def test_vanished_port_ends_receive_quickly(
+    pty_pair: PtyPair, serial_link: SerialTransport
+) -> None:
     """Closing the device side fails a waiting receive with "device disconnected" within 1 s."""
     waiter = asyncio.create_task(serial_link.receive())
     await asyncio.sleep(0.05)
@@ -171,10 +179,17 @@ async def test_missing_port_gives_a_sentence() -> None:
 def test_spec_syntax() -> None:
     """The serial device spec parses baud, raw, flow control, line state, line length and limit."""
     opts = parse_serial_spec("/dev/ttyACM0@921600,raw,rtscts,dtr=0,rts=1,line=256,max=1020")
-    assert opts == SerialOptions(port="/dev/ttyACM0", baud=921600, raw=True, rtscts=True,
-                                 dtr=False, rts=True, line_bytes=256, max_packet_bytes=1020)
+    assert opts == SerialOptions(
+        port="/dev/ttyACM0",
+        baud=921600,
+        raw=True,
+        rtscts=True,
+        dtr=False,
+        rts=True,
+        line_bytes=256,
+        max_packet_bytes=1020,
+    )
     assert parse_serial_spec("COM4") == SerialOptions(port="COM4")
     for bad in ("@115200", "/dev/x@fast", "/dev/x,dtr=2", "/dev/x,bogus", "/dev/x,line=4"):
         with pytest.raises(ValueError):
             parse_serial_spec(bad)
-

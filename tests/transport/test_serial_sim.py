@@ -46,8 +46,10 @@ async def test_every_operation_over_a_pty(serial_client: SmpClient, device: SimD
 
 async def test_raw_uart_mode_round_trips(device: SimDevice) -> None:
     """A raw-UART simulator and a `raw` port exchange bare packets, large ones included."""
-    async with PtySimServer(device, raw=True) as server, SmpClient(
-            SerialTransport(SerialOptions(port=server.path, raw=True))) as client:
+    async with (
+        PtySimServer(device, raw=True) as server,
+        SmpClient(SerialTransport(SerialOptions(port=server.path, raw=True))) as client,
+    ):
         assert await client.echo("r" * 900) == "r" * 900
         assert (await client.image_state())[0].active
 
@@ -68,17 +70,19 @@ async def test_log_lines_interleave_without_harm(device: SimDevice) -> None:
 
 async def test_baud_model_limits_throughput(device: SimDevice) -> None:
     """At 9600 baud a ~700-byte exchange takes the wire time (~0.7 s), not loopback speed."""
-    async with PtySimServer(device, baud=9600) as server, SmpClient(
-            SerialTransport(server.path)) as client:
+    async with (
+        PtySimServer(device, baud=9600) as server,
+        SmpClient(SerialTransport(server.path)) as client,
+    ):
         started = time.monotonic()
         await client.echo("b" * 250)  # ~350 framed bytes each way
         elapsed = time.monotonic() - started
     assert elapsed > 0.6
 
 
-async def test_pty_closed_mid_request_fails_fast(pty_sim: PtySimServer,
-                                                 serial_client: SmpClient,
-                                                 device: SimDevice) -> None:
+async def test_pty_closed_mid_request_fails_fast(
+    pty_sim: PtySimServer, serial_client: SmpClient, device: SimDevice
+) -> None:
     """Unplugging mid-request fails it with "device disconnected" in well under a second."""
     device.stop_answering()
     request = asyncio.create_task(serial_client.echo("never answered"))

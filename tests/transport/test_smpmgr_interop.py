@@ -19,8 +19,12 @@ SMPMGR = shutil.which("smpmgr") or str(Path(sys.executable).with_name("smpmgr"))
 @pytest.fixture(scope="module")
 def sim_pty() -> Iterator[str]:
     """`slotwise sim --serial-pty --log-lines` as a subprocess; yields its pty path."""
-    proc = subprocess.Popen([sys.executable, "-m", "app", "sim", "--serial-pty", "--log-lines"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "sim", "--serial-pty", "--log-lines"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -40,8 +44,12 @@ def sim_pty() -> Iterator[str]:
 
 def smpmgr(port: str, *args: str) -> str:
     """Run smpmgr on the port; its output, or a failed test with its stderr."""
-    done = subprocess.run([SMPMGR, "--port", port, "--timeout", "5", *args],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [SMPMGR, "--port", port, "--timeout", "5", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
@@ -61,8 +69,9 @@ async def test_smpmgr_image_state_matches_ours(sim_pty: str) -> None:
     assert ours.hash.hex().upper() in out
 
 
-def test_cli_commands_take_a_serial_device(sim_pty: str, capsys: pytest.CaptureFixture[str]
-                                           ) -> None:
+def test_cli_commands_take_a_serial_device(
+    sim_pty: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     """`slotwise -d serial:PORT@BAUD,...` works for device commands (echo, images --json)."""
     from app.cli import main
 

@@ -34,8 +34,9 @@ def imgtool(*args: str | Path) -> None:
     """Run imgtool from this venv; fail the test set-up with its stderr."""
     script = Path(sys.executable).with_name("imgtool")
     command = [str(script)] if script.exists() else [shutil.which("imgtool") or "imgtool"]
-    result = subprocess.run([*command, *map(str, args)], capture_output=True, text=True,
-                            timeout=60, check=False)
+    result = subprocess.run(
+        [*command, *map(str, args)], capture_output=True, text=True, timeout=60, check=False
+    )
     if result.returncode:
         raise RuntimeError(f"imgtool {' '.join(map(str, args))}: {result.stderr}")
 
@@ -59,15 +60,27 @@ class ImageFactory:
             slot = 0x100000
             while slot < size + 0x10000:
                 slot *= 2
-            imgtool("sign", "--key", self.key, "--header-size", "0x200", "--pad-header",
-                    "--align", "4", "--version", version, "--slot-size", hex(slot),
-                    raw, signed)
+            imgtool(
+                "sign",
+                "--key",
+                self.key,
+                "--header-size",
+                "0x200",
+                "--pad-header",
+                "--align",
+                "4",
+                "--version",
+                version,
+                "--slot-size",
+                hex(slot),
+                raw,
+                signed,
+            )
             self.made[key] = signed
         return self.made[key]
 
 
-def two_image_package(images: ImageFactory, folder: Path, seeds: tuple[int, int] = (2, 3)
-                      ) -> Path:
+def two_image_package(images: ImageFactory, folder: Path, seeds: tuple[int, int] = (2, 3)) -> Path:
     """A dfu_application.zip with an application core (image 0) and a network core (image 1),
     both 1.2.0, listed in its manifest.json."""
     app = images("1.2.0", 30 * 1024, seed=seeds[0])
@@ -76,9 +89,18 @@ def two_image_package(images: ImageFactory, folder: Path, seeds: tuple[int, int]
     with zipfile.ZipFile(package, "w") as archive:
         archive.write(app, "app.bin")
         archive.write(net, "net.bin")
-        archive.writestr("manifest.json", json.dumps({"format-version": 0, "files": [
-            {"file": "app.bin", "image_index": "0", "version": "1.2.0"},
-            {"file": "net.bin", "image_index": "1", "version": "1.2.0"}]}))
+        archive.writestr(
+            "manifest.json",
+            json.dumps(
+                {
+                    "format-version": 0,
+                    "files": [
+                        {"file": "app.bin", "image_index": "0", "version": "1.2.0"},
+                        {"file": "net.bin", "image_index": "1", "version": "1.2.0"},
+                    ],
+                }
+            ),
+        )
     return package
 
 
@@ -138,8 +160,14 @@ class Rig:
 
 
 @contextlib.asynccontextmanager
-async def serve(kind: str, device: SimDevice, link: LinkModel | None = None, *,
-                baud: int | None = None, ble_reassembly: bool = True) -> AsyncIterator[Rig]:
+async def serve(
+    kind: str,
+    device: SimDevice,
+    link: LinkModel | None = None,
+    *,
+    baud: int | None = None,
+    ble_reassembly: bool = True,
+) -> AsyncIterator[Rig]:
     """Serve `device` over `kind` for the duration of the block."""
     if kind == "udp":
         from app.sim.serve import UdpSimServer
@@ -168,19 +196,24 @@ async def serve(kind: str, device: SimDevice, link: LinkModel | None = None, *,
         runtime = SimRuntime(device, link)
         await runtime.start()
         radio = FakeRadio()
-        peripheral = radio.add(SimBlePeripheral(runtime, mtu=247, conn_interval_s=0.0,
-                                                reassembly=ble_reassembly))
+        peripheral = radio.add(
+            SimBlePeripheral(runtime, mtu=247, conn_interval_s=0.0, reassembly=ble_reassembly)
+        )
 
         def ble_transport() -> Transport:
             # by address, and by name when a reset gave the device a new address; the host
             # assumes reassembly, as it does for a device whose buffers exceed the MTU
-            options = BleOptions(peripheral.address, name=peripheral.name, reassembly=True,
-                                 max_packet_bytes=device.config.buf_size)
-            return BleTransport(options, client_factory=radio.client, scanner=radio.scanner(),
-                                scan_timeout_s=1.0)
+            options = BleOptions(
+                peripheral.address,
+                name=peripheral.name,
+                reassembly=True,
+                max_packet_bytes=device.config.buf_size,
+            )
+            return BleTransport(
+                options, client_factory=radio.client, scanner=radio.scanner(), scan_timeout_s=1.0
+            )
 
-        rig = Rig(kind, device, runtime, "ble:sim", ble_transport,
-                  drop_link=peripheral.disconnect)
+        rig = Rig(kind, device, runtime, "ble:sim", ble_transport, drop_link=peripheral.disconnect)
         stop = runtime.stop
     try:
         yield rig

@@ -14,15 +14,19 @@ from tests.upload.conftest import ImageFactory, ThreadedSim, sim_device
 
 def one_error_line(err: str) -> str:
     """The one reason line; warnings (such as "signature NOT checked") are separate lines."""
-    lines = [line for line in err.splitlines()
-             if line.strip() and not line.startswith("slotwise: warning:")]
+    lines = [
+        line
+        for line in err.splitlines()
+        if line.strip() and not line.startswith("slotwise: warning:")
+    ]
     assert len(lines) == 1, lines
     assert "Traceback" not in err
     return lines[0]
 
 
-def test_upload_test_mode_end_to_end(images: ImageFactory,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_upload_test_mode_end_to_end(
+    images: ImageFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
     """`upload FILE` verifies, uploads, tests and resets; the device then runs the image."""
     path = images("1.2.0", 40 * 1024)
     with ThreadedSim(sim_device()) as sim:
@@ -34,8 +38,9 @@ def test_upload_test_mode_end_to_end(images: ImageFactory,
         assert sim.device.running_version() == "1.2.0"
 
 
-def test_json_lines_for_station_scripts(images: ImageFactory,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_lines_for_station_scripts(
+    images: ImageFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
     """--json prints only JSON Lines: progress events, then one result line."""
     path = images("1.2.0", 40 * 1024)
     with ThreadedSim(sim_device()) as sim:
@@ -48,8 +53,9 @@ def test_json_lines_for_station_scripts(images: ImageFactory,
     assert uploading and max(e["bytes_acked"] for e in uploading) == path.stat().st_size
 
 
-def test_invalid_image_is_refused_with_one_line(images: ImageFactory, tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_invalid_image_is_refused_with_one_line(
+    images: ImageFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A corrupted image exits 1 with the verdict's reason before anything is sent."""
     data = bytearray(images("1.2.0", 20 * 1024).read_bytes())
     data[0x400] ^= 0x01
@@ -62,15 +68,29 @@ def test_invalid_image_is_refused_with_one_line(images: ImageFactory, tmp_path: 
     assert one_error_line(capsys.readouterr().err).startswith("slotwise: ")
 
 
-def test_key_must_verify(images: ImageFactory, other_key: Path,
-                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_key_must_verify(
+    images: ImageFactory, other_key: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """With --key the signature must verify: a foreign key is refused, the signer's passes."""
     path = images("1.2.0", 20 * 1024)
     with ThreadedSim(sim_device()) as sim:
         assert main(["-d", sim.spec, "upload", str(path), "--key", str(other_key)]) == 1
         one_error_line(capsys.readouterr().err)
-        assert main(["-d", sim.spec, "upload", str(path), "--mode", "none",
-                     "--key", str(images.public_key)]) == 0
+        assert (
+            main(
+                [
+                    "-d",
+                    sim.spec,
+                    "upload",
+                    str(path),
+                    "--mode",
+                    "none",
+                    "--key",
+                    str(images.public_key),
+                ]
+            )
+            == 0
+        )
 
 
 def test_confirm_needs_yes(images: ImageFactory, capsys: pytest.CaptureFixture[str]) -> None:
@@ -85,8 +105,9 @@ def test_confirm_needs_yes(images: ImageFactory, capsys: pytest.CaptureFixture[s
         assert sim.device.running_version() == "1.2.0"
 
 
-def test_explain_names_the_firmware_setting(images: ImageFactory,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_explain_names_the_firmware_setting(
+    images: ImageFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
     """--explain prints the plan and says which setting limits a 2-buffer device."""
     path = images("1.2.0", 40 * 1024)
     with ThreadedSim(sim_device(buf_count=2), LinkModel(latency_s=0.005)) as sim:
@@ -97,8 +118,9 @@ def test_explain_names_the_firmware_setting(images: ImageFactory,
     assert "CONFIG_MCUMGR_TRANSPORT_NETBUF_COUNT" in out
 
 
-def test_downgrade_refused_then_allowed(images: ImageFactory,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_downgrade_refused_then_allowed(
+    images: ImageFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
     """An older image exits 1 naming --allow-downgrade; with it the upload goes ahead."""
     path = images("0.9.0", 20 * 1024)
     with ThreadedSim(sim_device()) as sim:
@@ -109,5 +131,6 @@ def test_downgrade_refused_then_allowed(images: ImageFactory,
         last = json.loads(captured.out.splitlines()[-1])
         assert last["event"] == "result" and last["ok"] is False
         assert "--allow-downgrade" in one_error_line(captured.err)
-        assert main(["-d", sim.spec, "upload", str(path), "--allow-downgrade",
-                     "--mode", "none"]) == 0
+        assert (
+            main(["-d", sim.spec, "upload", str(path), "--allow-downgrade", "--mode", "none"]) == 0
+        )

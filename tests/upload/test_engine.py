@@ -27,7 +27,7 @@ from tests.upload.udp_proxy import duplicating_relay
 
 def slot_holds(device: SimDevice, slot: int, image: Path) -> bool:
     data = image.read_bytes()
-    return bytes(device.slot(slot).flash[:len(data)]) == data
+    return bytes(device.slot(slot).flash[: len(data)]) == data
 
 
 async def test_upload_lands_byte_for_byte(transport_kind: str, images: ImageFactory) -> None:
@@ -66,14 +66,19 @@ async def test_reset_at_half_resumes(transport_kind: str, images: ImageFactory) 
         client = await rig.connect()
         with FileSource(image) as source:
             result = await upload_image(
-                client, source, reconnect=rig.connect,
+                client,
+                source,
+                reconnect=rig.connect,
                 on_progress=lambda t: messages.append(t.message) if t.message else None,
-                options=UploadOptions(stall_timeout_s=20))
+                options=UploadOptions(stall_timeout_s=20),
+            )
         assert rig.device.counters["reboots"] == 1
         assert result.stats.resumes >= 1
         assert slot_holds(rig.device, 1, image)
-        assert hashlib.sha256(image.read_bytes()).digest() == hashlib.sha256(
-            bytes(rig.device.slot(1).flash[:image.stat().st_size])).digest()
+        assert (
+            hashlib.sha256(image.read_bytes()).digest()
+            == hashlib.sha256(bytes(rig.device.slot(1).flash[: image.stat().st_size])).digest()
+        )
 
 
 async def test_corrupted_answer_is_resent(transport_kind: str, images: ImageFactory) -> None:
@@ -90,8 +95,12 @@ async def test_corrupted_answer_is_resent(transport_kind: str, images: ImageFact
 
         client = await rig.connect()
         with FileSource(image) as source:
-            result = await upload_image(client, source, on_progress=corrupt_midway,
-                                        options=UploadOptions(progress_interval_s=0))
+            result = await upload_image(
+                client,
+                source,
+                on_progress=corrupt_midway,
+                options=UploadOptions(progress_interval_s=0),
+            )
         assert corrupted and not rig.device.faults.corrupt_next_response
         assert slot_holds(rig.device, 1, image)
         assert result.stats.retries >= 1
@@ -121,9 +130,13 @@ async def test_reordered_datagrams(images: ImageFactory) -> None:
     device's offsets and the slot ends equal to the file."""
     image = images("1.1.0", 40 * 1024)
     async with serve("udp", sim_device(buf_count=8), LinkModel(latency_s=0.002)) as rig:
-        relay_cm = duplicating_relay(rig.spec.removeprefix("udp:"), late_s=0.015,
-                                     hold_every=5, duplicate_requests=False,
-                                     duplicate_replies=False)
+        relay_cm = duplicating_relay(
+            rig.spec.removeprefix("udp:"),
+            late_s=0.015,
+            hold_every=5,
+            duplicate_requests=False,
+            duplicate_replies=False,
+        )
         async with relay_cm as relay:
             client = SmpClient(open_transport(f"udp:{relay.address}"))
             async with client:
@@ -141,8 +154,7 @@ async def test_window_one_and_maximum(window: int, images: ImageFactory) -> None
     async with serve("udp", sim_device(buf_count=8), LinkModel(latency_s=0.002)) as rig:
         client = await rig.connect()
         with FileSource(image) as source:
-            result = await upload_image(client, source,
-                                        options=UploadOptions(window=window))
+            result = await upload_image(client, source, options=UploadOptions(window=window))
         assert result.stats.max_window == window
         assert result.stats.enomem == 0
         assert slot_holds(rig.device, 1, image)
@@ -186,13 +198,20 @@ async def test_cancel_then_resume(transport_kind: str, images: ImageFactory) -> 
 
         with FileSource(image) as source:
             with pytest.raises(UploadCancelled) as stopped:
-                await upload_image(client, source, cancel=cancel, on_progress=stop_at_40,
-                                   options=UploadOptions(progress_interval_s=0))
+                await upload_image(
+                    client,
+                    source,
+                    cancel=cancel,
+                    on_progress=stop_at_40,
+                    options=UploadOptions(progress_interval_s=0),
+                )
             assert stopped.value.offset > 0
             assert "cancelled at" in str(stopped.value)
             result = await upload_image(
-                client, source,
-                on_progress=lambda t: messages.append(t.message) if t.message else None)
+                client,
+                source,
+                on_progress=lambda t: messages.append(t.message) if t.message else None,
+            )
         assert result.stats.resumed_from >= stopped.value.offset
         assert any(m.startswith("resumed at") for m in messages)
         assert slot_holds(rig.device, 1, image)
@@ -218,7 +237,8 @@ async def test_refused_first_chunk_is_an_error(images: ImageFactory) -> None:
 
 
 async def test_ble_without_reassembly_falls_back_to_mtu_sized_requests(
-        images: ImageFactory) -> None:
+    images: ImageFactory,
+) -> None:
     """A BLE device that takes every ATT write as a packet answers ECORRUPT to a large request;
     the engine then sends requests that fit one write, and the upload completes."""
     image = images("1.1.0", 20 * 1024)
@@ -249,9 +269,13 @@ async def test_link_drop_reconnects_and_resumes(images: ImageFactory) -> None:
 
         client = await rig.connect()
         with FileSource(image) as source:
-            result = await upload_image(client, source, reconnect=rig.connect,
-                                        on_progress=drop_at_40,
-                                        options=UploadOptions(progress_interval_s=0))
+            result = await upload_image(
+                client,
+                source,
+                reconnect=rig.connect,
+                on_progress=drop_at_40,
+                options=UploadOptions(progress_interval_s=0),
+            )
         assert result.stats.reconnects == 1
         assert result.client is not client
         assert any(m.startswith("link dropped at") for m in messages)
@@ -273,8 +297,11 @@ async def test_task_cancellation_stops_cleanly_and_resumes(images: ImageFactory)
                 if tick.acked > tick.total // 3:
                     started.set()
 
-            task = asyncio.create_task(upload_image(
-                client, source, on_progress=note, options=UploadOptions(progress_interval_s=0)))
+            task = asyncio.create_task(
+                upload_image(
+                    client, source, on_progress=note, options=UploadOptions(progress_interval_s=0)
+                )
+            )
             await asyncio.wait_for(started.wait(), 10)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):

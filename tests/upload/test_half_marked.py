@@ -13,7 +13,8 @@ from tests.upload.conftest import ImageFactory, serve, sim_device, two_image_pac
 
 @pytest.mark.parametrize("mode", [Mode.TEST, Mode.CONFIRM])
 async def test_failed_second_mark_names_the_marked_image_and_the_undo(
-        mode: Mode, images: ImageFactory, tmp_path: Path) -> None:
+    mode: Mode, images: ImageFactory, tmp_path: Path
+) -> None:
     """Image 1 is marked, image 0's mark is refused: the error says image 1 IS marked and to
     erase absolute slot 3, no reset happens, and that erase does undo it."""
     items = load_update_images(two_image_package(images, tmp_path, seeds=(5, 6)))
@@ -33,8 +34,9 @@ async def test_failed_second_mark_names_the_marked_image_and_the_undo(
         assert not any(s.pending for s in await client.image_state())
 
 
-async def test_failed_first_mark_keeps_its_own_sentence(images: ImageFactory,
-                                                        tmp_path: Path) -> None:
+async def test_failed_first_mark_keeps_its_own_sentence(
+    images: ImageFactory, tmp_path: Path
+) -> None:
     """When the very first mark fails nothing is marked, and the error does not claim so."""
     items = load_update_images(two_image_package(images, tmp_path, seeds=(5, 6)))
     device = sim_device(images=2)

@@ -25,8 +25,14 @@ from tests.upload.conftest import ImageFactory, serve, sim_device
 
 
 def slot(image: int, number: int, *, active: bool = False, digest: bytes = b"") -> ImageSlot:
-    return ImageSlot(slot=number, version=f"1.{image}.{number}", hash=digest or None,
-                     image=image, active=active, confirmed=active)
+    return ImageSlot(
+        slot=number,
+        version=f"1.{image}.{number}",
+        hash=digest or None,
+        image=image,
+        active=active,
+        confirmed=active,
+    )
 
 
 def test_running_slot_prefers_the_active_flag_even_in_slot_one() -> None:
@@ -52,8 +58,21 @@ def test_workflow_and_gui_use_the_same_rule() -> None:
     assert state.running(0) is slots[1]
     item = UpdateImage("x", 0, 100, new, None, lambda: None)  # type: ignore[arg-type]
     assert classify_boot(slots, item, Mode.TEST)[0] is Outcome.CONFIRMED
-    views = tuple(SlotView(s.image_number, s.slot, s.version, s.hash, None, s.active, False,
-                           s.confirmed, False, True) for s in slots)
+    views = tuple(
+        SlotView(
+            s.image_number,
+            s.slot,
+            s.version,
+            s.hash,
+            None,
+            s.active,
+            False,
+            s.confirmed,
+            False,
+            True,
+        )
+        for s in slots
+    )
     empty = SlotView(1, 0, "", None, 4096, False, False, False, False, False, empty=True)
     target = DeviceTarget(spec="udp:x", kind="udp", name="x", address="x")
     snapshot = DeviceSnapshot(target, _identity(), (*views, empty))
@@ -62,9 +81,20 @@ def test_workflow_and_gui_use_the_same_rule() -> None:
 
 
 def _identity() -> DeviceIdentity:
-    return DeviceIdentity(name="x", os_info="", app_info="", bootloader="", bootloader_mode="",
-                          no_downgrade=False, buf_size=None, buf_count=None, link_kind="udp",
-                          address="x", mtu=None, max_frame_bytes=None)
+    return DeviceIdentity(
+        name="x",
+        os_info="",
+        app_info="",
+        bootloader="",
+        bootloader_mode="",
+        no_downgrade=False,
+        buf_size=None,
+        buf_count=None,
+        link_kind="udp",
+        address="x",
+        mtu=None,
+        max_frame_bytes=None,
+    )
 
 
 def test_bootloader_mode_parse() -> None:
@@ -77,8 +107,7 @@ def test_bootloader_mode_parse() -> None:
     assert mode_text(None) == "not reported"
 
 
-async def test_confirm_running_confirms_image_one_by_its_running_slot(
-        images: ImageFactory) -> None:
+async def test_confirm_running_confirms_image_one_by_its_running_slot(images: ImageFactory) -> None:
     """After a test-mode update of image 1, confirm_running(client, 1) confirms the image
     that runs there (found by running_slot), not image 0."""
     path: Path = images("1.3.0", 20 * 1024, seed=7)
@@ -87,8 +116,7 @@ async def test_confirm_running_confirms_image_one_by_its_running_slot(
     device.profile = replace(device.profile, confirm_any_image=True)
     async with serve("udp", device) as rig:
         client = await rig.connect()
-        result = await run_update(client, load_update_images(path, image=1),
-                                  reconnect=rig.connect)
+        result = await run_update(client, load_update_images(path, image=1), reconnect=rig.connect)
         assert result.images[0].outcome is Outcome.TESTING
         assert result.client is not None
         slots = await confirm_running(result.client, 1)

@@ -46,15 +46,21 @@ SHA = bytes(range(32))
 
 
 @settings(max_examples=200, deadline=None)
-@given(limit=st.integers(100, 5000), off=st.integers(0, 2**32 - 1),
-       align=st.sampled_from([1, 4, 8, 16]), image=st.integers(0, 3),
-       upgrade=st.booleans())
-def test_chunk_fills_the_limit_exactly(limit: int, off: int, align: int, image: int,
-                                       upgrade: bool) -> None:
+@given(
+    limit=st.integers(100, 5000),
+    off=st.integers(0, 2**32 - 1),
+    align=st.sampled_from([1, 4, 8, 16]),
+    image=st.integers(0, 3),
+    upgrade=st.booleans(),
+)
+def test_chunk_fills_the_limit_exactly(
+    limit: int, off: int, align: int, image: int, upgrade: bool
+) -> None:
     """The encoded request never exceeds the limit, and one more aligned step would."""
     total = off + 10**6 if off else 10**6
-    size = chunk_data_bytes(limit, off=off, total=total, sha=SHA, image=image,
-                            upgrade=upgrade, alignment=align)
+    size = chunk_data_bytes(
+        limit, off=off, total=total, sha=SHA, image=image, upgrade=upgrade, alignment=align
+    )
     assert size % align == 0
 
     def encoded(n: int) -> int:
@@ -73,8 +79,7 @@ def test_last_chunk_is_not_aligned() -> None:
 def test_request_limit_takes_the_smallest() -> None:
     """Device buffer minus framing overhead, link frame and a cap: the smallest wins, named."""
     serial = LinkInfo("serial", "/dev/x", 65533, True, device_buffer_overhead=4)
-    assert request_limit(serial, DeviceBuffers(384, 4, True)) == RequestLimit(380,
-                                                                              "device buffer")
+    assert request_limit(serial, DeviceBuffers(384, 4, True)) == RequestLimit(380, "device buffer")
     ble = LinkInfo("ble", "C0:00", 244, True, mtu=247)
     assert request_limit(ble, DeviceBuffers(2475, 4, True)) == RequestLimit(244, "link frame")
     udp = LinkInfo("udp", "h:1", 1472, False, mtu=1500)
@@ -85,8 +90,7 @@ def test_meter_smooths_rate_and_estimates_time() -> None:
     """Rate is an average over intervals; ETA is what is left over that rate."""
     now = [0.0]
     events = []
-    meter = ProgressMeter(events.append, smoothing=0.5, min_interval_s=0.1,
-                          clock=lambda: now[0])
+    meter = ProgressMeter(events.append, smoothing=0.5, min_interval_s=0.1, clock=lambda: now[0])
     for step in range(1, 5):
         now[0] = step * 1.0
         meter.update(Stage.UPLOADING, step * 1000, 10000)
@@ -99,10 +103,18 @@ def test_meter_smooths_rate_and_estimates_time() -> None:
 
 def _stats(**changes: object) -> UploadStats:
     base = UploadStats(
-        total_bytes=100_000, elapsed_s=10.0, buffers=DeviceBuffers(2048, 8, True),
-        limit=RequestLimit(1472, "link frame"), link=LinkInfo("udp", "h:1", 1472, False),
-        chunk_bytes=1444, start_window=7, max_window=7, final_window=7, requests=70,
-        srtt_s=0.02)
+        total_bytes=100_000,
+        elapsed_s=10.0,
+        buffers=DeviceBuffers(2048, 8, True),
+        limit=RequestLimit(1472, "link frame"),
+        link=LinkInfo("udp", "h:1", 1472, False),
+        chunk_bytes=1444,
+        start_window=7,
+        max_window=7,
+        final_window=7,
+        requests=70,
+        srtt_s=0.02,
+    )
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -111,11 +123,15 @@ def test_advice_names_the_setting() -> None:
     assert tuning_advice(_stats()) == []
     no_params = " ".join(tuning_advice(_stats(buffers=DeviceBuffers(2048, 2, False))))
     assert "CONFIG_MCUMGR_GRP_OS_MCUMGR_PARAMS" in no_params
-    two = " ".join(tuning_advice(_stats(buffers=DeviceBuffers(2048, 2, True), final_window=1,
-                                        elapsed_s=1.5)))
+    two = " ".join(
+        tuning_advice(_stats(buffers=DeviceBuffers(2048, 2, True), final_window=1, elapsed_s=1.5))
+    )
     assert "CONFIG_MCUMGR_TRANSPORT_NETBUF_COUNT=2" in two
-    small = " ".join(tuning_advice(_stats(buffers=DeviceBuffers(384, 4, True),
-                                          limit=RequestLimit(380, "device buffer"))))
+    small = " ".join(
+        tuning_advice(
+            _stats(buffers=DeviceBuffers(384, 4, True), limit=RequestLimit(380, "device buffer"))
+        )
+    )
     assert "CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE is 384" in small
     lossy = " ".join(tuning_advice(_stats(timeouts=10, rewinds=5)))
     assert "lost or rejected" in lossy
@@ -126,8 +142,21 @@ async def test_upload_memory_does_not_grow_with_the_image(images: ImageFactory) 
     Python memory (the simulator runs in a subprocess so only the client counts)."""
     small, big = images("1.1.0", 256 * 1024), images("1.1.0", 1024 * 1024)
     sim = subprocess.Popen(
-        [sys.executable, "-m", "app", "sim", "--udp", "127.0.0.1:0", "--buf-count", "8",
-         "--slot-size", str(4 * 1024 * 1024)], stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "sim",
+            "--udp",
+            "127.0.0.1:0",
+            "--buf-count",
+            "8",
+            "--slot-size",
+            str(4 * 1024 * 1024),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     peaks = []
     try:
         assert sim.stdout is not None
@@ -151,22 +180,29 @@ async def test_upload_memory_does_not_grow_with_the_image(images: ImageFactory) 
     assert peaks[1] - peaks[0] < extra // 3, f"peaks {peaks} for {extra} more bytes"
 
 
-FAULTS = st.fixed_dictionaries({
-    "loss": st.sampled_from([0.0, 0.02, 0.1]),
-    "reset_at": st.none() | st.floats(0.1, 0.9),
-    "corrupt_at": st.none() | st.floats(0.0, 0.9),
-    "silence_at": st.none() | st.floats(0.1, 0.9),
-    "corrupt_slot": st.booleans(),
-    "window": st.sampled_from([None, 1, 3, 8]),
-    "seed": st.integers(0, 1000),
-})
+FAULTS = st.fixed_dictionaries(
+    {
+        "loss": st.sampled_from([0.0, 0.02, 0.1]),
+        "reset_at": st.none() | st.floats(0.1, 0.9),
+        "corrupt_at": st.none() | st.floats(0.0, 0.9),
+        "silence_at": st.none() | st.floats(0.1, 0.9),
+        "corrupt_slot": st.booleans(),
+        "window": st.sampled_from([None, 1, 3, 8]),
+        "seed": st.integers(0, 1000),
+    }
+)
 
 
-@settings(max_examples=15, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(faults=FAULTS)
-def test_random_faults_end_matched_or_with_a_clear_error(images: ImageFactory,
-                                                          faults: dict[str, object]) -> None:
+def test_random_faults_end_matched_or_with_a_clear_error(
+    images: ImageFactory, faults: dict[str, object]
+) -> None:
     """Whatever the fault schedule, a run ends with the device holding the exact image or
     with a SlotwiseError sentence, and never with a marked slot whose bytes differ."""
     path = images("1.2.0", 12 * 1024)
@@ -174,8 +210,11 @@ def test_random_faults_end_matched_or_with_a_clear_error(images: ImageFactory,
 
 
 async def _faulty_run(data: bytes, path: object, faults: dict[str, object]) -> None:
-    link = LinkModel(latency_s=0.001, loss=float(faults["loss"]),  # type: ignore[arg-type]
-                     seed=int(faults["seed"]))  # type: ignore[call-overload]
+    link = LinkModel(
+        latency_s=0.001,
+        loss=float(faults["loss"]),  # type: ignore[arg-type]
+        seed=int(faults["seed"]),
+    )  # type: ignore[call-overload]
     total = len(data)
     async with serve("udp", sim_device(buf_count=4), link) as rig:
         device = rig.device
@@ -198,13 +237,26 @@ async def _faulty_run(data: bytes, path: object, faults: dict[str, object]) -> N
 
         client = await rig.connect(timeout_s=1.0)
         window = faults["window"]
-        options = UpdateOptions(mode=Mode.TEST, reset=False, upload=replace(
-            UpdateOptions().upload, window=window, max_window=window, stall_timeout_s=5.0,
-            progress_interval_s=0))  # type: ignore[arg-type]
+        options = UpdateOptions(
+            mode=Mode.TEST,
+            reset=False,
+            upload=replace(
+                UpdateOptions().upload,
+                window=window,
+                max_window=window,
+                stall_timeout_s=5.0,
+                progress_interval_s=0,
+            ),
+        )  # type: ignore[arg-type]
         error: SlotwiseError | None = None
         try:
-            await run_update(client, load_update_images(path), options,  # type: ignore[arg-type]
-                             on_progress=inject, reconnect=rig.connect)
+            await run_update(
+                client,
+                load_update_images(path),
+                options,  # type: ignore[arg-type]
+                on_progress=inject,
+                reconnect=rig.connect,
+            )
         except SlotwiseError as exc:
             error = exc
         device.resume_answering()

@@ -39,24 +39,28 @@ async def test_test_mode_flow_then_confirm(transport_kind: str, images: ImageFac
     events: list[ProgressEvent] = []
     async with serve(transport_kind, sim_device()) as rig:
         client = await rig.connect()
-        result = await run_update(client, load_update_images(path), reconnect=rig.connect,
-                                  on_progress=events.append)
+        result = await run_update(
+            client, load_update_images(path), reconnect=rig.connect, on_progress=events.append
+        )
         assert result.ok and result.can_confirm
         assert result.images[0].outcome is Outcome.TESTING
         assert running(rig.device) == "1.2.0"
         active = next(s for s in result.slots if s.active)
         assert active.version == "1.2.0" and not active.confirmed
         stages = [e.stage for e in events]
-        for stage in (Stage.CHECKING, Stage.UPLOADING, Stage.RESETTING, Stage.WAITING,
-                      Stage.DONE):
+        for stage in (Stage.CHECKING, Stage.UPLOADING, Stage.RESETTING, Stage.WAITING, Stage.DONE):
             assert stage in stages
         assert stages.index(Stage.UPLOADING) < stages.index(Stage.RESETTING)
         assert result.client is not None
         slots = await confirm_running(result.client)
         assert next(s for s in slots if s.active).confirmed
         await result.client.reset()
-        _, after = await wait_for_device(result.client, rig.connect, timeout_s=10,
-                                         ready=lambda s: rig.device.counters["reboots"] == 2)
+        _, after = await wait_for_device(
+            result.client,
+            rig.connect,
+            timeout_s=10,
+            ready=lambda s: rig.device.counters["reboots"] == 2,
+        )
         assert next(s for s in after if s.active).version == "1.2.0"
 
 
@@ -71,8 +75,12 @@ async def test_revert_is_detected(images: ImageFactory) -> None:
                 rig.device.corrupt_slot(1)  # MCUboot's hash check at boot now fails
 
         client = await rig.connect()
-        result = await run_update(client, load_update_images(path), reconnect=rig.connect,
-                                  on_progress=break_image_at_reset)
+        result = await run_update(
+            client,
+            load_update_images(path),
+            reconnect=rig.connect,
+            on_progress=break_image_at_reset,
+        )
         assert not result.ok
         assert result.images[0].outcome is Outcome.REVERTED
         assert "came back on 1.0.0" in result.message
@@ -91,15 +99,17 @@ async def test_unconfirmed_test_image_reverts_on_next_reset(images: ImageFactory
         assert client is not None
         await client.reset()
         client, slots = await wait_for_device(
-            client, rig.connect, timeout_s=10,
-            ready=lambda slots: any(s.active and s.version == "1.0.0" for s in slots))
+            client,
+            rig.connect,
+            timeout_s=10,
+            ready=lambda slots: any(s.active and s.version == "1.0.0" for s in slots),
+        )
         outcome, message = classify_boot(slots, item, Mode.TEST)
         assert outcome is Outcome.REVERTED
         assert "did not boot or was not confirmed" in message
 
 
-async def test_hash_mismatch_is_never_marked(transport_kind: str,
-                                             images: ImageFactory) -> None:
+async def test_hash_mismatch_is_never_marked(transport_kind: str, images: ImageFactory) -> None:
     """A slot whose bytes differ from the file (device reports match: false) is not marked,
     not reset, and the error says why."""
     path = images("1.2.0", 40 * 1024)
@@ -120,8 +130,12 @@ async def test_listed_hash_must_match_before_marking(images: ImageFactory) -> No
     async with serve("udp", sim_device()) as rig:
         item = load_update_images(path)[0]
         wrong = load_update_images(other)[0]
-        liar = type(item)(**{**{f: getattr(item, f) for f in item.__dataclass_fields__},
-                             "open_source": wrong.open_source})
+        liar = type(item)(
+            **{
+                **{f: getattr(item, f) for f in item.__dataclass_fields__},
+                "open_source": wrong.open_source,
+            }
+        )
         client = await rig.connect()
         with pytest.raises(HashMismatch, match="does not match"):
             await run_update(client, [liar], reconnect=rig.connect)
@@ -134,8 +148,9 @@ async def test_confirm_and_none_modes(mode: Mode, images: ImageFactory) -> None:
     path = images("1.2.0", 40 * 1024)
     async with serve("udp", sim_device()) as rig:
         client = await rig.connect()
-        result = await run_update(client, load_update_images(path), UpdateOptions(mode=mode),
-                                  reconnect=rig.connect)
+        result = await run_update(
+            client, load_update_images(path), UpdateOptions(mode=mode), reconnect=rig.connect
+        )
         assert result.ok
         if mode is Mode.CONFIRM:
             assert result.images[0].outcome is Outcome.CONFIRMED
@@ -153,8 +168,7 @@ async def test_no_reset_leaves_it_pending(images: ImageFactory) -> None:
     path = images("1.2.0", 40 * 1024)
     async with serve("udp", sim_device()) as rig:
         client = await rig.connect()
-        result = await run_update(client, load_update_images(path),
-                                  UpdateOptions(reset=False))
+        result = await run_update(client, load_update_images(path), UpdateOptions(reset=False))
         assert result.images[0].outcome is Outcome.PENDING
         assert any(s.pending and s.slot == 1 for s in result.slots)
         assert rig.device.counters["reboots"] == 0
@@ -177,8 +191,12 @@ async def test_running_image_is_already_present(images: ImageFactory) -> None:
     path = images("1.2.0", 40 * 1024)
     async with serve("udp", sim_device()) as rig:
         client = await rig.connect()
-        first = await run_update(client, load_update_images(path),
-                                 UpdateOptions(mode=Mode.CONFIRM), reconnect=rig.connect)
+        first = await run_update(
+            client,
+            load_update_images(path),
+            UpdateOptions(mode=Mode.CONFIRM),
+            reconnect=rig.connect,
+        )
         assert first.client is not None
         again = await run_update(first.client, load_update_images(path))
         assert again.images[0].outcome is Outcome.ALREADY_PRESENT
@@ -193,8 +211,12 @@ async def test_downgrade_needs_permission(images: ImageFactory) -> None:
         with pytest.raises(DowngradeRefused, match="allow-downgrade"):
             await run_update(client, load_update_images(path))
         assert rig.device.counters["write_calls"] == 0
-        result = await run_update(client, load_update_images(path),
-                                  UpdateOptions(allow_downgrade=True), reconnect=rig.connect)
+        result = await run_update(
+            client,
+            load_update_images(path),
+            UpdateOptions(allow_downgrade=True),
+            reconnect=rig.connect,
+        )
         assert result.images[0].outcome is Outcome.TESTING
 
 
@@ -210,14 +232,22 @@ async def test_package_uploads_network_core_first(images: ImageFactory, tmp_path
     async with serve("udp", sim_device(images=2)) as rig:
         client = await rig.connect()
         result = await run_update(
-            client, items, reconnect=rig.connect,
-            on_progress=lambda e: uploading.append(e.image)
-            if (e.stage is Stage.UPLOADING and not uploading) or (
-                e.stage is Stage.UPLOADING and uploading[-1] != e.image) else None)
+            client,
+            items,
+            reconnect=rig.connect,
+            on_progress=lambda e: (
+                uploading.append(e.image)
+                if (e.stage is Stage.UPLOADING and not uploading)
+                or (e.stage is Stage.UPLOADING and uploading[-1] != e.image)
+                else None
+            ),
+        )
         assert uploading == [1, 0]
         assert rig.device.counters["reboots"] == 1
         assert {o.image: o.outcome for o in result.images} == {
-            0: Outcome.TESTING, 1: Outcome.TESTING}
+            0: Outcome.TESTING,
+            1: Outcome.TESTING,
+        }
         sizes = {o.image: o.upload.total_bytes for o in result.images if o.upload}
         assert sizes == {0: app_bytes, 1: net_bytes}
         assert running(rig.device, 0) == "1.2.0" and running(rig.device, 1) == "1.2.0"
@@ -228,8 +258,9 @@ async def test_image_option_targets_image_one(images: ImageFactory) -> None:
     path = images("1.2.0", 20 * 1024, seed=4)
     async with serve("udp", sim_device(images=2)) as rig:
         client = await rig.connect()
-        result = await run_update(client, load_update_images(path, image=1),
-                                  UpdateOptions(mode=Mode.NONE))
+        result = await run_update(
+            client, load_update_images(path, image=1), UpdateOptions(mode=Mode.NONE)
+        )
         assert result.ok
         assert rig.device.slot(3).version == "1.2.0"
         assert rig.device.slot(1).version is None
@@ -240,14 +271,14 @@ async def test_plan_describes_overwrite_only(images: ImageFactory) -> None:
     path = images("1.2.0", 20 * 1024)
     async with serve("udp", sim_device(mode=BootloaderMode.OVERWRITE_ONLY)) as rig:
         client = await rig.connect()
-        result = await run_update(client, load_update_images(path), UpdateOptions(
-            mode=Mode.NONE))
+        result = await run_update(client, load_update_images(path), UpdateOptions(mode=Mode.NONE))
         assert any("no rollback" in line for line in result.plan)
         assert any("overwrite-only" in line for line in result.plan)
 
 
-def test_invalid_or_untrusted_images_are_refused(images: ImageFactory, other_key: Path,
-                                                 tmp_path: Path) -> None:
+def test_invalid_or_untrusted_images_are_refused(
+    images: ImageFactory, other_key: Path, tmp_path: Path
+) -> None:
     """A corrupted image, and a good one with a key it was not signed by, are refused."""
     good = images("1.2.0", 20 * 1024)
     broken = tmp_path / "broken.bin"
@@ -270,14 +301,16 @@ async def test_window_option_reaches_the_engine(images: ImageFactory) -> None:
     path = images("1.2.0", 20 * 1024)
     async with serve("udp", sim_device(buf_count=8)) as rig:
         client = await rig.connect()
-        result = await run_update(client, load_update_images(path), UpdateOptions(
-            mode=Mode.NONE, upload=UploadOptions(window=2, max_window=2)))
+        result = await run_update(
+            client,
+            load_update_images(path),
+            UpdateOptions(mode=Mode.NONE, upload=UploadOptions(window=2, max_window=2)),
+        )
         stats = result.images[0].upload
         assert stats is not None and stats.max_window == 2
 
 
-async def test_direct_xip_boots_the_higher_version_without_marking(
-        images: ImageFactory) -> None:
+async def test_direct_xip_boots_the_higher_version_without_marking(images: ImageFactory) -> None:
     """On a direct-XIP bootloader nothing is marked; after the reset the newer slot runs."""
     path = images("1.2.0", 20 * 1024)
     async with serve("udp", sim_device(mode=BootloaderMode.DIRECT_XIP)) as rig:

@@ -25,9 +25,15 @@ class _Side(asyncio.DatagramProtocol):
 class DuplicatingRelay:
     """Listens on 127.0.0.1:<port>; forwards to `target`; answers go back to the client."""
 
-    def __init__(self, target: tuple[str, int], *, duplicate_requests: bool = True,
-                 duplicate_replies: bool = True, late_s: float = 0.03,
-                 hold_every: int = 0) -> None:
+    def __init__(
+        self,
+        target: tuple[str, int],
+        *,
+        duplicate_requests: bool = True,
+        duplicate_replies: bool = True,
+        late_s: float = 0.03,
+        hold_every: int = 0,
+    ) -> None:
         self.target = target
         self.duplicate_requests = duplicate_requests
         self.duplicate_replies = duplicate_replies
@@ -49,9 +55,11 @@ class DuplicatingRelay:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._front, _ = await loop.create_datagram_endpoint(
-            lambda: _Side(self, upstream=True), local_addr=("127.0.0.1", 0))
+            lambda: _Side(self, upstream=True), local_addr=("127.0.0.1", 0)
+        )
         self._back, _ = await loop.create_datagram_endpoint(
-            lambda: _Side(self, upstream=False), remote_addr=self.target)
+            lambda: _Side(self, upstream=False), remote_addr=self.target
+        )
 
     async def stop(self) -> None:
         for timer in self._timers:

@@ -37,8 +37,9 @@ class DiagContext(QObject):
     logged = Signal(str, str)
     """(level, sentence) for the window's log."""
 
-    def __init__(self, bridge: CoreBridge, client_source: ClientSource,
-                 recent: RecentPaths | None = None) -> None:
+    def __init__(
+        self, bridge: CoreBridge, client_source: ClientSource, recent: RecentPaths | None = None
+    ) -> None:
         super().__init__()
         self.bridge = bridge
         self.client_source = client_source
@@ -61,10 +62,16 @@ class DiagContext(QObject):
             raise TransportClosed("no device is connected")
         return client
 
-    def call(self, make: Callable[[SmpClient], Coroutine[Any, Any, T]], *,
-             on_result: Callable[[T], None] | None = None,
-             on_error: Callable[[str], None] | None = None, topic: str | None = None,
-             feature: Feature | None = None, quiet: bool = False) -> None:
+    def call(
+        self,
+        make: Callable[[SmpClient], Coroutine[Any, Any, T]],
+        *,
+        on_result: Callable[[T], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+        topic: str | None = None,
+        feature: Feature | None = None,
+        quiet: bool = False,
+    ) -> None:
         """Run `make(client)` on the core loop; report back on the GUI thread.
 
         Errors arrive as one sentence; ENOTSUP is said in plain words. A result for a device
@@ -84,8 +91,11 @@ class DiagContext(QObject):
             if generation != self.generation:
                 return
             if isinstance(exc, DeviceError) and exc.not_supported:
-                text = (not_supported_text(feature) if feature is not None
-                        else "The device's firmware does not support this command.")
+                text = (
+                    not_supported_text(feature)
+                    if feature is not None
+                    else "The device's firmware does not support this command."
+                )
             else:
                 text = describe_error(exc)
             if not quiet:

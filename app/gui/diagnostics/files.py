@@ -54,10 +54,12 @@ class FilesPage(DiagPage):
         layout.addLayout(row)
         buttons = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
-        for key, text, slot in (("status", "Status", self.read_status),
-                                ("download", "Download\u2026", self._pick_download),
-                                ("upload", "Upload\u2026", self._pick_upload),
-                                ("compare", "Compare with local file\u2026", self._pick_compare)):
+        for key, text, slot in (
+            ("status", "Status", self.read_status),
+            ("download", "Download\u2026", self._pick_download),
+            ("upload", "Upload\u2026", self._pick_upload),
+            ("compare", "Compare with local file\u2026", self._pick_compare),
+        ):
             button = QPushButton(text)
             button.clicked.connect(slot)
             self.buttons[key] = button
@@ -111,9 +113,12 @@ class FilesPage(DiagPage):
         remote = self.remote()
         if remote is None:
             return
-        self.context.call(lambda c: c.file_status(remote),
-                          on_result=lambda n: self.show_info(f"{remote}: {n} bytes"),
-                          on_error=self.show_error, feature=Feature.FS)
+        self.context.call(
+            lambda c: c.file_status(remote),
+            on_result=lambda n: self.show_info(f"{remote}: {n} bytes"),
+            on_error=self.show_error,
+            feature=Feature.FS,
+        )
 
     def _pick_download(self) -> None:
         remote = self.remote()
@@ -176,8 +181,10 @@ class FilesPage(DiagPage):
             self._busy(False)
             self.last_check = check
             verdict = "verified" if check.matches else "but the device's hash DIFFERS"
-            self.show_info(f"Uploaded {local.name} to {remote} ({check.local_length} bytes), "
-                           f"{verdict} ({check.algorithm}).")
+            self.show_info(
+                f"Uploaded {local.name} to {remote} ({check.local_length} bytes), "
+                f"{verdict} ({check.algorithm})."
+            )
 
         self._busy(True)
         self.context.call(run, on_result=done, on_error=self._failed, feature=Feature.FS)
@@ -192,9 +199,11 @@ class FilesPage(DiagPage):
 
         def done(check: HashCheck) -> None:
             self.last_check = check
-            text = (f"{check.algorithm}: device {check.device_digest} "
-                    f"({check.device_length} B), local {check.local_digest} "
-                    f"({check.local_length} B)")
+            text = (
+                f"{check.algorithm}: device {check.device_digest} "
+                f"({check.device_length} B), local {check.local_digest} "
+                f"({check.local_length} B)"
+            )
             if check.matches:
                 self.show_info(f"Same file. {text}")
             else:

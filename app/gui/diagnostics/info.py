@@ -126,7 +126,8 @@ class InfoPage(DiagPage):
         layout = QVBoxLayout(self.pool_box)
         self.pool_table = QTableWidget(0, 5)
         self.pool_table.setHorizontalHeaderLabels(
-            ["Pool", "Block size", "Blocks", "Free", "Lowest free"])
+            ["Pool", "Block size", "Blocks", "Free", "Lowest free"]
+        )
         self.pool_table.verticalHeader().setVisible(False)
         self.pool_table.setMaximumHeight(120)
         layout.addWidget(self.pool_table)
@@ -156,19 +157,34 @@ class InfoPage(DiagPage):
         self.pool_box.setVisible(self._supports(Feature.MEMPOOL_STATS))
         self.storage_box.setVisible(self._supports(Feature.STORAGE_ERASE))
         self.erase_button.setToolTip(
-            "The device did not say whether it supports storage erase" if caps is not None
-            and caps.support(Feature.STORAGE_ERASE) == Support.UNKNOWN else "")
+            "The device did not say whether it supports storage erase"
+            if caps is not None and caps.support(Feature.STORAGE_ERASE) == Support.UNKNOWN
+            else ""
+        )
         self.clock_read.setEnabled(self._supports(Feature.DATETIME))
         self.clock_set.setEnabled(self._supports(Feature.DATETIME))
-        self.context.call(read_os_info, on_result=self.show_os_info, on_error=self.show_error,
-                          feature=Feature.OS_INFO)
+        self.context.call(
+            read_os_info,
+            on_result=self.show_os_info,
+            on_error=self.show_error,
+            feature=Feature.OS_INFO,
+        )
         if self._supports(Feature.BOOTLOADER_INFO):
-            self.context.call(read_bootloader, on_result=self.show_bootloader,
-                              on_error=self.show_error, feature=Feature.BOOTLOADER_INFO)
+            self.context.call(
+                read_bootloader,
+                on_result=self.show_bootloader,
+                on_error=self.show_error,
+                feature=Feature.BOOTLOADER_INFO,
+            )
         if self._supports(Feature.PARAMS):
-            self.context.call(lambda c: c.params(), on_result=lambda p: self.params_label.setText(
-                f"{p.buf_count} \u00d7 {p.buf_size} bytes"),
-                on_error=self.params_label.setText, feature=Feature.PARAMS)
+            self.context.call(
+                lambda c: c.params(),
+                on_result=lambda p: self.params_label.setText(
+                    f"{p.buf_count} \u00d7 {p.buf_size} bytes"
+                ),
+                on_error=self.params_label.setText,
+                feature=Feature.PARAMS,
+            )
         else:
             self.params_label.setText("not supported by this firmware (defaults apply)")
         if self._supports(Feature.DATETIME):
@@ -176,8 +192,12 @@ class InfoPage(DiagPage):
         else:
             self.clock_label.setText("not supported by this firmware")
         if self._supports(Feature.MEMPOOL_STATS):
-            self.context.call(lambda c: c.mempool_stats(), on_result=self.show_pools,
-                              on_error=self.show_error, feature=Feature.MEMPOOL_STATS)
+            self.context.call(
+                lambda c: c.mempool_stats(),
+                on_result=self.show_pools,
+                on_error=self.show_error,
+                feature=Feature.MEMPOOL_STATS,
+            )
 
     def show_os_info(self, info: OsInfo) -> None:
         self.os_all.setText(info.all)
@@ -187,17 +207,20 @@ class InfoPage(DiagPage):
 
     def show_bootloader(self, info: BootloaderInfo) -> None:
         self.boot_name.setText(info.name or "not reported")
-        self.boot_mode.setText(info.mode_text if info.mode is None
-                               else f"{info.mode_text} (mode {info.mode})")
-        self.boot_downgrade.setText("yes: older versions are refused" if info.no_downgrade
-                                    else "no")
+        self.boot_mode.setText(
+            info.mode_text if info.mode is None else f"{info.mode_text} (mode {info.mode})"
+        )
+        self.boot_downgrade.setText(
+            "yes: older versions are refused" if info.no_downgrade else "no"
+        )
 
     def show_pools(self, pools: dict[str, MemoryPool]) -> None:
         self.pool_table.setRowCount(len(pools))
         for row, (name, pool) in enumerate(sorted(pools.items())):
             for col, value in enumerate((name, pool.blksiz, pool.nblks, pool.nfree, pool.min)):
-                self.pool_table.setItem(row, col, QTableWidgetItem(
-                    DASH if value is None else str(value)))
+                self.pool_table.setItem(
+                    row, col, QTableWidgetItem(DASH if value is None else str(value))
+                )
 
     def ask_query(self) -> None:
         query = self.query_edit.text().strip()
@@ -206,21 +229,31 @@ class InfoPage(DiagPage):
             return await client.bootloader_info(query or None)
 
         def show(reply: BootloaderInfoResponse) -> None:
-            parts = [f"{k}: {v}" for k, v in (("bootloader", reply.bootloader),
-                                               ("mode", reply.mode),
-                                               ("no-downgrade", reply.no_downgrade))
-                     if v is not None]
+            parts = [
+                f"{k}: {v}"
+                for k, v in (
+                    ("bootloader", reply.bootloader),
+                    ("mode", reply.mode),
+                    ("no-downgrade", reply.no_downgrade),
+                )
+                if v is not None
+            ]
             if reply.mode is not None:
                 parts.append(mode_text(reply.mode))
             self.query_answer.setText(", ".join(parts) or "(empty answer)")
 
-        self.context.call(run, on_result=show, on_error=self.query_answer.setText,
-                          feature=Feature.BOOTLOADER_INFO)
+        self.context.call(
+            run, on_result=show, on_error=self.query_answer.setText, feature=Feature.BOOTLOADER_INFO
+        )
 
     def read_clock(self) -> None:
-        self.context.call(lambda c: c.datetime_get(), on_result=self.clock_label.setText,
-                          on_error=self.clock_label.setText, feature=Feature.DATETIME,
-                          quiet=True)
+        self.context.call(
+            lambda c: c.datetime_get(),
+            on_result=self.clock_label.setText,
+            on_error=self.clock_label.setText,
+            feature=Feature.DATETIME,
+            quiet=True,
+        )
 
     def set_clock(self) -> None:
         def done(sent: str) -> None:
@@ -228,17 +261,28 @@ class InfoPage(DiagPage):
             self.read_clock()
 
         utc = self.clock_utc.isChecked()
-        self.context.call(lambda c: set_datetime_now(c, utc=utc), on_result=done,
-                          on_error=self.show_error, feature=Feature.DATETIME)
+        self.context.call(
+            lambda c: set_datetime_now(c, utc=utc),
+            on_result=done,
+            on_error=self.show_error,
+            feature=Feature.DATETIME,
+        )
 
     def ask_erase(self) -> None:
-        ask(self, "Erase the device's storage?",
+        ask(
+            self,
+            "Erase the device's storage?",
             "Every setting, NVS entry and file in the storage partition is erased for good. "
             "The application may not start correctly until it recreates them.",
-            "Erase storage", self.erase_storage)
+            "Erase storage",
+            self.erase_storage,
+        )
 
     def erase_storage(self) -> None:
         self.show_info("Erasing storage\u2026")
-        self.context.call(lambda c: c.storage_erase(),
-                          on_result=lambda _: self.show_info("Storage erased."),
-                          on_error=self.show_error, feature=Feature.STORAGE_ERASE)
+        self.context.call(
+            lambda c: c.storage_erase(),
+            on_result=lambda _: self.show_info("Storage erased."),
+            on_error=self.show_error,
+            feature=Feature.STORAGE_ERASE,
+        )

@@ -13,10 +13,11 @@ TREND_POINTS = 60
 
 
 class AutoRefresh(QWidget):
-    """"Refresh" plus "every N s": calls `tick` on a timer, never twice at once."""
+    """ "Refresh" plus "every N s": calls `tick` on a timer, never twice at once."""
 
-    def __init__(self, tick: Callable[[], None], interval_s: float = 1.0,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, tick: Callable[[], None], interval_s: float = 1.0, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self._tick = tick
         self.in_flight = False
@@ -83,11 +84,16 @@ class Sparkline(QWidget):
         w, h = self.width() - 2, self.height() - 4
         step = w / (self.values.maxlen - 1 if self.values.maxlen else 1)
         start = w - step * (len(self.values) - 1)
-        points = QPolygonF([QPointF(1 + start + i * step, 2 + h - (v - low) / span * h)
-                            for i, v in enumerate(self.values)])
+        points = QPolygonF(
+            [
+                QPointF(1 + start + i * step, 2 + h - (v - low) / span * h)
+                for i, v in enumerate(self.values)
+            ]
+        )
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), 1.5,
-                            Qt.PenStyle.SolidLine))
+        painter.setPen(
+            QPen(self.palette().color(QPalette.ColorRole.Highlight), 1.5, Qt.PenStyle.SolidLine)
+        )
         painter.drawPolyline(points)
         painter.end()

@@ -43,8 +43,12 @@ class LogPage(DiagPage):
         layout.addWidget(self.status)
 
     def device_changed(self) -> None:
-        self.context.call(lambda c: c.log_list(), on_result=self._show_names,
-                          on_error=self.show_error, feature=Feature.LOG)
+        self.context.call(
+            lambda c: c.log_list(),
+            on_result=self._show_names,
+            on_error=self.show_error,
+            feature=Feature.LOG,
+        )
 
     def _show_names(self, names: list[str]) -> None:
         self.logs.clear()
@@ -52,8 +56,12 @@ class LogPage(DiagPage):
 
     def show_log(self) -> None:
         name = self.logs.currentText() or None
-        self.context.call(lambda c: c.log_show(name), on_result=self._show_entries,
-                          on_error=self.show_error, feature=Feature.LOG)
+        self.context.call(
+            lambda c: c.log_show(name),
+            on_result=self._show_entries,
+            on_error=self.show_error,
+            feature=Feature.LOG,
+        )
 
     def _show_entries(self, reply: LogShowResponse) -> None:
         entries = [e for log in reply.logs for e in log.entries]

@@ -52,8 +52,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PAGES: tuple[type[DiagPage], ...] = (InfoPage, TasksPage, StatsPage, SettingsPage, FilesPage,
-                                     ShellPage, LogPage)
+PAGES: tuple[type[DiagPage], ...] = (
+    InfoPage,
+    TasksPage,
+    StatsPage,
+    SettingsPage,
+    FilesPage,
+    ShellPage,
+    LogPage,
+)
 
 
 class ExportDialog(QDialog):
@@ -77,8 +84,9 @@ class ExportDialog(QDialog):
         row.addWidget(self.new_path, 1)
         row.addWidget(add)
         layout.addLayout(row)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
-                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
@@ -96,8 +104,11 @@ class ExportDialog(QDialog):
             self.new_path.clear()
 
     def chosen(self) -> list[str]:
-        return [self.files.item(i).text() for i in range(self.files.count())
-                if self.files.item(i).checkState() == Qt.CheckState.Checked]
+        return [
+            self.files.item(i).text()
+            for i in range(self.files.count())
+            if self.files.item(i).checkState() == Qt.CheckState.Checked
+        ]
 
 
 class _TrafficChain:
@@ -130,8 +141,13 @@ class DiagnosticsPanel(QWidget):
     report_written = Signal(Path)
     report_failed = Signal(str)
 
-    def __init__(self, bridge: CoreBridge, controller: DeviceController,
-                 recent: RecentPaths | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        bridge: CoreBridge,
+        controller: DeviceController,
+        recent: RecentPaths | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.bridge = bridge
         self.controller = controller
@@ -205,8 +221,9 @@ class DiagnosticsPanel(QWidget):
     def _detect(self) -> None:
         self._detect_pending = False
         self.caps_label.setText("Asking the device what it supports\u2026")
-        self.context.call(detect_capabilities, on_result=self._on_caps,
-                          on_error=self.caps_label.setText)
+        self.context.call(
+            detect_capabilities, on_result=self._on_caps, on_error=self.caps_label.setText
+        )
 
     def _on_caps(self, caps: Capabilities) -> None:
         self.context.set_capabilities(caps)
@@ -216,11 +233,17 @@ class DiagnosticsPanel(QWidget):
                 usable = caps.support(page.feature) != Support.UNSUPPORTED
                 self.tabs.setTabEnabled(index, usable)
                 self.tabs.setTabToolTip(index, "" if usable else page.unsupported_label.text())
-        missing = [FEATURE_TITLE[f.feature] for f in caps.features
-                   if f.support == Support.UNSUPPORTED and f.feature != Feature.ENUM]
+        missing = [
+            FEATURE_TITLE[f.feature]
+            for f in caps.features
+            if f.support == Support.UNSUPPORTED and f.feature != Feature.ENUM
+        ]
         how = "listed by the device" if caps.source == "enum" else "probed (no Enum group)"
-        self.caps_label.setText(f"Capabilities {how}. Not in this firmware: "
-                                + (", ".join(missing) if missing else "nothing") + ".")
+        self.caps_label.setText(
+            f"Capabilities {how}. Not in this firmware: "
+            + (", ".join(missing) if missing else "nothing")
+            + "."
+        )
 
     # --- report -----------------------------------------------------------------------------
 
@@ -244,16 +267,18 @@ class DiagnosticsPanel(QWidget):
             self.context.recent.add(path)
 
         async def run(client: SmpClient) -> Report:
-            report = await collect_report(client, pull=pulls, traffic=recorder,
-                                          device_name=device_name)
+            report = await collect_report(
+                client, pull=pulls, traffic=recorder, device_name=device_name
+            )
             write_bundle(report, out)  # on the core thread: the window stays responsive
             return report
 
         def done(report: Report) -> None:
             self.export_button.setEnabled(True)
             errors = len(report.snapshot.errors) + len(report.extra_errors)
-            self.controller.logged.emit("info", f"Report written to {out} ({errors} errors "
-                                                "noted in it)")
+            self.controller.logged.emit(
+                "info", f"Report written to {out} ({errors} errors noted in it)"
+            )
             self.report_written.emit(out)
 
         def failed(text: str) -> None:

@@ -42,8 +42,11 @@ class SettingsPage(DiagPage):
         form.addRow("Name:", self.name)
         type_row = QHBoxLayout()
         self.kind = QComboBox()
-        for kind, text in ((ValueType.TEXT, "Text (UTF-8)"), (ValueType.INT, "Integer"),
-                           (ValueType.HEX, "Hex bytes")):
+        for kind, text in (
+            (ValueType.TEXT, "Text (UTF-8)"),
+            (ValueType.INT, "Integer"),
+            (ValueType.HEX, "Hex bytes"),
+        ):
             self.kind.addItem(text, str(kind))
         self.kind.currentIndexChanged.connect(self._show_value)
         self.int_width = QComboBox()
@@ -66,11 +69,14 @@ class SettingsPage(DiagPage):
     def _build_buttons(self) -> QHBoxLayout:
         row = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
-        for key, text, slot in (("read", "Read", self.read), ("write", "Write", self.write),
-                                ("delete", "Delete", self.delete),
-                                ("commit", "Commit", lambda: self.device_wide("commit")),
-                                ("load", "Load", lambda: self.device_wide("load")),
-                                ("save", "Save", lambda: self.device_wide("save"))):
+        for key, text, slot in (
+            ("read", "Read", self.read),
+            ("write", "Write", self.write),
+            ("delete", "Delete", self.delete),
+            ("commit", "Commit", lambda: self.device_wide("commit")),
+            ("load", "Load", lambda: self.device_wide("load")),
+            ("save", "Save", lambda: self.device_wide("save")),
+        ):
             button = QPushButton(text)
             button.clicked.connect(slot)
             self.buttons[key] = button
@@ -112,8 +118,12 @@ class SettingsPage(DiagPage):
             self.raw = raw
             self._show_value()
 
-        self.context.call(lambda c: c.setting_read(name), on_result=show,
-                          on_error=self.show_error, feature=Feature.SETTINGS)
+        self.context.call(
+            lambda c: c.setting_read(name),
+            on_result=show,
+            on_error=self.show_error,
+            feature=Feature.SETTINGS,
+        )
 
     def write(self) -> None:
         name = self._setting_name()
@@ -129,24 +139,41 @@ class SettingsPage(DiagPage):
             self.raw = data
             self.show_info(f"Wrote {name} = {data.hex(' ') or '(empty)'}.")
 
-        self.context.call(lambda c: c.setting_write(name, data), on_result=done,
-                          on_error=self.show_error, feature=Feature.SETTINGS)
+        self.context.call(
+            lambda c: c.setting_write(name, data),
+            on_result=done,
+            on_error=self.show_error,
+            feature=Feature.SETTINGS,
+        )
 
     def delete(self) -> None:
         name = self._setting_name()
         if name is None:
             return
-        self.context.call(lambda c: c.setting_delete(name),
-                          on_result=lambda _: self.show_info(f"Deleted {name}."),
-                          on_error=self.show_error, feature=Feature.SETTINGS)
+        self.context.call(
+            lambda c: c.setting_delete(name),
+            on_result=lambda _: self.show_info(f"Deleted {name}."),
+            on_error=self.show_error,
+            feature=Feature.SETTINGS,
+        )
 
     def device_wide(self, action: str) -> None:
-        done = {"commit": "Settings committed.", "load": "Settings reloaded from storage.",
-                "save": "Settings saved to storage."}[action]
+        done = {
+            "commit": "Settings committed.",
+            "load": "Settings reloaded from storage.",
+            "save": "Settings saved to storage.",
+        }[action]
 
         async def run(client: SmpClient) -> None:
-            await {"commit": client.settings_commit, "load": client.settings_load,
-                   "save": client.settings_save}[action]()
+            await {
+                "commit": client.settings_commit,
+                "load": client.settings_load,
+                "save": client.settings_save,
+            }[action]()
 
-        self.context.call(run, on_result=lambda _: self.show_info(done),
-                          on_error=self.show_error, feature=Feature.SETTINGS)
+        self.context.call(
+            run,
+            on_result=lambda _: self.show_info(done),
+            on_error=self.show_error,
+            feature=Feature.SETTINGS,
+        )

@@ -82,8 +82,7 @@ class ShellPage(DiagPage):
         if not self.history:
             return
         self._cursor = max(0, min(len(self.history), self._cursor + step))
-        self.input.setText(self.history[self._cursor] if self._cursor < len(self.history)
-                           else "")
+        self.input.setText(self.history[self._cursor] if self._cursor < len(self.history) else "")
 
     def _append(self, text: str) -> None:
         cursor = self.output.textCursor()
@@ -122,8 +121,9 @@ class ShellPage(DiagPage):
             self._append(f"$ {line}")
             self._append(f"[{text}]")
 
-        self.context.call(lambda c: c.shell_exec(argv), on_result=show, on_error=failed,
-                          feature=Feature.SHELL)
+        self.context.call(
+            lambda c: c.shell_exec(argv), on_result=show, on_error=failed, feature=Feature.SHELL
+        )
 
     def _finish(self) -> None:
         self.pending -= 1

@@ -61,8 +61,12 @@ class StatsPage(DiagPage):
     def device_changed(self) -> None:
         self.groups.clear()
         self._reset_group("")
-        self.context.call(lambda c: c.stat_list(), on_result=self.show_groups,
-                          on_error=self.show_error, feature=Feature.STATS)
+        self.context.call(
+            lambda c: c.stat_list(),
+            on_result=self.show_groups,
+            on_error=self.show_error,
+            feature=Feature.STATS,
+        )
 
     def stop(self) -> None:
         self.refresher.stop()
@@ -99,9 +103,12 @@ class StatsPage(DiagPage):
             self.show_error(text)
 
         self.refresher.in_flight = True
-        self.context.call(lambda c: c.stat_read(name),
-                          on_result=lambda fields: self.show_fields(name, fields),
-                          on_error=failed, feature=Feature.STATS)
+        self.context.call(
+            lambda c: c.stat_read(name),
+            on_result=lambda fields: self.show_fields(name, fields),
+            on_error=failed,
+            feature=Feature.STATS,
+        )
 
     def show_fields(self, group: str, fields: dict[str, int]) -> None:
         self.refresher.done()
@@ -121,8 +128,9 @@ class StatsPage(DiagPage):
 
     def _set_row(self, row: int, counter: str, value: int, delta: int | None) -> None:
         brush = QBrush(CHANGED) if delta is not None else QBrush()
-        for col, text in enumerate((counter, str(value),
-                                    f"{delta:+d}" if delta is not None else "")):
+        for col, text in enumerate(
+            (counter, str(value), f"{delta:+d}" if delta is not None else "")
+        ):
             item = QTableWidgetItem(text)
             item.setBackground(brush)
             self.table.setItem(row, col, item)

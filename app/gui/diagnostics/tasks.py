@@ -36,7 +36,8 @@ class TasksPage(DiagPage):
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(
-            STACK_COLUMN, QHeaderView.ResizeMode.Stretch)
+            STACK_COLUMN, QHeaderView.ResizeMode.Stretch
+        )
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.status)
@@ -58,8 +59,9 @@ class TasksPage(DiagPage):
             self.show_error(text)
 
         self.refresher.in_flight = True
-        self.context.call(read, on_result=self.show_rows, on_error=failed,
-                          feature=Feature.TASK_STATS)
+        self.context.call(
+            read, on_result=self.show_rows, on_error=failed, feature=Feature.TASK_STATS
+        )
 
     def show_rows(self, rows: tuple[TaskRow, ...]) -> None:
         self.refresher.done()

@@ -53,8 +53,9 @@ class AddDeviceDialog(QDialog):
         self.error.setWordWrap(True)
         self.error.setAccessibleName("Input problem")
         layout.addWidget(self.error)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
@@ -108,8 +109,12 @@ class AddDeviceDialog(QDialog):
         if not port_name:
             raise ValueError("Choose or type a serial port, like /dev/ttyACM0 or COM3.")
         baud = self.baud.value()
-        return DeviceTarget(spec=f"serial:{port_name}@{baud}", kind="serial",
-                            name=port_name.rsplit("/", 1)[-1], address=f"{port_name} @ {baud}")
+        return DeviceTarget(
+            spec=f"serial:{port_name}@{baud}",
+            kind="serial",
+            name=port_name.rsplit("/", 1)[-1],
+            address=f"{port_name} @ {baud}",
+        )
 
     def target(self) -> DeviceTarget | None:
         return self._target

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 
-def ask(parent: QWidget, title: str, consequence: str, action_text: str,
-        on_yes: Callable[[], None]) -> QMessageBox:
+def ask(
+    parent: QWidget, title: str, consequence: str, action_text: str, on_yes: Callable[[], None]
+) -> QMessageBox:
     """Show a window-modal question; `on_yes` runs only if the user picks `action_text`.
 
     `open()` rather than `exec()`: no nested event loop, so the core keeps reporting while

@@ -53,8 +53,9 @@ class SettingsDialog(QDialog):
         layout.addWidget(self._build_keys())
         layout.addWidget(self._build_updates())
         layout.addWidget(self._build_links())
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self._save)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
@@ -94,9 +95,14 @@ class SettingsDialog(QDialog):
         form = QFormLayout(box)
         self.mode = QComboBox()
         for mode in UPLOAD_MODES:
-            self.mode.addItem({"test": "Test (boot once, then confirm)",
-                               "confirm": "Confirm (permanent)",
-                               "none": "Upload only"}[mode], mode)
+            self.mode.addItem(
+                {
+                    "test": "Test (boot once, then confirm)",
+                    "confirm": "Confirm (permanent)",
+                    "none": "Upload only",
+                }[mode],
+                mode,
+            )
         self.mode.setCurrentIndex(UPLOAD_MODES.index(self.prefs.upload_mode))
         self.mode.setAccessibleName("Default upload mode")
         form.addRow("Default &mode:", self.mode)
@@ -117,8 +123,9 @@ class SettingsDialog(QDialog):
         self.reset_wait.setValue(self.prefs.reset_wait_s)
         self.reset_wait.setAccessibleName("Time to wait for a device after reset")
         form.addRow("Wait after &reset:", self.reset_wait)
-        self.allow_unsigned = QCheckBox("Offer an override for unsigned development images "
-                                        "(every use is logged)")
+        self.allow_unsigned = QCheckBox(
+            "Offer an override for unsigned development images (every use is logged)"
+        )
         self.allow_unsigned.setChecked(self.prefs.allow_unsigned)
         form.addRow("", self.allow_unsigned)
         return box
@@ -162,8 +169,9 @@ class SettingsDialog(QDialog):
 
     def add_key(self, path: Path, name: str | None = None) -> bool:
         """Trust the public key in `path` under `name` (the name box, or the file's stem)."""
-        name = (name or self.key_name.text().strip()
-                or re.sub(r"[^A-Za-z0-9._-]", "-", path.stem)[:64])
+        name = (
+            name or self.key_name.text().strip() or re.sub(r"[^A-Za-z0-9._-]", "-", path.stem)[:64]
+        )
         try:
             self.keys.add(name, path)
         except ImageError as exc:
@@ -185,12 +193,17 @@ class SettingsDialog(QDialog):
     # --- saving -----------------------------------------------------------------------------
 
     def preferences(self) -> Preferences:
-        return replace(self.prefs, upload_mode=str(self.mode.currentData()),
-                       window=self.window_spin.value(), timeout_s=self.timeout.value(),
-                       reset_wait_s=self.reset_wait.value(),
-                       allow_unsigned=self.allow_unsigned.isChecked(),
-                       serial_baud=self.baud.value(), ble_filter=self.ble_filter.text().strip(),
-                       theme=str(self.theme.currentData()))
+        return replace(
+            self.prefs,
+            upload_mode=str(self.mode.currentData()),
+            window=self.window_spin.value(),
+            timeout_s=self.timeout.value(),
+            reset_wait_s=self.reset_wait.value(),
+            allow_unsigned=self.allow_unsigned.isChecked(),
+            serial_baud=self.baud.value(),
+            ble_filter=self.ble_filter.text().strip(),
+            theme=str(self.theme.currentData()),
+        )
 
     def _save(self) -> None:
         self.prefs = self.preferences()

@@ -23,14 +23,24 @@ def slot_badges(slot: SlotView) -> list[Badge]:
     if slot.active:
         badges.append(Badge("active", "good", "This image is running now."))
     if slot.pending:
-        badges.append(Badge("pending", "warn",
-                            "Marked to boot on the next reset."
-                            + ("" if slot.permanent else " It reverts unless confirmed.")))
+        badges.append(
+            Badge(
+                "pending",
+                "warn",
+                "Marked to boot on the next reset."
+                + ("" if slot.permanent else " It reverts unless confirmed."),
+            )
+        )
     if slot.confirmed:
         badges.append(Badge("confirmed", "good", "Confirmed: MCUboot keeps booting it."))
     elif slot.active:
-        badges.append(Badge("unconfirmed", "warn",
-                            "Running on trial: the next reset reverts unless you confirm it."))
+        badges.append(
+            Badge(
+                "unconfirmed",
+                "warn",
+                "Running on trial: the next reset reverts unless you confirm it.",
+            )
+        )
     if slot.permanent:
         badges.append(Badge("permanent", "info", "Will become the permanent image on reset."))
     if slot.bootable:

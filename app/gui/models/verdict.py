@@ -45,14 +45,14 @@ class UploadCheck:
     image_hash: bytes | None = None
 
 
-def check_file(path: Path, keys: KeyStore | None,
-               snapshot: DeviceSnapshot | None) -> UploadCheck:
+def check_file(path: Path, keys: KeyStore | None, snapshot: DeviceSnapshot | None) -> UploadCheck:
     """Verify `path` (slow: hashes and checks signatures) and judge it against the device."""
     return judge(path, tuple(verify_path(path, keys)), snapshot)
 
 
-def judge(path: Path, verdicts: tuple[Verdict, ...],
-          snapshot: DeviceSnapshot | None) -> UploadCheck:
+def judge(
+    path: Path, verdicts: tuple[Verdict, ...], snapshot: DeviceSnapshot | None
+) -> UploadCheck:
     lines: list[Line] = []
     problems: list[str] = []
     unsigned = True
@@ -63,18 +63,27 @@ def judge(path: Path, verdicts: tuple[Verdict, ...],
         sig = verdict.signature
         unsigned = unsigned and sig.algorithm is None and hash_ok and verdict.image is not None
         if sig.ok:
-            lines.append(Line("good", f"{prefix}Signature valid ({sig.algorithm}), "
-                                      f"key \u201c{sig.key}\u201d"))
+            lines.append(
+                Line(
+                    "good", f"{prefix}Signature valid ({sig.algorithm}), key \u201c{sig.key}\u201d"
+                )
+            )
         elif sig.algorithm is None:
             lines.append(Line("warn" if hash_ok else "bad", f"{prefix}Not signed"))
         elif sig.ok is None:
-            problems.append(f"{prefix}Signed ({sig.algorithm}) with key {_short(sig.key)}, which "
-                            "is not among your trusted keys: add it in Settings.")
+            problems.append(
+                f"{prefix}Signed ({sig.algorithm}) with key {_short(sig.key)}, which "
+                "is not among your trusted keys: add it in Settings."
+            )
         if verdict.hash is not None:
             state = {True: "matches", False: "DOES NOT match", None: "cannot be checked"}
-            lines.append(Line("good" if verdict.hash.ok else "bad" if verdict.hash.ok is False
-                              else "warn", f"{prefix}Hash {verdict.hash.value.hex()[:16]}\u2026 "
-                                           f"{state[verdict.hash.ok]} the image"))
+            lines.append(
+                Line(
+                    "good" if verdict.hash.ok else "bad" if verdict.hash.ok is False else "warn",
+                    f"{prefix}Hash {verdict.hash.value.hex()[:16]}\u2026 "
+                    f"{state[verdict.hash.ok]} the image",
+                )
+            )
         if verdict.encrypted:
             lines.append(Line("warn", f"{prefix}Encrypted payload (the device decrypts it)"))
         problems.extend(verdict.problems)
@@ -90,17 +99,27 @@ def judge(path: Path, verdicts: tuple[Verdict, ...],
     if ok and running is not None and first and first.hash and running.hash == first.hash.value:
         headline = "Signature valid: this image already runs on the device"
     elif ok:
-        headline = "Ready to upload: signature valid" if len(verdicts) == 1 else \
-            f"Ready to upload: {len(verdicts)} images, all signatures valid"
+        headline = (
+            "Ready to upload: signature valid"
+            if len(verdicts) == 1
+            else f"Ready to upload: {len(verdicts)} images, all signatures valid"
+        )
     elif unsigned:
         headline = "Unsigned image: only for development devices"
     else:
         headline = "This image cannot be uploaded"
     lines = [Line("bad", p) for p in dict.fromkeys(problems)] + lines
-    return UploadCheck(path, verdicts, ok, unsigned and not ok, headline, tuple(lines),
-                       version=image.header.version.smp_text if image else None,
-                       relation=relation,
-                       image_hash=first.hash.value if first and first.hash else None)
+    return UploadCheck(
+        path,
+        verdicts,
+        ok,
+        unsigned and not ok,
+        headline,
+        tuple(lines),
+        version=image.header.version.smp_text if image else None,
+        relation=relation,
+        image_hash=first.hash.value if first and first.hash else None,
+    )
 
 
 def _short(key_id: str | None) -> str:
@@ -109,8 +128,9 @@ def _short(key_id: str | None) -> str:
     return f"{key_id[:16]}\u2026" if len(key_id) > 20 else key_id
 
 
-def _device_lines(verdict: Verdict, snapshot: DeviceSnapshot, lines: list[Line],
-                  problems: list[str], prefix: str) -> VersionRelation | None:
+def _device_lines(
+    verdict: Verdict, snapshot: DeviceSnapshot, lines: list[Line], problems: list[str], prefix: str
+) -> VersionRelation | None:
     """Version against what runs and size against the upload slot."""
     assert verdict.image is not None
     index = verdict.image_index or 0
@@ -122,12 +142,20 @@ def _device_lines(verdict: Verdict, snapshot: DeviceSnapshot, lines: list[Line],
             relation = compare_version(version, running.version)
         except ValueError:
             relation = None
-        word = {VersionRelation.UPGRADE: "upgrade", VersionRelation.SAME: "same version",
-                VersionRelation.DOWNGRADE: "DOWNGRADE"}
+        word = {
+            VersionRelation.UPGRADE: "upgrade",
+            VersionRelation.SAME: "same version",
+            VersionRelation.DOWNGRADE: "DOWNGRADE",
+        }
         if relation is not None:
             tone = "good" if relation is VersionRelation.UPGRADE else "warn"
-            lines.append(Line(tone, f"{prefix}Version {version.smp_text}: {word[relation]} "
-                                    f"(the device runs {running.version})"))
+            lines.append(
+                Line(
+                    tone,
+                    f"{prefix}Version {version.smp_text}: {word[relation]} "
+                    f"(the device runs {running.version})",
+                )
+            )
             if relation is VersionRelation.DOWNGRADE and snapshot.identity.no_downgrade:
                 problems.append("The bootloader refuses downgrades on this device.")
     else:
@@ -136,12 +164,18 @@ def _device_lines(verdict: Verdict, snapshot: DeviceSnapshot, lines: list[Line],
     if target is not None and target.size:
         fit = check_slot_fit(verdict.image, target.size, slot=target.slot)
         if fit.fits:
-            lines.append(Line("good", f"{prefix}Size {format_bytes(fit.needed_bytes)} fits the "
-                                      f"{format_bytes(target.size)} slot"))
+            lines.append(
+                Line(
+                    "good",
+                    f"{prefix}Size {format_bytes(fit.needed_bytes)} fits the "
+                    f"{format_bytes(target.size)} slot",
+                )
+            )
         elif fit.problem:
             problems.append(fit.problem[0].upper() + fit.problem[1:] + ".")
     same = [s for s in snapshot.slots if s.hash and verdict.hash and s.hash == verdict.hash.value]
     if same:
-        lines.append(Line("warn", f"{prefix}The device already holds this image "
-                                  f"(slot {same[0].slot})"))
+        lines.append(
+            Line("warn", f"{prefix}The device already holds this image (slot {same[0].slot})")
+        )
     return relation

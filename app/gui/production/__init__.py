@@ -19,8 +19,11 @@ def open_production(main: QMainWindow, job_path: Path | None = None) -> Producti
     """Show the main window's production window (one per main window); load `job_path`."""
     window = main.findChild(ProductionWindow)
     if window is None:
-        window = ProductionWindow(main.bridge, getattr(main, "settings", None),  # type: ignore[attr-defined]
-                                  main)
+        window = ProductionWindow(
+            main.bridge,
+            getattr(main, "settings", None),  # type: ignore[attr-defined]
+            main,
+        )
     window.show()
     window.raise_()
     window.activateWindow()

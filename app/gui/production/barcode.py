@@ -49,7 +49,7 @@ class BarcodeBar(QFrame):
         self.device = device
         self.field.setEnabled(bool(device))
         if device:
-            self.prompt.setText(f"\u25B6 Scan the barcode of board {device}, then Enter")
+            self.prompt.setText(f"\u25b6 Scan the barcode of board {device}, then Enter")
             self.setStyleSheet("QFrame#barcode-bar { border: 2px solid #a15c00; }")
             self.field.clear()
             self.field.setFocus(Qt.FocusReason.OtherFocusReason)

@@ -143,7 +143,8 @@ class DeviceCard(QFrame):
         self.status_label.setFont(font)
         self.banner.setStyleSheet(
             f"QFrame#card-banner {{ background: {look.colour}; border-radius: 4px; }}"
-            "QLabel { color: white; }")
+            "QLabel { color: white; }"
+        )
         pixmap = icon(look.icon).pixmap(QSize(28, 28)) if look.icon else None
         if pixmap is not None and not pixmap.isNull():
             self.icon_label.setPixmap(pixmap)

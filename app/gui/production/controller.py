@@ -50,9 +50,16 @@ class ProductionController(QObject):
     """The device spec waiting for its scan, or "" when no board waits."""
     counters_changed = Signal(object)
 
-    def __init__(self, bridge: CoreBridge, job: Job, results: ResultsLog | None, *,
-                 connect: Connect | None = None, finder: Finder | None = None,
-                 poll_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        bridge: CoreBridge,
+        job: Job,
+        results: ResultsLog | None,
+        *,
+        connect: Connect | None = None,
+        finder: Finder | None = None,
+        poll_s: float = 1.0,
+    ) -> None:
         super().__init__()
         self.bridge = bridge
         self.job = job
@@ -114,8 +121,9 @@ class ProductionController(QObject):
         self.bridge.loop.call_soon_threadsafe(self._deliver_scan, device, text)
 
     def counters(self) -> Counters:
-        busy = sum(1 for e in self.latest.values()
-                   if e.stage not in ("idle", "queued", "passed", "failed"))
+        busy = sum(
+            1 for e in self.latest.values() if e.stage not in ("idle", "queued", "passed", "failed")
+        )
         passed = sum(1 for r in self.final.values() if r.passed)
         per_hour = 0.0
         if self._started_at is not None and self._finished:
@@ -142,8 +150,9 @@ class ProductionController(QObject):
             self.finished.emit(f"The job stopped: {stopped}")
         else:
             passed = sum(1 for r in self.final.values() if r.passed)
-            self.finished.emit(f"The {mode} finished: {passed} passed, "
-                               f"{len(self.final) - passed} failed.")
+            self.finished.emit(
+                f"The {mode} finished: {passed} passed, {len(self.final) - passed} failed."
+            )
 
     def _crashed(self, exc: BaseException) -> None:
         log.error("production run failed: %s", exc, exc_info=exc)
@@ -156,8 +165,13 @@ class ProductionController(QObject):
     def _runner_for_run(self) -> BatchRunner:
         self._scan_lock = asyncio.Lock()
         barcode = self._await_scan if self.job.barcode_require in ("before", "after") else None
-        runner = BatchRunner(self.job, self.results, connect=self.connect_board,
-                             on_board=self._on_board, barcode=barcode)
+        runner = BatchRunner(
+            self.job,
+            self.results,
+            connect=self.connect_board,
+            on_board=self._on_board,
+            barcode=barcode,
+        )
         self._runner = runner
         return runner
 
@@ -186,7 +200,8 @@ class ProductionController(QObject):
             self._stop_event.set()
         if self._scan is not None and not self._scan[1].done():
             self._scan[1].set_exception(
-                SlotwiseError("the run was stopped before the barcode was scanned"))
+                SlotwiseError("the run was stopped before the barcode was scanned")
+            )
 
     def _on_board(self, event: BoardEvent) -> None:
         throttle = self._throttles.get(event.device)

@@ -77,8 +77,12 @@ class LeaveOperatorDialog(QDialog):
         self._expected = expected_sha256
         self.attempts = 0
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Operator mode keeps this station on its job. "
-                                "A supervisor can leave it with the supervisor password."))
+        layout.addWidget(
+            QLabel(
+                "Operator mode keeps this station on its job. "
+                "A supervisor can leave it with the supervisor password."
+            )
+        )
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.password.setAccessibleName("Supervisor password")
@@ -88,8 +92,9 @@ class LeaveOperatorDialog(QDialog):
         self.error.setObjectName("leave-error")
         self.error.setStyleSheet("color: #c62828; font-weight: bold;")
         layout.addWidget(self.error)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         ok.setText("Leave operator mode")
         self.buttons.accepted.connect(self.check)
@@ -123,8 +128,10 @@ class MainWindowLock(QObject):
 
     def _targets(self) -> tuple[list[object], list[QWidget]]:
         """(actions to hide, widgets to disable), from the main window's public attributes."""
-        actions = [getattr(self.main, name, None) for name in
-                   ("settings_action", "open_action", "add_action")]
+        actions = [
+            getattr(self.main, name, None)
+            for name in ("settings_action", "open_action", "add_action")
+        ]
         for menu_name in ("settings_menu", "recent_menu"):
             menu = getattr(self.main, menu_name, None)
             if menu is not None:
@@ -156,4 +163,3 @@ class MainWindowLock(QObject):
             event.ignore()  # closing the main window would stop the line
             return True
         return False
-

@@ -49,8 +49,14 @@ class JobSummary(QFrame):
         grid = QGridLayout()
         grid.setHorizontalSpacing(14)
         self.fields: dict[str, QLabel] = {}
-        names = (("image", "Image"), ("version", "Version"), ("hash", "Hash"),
-                 ("mode", "Mode"), ("keys", "Keys"), ("station", "Station"))
+        names = (
+            ("image", "Image"),
+            ("version", "Version"),
+            ("hash", "Hash"),
+            ("mode", "Mode"),
+            ("keys", "Keys"),
+            ("station", "Station"),
+        )
         for i, (key, text) in enumerate(names):
             caption = QLabel(f"{text}:")
             caption.setStyleSheet("color: palette(placeholder-text);")
@@ -64,10 +70,12 @@ class JobSummary(QFrame):
         left.addLayout(grid)
         outer.addLayout(left, 1)
         self.counters: dict[str, QLabel] = {}
-        for key, title, colour in (("passed", "passed", "#1e7e34"),
-                                   ("failed", "failed", "#c62828"),
-                                   ("in_progress", "in progress", "#1565c0"),
-                                   ("per_hour", "per hour", "palette(text)")):
+        for key, title, colour in (
+            ("passed", "passed", "#1e7e34"),
+            ("failed", "failed", "#c62828"),
+            ("in_progress", "in progress", "#1565c0"),
+            ("per_hour", "per hour", "palette(text)"),
+        ):
             box, value = _counter(title, colour)
             self.counters[key] = value
             outer.addWidget(box)
@@ -76,12 +84,14 @@ class JobSummary(QFrame):
         self.title.setText(f"Job: {job.name}")
         image = job.images[0]
         self.fields["image"].setText(job.image_path.name)
-        self.fields["image"].setToolTip(f"{job.image_path}\nfile SHA-256 (pinned at load): "
-                                        f"{job.file_sha256.hex()}")
+        self.fields["image"].setToolTip(
+            f"{job.image_path}\nfile SHA-256 (pinned at load): {job.file_sha256.hex()}"
+        )
         self.fields["version"].setText(job.version_text)
         self.fields["hash"].setText(image.image_hash.hex()[:HASH_PREFIX] + "\u2026")
         self.fields["hash"].setToolTip(
-            "\n".join(f"image {i.image}: {i.image_hash.hex()}" for i in job.images))
+            "\n".join(f"image {i.image}: {i.image_hash.hex()}" for i in job.images)
+        )
         self.fields["mode"].setText(str(job.mode))
         self.fields["keys"].setText(", ".join(job.key_names) or "none (not signature-checked)")
         self.fields["station"].setText(job.station or "\u2014")

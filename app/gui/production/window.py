@@ -64,10 +64,17 @@ class ProductionWindow(QMainWindow):
     job_loaded = Signal(object)
     operator_changed = Signal(bool)
 
-    def __init__(self, bridge: CoreBridge, settings: AppSettings | None = None,
-                 main: QMainWindow | None = None, *, connect: Connect | None = None,
-                 finder: Finder | None = None, results_path: Path | None = None,
-                 poll_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        bridge: CoreBridge,
+        settings: AppSettings | None = None,
+        main: QMainWindow | None = None,
+        *,
+        connect: Connect | None = None,
+        finder: Finder | None = None,
+        results_path: Path | None = None,
+        poll_s: float = 1.0,
+    ) -> None:
         super().__init__(main)
         self.setWindowFlag(Qt.WindowType.Window, True)
         self.setObjectName("production-window")
@@ -117,8 +124,9 @@ class ProductionWindow(QMainWindow):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        header.setSectionResizeMode(self.results.columnCount() - 1,
-                                    QHeaderView.ResizeMode.Stretch)  # the reason; full in a tip
+        header.setSectionResizeMode(
+            self.results.columnCount() - 1, QHeaderView.ResizeMode.Stretch
+        )  # the reason; full in a tip
         self.results.rowsInserted.connect(self._on_rows_inserted)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.card_scroll)
@@ -147,16 +155,17 @@ class ProductionWindow(QMainWindow):
             return b
 
         self.start_button = button("Start batch", "upload", "Flash every board the job lists")
-        self.station_button = button("Start station", "refresh",
-                                     "Keep flashing each board that appears (station mode)")
-        self.stop_button = button("Stop", "cancel",
-                                  "Start no more boards; boards in progress finish")
+        self.station_button = button(
+            "Start station", "refresh", "Keep flashing each board that appears (station mode)"
+        )
+        self.stop_button = button(
+            "Stop", "cancel", "Start no more boards; boards in progress finish"
+        )
         self.rerun_button = button("Re-run failed", "reset", "Flash the failed boards again")
         row.addStretch(1)
         self.load_button = button("Open job\u2026", "file", "Load a TOML job file")
         self.settings_button = button("Settings\u2026", "settings", "Application settings")
-        self.operator_button = button("Operator mode", "key",
-                                      "Lock this station to the loaded job")
+        self.operator_button = button("Operator mode", "key", "Lock this station to the loaded job")
         self.start_button.clicked.connect(self.start_batch)
         self.station_button.clicked.connect(self.start_station)
         self.stop_button.clicked.connect(self.stop)
@@ -164,8 +173,9 @@ class ProductionWindow(QMainWindow):
         self.load_button.clicked.connect(self.choose_job)
         self.settings_button.clicked.connect(self._open_settings)
         self.operator_button.clicked.connect(self._toggle_operator)
-        self.settings_button.setVisible(self.main is not None
-                                        and hasattr(self.main, "open_settings"))
+        self.settings_button.setVisible(
+            self.main is not None and hasattr(self.main, "open_settings")
+        )
         QShortcut(QKeySequence("F5"), self, self.start_batch)
         QShortcut(QKeySequence("Ctrl+R"), self, self.rerun_failed)
         return row
@@ -174,17 +184,20 @@ class ProductionWindow(QMainWindow):
         running = self.controller is not None and self.controller.running
         loaded = self.controller is not None
         failed = loaded and any(not r.passed for r in self.controller.final.values())  # type: ignore[union-attr]
-        self.start_button.setEnabled(loaded and not running and bool(self.job and
-                                                                     self.job.targets.devices))
+        self.start_button.setEnabled(
+            loaded and not running and bool(self.job and self.job.targets.devices)
+        )
         self.station_button.setEnabled(loaded and not running)
         self.stop_button.setEnabled(running)
         self.rerun_button.setEnabled(bool(failed) and not running)
         self.load_button.setVisible(not self.operator)
         self.load_button.setEnabled(not running)
-        self.settings_button.setVisible(not self.operator and self.main is not None
-                                        and hasattr(self.main, "open_settings"))
-        self.operator_button.setText("Leave operator mode\u2026" if self.operator
-                                     else "Operator mode")
+        self.settings_button.setVisible(
+            not self.operator and self.main is not None and hasattr(self.main, "open_settings")
+        )
+        self.operator_button.setText(
+            "Leave operator mode\u2026" if self.operator else "Operator mode"
+        )
         self.operator_button.setEnabled(loaded)
 
     # --- the job ----------------------------------------------------------------------------
@@ -210,17 +223,26 @@ class ProductionWindow(QMainWindow):
             if operator:
                 self.enter_operator_mode()
 
-        self.bridge.submit(asyncio.to_thread(load_job, path), on_result=loaded,
-                           on_error=lambda exc: self.status.setText(
-                               f"The job was not loaded: {describe_error(exc)}"))
+        self.bridge.submit(
+            asyncio.to_thread(load_job, path),
+            on_result=loaded,
+            on_error=lambda exc: self.status.setText(
+                f"The job was not loaded: {describe_error(exc)}"
+            ),
+        )
 
     def set_job(self, job: Job) -> None:
         """Show `job` and get ready to run it (the job is already verified)."""
         self.job = job
         path = self._results_path or results_path_for(job)
-        controller = ProductionController(self.bridge, job, ResultsLog.for_report(path),
-                                          connect=self._connect, finder=self._finder,
-                                          poll_s=self._poll_s)
+        controller = ProductionController(
+            self.bridge,
+            job,
+            ResultsLog.for_report(path),
+            connect=self._connect,
+            finder=self._finder,
+            poll_s=self._poll_s,
+        )
         controller.board.connect(self._on_board)
         controller.row_logged.connect(self._on_row)
         controller.running_changed.connect(lambda _r: self._refresh_controls())
@@ -332,12 +354,16 @@ class ProductionWindow(QMainWindow):
             return False
         expected = self.password_hash()
         if not expected:
-            self.status.setText("Operator mode needs a supervisor password: set "
-                                "supervisor_password_sha256 in the job's [job] table.")
+            self.status.setText(
+                "Operator mode needs a supervisor password: set "
+                "supervisor_password_sha256 in the job's [job] table."
+            )
             return False
         if not is_sha256_hex(expected):
-            self.status.setText("Operator mode refused: supervisor_password_sha256 must be the "
-                                "64 hex digits of the password's SHA-256, so it can be left.")
+            self.status.setText(
+                "Operator mode refused: supervisor_password_sha256 must be the "
+                "64 hex digits of the password's SHA-256, so it can be left."
+            )
             return False
         self._set_operator(True)
         self.status.setText(f"Operator mode: this station runs job {self.job.name} only.")

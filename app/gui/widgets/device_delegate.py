@@ -15,20 +15,26 @@ ROW_HEIGHT = 46
 class DeviceDelegate(QStyledItemDelegate):
     """Two lines per device: name, then address · RSSI · SMP mark; transport icon on the left."""
 
-    def sizeHint(self, option: QStyleOptionViewItem,
-                 index: QModelIndex | QPersistentModelIndex) -> QSize:
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
         return QSize(220, ROW_HEIGHT)
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
-              index: QModelIndex | QPersistentModelIndex) -> None:
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
         style = option.widget.style() if option.widget else None
         self.initStyleOption(option, index)
         text_opt = QStyleOptionViewItem(option)
         text_opt.text = ""
         text_opt.icon = icon("")  # the icon is painted below, at our size
         if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, text_opt, painter,
-                              option.widget)
+            style.drawControl(
+                QStyle.ControlElement.CE_ItemViewItem, text_opt, painter, option.widget
+            )
         rect: QRect = option.rect
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         palette = option.palette
@@ -48,13 +54,17 @@ class DeviceDelegate(QStyledItemDelegate):
         painter.setPen(text_color)
         text_left = rect.left() + 42
         width = rect.width() - 48
-        painter.drawText(QRect(text_left, rect.top() + 4, width, 20),
-                         Qt.AlignmentFlag.AlignVCenter, str(index.data() or ""))
+        painter.drawText(
+            QRect(text_left, rect.top() + 4, width, 20),
+            Qt.AlignmentFlag.AlignVCenter,
+            str(index.data() or ""),
+        )
         painter.setFont(option.font)
         detail_color = text_color if selected else palette.placeholderText().color()
         painter.setPen(detail_color)
         detail = str(index.data(Role.DETAIL) or "")
         elided = painter.fontMetrics().elidedText(detail, Qt.TextElideMode.ElideRight, width)
-        painter.drawText(QRect(text_left, rect.top() + 23, width, 18),
-                         Qt.AlignmentFlag.AlignVCenter, elided)
+        painter.drawText(
+            QRect(text_left, rect.top() + 23, width, 18), Qt.AlignmentFlag.AlignVCenter, elided
+        )
         painter.restore()

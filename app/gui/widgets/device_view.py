@@ -66,9 +66,13 @@ class DeviceHeader(QFrame):
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         self.fields: dict[str, QLabel] = {}
-        for key, title in (("os", "Operating system"), ("app", "Zephyr version"),
-                           ("bootloader", "Bootloader"), ("buffers", "MCUmgr buffers"),
-                           ("link", "Link")):
+        for key, title in (
+            ("os", "Operating system"),
+            ("app", "Zephyr version"),
+            ("bootloader", "Bootloader"),
+            ("buffers", "MCUmgr buffers"),
+            ("link", "Link"),
+        ):
             label = _value_label()
             label.setAccessibleName(title)
             self.fields[key] = label
@@ -89,9 +93,13 @@ class DeviceHeader(QFrame):
         self.fields["bootloader"].setText(loader)
         self.fields["buffers"].setText(
             f"{identity.buf_count} \u00d7 {identity.buf_size} bytes"
-            if identity.buf_size else "not reported")
-        link = f"{identity.link_kind.upper()} {identity.address}, frames up to " \
-               f"{identity.max_frame_bytes} bytes"
+            if identity.buf_size
+            else "not reported"
+        )
+        link = (
+            f"{identity.link_kind.upper()} {identity.address}, frames up to "
+            f"{identity.max_frame_bytes} bytes"
+        )
         if identity.mtu:
             link += f", MTU {identity.mtu}"
         self.fields["link"].setText(link)
@@ -179,8 +187,7 @@ class DeviceView(QWidget):
             self.cards.append(card)
 
     def card(self, image: int, slot: int) -> SlotCard | None:
-        return next((c for c in self.cards if c.slot.image == image and c.slot.slot == slot),
-                    None)
+        return next((c for c in self.cards if c.slot.image == image and c.slot.slot == slot), None)
 
     # --- actions ----------------------------------------------------------------------------
 
@@ -194,15 +201,24 @@ class DeviceView(QWidget):
             c.confirm(None)
         elif name == "confirm" and slot.hash:
             digest = slot.hash
-            ask(self, "Make this image permanent?",
+            ask(
+                self,
+                "Make this image permanent?",
                 f"Version {slot.version} has not been tested on this device. On the next reset "
                 "MCUboot switches to it for good: if it does not start, there is no automatic "
-                "way back.", "Make permanent", lambda: c.confirm(digest))
+                "way back.",
+                "Make permanent",
+                lambda: c.confirm(digest),
+            )
         elif name == "erase":
-            ask(self, f"Erase slot {slot.slot}?",
+            ask(
+                self,
+                f"Erase slot {slot.slot}?",
                 f"Version {slot.version or 'unknown'} in image {slot.image} slot {slot.slot} "
-                "is deleted from the device. This cannot be undone.", "Erase",
-                lambda: c.erase(slot.absolute))
+                "is deleted from the device. This cannot be undone.",
+                "Erase",
+                lambda: c.erase(slot.absolute),
+            )
         elif name == "rollback":
             self._ask_rollback(slot)
 
@@ -211,24 +227,37 @@ class DeviceView(QWidget):
         other = snapshot.other(running) if snapshot else None
         back_to = f"version {other.version}" if other and other.version else "the other image"
         if not running.confirmed:
-            text = (f"Version {running.version} is running on trial. The device resets and "
-                    f"MCUboot reverts to {back_to}, the image it ran before.")
+            text = (
+                f"Version {running.version} is running on trial. The device resets and "
+                f"MCUboot reverts to {back_to}, the image it ran before."
+            )
         else:
-            text = (f"The device resets and boots {back_to} from the other slot once. It stays "
-                    f"there only if you confirm it; otherwise the next reset returns to "
-                    f"{running.version}.")
-        ask(self, "Roll back to the other slot's image?", text, "Roll back",
-            self.controller.roll_back)
+            text = (
+                f"The device resets and boots {back_to} from the other slot once. It stays "
+                f"there only if you confirm it; otherwise the next reset returns to "
+                f"{running.version}."
+            )
+        ask(
+            self,
+            "Roll back to the other slot's image?",
+            text,
+            "Roll back",
+            self.controller.roll_back,
+        )
 
     def _ask_reset(self) -> None:
         running = self.snapshot.running() if self.snapshot else None
         text = "The device reboots and is unreachable for a few seconds."
         if self.controller.uploading:
-            text = ("An upload is running: it stops, and the next upload resumes where the "
-                    "device stopped. " + text)
+            text = (
+                "An upload is running: it stops, and the next upload resumes where the "
+                "device stopped. " + text
+            )
         if running is not None and not running.confirmed:
-            text += (f" Version {running.version} is not confirmed: MCUboot reverts to the "
-                     "previous image.")
+            text += (
+                f" Version {running.version} is not confirmed: MCUboot reverts to the "
+                "previous image."
+            )
         pending = [s for s in self.snapshot.slots if s.pending] if self.snapshot else []
         if pending:
             text += f" MCUboot then boots the pending image, version {pending[0].version}."

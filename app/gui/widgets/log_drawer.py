@@ -115,5 +115,4 @@ class LogDrawer(QDockWidget):
 
     def save(self, path: Path) -> None:
         path.write_text(self._current().toPlainText() + "\n", encoding="utf-8")
-        self.add("info", f"Saved the {self.tabs.tabText(self.tabs.currentIndex())} log "
-                         f"to {path}")
+        self.add("info", f"Saved the {self.tabs.tabText(self.tabs.currentIndex())} log to {path}")

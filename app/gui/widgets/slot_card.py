@@ -32,8 +32,10 @@ TONES = {
 def badge_label(badge: Badge) -> QLabel:
     label = QLabel(badge.text)
     background, foreground = TONES.get(badge.tone, TONES["muted"])
-    label.setStyleSheet(f"QLabel {{ background: {background}; color: {foreground};"
-                        " border-radius: 8px; padding: 1px 8px; font-weight: 600; }")
+    label.setStyleSheet(
+        f"QLabel {{ background: {background}; color: {foreground};"
+        " border-radius: 8px; padding: 1px 8px; font-weight: 600; }"
+    )
     label.setToolTip(badge.tip)
     label.setAccessibleName(f"{badge.text}: {badge.tip}")
     label.setObjectName(f"badge-{badge.text.replace(' ', '-')}")
@@ -45,8 +47,9 @@ class SlotCard(QFrame):
 
     action = Signal(str, object)
 
-    def __init__(self, slot: SlotView, snapshot: DeviceSnapshot,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, slot: SlotView, snapshot: DeviceSnapshot, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.slot = slot
         self.setFrameShape(QFrame.Shape.StyledPanel)
@@ -79,7 +82,8 @@ class SlotCard(QFrame):
         font.setPointSizeF(font.pointSizeF() * 1.6)
         self.version_label.setFont(font)
         self.version_label.setAccessibleName(
-            f"Version {self.slot.version}" if self.slot.version else "Empty slot")
+            f"Version {self.slot.version}" if self.slot.version else "Empty slot"
+        )
         return self.version_label
 
     def _build_badges(self) -> QHBoxLayout:
@@ -97,7 +101,8 @@ class SlotCard(QFrame):
         self.hash_label = QLabel(f"Hash {short_hash(digest)}\u2026" if digest else "No hash")
         self.hash_label.setToolTip(digest.hex() if digest else "")
         self.hash_label.setAccessibleName(
-            f"Image hash {digest.hex()}" if digest else "No image hash")
+            f"Image hash {digest.hex()}" if digest else "No image hash"
+        )
         row.addWidget(self.hash_label)
         if digest:
             copy = QToolButton()
@@ -120,28 +125,42 @@ class SlotCard(QFrame):
                 self._add(row, "confirm", "Confirm", "Keep running this image after reset")
             can_revert = not slot.confirmed or (other is not None and other.bootable)
             if can_revert:
-                self._add(row, "rollback", "Roll back",
-                          "Reset and boot the other slot's image")
+                self._add(row, "rollback", "Roll back", "Reset and boot the other slot's image")
         else:
             self._add(row, "upload", "Upload\u2026", "Choose an image to upload into this slot")
             if not slot.empty and slot.bootable and not slot.pending and slot.hash:
                 self._add(row, "test", "Test", "Boot this image once on the next reset")
-            if (not slot.empty and slot.hash and not slot.permanent
-                    and running is not None and running.confirmed):
-                self._add(row, "confirm", "Make permanent",
-                          "Switch to this image on the next reset, with no way back")
+            if (
+                not slot.empty
+                and slot.hash
+                and not slot.permanent
+                and running is not None
+                and running.confirmed
+            ):
+                self._add(
+                    row,
+                    "confirm",
+                    "Make permanent",
+                    "Switch to this image on the next reset, with no way back",
+                )
             if not slot.empty:
                 self._add(row, "erase", "Erase slot", "Erase this slot's image")
         row.addStretch(1)
         return row
 
     def _add(self, row: QHBoxLayout, name: str, text: str, tip: str) -> None:
-        icon_name = {"upload": "upload", "test": "test", "confirm": "confirm",
-                     "rollback": "rollback", "erase": "erase"}[name]
+        icon_name = {
+            "upload": "upload",
+            "test": "test",
+            "confirm": "confirm",
+            "rollback": "rollback",
+            "erase": "erase",
+        }[name]
         button = QPushButton(icon(icon_name), text)
         button.setToolTip(tip)
-        button.setAccessibleName(f"{text.rstrip(ELLIPSIS)} image {self.slot.image} "
-                                 f"slot {self.slot.slot}")
+        button.setAccessibleName(
+            f"{text.rstrip(ELLIPSIS)} image {self.slot.image} slot {self.slot.slot}"
+        )
         button.setObjectName(f"{name}-{self.slot.image}-{self.slot.slot}")
         button.clicked.connect(lambda: self.action.emit(name, self.slot))
         self.buttons[name] = button

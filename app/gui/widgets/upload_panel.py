@@ -37,8 +37,11 @@ from app.workflows.progress import ProgressEvent, Stage
 
 log = logging.getLogger(__name__)
 
-MODES = (("test", "Test: boot it once, then confirm"), ("confirm", "Confirm: make it permanent"),
-         ("none", "Upload only: do not mark it"))
+MODES = (
+    ("test", "Test: boot it once, then confirm"),
+    ("confirm", "Confirm: make it permanent"),
+    ("none", "Upload only: do not mark it"),
+)
 IMAGE_FILTER = "MCUboot images (*.bin *.hex *.zip *.signed);;All files (*)"
 
 
@@ -50,7 +53,7 @@ def format_duration(seconds: float | None) -> str:
 
 
 def describe_progress(event: ProgressEvent) -> str:
-    """"12.0 KiB of 48.6 KiB · 40.1 KiB/s · 1 s left · 2 retries · 1 resume"."""
+    """ "12.0 KiB of 48.6 KiB · 40.1 KiB/s · 1 s left · 2 retries · 1 resume"."""
     parts = [f"{format_bytes(event.bytes_acked)} of {format_bytes(event.total_bytes)}"]
     if event.rate_bps:
         parts.append(f"{format_bytes(int(event.rate_bps))}/s")
@@ -66,8 +69,13 @@ class UploadPanel(QGroupBox):
 
     file_loaded = Signal(Path)
 
-    def __init__(self, bridge: CoreBridge, controller: DeviceController,
-                 keys: Callable[[], KeyStore], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        bridge: CoreBridge,
+        controller: DeviceController,
+        keys: Callable[[], KeyStore],
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__("Upload an image", parent)
         self.bridge = bridge
         self.controller = controller
@@ -193,8 +201,9 @@ class UploadPanel(QGroupBox):
         self.recent_button.setEnabled(bool(paths))
 
     def choose_file(self) -> None:
-        dialog = QFileDialog(self, "Choose an image", str(self.path.parent if self.path else ""),
-                             IMAGE_FILTER)
+        dialog = QFileDialog(
+            self, "Choose an image", str(self.path.parent if self.path else ""), IMAGE_FILTER
+        )
         dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
         dialog.fileSelected.connect(lambda text: self.load(Path(text)))
         dialog.open()
@@ -218,8 +227,11 @@ class UploadPanel(QGroupBox):
         self.verdict.show()
         self.verdict.show_checking(path.name)
         keys, snapshot = self._keys(), self.controller.snapshot
-        self.bridge.submit(asyncio.to_thread(check_file, path, keys, snapshot),
-                           on_result=self._on_checked, topic="verdict")
+        self.bridge.submit(
+            asyncio.to_thread(check_file, path, keys, snapshot),
+            on_result=self._on_checked,
+            topic="verdict",
+        )
         self._refresh_buttons()
 
     def _on_checked(self, check: UploadCheck) -> None:
@@ -240,8 +252,11 @@ class UploadPanel(QGroupBox):
         override = bool(check and check.unsigned and self.allow_unsigned)
         self.override_box.setVisible(override)
         allowed = check is not None and (check.ok or (override and self.override_box.isChecked()))
-        ready = (self.controller.snapshot is not None and not self.controller.uploading
-                 and not self.controller.busy)
+        ready = (
+            self.controller.snapshot is not None
+            and not self.controller.uploading
+            and not self.controller.busy
+        )
         self.upload_button.setEnabled(bool(allowed and ready))
         self.choose_button.setEnabled(not self.controller.uploading)
         self.cancel_button.setEnabled(self.controller.uploading)
@@ -264,18 +279,29 @@ class UploadPanel(QGroupBox):
             return
         titles, sentences = [], []
         if downgrade:
-            titles.append(f"Install the older version {check.version or 'of this image'} over "
-                          f"{self._running_version(check)}?")
-            sentences.append("The device goes back to an older firmware version; a "
-                             "bootloader with downgrade prevention will not boot it.")
+            titles.append(
+                f"Install the older version {check.version or 'of this image'} over "
+                f"{self._running_version(check)}?"
+            )
+            sentences.append(
+                "The device goes back to an older firmware version; a "
+                "bootloader with downgrade prevention will not boot it."
+            )
         if permanent:
             titles.append("Make the new image permanent?")
-            sentences.append("After the upload the image is marked permanent: on the next reset "
-                             "MCUboot switches to it for good, and if it does not start there "
-                             "is no automatic way back.")
+            sentences.append(
+                "After the upload the image is marked permanent: on the next reset "
+                "MCUboot switches to it for good, and if it does not start there "
+                "is no automatic way back."
+            )
         action = "Upload and make permanent" if permanent else "Install the older version"
-        ask(self, " ".join(titles), " ".join(sentences), action,
-            lambda: self._start_confirmed(allow_downgrade=downgrade))
+        ask(
+            self,
+            " ".join(titles),
+            " ".join(sentences),
+            action,
+            lambda: self._start_confirmed(allow_downgrade=downgrade),
+        )
 
     def _running_version(self, check: UploadCheck) -> str:
         snapshot = self.controller.snapshot
@@ -296,16 +322,21 @@ class UploadPanel(QGroupBox):
         if not check.ok:  # the explicit, logged development override
             keys = None
             self.controller.logged.emit(
-                "warn", f"OVERRIDE: uploading unsigned image {self.path.name} without a "
-                        "signature check (development devices only)")
+                "warn",
+                f"OVERRIDE: uploading unsigned image {self.path.name} without a "
+                "signature check (development devices only)",
+            )
         options = UpdateOptions(
             mode=Mode(self.mode_combo.currentData()),
             allow_downgrade=allow_downgrade,
             reboot_timeout_s=self.reset_wait_s,
-            upload=UploadOptions(window=self.window_size,
-                                 # no progress for a few answer timeouts: the device is gone
-                                 stall_timeout_s=max(4 * self.timeout_s, 2.0),
-                                 reconnect_timeout_s=max(4 * self.timeout_s, 2.0)))
+            upload=UploadOptions(
+                window=self.window_size,
+                # no progress for a few answer timeouts: the device is gone
+                stall_timeout_s=max(4 * self.timeout_s, 2.0),
+                reconnect_timeout_s=max(4 * self.timeout_s, 2.0),
+            ),
+        )
         self.result_label.setText("")
         self.confirm_button.hide()
         self.chart.clear()
@@ -346,7 +377,8 @@ class UploadPanel(QGroupBox):
             self.detail_label.setText(
                 f"{format_bytes(s.total_bytes)} uploaded in {s.elapsed_s:.1f} s at "
                 f"{format_bytes(int(s.rate_bps))}/s  \u00b7  {s.retries} retries  \u00b7  "
-                f"{s.resumes} resumes")
+                f"{s.resumes} resumes"
+            )
         self._refresh_buttons()
 
     def _on_failed(self, text: str) -> None:

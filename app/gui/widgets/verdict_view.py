@@ -54,8 +54,10 @@ class VerdictView(QFrame):
         rows = []
         for line in check.lines:
             color = TONE_COLOR.get(line.tone, "#6b7785")
-            rows.append(f"<span style='color:{color}; font-weight:600'>"
-                        f"{TONE_MARK.get(line.tone, '')}</span>&nbsp; {html.escape(line.text)}")
+            rows.append(
+                f"<span style='color:{color}; font-weight:600'>"
+                f"{TONE_MARK.get(line.tone, '')}</span>&nbsp; {html.escape(line.text)}"
+            )
         self.details.setText("<br>".join(rows))
 
     def plain_text(self) -> str:

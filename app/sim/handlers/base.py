@@ -28,8 +28,9 @@ class SmpFailure(Exception):
 class GroupFailure(Exception):
     """A group error; `extra` fields go beside it (FS offset mismatch adds `len`)."""
 
-    def __init__(self, group: int, rc: int, rsn: str | None = None,
-                 extra: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, group: int, rc: int, rsn: str | None = None, extra: Mapping[str, Any] | None = None
+    ) -> None:
         super().__init__(f"group {group} error {rc}" + (f" ({rsn})" if rsn else ""))
         self.group = int(group)
         self.rc = int(rc)
@@ -48,8 +49,9 @@ NO_DECODE: set[type[Request]] = set()
 """Requests whose Zephyr handler never decodes the body: an unreadable body is ignored."""
 
 
-def handles(request_type: type[R], *, decodes: bool = True
-            ) -> Callable[[Callable[[SimDevice, R], Response]], Callable[[SimDevice, R], Response]]:
+def handles(
+    request_type: type[R], *, decodes: bool = True
+) -> Callable[[Callable[[SimDevice, R], Response]], Callable[[SimDevice, R], Response]]:
     """Register the decorated function as the handler of `request_type`."""
 
     def register(fn: Callable[[SimDevice, R], Response]) -> Callable[[SimDevice, R], Response]:

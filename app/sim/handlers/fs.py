@@ -21,8 +21,10 @@ if TYPE_CHECKING:
 MOUNT_POINT = "/lfs"
 PATH_MAX = 64
 """CONFIG_MCUMGR_GRP_FS_PATH_LEN."""
-HASH_TYPES = {"crc32": g.HashTypeInfo(format=0, size=4),
-              "sha256": g.HashTypeInfo(format=1, size=32)}
+HASH_TYPES = {
+    "crc32": g.HashTypeInfo(format=0, size=4),
+    "sha256": g.HashTypeInfo(format=1, size=32),
+}
 _DOWNLOAD_OVERHEAD = 48
 """Header and CBOR keys of a download reply; the rest of a buffer carries file data."""
 
@@ -32,8 +34,12 @@ def _fail(rc: int, **extra: int) -> GroupFailure:
 
 
 def _check_path(dev: SimDevice, name: str) -> None:
-    if not name.startswith("/") or len(name.encode()) > PATH_MAX or "//" in name \
-            or any(part in (".", "..") for part in name.split("/")):
+    if (
+        not name.startswith("/")
+        or len(name.encode()) > PATH_MAX
+        or "//" in name
+        or any(part in (".", "..") for part in name.split("/"))
+    ):
         raise _fail(FsErr.FILE_INVALID_NAME)
     if name != MOUNT_POINT and not name.startswith(MOUNT_POINT + "/"):
         raise _fail(FsErr.MOUNT_POINT_NOT_FOUND)
@@ -61,8 +67,11 @@ def download(dev: SimDevice, req: g.FileDownload) -> g.FileDownloadResponse:
     if req.off > len(content):
         raise _fail(FsErr.FILE_OFFSET_LARGER_THAN_FILE)
     chunk = max(dev.config.buf_size - _DOWNLOAD_OVERHEAD, 32)
-    return g.FileDownloadResponse(off=req.off, data=content[req.off:req.off + chunk],
-                                  length=len(content) if req.off == 0 else None)
+    return g.FileDownloadResponse(
+        off=req.off,
+        data=content[req.off : req.off + chunk],
+        length=len(content) if req.off == 0 else None,
+    )
 
 
 @handles(g.FileUpload)
@@ -111,10 +120,10 @@ def file_hash(dev: SimDevice, req: g.FileHash) -> g.FileHashResponse:
         raise _fail(FsErr.FILE_OFFSET_LARGER_THAN_FILE)
     end = len(content) if req.length is None else min(off + req.length, len(content))
     region = content[off:end]
-    output: int | bytes = (zlib.crc32(region) if kind == "crc32"
-                           else hashlib.sha256(region).digest())
-    return g.FileHashResponse(type=kind, length=len(region), output=output,
-                              off=off if off else None)
+    output: int | bytes = zlib.crc32(region) if kind == "crc32" else hashlib.sha256(region).digest()
+    return g.FileHashResponse(
+        type=kind, length=len(region), output=output, off=off if off else None
+    )
 
 
 @handles(g.HashTypes, decodes=False)

@@ -94,8 +94,10 @@ def upload(dev: SimDevice, req: g.ImageUpload) -> g.ImageUploadResponse:
     slot.write(req.off, req.data)
     dev.note_flash_write(len(req.data))
     session.off += len(req.data)
-    if dev.faults.reset_at_upload_offset is not None \
-            and session.off >= dev.faults.reset_at_upload_offset:
+    if (
+        dev.faults.reset_at_upload_offset is not None
+        and session.off >= dev.faults.reset_at_upload_offset
+    ):
         dev.faults.reset_at_upload_offset = None
         raise SilentReboot("injected reset during upload")
     if session.off < session.size:
@@ -152,7 +154,7 @@ def _finish_upload(dev: SimDevice, session: UploadSession) -> g.ImageUploadRespo
     dev.persist_slot(slot)
     match = None
     if dev.profile.image_check and len(session.sha) == SHA_MAX:  # only a full sha compares
-        match = hashlib.sha256(bytes(slot.flash[:session.size])).digest() == session.sha
+        match = hashlib.sha256(bytes(slot.flash[: session.size])).digest() == session.sha
     return g.ImageUploadResponse(off=session.off, match=match)
 
 

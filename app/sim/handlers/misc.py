@@ -24,8 +24,16 @@ SETTING_VALUE_MAX = 256
 """The settings value buffer."""
 SHELL_LINE_MAX = 256
 STORAGE_PARTITION_BYTES = 32 * 1024
-GROUP_NAMES = {0: "os mgmt", 1: "img mgmt", 2: "stat mgmt", 3: "settings mgmt", 8: "fs mgmt",
-               9: "shell mgmt", 10: "enum mgmt", 63: "zephyr basic mgmt"}
+GROUP_NAMES = {
+    0: "os mgmt",
+    1: "img mgmt",
+    2: "stat mgmt",
+    3: "settings mgmt",
+    8: "fs mgmt",
+    9: "shell mgmt",
+    10: "enum mgmt",
+    63: "zephyr basic mgmt",
+}
 
 
 @prepares(Echo)
@@ -38,18 +46,30 @@ def _echo_body(dev: SimDevice, body: dict[str, Any]) -> dict[str, Any]:
 
 # --- statistics ------------------------------------------------------------------------------
 
+
 def _stat_fields(dev: SimDevice, name: str) -> dict[str, int] | None:
     c = dev.counters
     if name == "smp_svr_stats":
         return {"ticks": int(dev.uptime_s()), "s1": 0}
     if name == "flash_sim_stats":
-        return {"bytes_read": 0, "bytes_written": c["bytes_written"], "double_writes": 0,
-                "flash_read_calls": 0, "flash_write_calls": c["write_calls"],
-                "flash_erase_calls": c["erase_calls"], "flash_read_time_us": 0,
-                "flash_write_time_us": 0, "flash_erase_time_us": 0}
+        return {
+            "bytes_read": 0,
+            "bytes_written": c["bytes_written"],
+            "double_writes": 0,
+            "flash_read_calls": 0,
+            "flash_write_calls": c["write_calls"],
+            "flash_erase_calls": c["erase_calls"],
+            "flash_read_time_us": 0,
+            "flash_write_time_us": 0,
+            "flash_erase_time_us": 0,
+        }
     if name == "mcumgr":  # counters that move with every request, for the live views
-        return {"requests": c["requests"], "reboots": c["reboots"],
-                "flash_bytes_written": c["bytes_written"], "uptime_s": int(dev.uptime_s())}
+        return {
+            "requests": c["requests"],
+            "reboots": c["reboots"],
+            "flash_bytes_written": c["bytes_written"],
+            "uptime_s": int(dev.uptime_s()),
+        }
     if name == "flash_sim_thresholds":
         return {"max_write_calls": 0, "max_erase_calls": 0, "max_len": 0}
     return None
@@ -69,6 +89,7 @@ def stat_read(dev: SimDevice, req: sg.StatRead) -> sg.StatReadResponse:
 
 
 # --- settings --------------------------------------------------------------------------------
+
 
 def _check_name(name: str) -> None:
     if len(name.encode()) > SETTING_NAME_MAX:
@@ -124,6 +145,7 @@ def settings_save(dev: SimDevice, req: st.SettingsSave) -> EmptyResponse:
 
 # --- shell -----------------------------------------------------------------------------------
 
+
 def _shell_run(dev: SimDevice, argv: list[str]) -> tuple[str, int]:
     version = dev.profile.os_info.get("v", "unknown")
     words = " ".join(argv)
@@ -154,6 +176,7 @@ def shell_exec(dev: SimDevice, req: sh.ShellExec) -> sh.ShellExecResponse:
 
 # --- enumeration -----------------------------------------------------------------------------
 
+
 @handles(en.EnumCount, decodes=False)
 def enum_count(dev: SimDevice, req: en.EnumCount) -> en.EnumCountResponse:
     return en.EnumCountResponse(count=len(dev.profile.groups()))
@@ -170,16 +193,19 @@ def enum_single(dev: SimDevice, req: en.EnumSingle) -> en.EnumSingleResponse:
     index = req.index or 0
     if index >= len(groups):
         raise GroupFailure(Group.ENUM, EnumErr.INDEX_TOO_LARGE)
-    return en.EnumSingleResponse(group=groups[index],
-                                 end=True if index == len(groups) - 1 else None)
+    return en.EnumSingleResponse(
+        group=groups[index], end=True if index == len(groups) - 1 else None
+    )
 
 
 @handles(en.EnumDetails)
 def enum_details(dev: SimDevice, req: en.EnumDetails) -> en.EnumDetailsResponse:
     groups = dev.profile.groups()
     wanted = groups if req.groups is None else [g for g in groups if g in req.groups]
-    details = [en.EnumGroupDetail(group=g, name=GROUP_NAMES.get(g), handlers=_handlers_in(dev, g))
-               for g in wanted]
+    details = [
+        en.EnumGroupDetail(group=g, name=GROUP_NAMES.get(g), handlers=_handlers_in(dev, g))
+        for g in wanted
+    ]
     return en.EnumDetailsResponse(groups=details)
 
 
@@ -189,6 +215,7 @@ def _handlers_in(dev: SimDevice, group: int) -> int:
 
 
 # --- Zephyr basic ----------------------------------------------------------------------------
+
 
 @handles(zb.StorageErase, decodes=False)
 def storage_erase(dev: SimDevice, req: zb.StorageErase) -> EmptyResponse:

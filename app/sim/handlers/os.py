@@ -39,17 +39,23 @@ def task_stats(dev: SimDevice, req: g.TaskStats) -> g.TaskStatsResponse:
             continue
         # Stack use wanders with the work the device does, so a UI sees it change.
         use = spec.stksiz // 4 + (tick * (index + 3)) % max(spec.stksiz // 2, 1)
-        tasks[spec.name] = g.TaskInfo(prio=spec.prio, tid=tid, state=spec.state,
-                                      stkuse=min(use, spec.stksiz), stksiz=spec.stksiz,
-                                      runtime=int(dev.uptime_s() * 1000) * (index + 1))
+        tasks[spec.name] = g.TaskInfo(
+            prio=spec.prio,
+            tid=tid,
+            state=spec.state,
+            stkuse=min(use, spec.stksiz),
+            stksiz=spec.stksiz,
+            runtime=int(dev.uptime_s() * 1000) * (index + 1),
+        )
     return g.TaskStatsResponse(tasks=tasks)
 
 
 @handles(g.MemoryPoolStats, decodes=False)
 def mempool_stats(dev: SimDevice, req: g.MemoryPoolStats) -> g.MemoryPoolStatsResponse:
     used = 40 + dev.counters["requests"] % 60
-    return g.MemoryPoolStatsResponse(pools={
-        "heap": g.MemoryPool(blksiz=8, nblks=512, nfree=512 - used, min=512 - 100)})
+    return g.MemoryPoolStatsResponse(
+        pools={"heap": g.MemoryPool(blksiz=8, nblks=512, nfree=512 - used, min=512 - 100)}
+    )
 
 
 @handles(g.DateTimeGet, decodes=False)
@@ -116,7 +122,8 @@ def bootloader_info(dev: SimDevice, req: g.BootloaderInfo) -> g.BootloaderInfoRe
     if req.query is None:
         return g.BootloaderInfoResponse(bootloader="MCUboot")
     if req.query == "mode":
-        return g.BootloaderInfoResponse(mode=int(dev.mode),
-                                        no_downgrade=True if dev.no_downgrade else None)
+        return g.BootloaderInfoResponse(
+            mode=int(dev.mode), no_downgrade=True if dev.no_downgrade else None
+        )
     # Zephyr returns QUERY_YIELDS_NO_ANSWER as the SMP status, so it reads as rc 3 (§6.0.8).
     raise SmpFailure(OsErr.QUERY_YIELDS_NO_ANSWER)

@@ -62,8 +62,7 @@ def running_slot(slots: Iterable[S], image: int = 0) -> S | None:
     slot can run, so only the listed flag says which (never assume slot 0 when one is set).
     """
     listed = [s for s in slots if s.image_number == image]
-    return next((s for s in listed if s.active),
-                next((s for s in listed if s.slot == 0), None))
+    return next((s for s in listed if s.active), next((s for s in listed if s.slot == 0), None))
 
 
 @dataclass(frozen=True)
