@@ -188,7 +188,7 @@ class SelfTest:
         )
 
     def _check_slots(self) -> str:
-        from app.gui.session import DeviceTarget
+        from app.gui.targets import DeviceTarget
         from app.sim.device import SimConfig, SimDevice
         from app.sim.serve import UdpSimServer
 

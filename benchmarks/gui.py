@@ -119,8 +119,8 @@ def stall_during_upload(size: int) -> dict[str, float]:
     from app.gui.app import application
     from app.gui.bridge import CoreBridge
     from app.gui.main_window import MainWindow
-    from app.gui.session import DeviceTarget
     from app.gui.settings import AppSettings, Preferences
+    from app.gui.targets import DeviceTarget
     from app.image.keys import KeyStore
     from app.sim.device import SimConfig, SimDevice
     from app.sim.serve import UdpSimServer

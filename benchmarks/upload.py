@@ -39,14 +39,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.client import SmpClient
-from app.client.upload import (
-    DeviceBuffers,
-    chunk_data_bytes,
-    file_sha256,
-    read_buffers,
-    request_limit,
-    upload_image,
-)
+from app.client.sizing import DeviceBuffers, chunk_data_bytes, read_buffers, request_limit
+from app.client.upload import file_sha256, upload_image
 from app.image.source import FileSource
 from app.sim.device import SimConfig, SimDevice
 from app.sim.link import LinkModel

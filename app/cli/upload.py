@@ -22,14 +22,10 @@ from app.client.upload import UploadOptions
 from app.errors import SlotwiseError
 from app.image.keys import KeyStore
 from app.transport import open_transport
+from app.workflows.images import load_update_images
 from app.workflows.progress import ProgressEvent, Stage
-from app.workflows.update import (
-    Mode,
-    UpdateOptions,
-    UpdateResult,
-    load_update_images,
-    run_update,
-)
+from app.workflows.update import UpdateOptions, UpdateResult, run_update
+from app.workflows.update_types import Mode
 
 BAR_WIDTH = 30
 

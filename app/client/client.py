@@ -19,11 +19,12 @@ from typing import Any, Self, TypeVar
 
 import app.smp.groups  # noqa: F401 - registers every request type
 from app.errors import TransportClosed, TransportTimeout
+from app.smp.codec import decode_body
 from app.smp.errors import DecodeError, DeviceError, MgmtErr
 from app.smp.groups import enum, fs, img, os, settings, shell, stat, zbasic
 from app.smp.groups import log as logs
 from app.smp.header import Header, Version
-from app.smp.message import Request, Response, decode_body, encode_request
+from app.smp.message import Request, Response, encode_request
 from app.transport.base import LinkInfo, Transport
 
 log = logging.getLogger(__name__)

@@ -676,23 +676,3 @@ def _retrieve(task: asyncio.Task[img.ImageUploadResponse]) -> None:
     """Mark a discarded request's exception as seen, so asyncio does not log it at exit."""
     if not task.cancelled():
         task.exception()
-
-
-__all__ = [
-    "DeviceBuffers",
-    "ProgressHook",
-    "Reconnect",
-    "RequestLimit",
-    "UploadCancelled",
-    "UploadError",
-    "UploadOptions",
-    "UploadResult",
-    "UploadStats",
-    "UploadTick",
-    "chunk_data_bytes",
-    "file_sha256",
-    "first_chunk",
-    "read_buffers",
-    "request_limit",
-    "upload_image",
-]

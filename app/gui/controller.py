@@ -16,7 +16,8 @@ from PySide6.QtCore import QObject, Signal
 
 from app.gui.bridge import CoreBridge
 from app.gui.errors import describe_error
-from app.gui.session import DeviceSession, DeviceSnapshot, DeviceTarget, Opener, UpdateDone
+from app.gui.session import DeviceSession, Opener, UpdateDone
+from app.gui.targets import DeviceSnapshot, DeviceTarget
 from app.gui.traffic import TrafficRecord
 
 if TYPE_CHECKING:

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.gui.icons import DEMO
-from app.gui.session import DeviceTarget, Opener
+from app.gui.session import Opener
+from app.gui.targets import DeviceTarget
 from app.sim.demo import demo_board
 from app.sim.link import LinkModel
 from app.sim.serve import UdpSimServer

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.gui.session import DeviceTarget
+from app.gui.targets import DeviceTarget
 from app.sim.ble_endpoint import FakeRadio, SimBlePeripheral
 from app.sim.demo import demo_board
 from app.sim.link import LinkModel

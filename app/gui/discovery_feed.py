@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from app.gui.session import DeviceTarget
+from app.gui.targets import DeviceTarget
 from app.transport.ble import BleScanner
 
 log = logging.getLogger(__name__)

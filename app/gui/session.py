@@ -27,16 +27,6 @@ if TYPE_CHECKING:
     from app.workflows.progress import ProgressCallback
     from app.workflows.update import UpdateOptions, UpdateResult
 
-__all__ = [
-    "DeviceIdentity",
-    "DeviceSession",
-    "DeviceSnapshot",
-    "DeviceTarget",
-    "Opener",
-    "SlotView",
-    "UpdateDone",
-    "probe",
-]
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +154,8 @@ class DeviceSession:
         cancel: asyncio.Event | None = None,
     ) -> UpdateDone:
         """Upload and, by mode, test or confirm, reset and watch (app/workflows/update)."""
-        from app.workflows.update import load_update_images, run_update
+        from app.workflows.images import load_update_images
+        from app.workflows.update import run_update
 
         images = await asyncio.to_thread(load_update_images, path, keys)
         cancel = cancel or asyncio.Event()
@@ -212,7 +203,7 @@ class DeviceSession:
         reboot is recognised by the slot list changing; otherwise by a grace period, since
         the device answers normally until the delayed reset actually happens.
         """
-        from app.workflows.update import wait_for_device
+        from app.workflows.watch import wait_for_device
 
         client = self._require()
         before = _slot_key(await client.image_state())

@@ -3,12 +3,12 @@
 Pure: no I/O and no asyncio, so the client and the simulator share every encoder and decoder.
 """
 
+from app.smp.codec import decode_body
 from app.smp.errors import DecodeError, DeviceError, MgmtErr
 from app.smp.header import HEADER_SIZE, Group, Header, Op, Version
 from app.smp.message import (
     Request,
     Response,
-    decode_body,
     decode_packet,
     encode_packet,
     encode_request,

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Self, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from app.smp.codec import decode_body, encode_body
-from app.smp.errors import DecodeError, DeviceError, error_from_body
+from app.smp.errors import DecodeError, error_from_body
 from app.smp.header import HEADER_SIZE, Header, Op, Version
 
 T = TypeVar("T")
@@ -134,9 +134,6 @@ def decode_reply(request: Request, data: bytes) -> Response:
     """Decode a whole reply packet to `request`'s response type (or raise DeviceError)."""
     header, body = decode_packet(data)
     return request.decode_response(header, body)
-
-
-__all__ = ["DeviceError", "Request", "Response", "Struct", "decode_body", "key"]
 
 
 # --- the generic converter -------------------------------------------------------------------

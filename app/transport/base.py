@@ -11,10 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from app.errors import TransportClosed, TransportError, TransportTimeout
-
-__all__ = ["LinkInfo", "Transport", "TransportClosed", "TransportError", "TransportTimeout"]
-
 
 @dataclass(frozen=True, slots=True)
 class LinkInfo:

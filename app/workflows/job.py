@@ -43,7 +43,8 @@ from typing import Any
 from app.errors import SlotwiseError
 from app.image.errors import ImageError
 from app.image.keys import KeyStore
-from app.workflows.update import Mode, UpdateImage, load_update_images
+from app.workflows.images import load_update_images
+from app.workflows.update_types import Mode, UpdateImage
 
 IDENTITY_FIELDS = ("os_info", "usb_serial", "ble_address", "address")
 """Identity sources besides `setting:NAME` (a settings key read from the board)."""

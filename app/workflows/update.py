@@ -16,16 +16,8 @@ import logging
 from dataclasses import dataclass, field, replace
 
 from app.client.client import SmpClient
-from app.client.upload import (
-    DeviceBuffers,
-    Reconnect,
-    UploadOptions,
-    UploadStats,
-    UploadTick,
-    read_buffers,
-    request_limit,
-    upload_image,
-)
+from app.client.sizing import DeviceBuffers, read_buffers, request_limit
+from app.client.upload import Reconnect, UploadOptions, UploadStats, UploadTick, upload_image
 from app.errors import TransportError, TransportTimeout
 from app.image.checks import VersionRelation, check_slot_fit, compare_version
 from app.smp.errors import DecodeError, DeviceError
@@ -33,7 +25,6 @@ from app.smp.groups.img import ImageSlot, running_slot
 from app.smp.groups.os import BootloaderMode
 from app.transport.base import LinkInfo
 from app.workflows.advice import tuning_advice
-from app.workflows.images import load_update_images
 from app.workflows.progress import ProgressCallback, ProgressMeter, Stage
 from app.workflows.update_types import (
     DowngradeRefused,
@@ -42,33 +33,8 @@ from app.workflows.update_types import (
     Outcome,
     UpdateError,
     UpdateImage,
-    WaitCancelled,
 )
-from app.workflows.watch import classify_boot, confirm_running, read_slots, wait_for_device
-
-# Split over update_types, images, watch and advice; every name is still importable from here.
-__all__ = [
-    "DeviceState",
-    "DowngradeRefused",
-    "HashMismatch",
-    "ImageOutcome",
-    "Mode",
-    "Outcome",
-    "UpdateError",
-    "UpdateImage",
-    "UpdateOptions",
-    "UpdateResult",
-    "WaitCancelled",
-    "classify_boot",
-    "confirm_running",
-    "describe_plan",
-    "load_update_images",
-    "read_device_state",
-    "read_slots",
-    "run_update",
-    "tuning_advice",
-    "wait_for_device",
-]
+from app.workflows.watch import classify_boot, read_slots, wait_for_device
 
 log = logging.getLogger(__name__)
 

@@ -130,7 +130,7 @@ def panel(qtbot: Any, bridge: Any, gui_sim: UdpSimServer, tmp_path: Any) -> Any:
     from app.gui.controller import DeviceController
     from app.gui.diagnostics import DiagnosticsPanel
     from app.gui.diagnostics.base import RecentPaths
-    from app.gui.session import DeviceTarget
+    from app.gui.targets import DeviceTarget
 
     controller = DeviceController(bridge, timeout_s=3.0)
     widget = DiagnosticsPanel(bridge, controller, RecentPaths(tmp_path / "recent.json"))

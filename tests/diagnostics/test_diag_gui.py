@@ -290,8 +290,8 @@ def test_main_window_has_diagnostics_beside_slots(
     from PySide6.QtWidgets import QTabWidget
 
     from app.gui.main_window import MainWindow
-    from app.gui.session import DeviceTarget
     from app.gui.settings import AppSettings
+    from app.gui.targets import DeviceTarget
 
     window = MainWindow(bridge, AppSettings(tmp_path / "s.ini", keys_dir=tmp_path / "keys"))
     qtbot.addWidget(window)

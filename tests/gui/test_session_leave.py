@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from app.errors import SlotwiseError, TransportClosed
-from app.gui.session import DeviceSession, DeviceTarget
+from app.gui.session import DeviceSession
+from app.gui.targets import DeviceTarget
 from app.sim.device import SimConfig, SimDevice
 from app.sim.serve import UdpSimServer
 from app.transport import Transport, open_transport

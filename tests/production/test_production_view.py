@@ -129,7 +129,7 @@ def test_operator_mode_locks_the_windows_and_needs_the_password(
     both windows, refuses closing, and is left only with the right supervisor password."""
     from app.gui.main_window import MainWindow
     from app.gui.production import open_production
-    from app.gui.session import DeviceTarget
+    from app.gui.targets import DeviceTarget
 
     from .conftest import PASSWORD
 

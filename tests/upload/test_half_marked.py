@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from app.workflows.update import Mode, UpdateError, UpdateOptions, load_update_images, run_update
+from app.workflows.images import load_update_images
+from app.workflows.update import UpdateOptions, run_update
+from app.workflows.update_types import Mode, UpdateError
 from tests.upload.conftest import ImageFactory, serve, sim_device, two_image_package
 
 

@@ -6,21 +6,15 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from app.client.upload import DeviceBuffers
+from app.client.sizing import DeviceBuffers
 from app.gui.targets import DeviceIdentity, DeviceSnapshot, DeviceTarget, SlotView
 from app.smp.groups.img import ImageSlot, running_slot
 from app.smp.groups.os import BootloaderMode
 from app.workflows.diagnostics import mode_text
-from app.workflows.update import (
-    DeviceState,
-    Mode,
-    Outcome,
-    UpdateImage,
-    classify_boot,
-    confirm_running,
-    load_update_images,
-    run_update,
-)
+from app.workflows.images import load_update_images
+from app.workflows.update import DeviceState, run_update
+from app.workflows.update_types import Mode, Outcome, UpdateImage
+from app.workflows.watch import classify_boot, confirm_running
 from tests.upload.conftest import ImageFactory, serve, sim_device
 
 

@@ -15,31 +15,26 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.client import SmpClient
-from app.client.upload import (
+from app.client.sizing import (
     DeviceBuffers,
     RequestLimit,
-    UploadStats,
-    UploadTick,
     chunk_data_bytes,
     first_chunk,
     request_limit,
-    upload_image,
 )
+from app.client.upload import UploadStats, UploadTick, upload_image
 from app.errors import SlotwiseError
 from app.image.source import FileSource
 from app.sim.link import LinkModel
 from app.smp.message import encode_request
 from app.transport import open_transport
 from app.transport.base import LinkInfo
+from app.workflows.advice import tuning_advice
+from app.workflows.images import load_update_images
 from app.workflows.progress import ProgressMeter, Stage
-from app.workflows.update import (
-    Mode,
-    UpdateOptions,
-    load_update_images,
-    read_slots,
-    run_update,
-    tuning_advice,
-)
+from app.workflows.update import UpdateOptions, run_update
+from app.workflows.update_types import Mode
+from app.workflows.watch import read_slots
 from tests.upload.conftest import ImageFactory, serve, sim_device
 
 SHA = bytes(range(32))

@@ -13,19 +13,11 @@ from app.image.errors import ImageError
 from app.image.keys import KeyStore
 from app.sim.device import SimDevice
 from app.smp.groups.os import BootloaderMode
+from app.workflows.images import load_update_images
 from app.workflows.progress import ProgressEvent, Stage
-from app.workflows.update import (
-    DowngradeRefused,
-    HashMismatch,
-    Mode,
-    Outcome,
-    UpdateOptions,
-    classify_boot,
-    confirm_running,
-    load_update_images,
-    run_update,
-    wait_for_device,
-)
+from app.workflows.update import UpdateOptions, run_update
+from app.workflows.update_types import DowngradeRefused, HashMismatch, Mode, Outcome
+from app.workflows.watch import classify_boot, confirm_running, wait_for_device
 from tests.upload.conftest import ImageFactory, serve, sim_device, two_image_package
 
 

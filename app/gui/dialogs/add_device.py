@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.session import DeviceTarget
+from app.gui.targets import DeviceTarget
 from app.transport.udp import parse_udp_address
 
 

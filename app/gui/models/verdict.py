@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.gui.models.slots import format_bytes
-from app.gui.session import DeviceSnapshot
+from app.gui.targets import DeviceSnapshot
 from app.image import (
     KeyStore,
     Verdict,

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 from app.gui.controller import DeviceController
 from app.gui.dialogs.confirm import ask
 from app.gui.icons import icon
-from app.gui.session import DeviceIdentity, DeviceSnapshot, SlotView
+from app.gui.targets import DeviceIdentity, DeviceSnapshot, SlotView
 from app.gui.widgets.slot_card import SlotCard
 
 

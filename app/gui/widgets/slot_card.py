@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from app.gui.icons import icon
 from app.gui.models.slots import Badge, format_bytes, short_hash, slot_badges, slot_title
-from app.gui.session import DeviceSnapshot, SlotView
+from app.gui.targets import DeviceSnapshot, SlotView
 
 ELLIPSIS = "\u2026"
 TONES = {

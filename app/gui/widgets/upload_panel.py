@@ -29,7 +29,8 @@ from app.gui.dialogs.confirm import ask
 from app.gui.icons import icon
 from app.gui.models.slots import format_bytes
 from app.gui.models.verdict import UploadCheck, check_file, judge
-from app.gui.session import DeviceSnapshot, UpdateDone
+from app.gui.session import UpdateDone
+from app.gui.targets import DeviceSnapshot
 from app.gui.widgets.throughput import ThroughputChart
 from app.gui.widgets.verdict_view import VerdictView
 from app.image.keys import KeyStore
@@ -312,7 +313,8 @@ class UploadPanel(QGroupBox):
     def _start_confirmed(self, allow_downgrade: bool = False) -> None:
         """Start the update; `allow_downgrade` only ever comes from the user's yes."""
         from app.client.upload import UploadOptions
-        from app.workflows.update import Mode, UpdateOptions
+        from app.workflows.update import UpdateOptions
+        from app.workflows.update_types import Mode
 
         check = self.check
         # the dialog is window-modal but the device or file may have changed meanwhile
