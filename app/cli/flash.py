@@ -55,6 +55,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="keep running: flash every board that appears (Ctrl+C stops)",
     )
     p.add_argument("--yes", action="store_true", help="allow --mode confirm (no rollback)")
+    p.add_argument(
+        "--allow-unverified-encrypted",
+        action="store_true",
+        help="flash an encrypted image whose contents cannot be checked without the decryption "
+        "key (its signature must verify); a job file says allow_unverified_encrypted = true",
+    )
     p.set_defaults(func=run)
 
 
@@ -62,12 +68,17 @@ def _job(args: argparse.Namespace) -> Job:
     if args.job is not None:
         if args.file is not None:
             raise UsageError("give either an image FILE or --job, not both")
-        job = load_job(args.job)
+        job = load_job(args.job, allow_encrypted_unproven=args.allow_unverified_encrypted)
     elif args.file is not None:
         if not args.devices and not args.station:
             raise UsageError("name the boards with --device (repeatable), or use --job")
         job = make_job(
-            args.file, args.keys, mode=args.mode, concurrency=args.concurrency, retries=args.retries
+            args.file,
+            args.keys,
+            mode=args.mode,
+            concurrency=args.concurrency,
+            retries=args.retries,
+            allow_encrypted_unproven=args.allow_unverified_encrypted,
         )
     else:
         raise UsageError("flash needs an image FILE with --device ..., or --job job.toml")
@@ -93,6 +104,12 @@ async def _flash(job: Job, args: argparse.Namespace) -> int:
         f"{job.concurrency} at a time",
         flush=True,
     )
+    if any(i.contents_unproven for i in job.images):
+        print(
+            "slotwise: warning: the image is encrypted and its contents were NOT checked "
+            "(allowed explicitly); only its signature over the stated hash was",
+            file=sys.stderr,
+        )
     if not job.key_names:
         print(
             "slotwise: warning: the job names no trusted key, so the image's signature was "

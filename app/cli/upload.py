@@ -66,6 +66,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="trusted public key; the signature must verify with one (repeatable)",
     )
     p.add_argument(
+        "--allow-unverified-encrypted",
+        action="store_true",
+        help="upload an encrypted image whose signature verifies although its contents cannot "
+        "be checked without the decryption key (the bootloader checks them after decryption)",
+    )
+    p.add_argument(
         "--explain",
         action="store_true",
         help="say what the mode does here and why the upload was not faster",
@@ -79,7 +85,18 @@ def run(args: argparse.Namespace) -> int:
     keys = _keys(args.key)
     if not args.file.exists():
         raise UsageError(f"{args.file} does not exist")
-    images = load_update_images(args.file, keys, image=args.image)  # ImageError: exit 1
+    images = load_update_images(  # ImageError: exit 1
+        args.file,
+        keys,
+        image=args.image,
+        allow_encrypted_unproven=args.allow_unverified_encrypted,
+    )
+    if args.allow_unverified_encrypted and any(i.contents_unproven for i in images):
+        print(
+            "slotwise: warning: uploading an encrypted image whose contents were NOT checked "
+            "(--allow-unverified-encrypted); only its signature over the stated hash was.",
+            file=sys.stderr,
+        )
     if keys is None:
         print(
             "slotwise: warning: the signature was NOT checked (no --key given); only the "

@@ -1,7 +1,7 @@
 """`slotwise verify FILE`: the local image verdict, as a short report or JSON.
 
-Exit status: 0 every image valid, 1 an image invalid or the file unreadable, 2 usage error
-(including a key file that cannot be read).
+Exit status: 0 every image valid or hash-checked (unsigned-check), 1 an image encrypted-unproven
+or invalid or the file unreadable, 2 usage error (including a key file that cannot be read).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from app.image.checks import (
 )
 from app.image.decrypt import load_decryption_key
 from app.image.errors import (
+    ContentsUnproven,
     DecryptionFailed,
     ImageError,
     ImageInvalid,
@@ -28,12 +29,14 @@ from app.image.verify import (
     HashCheck,
     SignatureCheck,
     Verdict,
+    VerdictKind,
     require_valid,
     verify_bytes,
     verify_source,
 )
 
 __all__ = [
+    "ContentsUnproven",
     "DecryptionFailed",
     "HashCheck",
     "ImageError",
@@ -52,6 +55,7 @@ __all__ = [
     "TrustedKey",
     "UntrustedKey",
     "Verdict",
+    "VerdictKind",
     "VersionRelation",
     "check_slot_fit",
     "compare_version",

@@ -25,6 +25,11 @@ class SignatureInvalid(ImageError):
         super().__init__(message or f"the signature does not verify with key {key_id}")
 
 
+class ContentsUnproven(ImageError):
+    """An encrypted image's signature verifies, but its contents were not checked (no
+    decryption key): uploading it needs an explicit choice."""
+
+
 class UntrustedKey(ImageError):
     """The image names a signing key that is not in the trusted key store."""
 

@@ -60,15 +60,6 @@ HASH_TLVS = {TlvType.SHA256: "sha256", TlvType.SHA384: "sha384", TlvType.SHA512:
 SIGNATURE_TLVS = frozenset(
     {TlvType.RSA2048_PSS, TlvType.ECDSA224, TlvType.ECDSA_SIG, TlvType.RSA3072_PSS, TlvType.ED25519}
 )
-ENCRYPTION_TLVS = frozenset(
-    {
-        TlvType.ENC_RSA2048,
-        TlvType.ENC_KW,
-        TlvType.ENC_EC256,
-        TlvType.ENC_X25519,
-        TlvType.ENC_X25519_SHA512,
-    }
-)
 
 
 def tlv_name(tlv_type: int) -> str:
@@ -95,6 +86,10 @@ class ImageFlag(IntFlag):
     COMPRESSED_LZMA1 = 0x200
     COMPRESSED_LZMA2 = 0x400
     COMPRESSED_ARM_THUMB_FLT = 0x800
+
+
+ENCRYPTION_FLAGS = ImageFlag.ENCRYPTED_AES128 | ImageFlag.ENCRYPTED_AES256
+"""MCUboot's `IS_ENCRYPTED()`: either AES flag means the payload is stored encrypted."""
 
 
 def flag_names(flags: int) -> tuple[str, ...]:
@@ -243,9 +238,12 @@ class McubootImage:
 
     @property
     def encrypted(self) -> bool:
-        return any(t.type in ENCRYPTION_TLVS for t in self.tlvs) or bool(
-            self.header.flags & (ImageFlag.ENCRYPTED_AES128 | ImageFlag.ENCRYPTED_AES256)
-        )
+        """What the header flags say, as MCUboot's `IS_ENCRYPTED()` (image.h).
+
+        The flags are hashed and signed; an ENC_* TLV alone is not: the unprotected TLV area
+        lies outside the signature, so anyone can append one to any image (issue #12).
+        """
+        return bool(self.header.flags & ENCRYPTION_FLAGS)
 
     @property
     def pure(self) -> bool:

@@ -21,7 +21,7 @@ from app.image.decrypt import DecryptionKey
 from app.image.keys import KeyStore
 from app.image.model import ImageVersion
 from app.image.source import BytesSource, FileSource
-from app.image.verify import SignatureCheck, Verdict, verify_source
+from app.image.verify import SignatureCheck, Verdict, VerdictKind, verify_source
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ def _check_declared_version(verdict: Verdict) -> Verdict:
         return verdict
     return replace(
         verdict,
-        valid=False,
+        kind=VerdictKind.INVALID,
         problems=(
             *verdict.problems,
             f"The manifest says version {declared} but the image header says {actual}.",
@@ -181,4 +181,4 @@ def _int_or_none(value: object) -> int | None:
 
 
 def _failed(label: str, problem: str) -> Verdict:
-    return Verdict(label, False, None, None, SignatureCheck(), problems=(problem,))
+    return Verdict(label, VerdictKind.INVALID, None, None, SignatureCheck(), problems=(problem,))

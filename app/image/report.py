@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.image.model import McubootImage
-from app.image.verify import Verdict
+from app.image.verify import Verdict, VerdictKind
 
 
 def verdict_to_json(verdict: Verdict) -> dict[str, Any]:
@@ -21,6 +21,7 @@ def verdict_to_json(verdict: Verdict) -> dict[str, Any]:
         "image_index": verdict.image_index,
         "slot": verdict.slot,
         "valid": verdict.valid,
+        "verdict": str(verdict.kind),
         "hash": {
             "algorithm": hash_check.algorithm if hash_check else None,
             "value": hash_check.value.hex() if hash_check else None,
@@ -33,6 +34,7 @@ def verdict_to_json(verdict: Verdict) -> dict[str, Any]:
         },
         "encrypted": verdict.encrypted,
         "decrypted": verdict.decrypted,
+        "clear_payload": verdict.clear_payload,
         "version": str(header.version) if header else None,
         "declared_version": verdict.declared_version,
         "header_size": header.header_size if header else None,
@@ -84,10 +86,19 @@ def _jsonable(value: object) -> object:
     return repr(value)
 
 
+HEADLINES = {
+    VerdictKind.VALID: "VALID",
+    VerdictKind.UNSIGNED_CHECK: "HASH OK \u2014 signature not checked",
+    VerdictKind.ENCRYPTED_UNPROVEN: "ENCRYPTED, CONTENTS UNPROVEN \u2014 signature OK",
+    VerdictKind.INVALID: "INVALID",
+}
+"""The first line of the text report: the verdict in words no one reads as more than it is."""
+
+
 def format_verdict(verdict: Verdict) -> str:
     """A short report: verdict first, then the few facts a technician checks."""
     where = f" (image {verdict.image_index})" if verdict.image_index is not None else ""
-    lines = [f"{verdict.label}{where}: {'VALID' if verdict.valid else 'INVALID'}"]
+    lines = [f"{verdict.label}{where}: {HEADLINES[verdict.kind]}"]
     lines.extend(f"  ! {p}" for p in verdict.problems)
     image = verdict.image
     if image is not None:
@@ -105,7 +116,14 @@ def format_verdict(verdict: Verdict) -> str:
     if image is not None:
         lines.append(f"  signature  {_signature_text(verdict)}")
     if verdict.encrypted:
-        lines.append(f"  encrypted  yes{', decrypted for the check' if verdict.decrypted else ''}")
+        how = (
+            ", decrypted for the check"
+            if verdict.decrypted
+            else ", but the payload is stored in clear"
+            if verdict.clear_payload
+            else ""
+        )
+        lines.append(f"  encrypted  yes (header flags){how}")
     if image is not None:
         lines.extend(_extras(image))
     lines.extend(f"  note: {w}" for w in verdict.warnings)

@@ -10,6 +10,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -17,7 +18,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from app.image.decrypt import DecryptionKey, payload_decryptor, unwrap_aes_key
-from app.image.errors import ImageError, ImageInvalid, SignatureInvalid, UntrustedKey
+from app.image.errors import (
+    ContentsUnproven,
+    ImageError,
+    ImageInvalid,
+    SignatureInvalid,
+    UntrustedKey,
+)
 from app.image.keys import KeyStore, TrustedKey
 from app.image.model import HASH_TLVS, SIGNATURE_TLVS, McubootImage, Tlv, TlvType
 from app.image.parse import parse_image
@@ -32,6 +39,28 @@ _SIG_ALGORITHM = {
     TlvType.ECDSA224: "ecdsa-p224",
 }
 _PREHASH = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}
+
+
+class VerdictKind(StrEnum):
+    """What a verification proved; the JSON `verdict` word (docs/image-verification.md)."""
+
+    VALID = "valid"
+    """The hash matches the bytes (as stored, or decrypted) and a trusted key's signature
+    verifies over it: contents and origin proven."""
+    UNSIGNED_CHECK = "unsigned-check"
+    """The hash matches the bytes, but no trusted key was given, so the signature (if any)
+    was not checked: the contents are intact, their origin unproven."""
+    ENCRYPTED_UNPROVEN = "encrypted-unproven"
+    """The header flags say encrypted and no decryption key was given: a trusted key's
+    signature verifies over the stored digest, but that digest was not checked against the
+    payload. The bootloader checks the contents after decryption; `valid` is false."""
+    INVALID = "invalid"
+    """Anything else: damaged, tampered, untrusted, or nothing could be checked."""
+
+    @property
+    def valid(self) -> bool:
+        """Only a payload hashed and found matching is ever valid (issue #12)."""
+        return self in (VerdictKind.VALID, VerdictKind.UNSIGNED_CHECK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,18 +90,27 @@ class Verdict:
     """Everything a technician or the upload flow needs to decide about one image."""
 
     label: str
-    valid: bool
+    kind: VerdictKind
     image: McubootImage | None
     hash: HashCheck | None
     signature: SignatureCheck
     encrypted: bool = False
+    """The header flags say the payload is encrypted (MCUboot's `IS_ENCRYPTED`)."""
     decrypted: bool = False
+    """The payload was decrypted with the given key to check its hash."""
+    clear_payload: bool = False
+    """Flagged encrypted, yet the payload as stored matches the hash (`imgtool sign --clear`):
+    meant for the primary slot; a bootloader with encryption rejects it in the secondary."""
     problems: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     image_index: int | None = None
     slot: int | None = None
     declared_version: str | None = field(default=None)
     """The version a package manifest claims, if any (a mismatch is a problem)."""
+
+    @property
+    def valid(self) -> bool:
+        return self.kind.valid
 
 
 def verify_bytes(
@@ -95,11 +133,13 @@ def verify_source(
     try:
         image = parse_image(source)
     except ImageError as exc:
-        return Verdict(label, False, None, None, SignatureCheck(), problems=(str(exc),))
+        return Verdict(
+            label, VerdictKind.INVALID, None, None, SignatureCheck(), problems=(str(exc),)
+        )
     except OSError as exc:
         return Verdict(
             label,
-            False,
+            VerdictKind.INVALID,
             None,
             None,
             SignatureCheck(),
@@ -127,6 +167,7 @@ class _Judge:
         self.problems: list[str] = []
         self.warnings: list[str] = list(image.warnings)
         self.region: bytearray | None = None  # the signed bytes, kept only for pure Ed25519
+        self.clear_payload = False
 
     def run(self) -> Verdict:
         image = self.image
@@ -139,41 +180,49 @@ class _Judge:
             )
         hash_check, decrypted = self._check_hash()
         signature = self._check_signature(hash_check)
-        # An encrypted hash that cannot be checked is acceptable only when no decryption key
-        # was offered (a key that failed to open the image is a problem already recorded).
-        unchecked_ok = image.encrypted and self.decrypt_key is None and self.keys is not None
-        hash_fine = hash_check is not None and (
-            hash_check.ok is True or (hash_check.ok is None and unchecked_ok)
-        )
-        valid = (
-            hash_fine
-            and (self.keys is None or signature.ok is True)
-            and not image.unknown_tail_bytes
-        )
+        kind = self._kind(hash_check, signature)
         if self.decrypt_key is not None and not image.encrypted:
             self.warnings.append("The image is not encrypted; the decryption key was not used.")
-        if image.encrypted and hash_check is not None and hash_check.ok is None:
+        if kind is VerdictKind.ENCRYPTED_UNPROVEN:
             self.warnings.append(
-                "The payload is encrypted: its hash cannot be checked without the decryption key."
+                "The payload is encrypted: the signature over its digest is valid, but the "
+                "contents cannot be checked without the decryption key; the bootloader checks "
+                "them after decryption."
             )
-            if self.keys is None:
-                self.problems.append(
-                    "Nothing could be verified: the image is encrypted and no trusted key was "
-                    "given (pass a public key, or the decryption key)."
-                )
-        if not valid and not self.problems:
+        elif self.keys is None and hash_check is not None and hash_check.ok is None:
+            # Encrypted (else ok is never None), no decryption key and no trusted key.
+            self.problems.append(
+                "Nothing could be verified: the image is encrypted and no trusted key was "
+                "given (pass a public key, or the decryption key)."
+            )
+        if kind is VerdictKind.INVALID and not self.problems:
             self.problems.append("The image could not be verified.")
         return Verdict(
             self.label,
-            valid,
+            kind,
             image,
             hash_check,
             signature,
             encrypted=image.encrypted,
             decrypted=decrypted,
+            clear_payload=self.clear_payload,
             problems=tuple(self.problems),
             warnings=tuple(self.warnings),
         )
+
+    def _kind(self, hash_check: HashCheck | None, signature: SignatureCheck) -> VerdictKind:
+        """The verdict: only a payload whose hash was checked against its bytes is valid."""
+        if self.image.unknown_tail_bytes or hash_check is None:
+            return VerdictKind.INVALID
+        signed_ok = self.keys is not None and signature.ok is True
+        if hash_check.ok is True:
+            if self.keys is None:
+                return VerdictKind.UNSIGNED_CHECK
+            return VerdictKind.VALID if signed_ok else VerdictKind.INVALID
+        unchecked = hash_check.ok is None and self.image.encrypted and self.decrypt_key is None
+        if unchecked and signed_ok:
+            return VerdictKind.ENCRYPTED_UNPROVEN
+        return VerdictKind.INVALID
 
     # -- hash -------------------------------------------------------------------------------
 
@@ -193,35 +242,40 @@ class _Judge:
                 f"{hashlib.new(algorithm).digest_size}."
             )
             return HashCheck(algorithm, tlv.value, False), False
-        aes_key = self._aes_key()
-        if self.image.encrypted and aes_key is None:
-            return HashCheck(algorithm, tlv.value, self._clear_payload(algorithm, tlv)), False
-        digest = self._digest(algorithm, aes_key)
-        ok = digest == tlv.value
-        if not ok and aes_key is not None and self._clear_payload(algorithm, tlv):
+        # First the payload as stored, whatever the flags say: a match proves the contents.
+        if self._digest(algorithm, None) == tlv.value:
+            if self.image.encrypted:
+                self.clear_payload = True
+                self.warnings.append(
+                    "The image is flagged encrypted but its payload is stored in clear "
+                    "(imgtool sign --clear): it is meant for the primary slot; a bootloader "
+                    "built with encryption decrypts what it finds in the secondary slot and "
+                    "will reject it there."
+                )
             return HashCheck(algorithm, tlv.value, True), False
-        if not ok:
-            what = "decrypted image" if aes_key else "image"
+        self.region = None  # not the signed bytes: a pure signature must not be checked on them
+        if not self.image.encrypted:
             self.problems.append(
-                f"The {what} hash does not match: the file is corrupted or was modified after "
+                "The image hash does not match: the file is corrupted or was modified after "
                 "signing."
             )
-        return HashCheck(algorithm, tlv.value, ok), aes_key is not None
-
-    def _clear_payload(self, algorithm: str, tlv: Tlv) -> bool | None:
-        """True when an "encrypted" image's payload is stored in clear (imgtool `--clear`).
-
-        Such factory images carry the ENC TLV and flag but plaintext, so their hash can be
-        checked as is. Otherwise None: the hash cannot be checked without decrypting.
-        """
-        if self._digest(algorithm, None) != tlv.value:
-            self.region = None  # ciphertext: a pure signature must not be checked against it
-            return None
-        self.warnings.append("The image is marked encrypted but its payload is stored in clear.")
-        return True
+            return HashCheck(algorithm, tlv.value, False), False
+        if self.decrypt_key is None:
+            return HashCheck(algorithm, tlv.value, None), False
+        aes_key = self._aes_key()
+        if aes_key is None:
+            return HashCheck(algorithm, tlv.value, None), False
+        ok = self._digest(algorithm, aes_key) == tlv.value
+        if not ok:
+            self.region = None
+            self.problems.append(
+                "The decrypted image hash does not match: the file is corrupted or was "
+                "modified after signing."
+            )
+        return HashCheck(algorithm, tlv.value, ok), True
 
     def _aes_key(self) -> bytes | None:
-        if not self.image.encrypted or self.decrypt_key is None:
+        if self.decrypt_key is None:
             return None
         try:
             return unwrap_aes_key(self.image, self.decrypt_key)
@@ -357,16 +411,32 @@ class _Judge:
         return _SIG_ALGORITHM.get(TlvType(sig_tlv.type), sig_tlv.name.lower())
 
 
-def require_valid(verdict: Verdict) -> Verdict:
-    """Return a valid verdict unchanged; raise the matching `ImageError` for an invalid one.
+def require_valid(verdict: Verdict, *, allow_encrypted_unproven: bool = False) -> Verdict:
+    """Return a verdict that may be uploaded unchanged; raise the matching `ImageError` otherwise.
+
+    An encrypted-unproven verdict passes only with `allow_encrypted_unproven` (the caller's
+    explicit, logged choice: the bootloader then is the only one to check the contents).
 
     Raises:
+        ContentsUnproven: encrypted, signature valid, contents not checked, and not allowed.
         ImageInvalid: the structure or the hash is wrong, or the image is unsigned.
         UntrustedKey: the image is signed by a key that is not trusted.
         SignatureInvalid: a trusted key's signature does not verify.
     """
     if verdict.valid:
         return verdict
+    if verdict.kind is VerdictKind.ENCRYPTED_UNPROVEN:
+        if allow_encrypted_unproven:
+            log.warning(
+                "%s: encrypted, contents not checked; uploading it by explicit choice",
+                verdict.label,
+            )
+            return verdict
+        raise ContentsUnproven(
+            f"{verdict.label} is encrypted: its signature is valid, but its contents cannot be "
+            "checked without the decryption key, so it is not called valid. Uploading it needs "
+            "an explicit choice (the bootloader checks the contents after decryption)."
+        )
     sentence = " ".join(verdict.problems)
     structure_ok = verdict.hash is not None and verdict.hash.ok is not False
     if structure_ok and verdict.signature.trusted is False:

@@ -14,14 +14,18 @@ from app.image.errors import ImageError
 from app.image.keys import KeyStore
 from app.image.package import verify_path
 from app.image.source import BytesSource, FileSource, ImageSource
-from app.image.verify import Verdict, require_valid
+from app.image.verify import Verdict, VerdictKind, require_valid
 from app.workflows.update_types import UpdateImage
 
 log = logging.getLogger(__name__)
 
 
 def load_update_images(
-    path: Path, keys: KeyStore | None = None, *, image: int | None = None
+    path: Path,
+    keys: KeyStore | None = None,
+    *,
+    image: int | None = None,
+    allow_encrypted_unproven: bool = False,
 ) -> list[UpdateImage]:
     """Verify the file with app/image and describe each image to install, in upload order.
 
@@ -29,14 +33,18 @@ def load_update_images(
     because on nRF5340-style devices image 1 is the network core, which must be updated before
     the application that depends on it (a manifest order of its own is kept otherwise).
 
+    `allow_encrypted_unproven` is the operator's explicit choice to upload an encrypted image
+    whose signature verifies but whose contents could not be checked (no decryption key).
+
     Raises:
         ImageError: an image is invalid (bad hash, untrusted key or bad signature when `keys`
-            is given); the sentence is the verdict's reason.
+            is given), or encrypted with its contents unproven and not allowed; the sentence
+            is the verdict's reason.
     """
     verdicts = verify_path(path, keys)
     result = []
     for position, verdict in enumerate(verdicts):
-        require_valid(verdict)
+        require_valid(verdict, allow_encrypted_unproven=allow_encrypted_unproven)
         if verdict.image is None or verdict.hash is None:  # valid verdicts always have both
             raise ImageError(f"{verdict.label}: the image could not be read.")
         number = image if image is not None and len(verdicts) == 1 else (verdict.image_index or 0)
@@ -50,6 +58,7 @@ def load_update_images(
                 open_source=_opener(path, verdict, len(verdicts) > 1),
                 order=position,
                 mcuboot=verdict.image,
+                contents_unproven=verdict.kind is VerdictKind.ENCRYPTED_UNPROVEN,
             )
         )
     numbers = [i.image for i in result]

@@ -16,6 +16,8 @@ Example::
     retries = 1
     station = "line 3"
     supervisor_password_sha256 = "..." # leaving operator mode in the GUI
+    allow_unverified_encrypted = false # true: flash an encrypted image without the decryption
+                                      # key (its signature must verify; contents unchecked)
 
     [targets]
     devices = ["udp:192.0.2.10:1337"] # explicit device specs
@@ -106,8 +108,12 @@ class Job:
         return ", ".join(i.version.smp_text for i in self.images)
 
 
-def load_job(path: Path) -> Job:
-    """Parse, validate and verify a TOML job file."""
+def load_job(path: Path, *, allow_encrypted_unproven: bool = False) -> Job:
+    """Parse, validate and verify a TOML job file.
+
+    `allow_encrypted_unproven` (the CLI flag) adds to the job's own
+    `allow_unverified_encrypted` key: either lets an encrypted-unproven image through.
+    """
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -132,6 +138,8 @@ def load_job(path: Path) -> Job:
         station=str(section.get("station", "")),
         operator=str(section.get("operator", "")),
         supervisor_password_sha256=_optional_str(section, "supervisor_password_sha256"),
+        allow_encrypted_unproven=allow_encrypted_unproven
+        or _bool(section, "allow_unverified_encrypted"),
     )
     targets_raw = _table(raw, "targets", required=False)
     targets = Targets(
@@ -174,6 +182,7 @@ def make_job(
     station: str = "",
     operator: str = "",
     supervisor_password_sha256: str | None = None,
+    allow_encrypted_unproven: bool = False,
 ) -> Job:
     """A job for one image (used by `slotwise flash FILE --device ...` and by load_job)."""
     try:
@@ -189,7 +198,11 @@ def make_job(
             raise JobError(f"cannot load trusted key {key_path}: {exc}") from exc
     try:
         pinned = _file_sha256(image_path)
-        images = load_update_images(image_path, store if key_paths else None)
+        images = load_update_images(
+            image_path,
+            store if key_paths else None,
+            allow_encrypted_unproven=allow_encrypted_unproven,
+        )
     except OSError as exc:
         raise JobError(f"cannot read image {image_path}: {exc.strerror or exc}") from exc
     except ImageError as exc:
@@ -252,6 +265,13 @@ def _optional_str(table: dict[str, Any], key: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise JobError(f"{key} in the job file must be a string")
+    return value
+
+
+def _bool(table: dict[str, Any], key: str) -> bool:
+    value = table.get(key, False)
+    if not isinstance(value, bool):
+        raise JobError(f"{key} in the job file must be true or false")
     return value
 
 

@@ -76,3 +76,6 @@ class UpdateImage:
     """Position in the file (manifest order)."""
     mcuboot: McubootImage | None = field(default=None, compare=False, repr=False)
     """The parsed image, for the slot-fit check."""
+    contents_unproven: bool = False
+    """Encrypted and let through by explicit choice: its hash was never checked against its
+    bytes (verdict encrypted-unproven); only the bootloader will check them."""

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -197,4 +198,30 @@ def flipped(src: Path, dst: Path, offset: int, bit: int = 0) -> Path:
 
 def truncated(src: Path, dst: Path, length: int) -> Path:
     dst.write_bytes(src.read_bytes()[:length])
+    return dst
+
+
+def with_unprotected_tlv(src: Path, dst: Path, tlv_type: int, value: bytes) -> Path:
+    """A copy of `src` with one TLV appended to its unprotected area (outside the signature).
+
+    The area's total is updated, so the file stays well formed: only the TLV is foreign.
+    """
+    data = bytearray(src.read_bytes())
+    header_size, protected_size, image_size = struct.unpack_from("<HHI", data, 8)
+    info = header_size + image_size + protected_size
+    magic, total = struct.unpack_from("<HH", data, info)
+    assert magic == 0x6907, "not an imgtool image"
+    entry = struct.pack("<HH", tlv_type, len(value)) + value
+    struct.pack_into("<HH", data, info, magic, total + len(entry))
+    data[info + total : info + total] = entry
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+def with_payload_byte(src: Path, dst: Path, index: int, value: int) -> Path:
+    """A copy of `src` whose payload byte `index` (from the payload start) is set to `value`."""
+    data = bytearray(src.read_bytes())
+    header_size = struct.unpack_from("<H", data, 8)[0]
+    data[header_size + index] = value
+    dst.write_bytes(bytes(data))
     return dst

@@ -16,6 +16,7 @@ def test_json_has_every_contract_field(images: dict[str, Case], keys: Keys) -> N
     assert rc == 0 and len(report) == 1
     item = report[0]
     assert item["valid"] is True and item["encrypted"] is False
+    assert item["verdict"] == "valid" and item["clear_payload"] is False
     assert item["hash"]["algorithm"] == "sha256" and item["hash"]["ok"] is True
     assert len(bytes.fromhex(item["hash"]["value"])) == 32
     assert item["signature"] == {"algorithm": "ecdsa-p256", "ok": True, "key": "ecdsa-p256.pub"}
@@ -65,14 +66,31 @@ def test_text_report_is_short_and_leads_with_the_verdict(
 
 
 def test_encrypted_report_and_decrypt_key(images: dict[str, Case], keys: Keys) -> None:
-    """--decrypt-key makes the hash checkable; the report says encrypted and decrypted."""
+    """Without --decrypt-key an encrypted image is encrypted-unproven (exit 1, valid false);
+    with it the hash is checked and the image is valid."""
     path = images["enc_x25519"].path
     rc, out, _ = run_cli("verify", path, "--key", keys.pub("ed25519"))
-    assert rc == 0 and "not checked (encrypted)" in out and "encrypted  yes" in out
+    assert rc == 1 and "not checked (encrypted)" in out and "encrypted  yes" in out
+    assert out.splitlines()[0].endswith(": ENCRYPTED, CONTENTS UNPROVEN \u2014 signature OK")
+    rc, (item,) = verify_json(path, "--key", keys.pub("ed25519"))
+    assert rc == 1 and item["valid"] is False and item["verdict"] == "encrypted-unproven"
+    assert item["signature"]["ok"] is True and item["hash"]["ok"] is None
     rc, (item,) = verify_json(
         path, "--key", keys.pub("ed25519"), "--decrypt-key", keys.priv("x25519")
     )
     assert rc == 0 and item["hash"]["ok"] is True and item["decrypted"] is True
+    assert item["verdict"] == "valid"
+
+
+def test_without_key_the_verdict_says_signature_not_checked(images: dict[str, Case]) -> None:
+    """Without --key a matching hash reads "HASH OK \u2014 signature not checked": exit 0, JSON
+    valid true, verdict unsigned-check."""
+    rc, out, _ = run_cli("verify", images["p256"].path)
+    assert rc == 0
+    assert out.splitlines()[0].endswith(": HASH OK \u2014 signature not checked")
+    assert "VALID" not in out.splitlines()[0]
+    rc, (item,) = verify_json(images["p256"].path)
+    assert rc == 0 and item["valid"] is True and item["verdict"] == "unsigned-check"
 
 
 def test_keystore_directory_is_used(images: dict[str, Case], keys: Keys, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from image_helpers import CLEAR_CASES, ENCRYPTED_CASES, Case, Keys, flipped
 
 from app.image import DecryptionFailed, KeyFileInvalid, KeyStore, load_decryption_key, verify_path
 from app.image.decrypt import unwrap_aes_key
-from app.image.verify import Verdict
+from app.image.verify import Verdict, VerdictKind
 
 
 def _one(path: Path, store: KeyStore | None, decrypt: Path | None = None) -> Verdict:
@@ -41,11 +41,16 @@ def test_decryption_round_trip_checks_the_hash(
 def test_clear_payload_of_an_encrypted_image_is_hashed_as_is(
     images: dict[str, Case], keys: Keys
 ) -> None:
-    """An image signed with --clear (ENC TLV, plaintext payload) has its hash checked as stored."""
+    """An image signed with --clear (ENC flag, plaintext payload) has its hash checked as stored,
+    and is reported as meant for the primary slot."""
     verdict = _one(images["enc_p256_clear"].path, None)
+    assert verdict.kind is VerdictKind.UNSIGNED_CHECK
     assert verdict.valid and verdict.encrypted and not verdict.decrypted
+    assert verdict.clear_payload
     assert verdict.hash is not None and verdict.hash.ok is True
-    assert any("stored in clear" in w for w in verdict.warnings)
+    assert any("stored in clear" in w and "primary slot" in w for w in verdict.warnings)
+    verdict = _one(images["enc_p256_clear"].path, _store(keys, "ecdsa-p256"))
+    assert verdict.kind is VerdictKind.VALID and verdict.clear_payload
 
 
 # A pure signature covers the plaintext, so it needs the decryption key: tested on its own.
@@ -53,15 +58,17 @@ SECRET = [n for n in ENCRYPTED_CASES if n not in CLEAR_CASES and not n.endswith(
 
 
 @pytest.mark.parametrize("name", SECRET)
-def test_without_decryption_key_only_the_signature_is_checked(
+def test_without_decryption_key_the_contents_stay_unproven(
     name: str, images: dict[str, Case], keys: Keys
 ) -> None:
-    """Without the decryption key the hash is unchecked (None) and the signature decides."""
+    """Without the decryption key the hash is unchecked (None): the signature verifies, but the
+    verdict is encrypted-unproven and never valid."""
     signer = ENCRYPTED_CASES[name][0]
     verdict = _one(images[name].path, _store(keys, signer))
-    assert verdict.valid and verdict.encrypted and not verdict.decrypted
+    assert verdict.kind is VerdictKind.ENCRYPTED_UNPROVEN
+    assert not verdict.valid and verdict.encrypted and not verdict.decrypted
     assert verdict.hash is not None and verdict.hash.ok is None
-    assert verdict.signature.ok is True
+    assert verdict.signature.ok is True and not verdict.problems
 
 
 def test_pure_signature_of_an_encrypted_image_needs_the_decryption_key(

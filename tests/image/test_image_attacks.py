@@ -1,0 +1,176 @@
+"""The audit's attack files (issue #12), made from real imgtool output: no tool of ours calls them
+valid, and `upload` and `flash` refuse them before a byte reaches the device.
+
+Each attack changes payload bytes of a signed image and then tries to make the verifier skip
+the hash: an unprotected ENC_* TLV appended to a clear-flagged image (the unprotected area is
+outside the signature), an `imgtool sign --clear` image, and a protected custom TLV whose
+type is turned into ENC_RSA2048 (0x30).
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+from image_helpers import (
+    Case,
+    Keys,
+    imgtool_batch,
+    run_cli,
+    verify_json,
+    with_payload_byte,
+    with_unprotected_tlv,
+)
+
+from app.image.model import TlvType
+from tests.upload.conftest import ThreadedSim, sim_device
+
+ENC_TLVS = (
+    TlvType.ENC_RSA2048,
+    TlvType.ENC_KW,
+    TlvType.ENC_EC256,
+    TlvType.ENC_X25519,
+    TlvType.ENC_X25519_SHA512,
+)
+
+
+def _protected_type_flipped(src: Path, dst: Path, new_type: int) -> Path:
+    """A copy of `src` whose first protected TLV has type `new_type` (its bytes are hashed)."""
+    data = bytearray(src.read_bytes())
+    header_size, protected_size, image_size = struct.unpack_from("<HHI", data, 8)
+    assert protected_size, "needs a protected TLV area"
+    struct.pack_into("<H", data, header_size + image_size + 4, new_type)
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+@pytest.fixture(scope="module")
+def attacks(
+    images: dict[str, Case], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[Path, str]]:
+    """Attack name -> (file, the key type whose public key "trusts" it)."""
+    out = tmp_path_factory.mktemp("attacks")
+    made: dict[str, tuple[Path, str]] = {}
+    tampered = with_payload_byte(images["p256"].path, out / "p256.tampered.bin", 100, 0x42)
+    for tlv in ENC_TLVS:
+        path = with_unprotected_tlv(tampered, out / f"enc_tlv_{tlv.name}.bin", tlv, bytes(80))
+        made[f"enc_tlv_{tlv.name}"] = (path, "ecdsa-p256")
+    made["clear_tampered"] = (
+        with_payload_byte(images["enc_p256_clear"].path, out / "clear.tampered.bin", 100, 0x42),
+        "ecdsa-p256",
+    )
+    made["protected_type_0x30"] = (
+        _protected_type_flipped(images["p256_protected"].path, out / "prot30.bin", 0x30),
+        "ecdsa-p256",
+    )
+    return made
+
+
+ATTACKS = [f"enc_tlv_{t.name}" for t in ENC_TLVS] + ["clear_tampered", "protected_type_0x30"]
+
+
+def test_imgtool_rejects_every_attack_file(
+    attacks: dict[str, tuple[Path, str]], keys: Keys
+) -> None:
+    """The reference: `imgtool verify` says each attack file has an invalid hash."""
+    jobs = [["verify", "-k", keys.priv(kind), path] for path, kind in attacks.values()]
+    for name, result in zip(attacks, imgtool_batch(jobs), strict=True):
+        assert result["rc"] != 0, name
+        assert "invalid hash" in result["stdout"] + result["stderr"], name
+
+
+@pytest.mark.parametrize("name", ATTACKS)
+def test_verify_never_calls_an_attack_valid(
+    name: str, attacks: dict[str, tuple[Path, str]], keys: Keys
+) -> None:
+    """`verify --key` exits 1 with valid false; with or without a key, never "valid"."""
+    path, kind = attacks[name]
+    rc, (item,) = verify_json(path, "--key", keys.pub(kind))
+    assert rc == 1 and item["valid"] is False
+    assert item["verdict"] in ("invalid", "encrypted-unproven")
+    rc, (item,) = verify_json(path)
+    assert rc == 1 and item["valid"] is False
+
+
+@pytest.mark.parametrize("name", ["enc_tlv_ENC_X25519", "protected_type_0x30"])
+def test_enc_tlv_on_a_clear_image_does_not_make_it_encrypted(
+    name: str, attacks: dict[str, tuple[Path, str]], keys: Keys
+) -> None:
+    """The header flags decide "encrypted": the payload hash is checked and found wrong."""
+    path, kind = attacks[name]
+    _rc, (item,) = verify_json(path, "--key", keys.pub(kind))
+    assert item["verdict"] == "invalid" and item["encrypted"] is False
+    assert item["hash"]["ok"] is False
+
+
+@pytest.mark.parametrize("name", ATTACKS)
+def test_upload_with_key_refuses_before_sending(
+    name: str, attacks: dict[str, tuple[Path, str]], keys: Keys
+) -> None:
+    """`upload --key` exits 1 with one line, and the device never hears a request."""
+    path, kind = attacks[name]
+    with ThreadedSim(sim_device()) as sim:
+        rc, out, err = run_cli("-d", sim.spec, "upload", path, "--key", keys.pub(kind))
+        assert sim.device.counters["requests"] == 0
+    assert rc == 1 and "uploaded" not in out
+    assert "Traceback" not in err and err.startswith("slotwise: ")
+
+
+@pytest.mark.parametrize("name", ATTACKS)
+def test_flash_refuses_before_sending(
+    name: str, attacks: dict[str, tuple[Path, str]], keys: Keys, tmp_path: Path
+) -> None:
+    """`flash --key --device` exits 1, writes no PASS row, and sends nothing."""
+    path, kind = attacks[name]
+    report = tmp_path / "rows.csv"
+    with ThreadedSim(sim_device()) as sim:
+        rc, out, err = run_cli(
+            "flash", path, "--key", keys.pub(kind), "--device", sim.spec, "--report", report
+        )
+        assert sim.device.counters["requests"] == 0
+    assert rc == 1 and "PASS" not in out
+    assert not report.exists() or "PASS" not in report.read_text()
+    assert "Traceback" not in err and err.startswith("slotwise: ")
+
+
+def test_encrypted_upload_needs_the_explicit_flag(images: dict[str, Case], keys: Keys) -> None:
+    """A real encrypted image (signature valid, contents unproven) is refused by `upload`
+    unless --allow-unverified-encrypted is given; then it goes, with a warning."""
+    path = images["enc_p256"].path
+    with ThreadedSim(sim_device()) as sim:
+        rc, _out, err = run_cli("-d", sim.spec, "upload", path, "--key", keys.pub("ecdsa-p256"))
+        assert rc == 1 and sim.device.counters["requests"] == 0
+        assert "encrypted" in err and "explicit choice" in err
+        rc, out, err = run_cli(
+            "-d",
+            sim.spec,
+            "upload",
+            path,
+            "--key",
+            keys.pub("ecdsa-p256"),
+            "--mode",
+            "none",
+            "--allow-unverified-encrypted",
+        )
+        assert sim.device.counters["requests"] > 0
+    assert rc == 0 and "uploaded and verified" in out
+    assert "contents were NOT checked" in err
+
+
+def test_flash_job_key_allows_an_encrypted_image(
+    images: dict[str, Case], keys: Keys, tmp_path: Path
+) -> None:
+    """A job file needs `allow_unverified_encrypted = true` to flash an encrypted image."""
+    image = images["enc_p256"].path
+    job = tmp_path / "job.toml"
+    base = f'[job]\nimage = "{image}"\nkeys = ["{keys.pub("ecdsa-p256")}"]\nmode = "none"\n'
+    job.write_text(base)
+    with ThreadedSim(sim_device()) as sim:
+        rc, out, err = run_cli("flash", "--job", job, "--device", sim.spec)
+        assert rc == 1 and sim.device.counters["requests"] == 0
+        assert "explicit choice" in err
+        job.write_text(base + "allow_unverified_encrypted = true\n")
+        rc, out, err = run_cli("flash", "--job", job, "--device", sim.spec)
+        assert sim.device.counters["requests"] > 0
+    assert rc == 0 and "PASS" in out and "contents were NOT checked" in err
