@@ -45,13 +45,45 @@ def running_sim(*args: str, state_dir: Path | None = None) -> Iterator[tuple[str
             raise AssertionError(f"slotwise sim did not start: {line!r} {err}")
         yield line.split()[-1], line
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
+        _stop(proc)
+
+
+@contextmanager
+def running_controllers(count: int = 2, *args: str) -> Iterator[list[str]]:
+    """Fresh Bumble virtual controllers on one link in their own process (app/sim/ble_link.py);
+    yields one HCI spec per controller. Always stopped on exit: a controller keeps the
+    connection of a host that went away, so every test gets its own."""
+    command = [sys.executable, "-m", "app.sim.ble_link", "--controllers", str(count), *args]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert proc.stdout is not None
+        out = ""
+        while out.count("\n") < count:  # os.read: the lines may arrive in one read
+            ready, _, _ = select.select([proc.stdout], [], [], 20)
+            chunk = os.read(proc.stdout.fileno(), 4096).decode() if ready else ""
+            if not chunk:
                 proc.kill()
-                proc.wait(timeout=5)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+                _, err = proc.communicate(timeout=5)
+                raise AssertionError(f"controllers did not start: {out!r} {err}")
+            out += chunk
+        specs = [line.split()[-1] for line in out.splitlines() if line.startswith("controller ")]
+        assert len(specs) == count, out
+        yield specs
+    finally:
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()

@@ -7,13 +7,18 @@ import asyncio
 import contextlib
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.cli.connect import UsageError
 from app.sim.device import SimConfig, SimDevice
 from app.sim.link import LinkModel
+from app.sim.runtime import SimRuntime
 from app.sim.serial_endpoint import PtySimServer
 from app.sim.serve import UdpSimServer
 from app.transport.udp import parse_udp_address
+
+if TYPE_CHECKING:
+    from app.sim.bumble_peripheral import BumbleSimServer
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,6 +34,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         action="store_true",
         help="also serve SMP over the serial console framing on a new pseudo-terminal "
         "(prints `listening serial /dev/pts/N`; UDP then only with --udp)",
+    )
+    p.add_argument(
+        "--ble-hci",
+        metavar="SPEC",
+        help="also serve SMP as a BLE peripheral on this Bumble HCI transport: a virtual "
+        "controller (tcp-client:127.0.0.1:PORT, see python -m app.sim.ble_link), a USB "
+        "dongle (usb:0) or a serial one (serial:/dev/ttyACM0,1000000); it advertises the SMP "
+        "service and the device name, takes one central at a time and advertises again after "
+        "a disconnect or reset (prints `listening ble ADDRESS`; UDP then only with --udp)",
     )
     p.add_argument(
         "--baud",
@@ -119,7 +133,8 @@ async def _serve(args: argparse.Namespace) -> int:
     except ValueError as exc:  # impossible sizes, unknown profile
         raise UsageError(str(exc)) from exc
     link = link_from_args(args)
-    servers: list[UdpSimServer | PtySimServer] = []
+    servers: list[UdpSimServer | PtySimServer | BumbleSimServer] = []
+    runtimes: list[SimRuntime] = []
     if args.baud is not None and args.baud <= 0:
         raise UsageError("--baud must be a positive number of bits per second")
     try:
@@ -131,7 +146,11 @@ async def _serve(args: argparse.Namespace) -> int:
                 raise UsageError(f"cannot open a pseudo-terminal: {exc}") from exc
             servers.append(pty)
             print(f"listening serial {pty.path}", flush=True)
-        for text in args.udp or ([] if args.serial_pty else ["127.0.0.1:1337"]):
+        if args.ble_hci:
+            runtimes.append(SimRuntime(device, link))
+            servers.append(await _start_ble(runtimes[-1], args.ble_hci))
+        only_others = args.serial_pty or args.ble_hci
+        for text in args.udp or ([] if only_others else ["127.0.0.1:1337"]):
             try:
                 host, port = parse_udp_address(text)
             except ValueError as exc:
@@ -145,9 +164,24 @@ async def _serve(args: argparse.Namespace) -> int:
             print(f"listening udp {server.address}", flush=True)
         await _wait_for_stop()
     finally:
-        for server in servers:
-            await server.stop()
+        for endpoint in servers:
+            await endpoint.stop()
+        for runtime in runtimes:
+            await runtime.stop()  # the BLE server's (the UDP and pty servers own theirs)
     return 0
+
+
+async def _start_ble(runtime: SimRuntime, hci: str) -> BumbleSimServer:
+    """The device as a BLE peripheral on a Bumble controller (its stack in this process)."""
+    try:
+        from app.sim.bumble_peripheral import BumbleSimServer
+    except ImportError as exc:
+        raise UsageError(f"--ble-hci needs Bumble (pip install bumble): {exc}") from exc
+    await runtime.start()
+    server = BumbleSimServer(runtime, hci=hci)
+    await server.start()
+    print(f"listening ble {server.address}", flush=True)
+    return server
 
 
 async def _wait_for_stop() -> None:

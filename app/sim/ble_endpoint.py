@@ -7,21 +7,18 @@ the ATT MTU (min of both sides), connection events (`conn_interval_s`, `packets_
 in each direction), write-without-response + notify on the SMP characteristic only, device-side
 reassembly on or off (§2.2), security that rejects the CCCD write until paired (§2.1),
 disconnects and a fresh random address after reset. `simulated_ble_transport()` gives the
-GUI's demo mode a ready BleTransport. `BumbleSimServer` serves the same device as a real GATT
-server on a Bumble host (a virtual controller on a LocalLink, or a real one), so the Bumble
-backend is tested end to end through a real host stack.
+GUI's demo mode a ready BleTransport. The same device as a real GATT server on a Bumble host
+is app/sim/bumble_peripheral.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import math
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 from app.sim.runtime import SimRuntime
 from app.smp.framing import PacketAssembler, split_for_att
@@ -363,109 +360,7 @@ def simulated_ble_transport(
     )
 
 
-class BumbleSimServer:
-    """The simulator as a Bumble GATT server advertising the SMP service."""
-
-    def __init__(
-        self,
-        runtime: SimRuntime,
-        *,
-        link: Any,
-        address: str = "C0:B0:00:00:00:01",
-        mtu: int = 247,
-        reassembly: bool = True,
-    ) -> None:
-        self.runtime = runtime
-        self._link = link
-        self.address = address
-        self.mtu = mtu
-        self.reassembly = reassembly
-        self.device: Any = None
-        self._char: Any = None
-        self._assemblers: dict[int, PacketAssembler] = {}
-        self._outboxes: dict[int, asyncio.Queue[bytes]] = {}
-        self._senders: dict[int, asyncio.Task[None]] = {}
-
-    async def start(self) -> None:
-        from bumble import gatt, hci
-        from bumble.controller import Controller
-        from bumble.device import Device
-        from bumble.host import Host
-        from bumble.transport.common import AsyncPipeSink
-
-        controller = Controller("slotwise-sim", link=self._link)
-        device = Device(
-            name=self.runtime.device.config.name,
-            address=hci.Address(self.address),
-            host=Host(controller, AsyncPipeSink(controller)),
-        )
-        props = gatt.Characteristic.Properties
-        self._char = gatt.Characteristic(
-            SMP_CHARACTERISTIC_UUID,
-            props.WRITE_WITHOUT_RESPONSE | props.NOTIFY,
-            gatt.Characteristic.WRITEABLE,
-            gatt.CharacteristicValue(write=self._written),
-        )
-        device.add_service(gatt.Service(SMP_SERVICE_UUID, [self._char]))
-        device.gatt_server.max_mtu = self.mtu
-        device.on("connection", self._connected)
-        await device.power_on()
-        await device.start_advertising(auto_restart=True)
-        self.device = device
-
-    async def stop(self) -> None:
-        await self.disconnect_all()
-        for task in self._senders.values():
-            task.cancel()
-        for task in self._senders.values():
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._senders.clear()
-        if self.device is not None:
-            with contextlib.suppress(Exception):
-                await self.device.power_off()
-            self.device = None
-
-    async def disconnect_all(self) -> None:
-        """Drop every link (reset, out of range)."""
-        if self.device is not None:
-            for connection in list(self.device.connections.values()):
-                with contextlib.suppress(Exception):
-                    await connection.disconnect()
-
-    def _connected(self, connection: Any) -> None:
-        handle = connection.handle
-        self._assemblers[handle] = PacketAssembler(self.runtime.device.config.buf_size)
-        self._outboxes[handle] = asyncio.Queue()
-        self._senders[handle] = asyncio.create_task(self._sender(connection), name="sim-ble-notify")
-        connection.on("disconnection", lambda _reason: self._gone(handle))
-
-    def _gone(self, handle: int) -> None:
-        self._assemblers.pop(handle, None)
-        self._outboxes.pop(handle, None)
-        task = self._senders.pop(handle, None)
-        if task is not None:
-            task.cancel()
-
-    def _written(self, connection: Any, value: bytes) -> None:
-        assembler = self._assemblers.get(connection.handle)
-        if assembler is None:
-            return
-        packets = assembler.feed(bytes(value)) if self.reassembly else [bytes(value)]
-        outbox = self._outboxes[connection.handle]
-        for packet in packets:
-            self.runtime.deliver(packet, outbox.put_nowait)
-
-    async def _sender(self, connection: Any) -> None:
-        outbox = self._outboxes[connection.handle]
-        while True:
-            packet = await outbox.get()
-            for chunk in split_for_att(packet, connection.att_mtu - 3):
-                await self.device.notify_subscriber(connection, self._char, chunk)
-
-
 __all__ = [
-    "BumbleSimServer",
     "FakeBleScanner",
     "FakeGattClient",
     "FakeRadio",

@@ -86,6 +86,8 @@ class SimRuntime:
         self._boot_task: asyncio.Task[None] | None = None
         self.reboot_listeners: list[Callable[[], None]] = []
         """Called when the device starts rebooting: endpoints drop their links (BLE)."""
+        self.boot_listeners: list[Callable[[], None]] = []
+        """Called when the device has booted again: endpoints advertise again (BLE)."""
 
     @property
     def booting(self) -> bool:
@@ -185,6 +187,8 @@ class SimRuntime:
         self.device.reboot()
         await asyncio.sleep(self.boot_s)
         self._booting = False
+        for listener in list(self.boot_listeners):
+            listener()
 
     def _at(self, when: float, callback: Callable[..., object], *args: object) -> None:
         loop = asyncio.get_running_loop()

@@ -12,7 +12,7 @@ from bumble.link import LocalLink
 
 from app.client import SmpClient
 from app.errors import TransportClosed
-from app.sim.ble_endpoint import BumbleSimServer
+from app.sim.bumble_peripheral import BumbleSimServer
 from app.sim.device import SimConfig, SimDevice
 from app.sim.mcuboot import build_image
 from app.sim.runtime import ReplySink, SimRuntime
