@@ -23,3 +23,7 @@ class TransportTimeout(TransportError, TimeoutError):
 
 class ProtocolError(SlotwiseError):
     """Bytes from the device did not form a valid SMP message."""
+
+
+class DecodeError(ProtocolError):
+    """Bytes that are not a valid SMP header, CBOR body or message of the expected shape."""

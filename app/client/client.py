@@ -18,9 +18,9 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import app.smp.groups  # noqa: F401 - registers every request type
-from app.errors import TransportClosed, TransportTimeout
+from app.errors import DecodeError, TransportClosed, TransportTimeout
 from app.smp.codec import decode_body
-from app.smp.errors import DecodeError, DeviceError, MgmtErr
+from app.smp.errors import DeviceError, MgmtErr
 from app.smp.groups import enum, fs, img, os, settings, shell, stat, zbasic
 from app.smp.groups import log as logs
 from app.smp.header import Header, Version

@@ -10,8 +10,8 @@ import logging
 from dataclasses import dataclass, replace
 
 from app.client.client import SmpClient
-from app.errors import TransportTimeout
-from app.smp.errors import DecodeError, DeviceError
+from app.errors import DecodeError, TransportTimeout
+from app.smp.errors import DeviceError
 from app.smp.groups import img
 from app.smp.message import encode_request
 from app.transport.base import LinkInfo

@@ -34,9 +34,9 @@ from app.client.sizing import (
     read_buffers,
     request_limit,
 )
-from app.errors import SlotwiseError, TransportClosed, TransportError, TransportTimeout
+from app.errors import DecodeError, SlotwiseError, TransportClosed, TransportError, TransportTimeout
 from app.image.source import ImageSource
-from app.smp.errors import DecodeError, DeviceError, MgmtErr
+from app.smp.errors import DeviceError, MgmtErr
 from app.smp.groups import img
 from app.transport.base import LinkInfo
 

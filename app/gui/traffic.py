@@ -6,8 +6,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from app.errors import DecodeError
 from app.smp.codec import decode_body
-from app.smp.errors import DecodeError
 from app.smp.header import Header, group_name
 
 MAX_INLINE_BYTES = 16

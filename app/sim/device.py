@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.errors import DecodeError
 from app.sim import handlers as _handlers  # noqa: F401  (registers every handler)
 from app.sim.handlers.base import (
     HANDLERS,
@@ -46,7 +47,7 @@ from app.sim.reboot import boot_all
 from app.sim.slots import ERASE_PAGE, Slot
 from app.sim.state import StateStore
 from app.sim.translate import v1_code
-from app.smp.errors import DecodeError, MgmtErr
+from app.smp.errors import MgmtErr
 from app.smp.groups.os import BootloaderMode
 from app.smp.header import HEADER_SIZE, Header, Op
 from app.smp.message import Request, decode_packet, encode_packet, request_class

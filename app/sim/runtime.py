@@ -16,9 +16,10 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from app.errors import DecodeError
 from app.sim.device import SimDevice
 from app.sim.link import LinkModel
-from app.smp.errors import DecodeError, MgmtErr
+from app.smp.errors import MgmtErr
 from app.smp.header import Header
 from app.smp.message import encode_packet
 

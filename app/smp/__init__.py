@@ -3,8 +3,9 @@
 Pure: no I/O and no asyncio, so the client and the simulator share every encoder and decoder.
 """
 
+from app.errors import DecodeError
 from app.smp.codec import decode_body
-from app.smp.errors import DecodeError, DeviceError, MgmtErr
+from app.smp.errors import DeviceError, MgmtErr
 from app.smp.header import HEADER_SIZE, Group, Header, Op, Version
 from app.smp.message import (
     Request,

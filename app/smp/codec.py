@@ -11,7 +11,7 @@ from typing import Any
 
 import cbor2
 
-from app.smp.errors import DecodeError
+from app.errors import DecodeError
 
 _MAX_DEPTH = 16
 """Zephyr limits nesting far below this; deeper input is hostile or corrupt."""

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import IntEnum
-from typing import Any
+from typing import Any, TypeVar
 
-from app.errors import ProtocolError, SlotwiseError
+from app.errors import DecodeError, SlotwiseError
+from app.smp.header import Group, group_name
 
-
-class DecodeError(ProtocolError):
-    """Bytes that are not a valid SMP header, CBOR body or message of the expected shape."""
+E = TypeVar("E", bound=IntEnum)
 
 
 class MgmtErr(IntEnum):
@@ -150,17 +149,17 @@ class ZephyrBasicErr(IntEnum):
     FLASH_ERASE_FAILED = 4
 
 
-GROUP_ERRORS: dict[int, type[IntEnum]] = {
-    0: OsErr,
-    1: ImgErr,
-    2: StatErr,
-    3: SettingsErr,
-    8: FsErr,
-    9: ShellErr,
-    10: EnumErr,
-    63: ZephyrBasicErr,
+GROUP_ERRORS: dict[Group, type[IntEnum]] = {
+    Group.OS: OsErr,
+    Group.IMAGE: ImgErr,
+    Group.STAT: StatErr,
+    Group.SETTINGS: SettingsErr,
+    Group.FS: FsErr,
+    Group.SHELL: ShellErr,
+    Group.ENUM: EnumErr,
+    Group.ZEPHYR_BASIC: ZephyrBasicErr,
 }
-"""Per-group (v2 `err.rc`) code tables, keyed by group id."""
+"""Per-group (v2 `err.rc`) code tables. IntEnum keys, so a raw group id looks them up too."""
 
 _SMP_SENTENCES: dict[int, str] = {
     MgmtErr.EUNKNOWN: "the device reported an unspecified error",
@@ -179,47 +178,84 @@ _SMP_SENTENCES: dict[int, str] = {
     MgmtErr.UNSUPPORTED_TOO_NEW: "the device does not understand this SMP version",
 }
 
-_GROUP_SENTENCES: dict[tuple[int, int], str] = {
-    (0, OsErr.INVALID_FORMAT): "the device does not know that OS info format character",
-    (0, OsErr.QUERY_YIELDS_NO_ANSWER): "the bootloader does not answer that query",
-    (0, OsErr.RTC_NOT_SET): "the device clock has never been set",
-    (0, OsErr.RTC_COMMAND_FAILED): "the device clock could not be read or set",
-    (1, ImgErr.NO_IMAGE): "the slot holds no image",
-    (1, ImgErr.HASH_NOT_FOUND): "no slot on the device holds an image with that hash",
-    (1, ImgErr.NO_FREE_SLOT): "no free slot: the secondary slot is in use (an image is pending, "
-    "or a test image runs unconfirmed: confirm it or reset first)",
-    (1, ImgErr.INVALID_SLOT): "there is no such slot on the device",
-    (1, ImgErr.INVALID_OFFSET): "the upload request has no offset",
-    (1, ImgErr.INVALID_LENGTH): "the first upload chunk has no total length",
-    (1, ImgErr.INVALID_IMAGE_HEADER): "the first upload chunk is shorter than an image header",
-    (1, ImgErr.INVALID_IMAGE_HEADER_MAGIC): "the file is not an MCUboot image (bad header magic)",
-    (1, ImgErr.INVALID_HASH): "the image hash is malformed (it must be 32 bytes)",
-    (1, ImgErr.CURRENT_VERSION_IS_NEWER): "the device already runs this version or a newer one",
-    (1, ImgErr.IMAGE_ALREADY_PENDING): "another image is already pending for the next boot",
-    (1, ImgErr.INVALID_IMAGE_TOO_LARGE): "the image is too large for the slot",
-    (1, ImgErr.INVALID_IMAGE_DATA_OVERRUN): "the upload ran past the declared image length",
-    (1, ImgErr.IMAGE_CONFIRMATION_DENIED): "the device does not allow confirming that image",
+_GROUP_SENTENCES: dict[tuple[Group, int], str] = {
+    (Group.OS, OsErr.INVALID_FORMAT): "the device does not know that OS info format character",
+    (Group.OS, OsErr.QUERY_YIELDS_NO_ANSWER): "the bootloader does not answer that query",
+    (Group.OS, OsErr.RTC_NOT_SET): "the device clock has never been set",
+    (Group.OS, OsErr.RTC_COMMAND_FAILED): "the device clock could not be read or set",
+    (Group.IMAGE, ImgErr.NO_IMAGE): "the slot holds no image",
+    (Group.IMAGE, ImgErr.HASH_NOT_FOUND): "no slot on the device holds an image with that hash",
     (
-        1,
+        Group.IMAGE,
+        ImgErr.NO_FREE_SLOT,
+    ): "no free slot: the secondary slot is in use (an image is pending, "
+    "or a test image runs unconfirmed: confirm it or reset first)",
+    (Group.IMAGE, ImgErr.INVALID_SLOT): "there is no such slot on the device",
+    (Group.IMAGE, ImgErr.INVALID_OFFSET): "the upload request has no offset",
+    (Group.IMAGE, ImgErr.INVALID_LENGTH): "the first upload chunk has no total length",
+    (
+        Group.IMAGE,
+        ImgErr.INVALID_IMAGE_HEADER,
+    ): "the first upload chunk is shorter than an image header",
+    (
+        Group.IMAGE,
+        ImgErr.INVALID_IMAGE_HEADER_MAGIC,
+    ): "the file is not an MCUboot image (bad header magic)",
+    (Group.IMAGE, ImgErr.INVALID_HASH): "the image hash is malformed (it must be 32 bytes)",
+    (
+        Group.IMAGE,
+        ImgErr.CURRENT_VERSION_IS_NEWER,
+    ): "the device already runs this version or a newer one",
+    (
+        Group.IMAGE,
+        ImgErr.IMAGE_ALREADY_PENDING,
+    ): "another image is already pending for the next boot",
+    (Group.IMAGE, ImgErr.INVALID_IMAGE_TOO_LARGE): "the image is too large for the slot",
+    (
+        Group.IMAGE,
+        ImgErr.INVALID_IMAGE_DATA_OVERRUN,
+    ): "the upload ran past the declared image length",
+    (
+        Group.IMAGE,
+        ImgErr.IMAGE_CONFIRMATION_DENIED,
+    ): "the device does not allow confirming that image",
+    (
+        Group.IMAGE,
         ImgErr.IMAGE_SETTING_TEST_TO_ACTIVE_DENIED,
     ): "that image is the one already running, so it cannot be marked for test "
     "(the uploaded file is identical to the running image)",
-    (1, ImgErr.FLASH_WRITE_FAILED): "writing flash failed on the device",
-    (1, ImgErr.FLASH_ERASE_FAILED): "erasing flash failed on the device",
-    (2, StatErr.INVALID_GROUP): "the device has no statistics group of that name",
-    (3, SettingsErr.KEY_NOT_FOUND): "the device has no setting of that name",
-    (3, SettingsErr.KEY_TOO_LONG): "the setting name is too long for the device",
-    (8, FsErr.FILE_NOT_FOUND): "the file does not exist on the device",
-    (8, FsErr.FILE_IS_DIRECTORY): "that path is a directory",
-    (8, FsErr.FILE_INVALID_NAME): "the device rejected the file path",
-    (8, FsErr.FILE_OFFSET_NOT_VALID): "the file upload offset does not match the device's file",
-    (8, FsErr.MOUNT_POINT_NOT_FOUND): "no file system is mounted at that path",
-    (8, FsErr.READ_ONLY_FILESYSTEM): "the file system is read-only",
-    (8, FsErr.CHECKSUM_HASH_NOT_FOUND): "the device does not support that hash or checksum type",
-    (9, ShellErr.COMMAND_TOO_LONG): "the shell command is too long for the device",
-    (9, ShellErr.EMPTY_COMMAND): "the shell command is empty",
-    (10, EnumErr.INDEX_TOO_LARGE): "there is no group at that index",
+    (Group.IMAGE, ImgErr.FLASH_WRITE_FAILED): "writing flash failed on the device",
+    (Group.IMAGE, ImgErr.FLASH_ERASE_FAILED): "erasing flash failed on the device",
+    (Group.STAT, StatErr.INVALID_GROUP): "the device has no statistics group of that name",
+    (Group.SETTINGS, SettingsErr.KEY_NOT_FOUND): "the device has no setting of that name",
+    (Group.SETTINGS, SettingsErr.KEY_TOO_LONG): "the setting name is too long for the device",
+    (Group.FS, FsErr.FILE_NOT_FOUND): "the file does not exist on the device",
+    (Group.FS, FsErr.FILE_IS_DIRECTORY): "that path is a directory",
+    (Group.FS, FsErr.FILE_INVALID_NAME): "the device rejected the file path",
+    (
+        Group.FS,
+        FsErr.FILE_OFFSET_NOT_VALID,
+    ): "the file upload offset does not match the device's file",
+    (Group.FS, FsErr.MOUNT_POINT_NOT_FOUND): "no file system is mounted at that path",
+    (Group.FS, FsErr.READ_ONLY_FILESYSTEM): "the file system is read-only",
+    (
+        Group.FS,
+        FsErr.CHECKSUM_HASH_NOT_FOUND,
+    ): "the device does not support that hash or checksum type",
+    (Group.SHELL, ShellErr.COMMAND_TOO_LONG): "the shell command is too long for the device",
+    (Group.SHELL, ShellErr.EMPTY_COMMAND): "the shell command is empty",
+    (Group.ENUM, EnumErr.INDEX_TOO_LARGE): "there is no group at that index",
 }
+
+
+def _member(table: type[E] | None, rc: int) -> E | None:
+    """The code `rc` names in `table`, or None for a code (or table) this build does not know."""
+    if table is None:
+        return None
+    try:
+        return table(rc)
+    except ValueError:
+        return None
 
 
 class DeviceError(SlotwiseError):
@@ -252,13 +288,11 @@ class DeviceError(SlotwiseError):
     @property
     def code_name(self) -> str:
         if self.group_error:
-            table = GROUP_ERRORS.get(self.error_group)
-            if table is not None and self.rc in table._value2member_map_:
-                return table(self.rc).name
-            return f"GROUP_{self.error_group}_ERROR_{self.rc}"
-        if self.rc in MgmtErr._value2member_map_:
-            return MgmtErr(self.rc).name
-        return f"ERROR_{self.rc}"
+            group = _member(Group, self.error_group)
+            code = _member(GROUP_ERRORS.get(group), self.rc) if group is not None else None
+            return code.name if code is not None else f"GROUP_{self.error_group}_ERROR_{self.rc}"
+        code = _member(MgmtErr, self.rc)
+        return code.name if code is not None else f"ERROR_{self.rc}"
 
     @property
     def not_supported(self) -> bool:
@@ -266,10 +300,9 @@ class DeviceError(SlotwiseError):
         return not self.group_error and self.rc == MgmtErr.ENOTSUP
 
     def sentence(self) -> str:
-        from app.smp.header import group_name
-
         if self.group_error:
-            text = _GROUP_SENTENCES.get((self.error_group, self.rc))
+            group = _member(Group, self.error_group)
+            text = _GROUP_SENTENCES.get((group, self.rc)) if group is not None else None
         else:
             text = _SMP_SENTENCES.get(self.rc)
         if text is None:

@@ -6,7 +6,7 @@ import struct
 from dataclasses import dataclass
 from enum import IntEnum
 
-from app.smp.errors import DecodeError
+from app.errors import DecodeError
 
 HEADER_SIZE = 8
 _LAYOUT = struct.Struct(">BBHHBB")
@@ -77,7 +77,7 @@ class Header:
     flags: int = 0
 
     def __post_init__(self) -> None:
-        if isinstance(self.op, bool) or self.op not in Op._value2member_map_:
+        if isinstance(self.op, bool) or not isinstance(self.op, int) or not 0 <= self.op <= 3:
             raise ValueError(f"SMP header op {self.op!r} is not one of 0..3")
         object.__setattr__(self, "op", Op(self.op))  # a plain int becomes the enum
         limits = {

@@ -13,8 +13,9 @@ import types
 from collections.abc import Mapping
 from typing import Any, ClassVar, Self, TypeVar, Union, get_args, get_origin, get_type_hints
 
+from app.errors import DecodeError
 from app.smp.codec import decode_body, encode_body
-from app.smp.errors import DecodeError, error_from_body
+from app.smp.errors import error_from_body
 from app.smp.header import HEADER_SIZE, Header, Op, Version
 
 T = TypeVar("T")

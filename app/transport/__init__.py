@@ -26,10 +26,24 @@ def open_transport(spec: str) -> Transport:
 
         return serial.transport_from_spec(rest)  # type: ignore[no-any-return]
     if kind == "ble":
-        from app.transport import ble
-
-        return ble.transport_from_spec(rest)  # type: ignore[no-any-return]
+        return _ble_transport(rest)
     raise ValueError(f"unknown link {kind!r} in {spec!r}: use udp, serial or ble")
+
+
+def _ble_transport(text: str) -> Transport:
+    """BLE through bleak (the OS's Bluetooth), or through Bumble on a dedicated HCI dongle.
+
+    Chosen here rather than in ble.py so that ble.py, which ble_bumble.py builds on, never
+    imports the Bumble backend back.
+    """
+    from app.transport.ble import BleakScannerAdapter, BleTransport, bleak_client, parse_ble_spec
+
+    options = parse_ble_spec(text)
+    if options.hci is not None:
+        from app.transport.ble_bumble import bumble_transport
+
+        return bumble_transport(options)
+    return BleTransport(options, client_factory=bleak_client, scanner=BleakScannerAdapter())
 
 
 __all__ = ["LinkInfo", "Transport", "open_transport"]

@@ -154,16 +154,6 @@ def parse_ble_spec(text: str) -> BleOptions:
     return BleOptions(target, name, reassembly, max_bytes, hci or None)
 
 
-def transport_from_spec(text: str) -> BleTransport:
-    """The transport for the part of a device spec after "ble:"."""
-    options = parse_ble_spec(text)
-    if options.hci is not None:
-        from app.transport.ble_bumble import bumble_transport
-
-        return bumble_transport(options)
-    return BleTransport(options, client_factory=bleak_client, scanner=BleakScannerAdapter())
-
-
 class BleTransport:
     """One BLE connection carrying SMP; `open()` again reconnects (by address, then by name)."""
 

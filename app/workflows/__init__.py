@@ -4,7 +4,6 @@ from app.workflows.advice import tuning_advice
 from app.workflows.images import load_update_images
 from app.workflows.progress import ProgressCallback, ProgressEvent, ProgressMeter, Stage
 from app.workflows.update import (
-    DeviceState,
     ImageOutcome,
     UpdateOptions,
     UpdateResult,
@@ -13,6 +12,7 @@ from app.workflows.update import (
     run_update,
 )
 from app.workflows.update_types import (
+    DeviceState,
     DowngradeRefused,
     HashMismatch,
     Mode,

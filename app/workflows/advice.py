@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from app.client.upload import UploadStats
-
-if TYPE_CHECKING:
-    from app.workflows.update import DeviceState
+from app.workflows.update_types import DeviceState
 
 
 def tuning_advice(stats: UploadStats, state: DeviceState | None = None) -> list[str]:

@@ -22,9 +22,8 @@ from typing import Any
 
 from app import __version__
 from app.client import SmpClient
-from app.errors import SlotwiseError
+from app.errors import DecodeError, SlotwiseError
 from app.smp.codec import decode_body
-from app.smp.errors import DecodeError
 from app.smp.header import HEADER_SIZE, Header, group_name
 from app.workflows import fs_transfer
 from app.workflows.diagnostics import (

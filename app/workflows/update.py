@@ -16,17 +16,18 @@ import logging
 from dataclasses import dataclass, field, replace
 
 from app.client.client import SmpClient
-from app.client.sizing import DeviceBuffers, read_buffers, request_limit
+from app.client.sizing import read_buffers, request_limit
 from app.client.upload import Reconnect, UploadOptions, UploadStats, UploadTick, upload_image
-from app.errors import TransportError, TransportTimeout
+from app.errors import DecodeError, TransportError, TransportTimeout
 from app.image.checks import VersionRelation, check_slot_fit, compare_version
-from app.smp.errors import DecodeError, DeviceError
-from app.smp.groups.img import ImageSlot, running_slot
+from app.smp.errors import DeviceError
+from app.smp.groups.img import ImageSlot
 from app.smp.groups.os import BootloaderMode
 from app.transport.base import LinkInfo
 from app.workflows.advice import tuning_advice
 from app.workflows.progress import ProgressCallback, ProgressMeter, Stage
 from app.workflows.update_types import (
+    DeviceState,
     DowngradeRefused,
     HashMismatch,
     Mode,
@@ -37,26 +38,6 @@ from app.workflows.update_types import (
 from app.workflows.watch import classify_boot, read_slots, wait_for_device
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceState:
-    """What the pre-flight read learned."""
-
-    buffers: DeviceBuffers
-    slots: tuple[ImageSlot, ...]
-    bootloader: str | None = None
-    mode: BootloaderMode | None = None
-    no_downgrade: bool = False
-    slot_sizes: dict[tuple[int, int], int] = field(default_factory=dict)
-    """(image, slot) -> partition bytes, from slot info when the device has it."""
-
-    def slot(self, image: int, slot: int) -> ImageSlot | None:
-        return next((s for s in self.slots if s.image_number == image and s.slot == slot), None)
-
-    def running(self, image: int) -> ImageSlot | None:
-        """The active slot of `image` (slot 0 when no slot says active)."""
-        return running_slot(self.slots, image)
 
 
 @dataclass(frozen=True, slots=True)

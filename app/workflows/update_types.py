@@ -1,4 +1,5 @@
-"""The update workflow's vocabulary: modes, outcomes, errors and the image to install.
+"""The update workflow's vocabulary: modes, outcomes, errors, the image to install and the
+device state the pre-flight read.
 
 Kept apart from update.py so the watch and advice modules can use them without importing
 the run itself.
@@ -10,9 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from app.client.sizing import DeviceBuffers
 from app.errors import SlotwiseError
 from app.image.model import ImageVersion, McubootImage
 from app.image.source import ImageSource
+from app.smp.groups.img import ImageSlot, running_slot
+from app.smp.groups.os import BootloaderMode
 
 
 class Mode(StrEnum):
@@ -79,3 +83,23 @@ class UpdateImage:
     contents_unproven: bool = False
     """Encrypted and let through by explicit choice: its hash was never checked against its
     bytes (verdict encrypted-unproven); only the bootloader will check them."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceState:
+    """What the pre-flight read learned."""
+
+    buffers: DeviceBuffers
+    slots: tuple[ImageSlot, ...]
+    bootloader: str | None = None
+    mode: BootloaderMode | None = None
+    no_downgrade: bool = False
+    slot_sizes: dict[tuple[int, int], int] = field(default_factory=dict)
+    """(image, slot) -> partition bytes, from slot info when the device has it."""
+
+    def slot(self, image: int, slot: int) -> ImageSlot | None:
+        return next((s for s in self.slots if s.image_number == image and s.slot == slot), None)
+
+    def running(self, image: int) -> ImageSlot | None:
+        """The active slot of `image` (slot 0 when no slot says active)."""
+        return running_slot(self.slots, image)

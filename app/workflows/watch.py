@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 from app.client.client import SmpClient
 from app.client.upload import Reconnect
-from app.errors import TransportError, TransportTimeout
-from app.smp.errors import DecodeError, DeviceError
+from app.errors import DecodeError, TransportError, TransportTimeout
+from app.smp.errors import DeviceError
 from app.smp.groups.img import ImageSlot, ImageState, ImageStateResponse, running_slot
 from app.workflows.update_types import Mode, Outcome, UpdateError, UpdateImage, WaitCancelled
 

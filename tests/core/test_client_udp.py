@@ -8,11 +8,11 @@ import datetime as dt
 import pytest
 
 from app.client import SmpClient
-from app.errors import TransportClosed, TransportTimeout
+from app.errors import DecodeError, TransportClosed, TransportTimeout
 from app.sim.device import SimDevice
 from app.sim.link import LinkModel
 from app.sim.serve import UdpSimServer
-from app.smp.errors import DecodeError, DeviceError, ImgErr
+from app.smp.errors import DeviceError, ImgErr
 from app.smp.groups.os import BootloaderMode, Echo
 from app.transport.udp import UdpTransport
 

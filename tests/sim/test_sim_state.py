@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sim_helpers import Bench, by_slot, flags
 
+from app.errors import DecodeError
 from app.sim.device import SimConfig, SimDevice
 from app.sim.mcuboot import build_image, read_info
-from app.smp.errors import DecodeError
 from app.smp.groups import fs, img, settings
 from app.smp.groups import os as osg
 from app.smp.message import decode_packet, encode_request

@@ -12,8 +12,8 @@ from app.smp.groups.img import ImageSlot, running_slot
 from app.smp.groups.os import BootloaderMode
 from app.workflows.diagnostics import mode_text
 from app.workflows.images import load_update_images
-from app.workflows.update import DeviceState, run_update
-from app.workflows.update_types import Mode, Outcome, UpdateImage
+from app.workflows.update import run_update
+from app.workflows.update_types import DeviceState, Mode, Outcome, UpdateImage
 from app.workflows.watch import classify_boot, confirm_running
 from tests.upload.conftest import ImageFactory, serve, sim_device
 

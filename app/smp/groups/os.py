@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, ClassVar, Self
 
-from app.smp.errors import DecodeError
+from app.errors import DecodeError
 from app.smp.header import Group, Op
 from app.smp.message import Request, Response, Struct, key
 
@@ -47,9 +47,12 @@ class BootloaderMode(IntEnum):
     def parse(cls, value: int | None) -> BootloaderMode | None:
         """The mode a bootloader info reply reports; None when absent or unknown to us (a
         newer MCUboot may add modes: callers then say "mode N", they do not fail)."""
-        if value is None or value not in cls._value2member_map_:
+        if value is None:
             return None
-        return cls(value)
+        try:
+            return cls(value)
+        except ValueError:
+            return None
 
 
 _MODE_TEXT = {
