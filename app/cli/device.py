@@ -125,19 +125,37 @@ async def _echo(client: SmpClient, args: argparse.Namespace) -> int:
     return 0
 
 
+NOT_IN_FIRMWARE = "not in this firmware"
+"""What `info` says of a group the firmware was built without (said once per line)."""
+
+
 async def _optional(read: Awaitable[T]) -> T | str:
     """The value, or a plain sentence when the firmware lacks the command."""
     try:
         return await read
     except DeviceError as exc:
-        return "not supported by this firmware" if exc.not_supported else str(exc)
+        return NOT_IN_FIRMWARE if exc.not_supported else str(exc)
+
+
+def _bootloader_line(loader: Any, mode: Any) -> str:
+    """The bootloader in words: its name and mode, or once why it is not reported."""
+    if isinstance(loader, str) and loader == NOT_IN_FIRMWARE:
+        return "not reported (this firmware has no bootloader info)"
+    name = loader if isinstance(loader, str) else (loader.bootloader or "a bootloader")
+    if isinstance(mode, str) or mode.mode is None:
+        return f"{name}, mode not reported"
+    parsed = BootloaderMode.parse(mode.mode)
+    text = parsed.description if parsed is not None else f"mode {mode.mode} (unknown to Slotwise)"
+    return f"{name}, {text}" + (", downgrades refused" if mode.no_downgrade else "")
 
 
 async def _info(client: SmpClient, args: argparse.Namespace) -> int:
     os_info = await _optional(client.os_info("a"))
     params = await _optional(client.params())
     loader = await _optional(client.bootloader_info())
-    mode = await _optional(client.bootloader_info("mode"))
+    mode: Any = NOT_IN_FIRMWARE
+    if loader != NOT_IN_FIRMWARE:  # the mode query is the same command: not asked twice
+        mode = await _optional(client.bootloader_info("mode"))
     slots = await client.image_state()
     report: dict[str, Any] = {
         "link": client.link.kind,
@@ -167,10 +185,7 @@ async def _info(client: SmpClient, args: argparse.Namespace) -> int:
         "buffers     "
         + (buffers if isinstance(buffers, str) else f"{buffers['count']} x {buffers['size']} bytes")
     )
-    print(
-        f"bootloader  {report['bootloader']}, {report['bootloader_mode']}"
-        + (", downgrades refused" if report.get("no_downgrade") else "")
-    )
+    print(f"bootloader  {_bootloader_line(loader, mode)}")
     print(format_slots(slots))
     return 0
 
@@ -209,6 +224,7 @@ async def _reset(client: SmpClient, args: argparse.Namespace) -> int:
 
 
 async def _erase(client: SmpClient, args: argparse.Namespace) -> int:
-    await client.image_erase(args.slot)
-    print("erased" if args.slot is None else f"erased slot {args.slot}")
+    from app.workflows.erase import erase_slot
+
+    print((await erase_slot(client, args.slot)).sentence)
     return 0

@@ -221,6 +221,7 @@ async def _tasks(client: SmpClient, args: argparse.Namespace) -> int:
                         "prio": r.prio,
                         "tid": r.tid,
                         "state": r.state,
+                        "state_text": r.state_text,
                         "stack_used_bytes": r.stack_used_bytes,
                         "stack_size_bytes": r.stack_size_bytes,
                         "context_switches": r.context_switches,
@@ -232,7 +233,9 @@ async def _tasks(client: SmpClient, args: argparse.Namespace) -> int:
             )
         )
         return 0
-    print(f"{'name':<16}{'prio':>5}{'state':>7}  {'stack used':<22}{'switches':>10}{'runtime':>12}")
+    print(
+        f"{'name':<16}{'prio':>5}  {'state':<20}{'stack used':<22}{'switches':>10}{'runtime':>12}"
+    )
     for r in rows:
         stack = "-"
         if r.stack_size_bytes and r.stack_used_bytes is not None and r.stack_fraction is not None:
@@ -240,7 +243,7 @@ async def _tasks(client: SmpClient, args: argparse.Namespace) -> int:
                 f"{r.stack_used_bytes}/{r.stack_size_bytes} B {round(r.stack_fraction * 100):3d}%"
             )
         print(
-            f"{r.name:<16}{r.prio:>5}{r.state:>7}  {stack:<22}"
+            f"{r.name:<16}{r.prio:>5}  {r.state_text:<20}{stack:<22}"
             f"{_dash(r.context_switches):>10}{_dash(r.runtime):>12}"
         )
     return 0
@@ -269,18 +272,24 @@ async def _stats(client: SmpClient, args: argparse.Namespace) -> int:
         return 0
     if args.name:
         groups = {args.name: await guarded(Feature.STATS, client.stat_read(args.name))}
+        failed: dict[str, str] = {}
     else:
-        groups = await guarded(Feature.STATS, read_stats(client))
+        readout = await guarded(Feature.STATS, read_stats(client))
+        groups, failed = readout.groups, readout.failed
     if args.json:
-        print(json.dumps(groups, indent=2))
-        return 0
-    if not groups:
+        print(
+            json.dumps({"groups": groups, "failed": failed} if not args.name else groups, indent=2)
+        )
+        return 1 if failed and not groups else 0
+    if not groups and not failed:
         print("the device has no statistics groups")
     for name, fields in groups.items():
         print(name)
         for counter, value in fields.items():
             print(f"  {counter:<28}{value}")
-    return 0
+    for name, reason in failed.items():
+        print(f"slotwise: statistics group {name} could not be read: {reason}", file=sys.stderr)
+    return 1 if failed and not groups else 0
 
 
 async def _settings(client: SmpClient, args: argparse.Namespace) -> int:

@@ -191,7 +191,8 @@ class SmpClient:
             self._pending.pop(seq, None)
             if not pending.future.done():
                 pending.future.cancel()
-        return request.decode_response(header, decode_body(raw))
+        body = decode_body(raw, keep_duplicates=request.KEEP_DUPLICATE_KEYS)
+        return request.decode_response(header, body)
 
     async def _send(self, frame: bytes) -> None:
         self.stats.sent += 1
@@ -290,7 +291,7 @@ class SmpClient:
     async def bootloader_info(self, query: str | None = None) -> os.BootloaderInfoResponse:
         return await self.call(os.BootloaderInfo(query=query), os.BootloaderInfoResponse)
 
-    async def task_stats(self) -> dict[str, os.TaskInfo]:
+    async def task_stats(self) -> list[tuple[str, os.TaskInfo]]:
         return (await self.call(os.TaskStats(), os.TaskStatsResponse)).tasks
 
     async def mempool_stats(self) -> dict[str, os.MemoryPool]:

@@ -47,6 +47,7 @@ from app.sim.reboot import boot_all
 from app.sim.slots import ERASE_PAGE, Slot
 from app.sim.state import StateStore
 from app.sim.translate import v1_code
+from app.smp.codec import plain_maps
 from app.smp.errors import MgmtErr
 from app.smp.groups.os import BootloaderMode
 from app.smp.header import HEADER_SIZE, Header, Op
@@ -262,13 +263,18 @@ class SimDevice:
             body = self._dispatch(header, op_known, frame)
         except SilentReboot:
             return Reply(frame=None, work_s=self.work_s, reboot=True)
-        reply = encode_packet(_reply_header(header), body)
+        reply = self._encode(header, body)
         if len(reply) > self.config.buf_size:  # the answer does not fit one MCUmgr buffer
-            reply = encode_packet(_reply_header(header), {"rc": int(MgmtErr.EMSGSIZE)})
+            reply = self._encode(header, {"rc": int(MgmtErr.EMSGSIZE)})
         if self.faults.corrupt_next_response:
             self.faults.corrupt_next_response = False
             reply = _corrupt(reply)
         return Reply(frame=reply, work_s=self.work_s, reboot=self.reply_reboots)
+
+    def _encode(self, request: Header, body: dict[str, Any]) -> bytes:
+        if self.profile.zcbor_replies:
+            return encode_packet(_reply_header(request), body, zcbor=True)
+        return encode_packet(_reply_header(request), plain_maps(body))
 
     def _dispatch(self, header: Header, op_known: bool, frame: bytes) -> dict[str, Any]:
         try:

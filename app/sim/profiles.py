@@ -34,6 +34,8 @@ class TaskSpec:
     prio: int
     state: int
     stksiz: int
+    runtime: int | None = None
+    """A fixed `runtime` (as captured); None: it grows with uptime."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,9 @@ class Profile:
     name: str
     missing: frozenset[tuple[int, int]] = frozenset()
     """(group, command) pairs not built in; command WHOLE_GROUP removes the group."""
+    zcbor_replies: bool = False
+    """Replies written as Zephyr's zcbor does (indefinite maps, handler key order), byte for
+    byte as captured; otherwise canonical CBOR."""
     legacy_errors: bool = False
     """Every error as an SMP `rc` (group errors translated), even for v2 requests."""
     verbose_errors: bool = True
@@ -53,6 +58,8 @@ class Profile:
     """Task names are stringified priorities; only prio/tid/state are reported."""
     allow_erase_pending: bool = True
     """CONFIG_MCUMGR_GRP_IMG_ALLOW_ERASE_PENDING: a pending secondary may be overwritten."""
+    erase_empty_fails: bool = False
+    """Erasing a slot that is already empty answers rc 1 (EUNKNOWN), as Zephyr 3.4 does."""
     image_check: bool = True
     """CONFIG_IMG_ENABLE_IMAGE_CHECK: `match` in the last upload reply (the 3.4 build lacks it)."""
     confirm_any_image: bool = False
@@ -63,6 +70,10 @@ class Profile:
     os_info: dict[str, str] = field(default_factory=dict)
     """Values per `os info` format character; `n` defaults to the device name."""
     tasks: tuple[TaskSpec, ...] = ()
+    fixed_stack_use: int | None = None
+    """Every thread reports this `stkuse` (as captured); None: it wanders with the work."""
+    task_extra: dict[str, int] = field(default_factory=dict)
+    """Further task fields with fixed values (cswcnt, last/next_checkin where captured)."""
     stat_groups: tuple[str, ...] = ("smp_svr_stats", "flash_sim_stats")
 
     def supports(self, group: int, command: int) -> bool:
@@ -93,15 +104,22 @@ _MODERN_TASKS = (
     TaskSpec("mcumgr smp", 14, 0, 512),
 )
 
-_34_TASKS = (  # the capture's decoded task map (names are stringified priorities)
-    TaskSpec("3", 3, 128, 0),
-    TaskSpec("0", 0, 16, 0),
-    TaskSpec("-1", -1, 2, 0),
-    TaskSpec("-2", -2, 16, 0),
-    TaskSpec("15", 15, 0, 0),
+_34_TASKS = tuple(  # without CONFIG_THREAD_NAME: keys are priorities, and they repeat
+    TaskSpec(str(prio), prio, state, 0)
+    for prio, state in (
+        (3, 128),
+        (0, 2),
+        (0, 2),
+        (-1, 2),
+        (-1, 2),
+        (-2, 16),
+        (-1, 2),
+        (-1, 2),
+        (15, 0),
+        (0, 16),
+    )
 )
-_34_TIDS = {"3": 0, "0": 9, "-1": 7, "-2": 5, "15": 8}
-"""The capture's `tid` per task name (its map repeats names; the decoded map keeps the last)."""
+"""The ten threads of Zephyr 3.4's smp_svr over UDP, as captured (`tid` is their index)."""
 
 PROFILES: dict[str, Profile] = {
     "zephyr-modern": Profile(
@@ -138,6 +156,7 @@ PROFILES: dict[str, Profile] = {
         echo_missing_is_empty=True,
         minimal_task_stats=True,
         allow_erase_pending=False,
+        erase_empty_fails=True,
         image_check=False,
         untranslated_groups=frozenset({Group.STAT}),
         os_info={
@@ -154,11 +173,6 @@ PROFILES: dict[str, Profile] = {
         stat_groups=("flash_sim_stats", "flash_sim_thresholds", "smp_svr_stats"),
     ),
 }
-
-
-def task_tid(profile: Profile, index: int, name: str) -> int:
-    """The `tid` a profile reports for its index-th task."""
-    return _34_TIDS.get(name, index) if profile.minimal_task_stats else index
 
 
 def get_profile(name: str) -> Profile:

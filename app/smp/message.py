@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Self, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from app.errors import DecodeError
-from app.smp.codec import decode_body, encode_body
+from app.smp.codec import decode_body, encode_body, encode_body_zcbor
 from app.smp.errors import error_from_body
 from app.smp.header import HEADER_SIZE, Header, Op, Version
 
@@ -75,6 +75,8 @@ class Request(Struct):
     RESPONSE: ClassVar[type[Response]]
     ALSO_OPS: ClassVar[tuple[Op, ...]] = ()
     """Other ops a server accepts for this command (echo answers both read and write)."""
+    KEEP_DUPLICATE_KEYS: ClassVar[bool] = False
+    """The reply may repeat a map key (codec.MapEntries): decode it keeping every entry."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -103,9 +105,10 @@ def all_request_classes() -> list[type[Request]]:
     return list(dict.fromkeys(_REGISTRY.values()))
 
 
-def encode_packet(header: Header, body: Mapping[str, Any]) -> bytes:
-    """Header (with its length filled in) followed by the canonical CBOR body."""
-    payload = encode_body(dict(body))
+def encode_packet(header: Header, body: Mapping[str, Any], *, zcbor: bool = False) -> bytes:
+    """Header (with its length filled in) followed by the canonical CBOR body (or, with
+    `zcbor`, the body as Zephyr writes it: see codec.encode_body_zcbor)."""
+    payload = encode_body_zcbor(dict(body)) if zcbor else encode_body(dict(body))
     if len(payload) > 0xFFFF:
         raise ValueError(f"SMP body of {len(payload)} bytes exceeds the 16-bit length field")
     return dataclasses.replace(header, length=len(payload)).encode() + payload
@@ -122,18 +125,18 @@ def encode_request(request: Request, sequence: int, version: int = Version.V2) -
     return encode_packet(header, request.to_body())
 
 
-def decode_packet(data: bytes) -> tuple[Header, dict[str, Any]]:
+def decode_packet(data: bytes, *, keep_duplicates: bool = False) -> tuple[Header, dict[str, Any]]:
     """Split one whole packet into header and body; raises only DecodeError."""
     header = Header.decode(data)
     body = data[HEADER_SIZE:]
     if len(body) != header.length:
         raise DecodeError(f"SMP header declares {header.length} body bytes but {len(body)} arrived")
-    return header, decode_body(body)
+    return header, decode_body(body, keep_duplicates=keep_duplicates)
 
 
 def decode_reply(request: Request, data: bytes) -> Response:
     """Decode a whole reply packet to `request`'s response type (or raise DeviceError)."""
-    header, body = decode_packet(data)
+    header, body = decode_packet(data, keep_duplicates=request.KEEP_DUPLICATE_KEYS)
     return request.decode_response(header, body)
 
 

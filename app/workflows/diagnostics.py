@@ -15,14 +15,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from app.client import SmpClient
 from app.errors import SlotwiseError, TransportError
 from app.smp.errors import DeviceError
 from app.smp.groups.fs import HashTypeInfo
 from app.smp.groups.img import ImageSlot, SlotInfoImage
-from app.smp.groups.os import BootloaderMode, MemoryPool
+from app.smp.groups.os import BootloaderMode, MemoryPool, TaskInfo, thread_state_words
 from app.smp.header import Group
 
 log = logging.getLogger(__name__)
@@ -312,6 +312,11 @@ class TaskRow:
     runtime: int | None
 
     @property
+    def state_text(self) -> str:
+        """`state` in words (Zephyr's thread_state bits)."""
+        return thread_state_words(self.state)
+
+    @property
     def stack_fraction(self) -> float | None:
         if not self.stack_size_bytes or self.stack_used_bytes is None:
             return None
@@ -334,15 +339,16 @@ class DiagnosticSnapshot:
     mempools: Reading[dict[str, MemoryPool]]
     images: Reading[list[ImageSlot]]
     slot_info: Reading[list[SlotInfoImage]]
-    stats: Reading[dict[str, dict[str, int]]]
+    stats: Reading[StatsReadout]
     hash_types: Reading[dict[str, HashTypeInfo]]
     logs: Reading[list[str]]
     errors: tuple[str, ...]
     """Every failure met while reading, as sentences (sections also carry their own)."""
 
 
-def task_rows(tasks: dict[str, Any]) -> tuple[TaskRow, ...]:
-    """Task statistics as rows sorted by priority then name; stack words become bytes."""
+def task_rows(tasks: list[tuple[str, TaskInfo]]) -> tuple[TaskRow, ...]:
+    """Task statistics as rows, every entry kept (names repeat without thread names), sorted
+    by priority then name then thread id; stack words become bytes."""
     rows = [
         TaskRow(
             name=name,
@@ -354,9 +360,9 @@ def task_rows(tasks: dict[str, Any]) -> tuple[TaskRow, ...]:
             context_switches=t.cswcnt,
             runtime=t.runtime,
         )
-        for name, t in tasks.items()
+        for name, t in tasks
     ]
-    return tuple(sorted(rows, key=lambda r: (r.prio, r.name)))
+    return tuple(sorted(rows, key=lambda r: (r.prio, r.name, r.tid)))
 
 
 def mode_text(mode: int | None) -> str:
@@ -389,8 +395,43 @@ async def read_bootloader(client: SmpClient) -> BootloaderInfo:
     return BootloaderInfo(name, mode.mode, mode_text(mode.mode), bool(mode.no_downgrade))
 
 
-async def read_stats(client: SmpClient) -> dict[str, dict[str, int]]:
-    return {name: await client.stat_read(name) for name in await client.stat_list()}
+@dataclass(frozen=True, slots=True)
+class StatsReadout:
+    """Every statistics group the device lists, each read on its own: one group that fails
+    (Zephyr 3.4 answers EMSGSIZE for a group larger than its buffer) is named with its reason
+    and the others are still shown."""
+
+    groups: dict[str, dict[str, int]]
+    """Counters of each group that was read, in the device's order."""
+    failed: dict[str, str]
+    """Group name -> why it could not be read (a sentence)."""
+
+
+async def read_each(
+    names: list[str], read: Callable[[str], Awaitable[T]]
+) -> tuple[dict[str, T], dict[str, str]]:
+    """`read` for every name, each on its own: (values read, name -> reason for the rest).
+
+    The one rule for multi-reads: a part that fails is named with its reason and never hides
+    the others. A lost link still ends the whole read (the rest would fail the same way)."""
+    values: dict[str, T] = {}
+    failed: dict[str, str] = {}
+    for name in names:
+        try:
+            values[name] = await read(name)
+        except TransportError:
+            raise
+        except SlotwiseError as exc:
+            log.info("reading %s failed: %s", name, exc)
+            failed[name] = str(exc)
+    return values, failed
+
+
+async def read_stats(client: SmpClient, names: list[str] | None = None) -> StatsReadout:
+    """The named groups (default: every group the device lists), each read on its own."""
+    wanted = await client.stat_list() if names is None else names
+    groups, failed = await read_each(wanted, client.stat_read)
+    return StatsReadout(groups, failed)
 
 
 class _Reader:
@@ -412,6 +453,14 @@ class _Reader:
         except SlotwiseError as exc:
             self.errors.append(f"{FEATURE_TITLE[feature]}: {exc}")
             return Reading(now(), error=str(exc))
+
+    async def partial(self, feature: Feature, read: Awaitable[StatsReadout]) -> StatsReadout:
+        """A multi-read whose failed parts are also noted among the snapshot's errors."""
+        readout = await read
+        self.errors.extend(
+            f"{FEATURE_TITLE[feature]}: {name}: {reason}" for name, reason in readout.failed.items()
+        )
+        return readout
 
 
 async def read_snapshot(client: SmpClient, caps: Capabilities | None = None) -> DiagnosticSnapshot:
@@ -442,7 +491,7 @@ async def read_snapshot(client: SmpClient, caps: Capabilities | None = None) -> 
         mempools=await r.read(Feature.MEMPOOL_STATS, client.mempool_stats),
         images=await r.read(Feature.IMAGE_STATE, client.image_state),
         slot_info=await r.read(Feature.SLOT_INFO, client.slot_info),
-        stats=await r.read(Feature.STATS, lambda: read_stats(client)),
+        stats=await r.read(Feature.STATS, lambda: r.partial(Feature.STATS, read_stats(client))),
         hash_types=await r.read(Feature.FS_HASH_TYPES, client.file_hash_types),
         logs=await r.read(Feature.LOG, client.log_list),
         errors=tuple(r.errors),

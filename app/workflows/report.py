@@ -219,6 +219,7 @@ def _sections(s: DiagnosticSnapshot) -> dict[str, Any]:
                     "prio": t.prio,
                     "tid": t.tid,
                     "state": t.state,
+                    "state_text": t.state_text,
                     "stack_used_bytes": t.stack_used_bytes,
                     "stack_size_bytes": t.stack_size_bytes,
                     "context_switches": t.context_switches,
@@ -265,7 +266,10 @@ def _sections(s: DiagnosticSnapshot) -> dict[str, Any]:
                 for i in s.slot_info.value or []
             ],
         ),
-        "stats": _reading(s.stats, s.stats.value),
+        "stats": {
+            **_reading(s.stats, s.stats.value and s.stats.value.groups),
+            "failed": s.stats.value.failed if s.stats.value else {},
+        },
         "hash_types": _reading(
             s.hash_types,
             {
@@ -399,8 +403,16 @@ def _section_html(name: str, section: dict[str, Any]) -> str:
         headers = list(value[0])
         return title + _table(headers, [[row[h] for h in headers] for row in value])
     if name == "stats":
-        return title + "".join(
-            f"<h3>{_e(group)}</h3>" + _kv(sorted(fields.items())) for group, fields in value.items()
+        return (
+            title
+            + "".join(
+                f"<h3>{_e(group)}</h3>" + _kv(sorted(fields.items()))
+                for group, fields in value.items()
+            )
+            + "".join(
+                f'<h3>{_e(group)}</h3><p class="bad">{_e(reason)}</p>'
+                for group, reason in section.get("failed", {}).items()
+            )
         )
     if name in ("mempools", "hash_types"):
         return title + _kv([(k, json.dumps(v)) for k, v in value.items()])

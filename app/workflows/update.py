@@ -114,12 +114,14 @@ def describe_plan(
     """What the chosen mode will do on this device, in plain sentences."""
     lines = []
     mode = state.mode
-    boot = (
-        f"MCUboot in {mode.description} mode"
-        if mode is not None
-        else (f"{state.bootloader or 'the bootloader'} (mode not reported)")
-    )
-    lines.append(f"The device's bootloader: {boot}.")
+    if mode is not None:
+        lines.append(f"The device's bootloader: MCUboot in {mode.description} mode.")
+    elif state.bootloader is None:
+        lines.append(
+            "The device does not report its bootloader (no bootloader info in its firmware)."
+        )
+    else:
+        lines.append(f"The device's bootloader: {state.bootloader} (its mode is not reported).")
     for item in images:
         running = state.running(item.image)
         now = f"runs {running.version}" if running else "reports no running image"

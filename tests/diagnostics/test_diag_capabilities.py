@@ -105,7 +105,7 @@ async def test_snapshot_reads_every_section(client: SmpClient, device: SimDevice
     assert snap.tasks.value and all(
         t.stack_size_bytes and t.stack_size_bytes % 4 == 0 for t in snap.tasks.value
     )
-    assert snap.stats.value and set(snap.stats.value) == set(device.profile.stat_groups)
+    assert snap.stats.value and set(snap.stats.value.groups) == set(device.profile.stat_groups)
     assert snap.images.value and snap.images.value[0].active
     assert not snap.datetime.ok and "never been set" in (snap.datetime.error or "")
     assert snap.errors == (f"date and time: {snap.datetime.error}",)

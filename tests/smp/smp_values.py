@@ -58,6 +58,8 @@ def strategy_for(hint: Any) -> st.SearchStrategy[Any]:
     if origin is dict:
         _, item = get_args(hint)
         return st.dictionaries(SHORT_TEXT, strategy_for(item), max_size=3)
+    if origin is tuple:
+        return st.tuples(*(strategy_for(item) for item in get_args(hint)))
     if isinstance(hint, type) and issubclass(hint, Struct):
         return struct_strategy(hint)
     scalars: dict[Any, st.SearchStrategy[Any]] = {

@@ -65,6 +65,20 @@ def _images(pending: bool) -> img.ImageStateResponse:
     return img.ImageStateResponse(images=[_slot0(), slot1], split_status=0)
 
 
+_34_THREADS = [
+    (3, 128),
+    (0, 2),
+    (0, 2),
+    (-1, 2),
+    (-1, 2),
+    (-2, 16),
+    (-1, 2),
+    (-1, 2),
+    (15, 0),
+    (0, 16),
+]
+"""(prio, state) of the ten captured threads, in tid order."""
+
 Expected = Response | tuple[int, str | None]
 """A typed reply, or (rc, rsn) of the DeviceError the reply must raise."""
 
@@ -80,14 +94,11 @@ CASES: dict[str, tuple[Callable[[], Request], Expected]] = {
     "os info default": (os.OsInfo, os.OsInfoResponse(output="Zephyr")),
     "os task stats": (
         os.TaskStats,
-        os.TaskStatsResponse(
-            tasks={
-                "3": os.TaskInfo(prio=3, tid=0, state=128),
-                "0": os.TaskInfo(prio=0, tid=9, state=16),
-                "-1": os.TaskInfo(prio=-1, tid=7, state=2),
-                "-2": os.TaskInfo(prio=-2, tid=5, state=16),
-                "15": os.TaskInfo(prio=15, tid=8, state=0),
-            }
+        os.TaskStatsResponse(  # ten threads keyed by priority: the names repeat
+            tasks=[
+                (str(prio), os.TaskInfo(prio=prio, tid=tid, state=state))
+                for tid, (prio, state) in enumerate(_34_THREADS)
+            ]
         ),
     ),
     "os mempool stats": (os.MemoryPoolStats, (8, None)),

@@ -181,7 +181,7 @@ RESPONSE_PAIRS: list[tuple[Request, Any, Response]] = [
             tasks={"idle": {"prio": 15, "tid": 1, "state": 0, "stkuse": 10, "stksiz": 64}}
         ),
         os.TaskStatsResponse(
-            tasks={"idle": os.TaskInfo(prio=15, tid=1, state=0, stkuse=10, stksiz=64)}
+            tasks=[("idle", os.TaskInfo(prio=15, tid=1, state=0, stkuse=10, stksiz=64))]
         ),
     ),
     (

@@ -52,9 +52,11 @@ def test_response_round_trip(cls: type[Request], data: st.DataObject, sequence: 
     request = data.draw(struct_strategy(cls))
     response = data.draw(struct_strategy(cls.RESPONSE))
     header = Header(op=cls.OP.response(), group=cls.GROUP, command=cls.COMMAND, sequence=sequence)
-    packet = encode_packet(header, response.to_body())
+    # A reply whose keys may repeat (task names) round-trips as Zephyr writes it (zcbor).
+    packet = encode_packet(header, response.to_body(), zcbor=cls.KEEP_DUPLICATE_KEYS)
     assert decode_reply(request, packet) == response
-    assert cls.RESPONSE.from_body(decode_packet(packet)[1]) == response
+    body = decode_packet(packet, keep_duplicates=cls.KEEP_DUPLICATE_KEYS)[1]
+    assert cls.RESPONSE.from_body(body) == response
 
 
 @pytest.mark.parametrize("cls", RESPONSES, ids=lambda c: c.__name__)

@@ -70,7 +70,7 @@ class TasksPage(DiagPage):
         self.status.setText("")
         self.table.setRowCount(len(rows))
         for index, row in enumerate(rows):
-            cells = (row.name, row.prio, row.state, None, row.context_switches, row.runtime)
+            cells = (row.name, row.prio, row.state_text, None, row.context_switches, row.runtime)
             for col, value in enumerate(cells):
                 if col == STACK_COLUMN:
                     continue

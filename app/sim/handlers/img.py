@@ -168,6 +168,8 @@ def erase(dev: SimDevice, req: g.ImageErase) -> EmptyResponse:
     slot = dev.slot(number)
     if slot.info is not None and img_state.slot_in_use(dev, number):
         raise GroupFailure(Group.IMAGE, ImgErr.NO_FREE_SLOT)
+    if slot.is_erased() and dev.profile.erase_empty_fails:
+        raise SmpFailure(MgmtErr.EUNKNOWN)
     dev.upload = None
     if not slot.is_erased():
         dev.note_flash_erase(slot.erase())

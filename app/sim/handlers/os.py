@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from app.sim.handlers.base import GroupFailure, SmpFailure, handles
-from app.sim.profiles import task_tid
 from app.smp.errors import MgmtErr, OsErr
 from app.smp.groups import os as g
 from app.smp.header import Group
@@ -30,22 +29,31 @@ def echo(dev: SimDevice, req: g.Echo) -> g.EchoResponse:
 
 @handles(g.TaskStats, decodes=False)
 def task_stats(dev: SimDevice, req: g.TaskStats) -> g.TaskStatsResponse:
-    tasks: dict[str, g.TaskInfo] = {}
+    tasks: list[tuple[str, g.TaskInfo]] = []
     tick = dev.counters["requests"]
-    for index, spec in enumerate(dev.profile.tasks):
-        tid = task_tid(dev.profile, index, spec.name)
+    for tid, spec in enumerate(dev.profile.tasks):
         if dev.profile.minimal_task_stats:
-            tasks[spec.name] = g.TaskInfo(prio=spec.prio, tid=tid, state=spec.state)
+            tasks.append((spec.name, g.TaskInfo(prio=spec.prio, tid=tid, state=spec.state)))
             continue
-        # Stack use wanders with the work the device does, so a UI sees it change.
-        use = spec.stksiz // 4 + (tick * (index + 3)) % max(spec.stksiz // 2, 1)
-        tasks[spec.name] = g.TaskInfo(
-            prio=spec.prio,
-            tid=tid,
-            state=spec.state,
-            stkuse=min(use, spec.stksiz),
-            stksiz=spec.stksiz,
-            runtime=int(dev.uptime_s() * 1000) * (index + 1),
+        if dev.profile.fixed_stack_use is not None:
+            use = dev.profile.fixed_stack_use
+        else:  # stack use wanders with the work the device does, so a UI sees it change
+            use = spec.stksiz // 4 + (tick * (tid + 3)) % max(spec.stksiz // 2, 1)
+        tasks.append(
+            (
+                spec.name,
+                g.TaskInfo(
+                    prio=spec.prio,
+                    tid=tid,
+                    state=spec.state,
+                    stksiz=spec.stksiz,
+                    stkuse=min(use, spec.stksiz),
+                    runtime=spec.runtime
+                    if spec.runtime is not None
+                    else int(dev.uptime_s() * 1000) * (tid + 1),
+                    **dev.profile.task_extra,
+                ),
+            )
         )
     return g.TaskStatsResponse(tasks=tasks)
 

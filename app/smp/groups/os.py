@@ -8,6 +8,7 @@ from enum import IntEnum
 from typing import Any, ClassVar, Self
 
 from app.errors import DecodeError
+from app.smp.codec import MapEntries
 from app.smp.header import Group, Op
 from app.smp.message import Request, Response, Struct, key
 
@@ -103,22 +104,74 @@ class ConsoleEcho(Request):
 
 @dataclass(frozen=True)
 class TaskInfo(Struct):
-    """One thread; every field but prio/tid/state is optional (§6.0.2). Stack in 4-byte words."""
+    """One thread; every field but prio/tid/state is optional (§6.0.2). Stack in 4-byte words.
+
+    Fields in the order Zephyr 3.4 writes them (os_mgmt.c), so a zcbor reply matches."""
 
     prio: int
     tid: int
     state: int
-    stkuse: int | None = None
     stksiz: int | None = None
-    cswcnt: int | None = None
+    stkuse: int | None = None
     runtime: int | None = None
+    cswcnt: int | None = None
     last_checkin: int | None = None
     next_checkin: int | None = None
 
 
+THREAD_STATE_BITS: tuple[tuple[int, str], ...] = (
+    (0x01, "dummy"),
+    (0x02, "pending"),
+    (0x04, "not started"),
+    (0x08, "dead"),
+    (0x10, "suspended"),
+    (0x20, "aborting"),
+    (0x40, "suspending"),
+    (0x80, "queued"),
+)
+"""Zephyr's `thread_state` bits (kernel/include/kernel_structs.h, `_THREAD_DUMMY` ..
+`_THREAD_QUEUED`); `state` in task statistics is this bit field."""
+
+
+def thread_state_words(state: int) -> str:
+    """`state` in words: "ready" when no bit is set, else each set bit's name ("pending,
+    suspended"); bits Zephyr does not define are shown as hex."""
+    if state == 0:
+        return "ready"
+    words = [name for bit, name in THREAD_STATE_BITS if state & bit]
+    unknown = state & ~sum(bit for bit, _ in THREAD_STATE_BITS)
+    if unknown:
+        words.append(f"0x{unknown:x}")
+    return ", ".join(words)
+
+
 @dataclass(frozen=True)
 class TaskStatsResponse(Response):
-    tasks: dict[str, TaskInfo]
+    """Every thread in the device's order. Without CONFIG_THREAD_NAME Zephyr keys the map by
+    priority, so names repeat (captured on Zephyr 3.4): entries, not a dict, keep them all."""
+
+    tasks: list[tuple[str, TaskInfo]]
+
+    def to_body(self) -> dict[str, Any]:
+        return {"tasks": MapEntries((name, info.to_body()) for name, info in self.tasks)}
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> Self:
+        raw = body.get("tasks")
+        if raw is None:
+            raise DecodeError("TaskStatsResponse: required field 'tasks' is missing")
+        if isinstance(raw, dict):
+            entries: tuple[tuple[str, Any], ...] = tuple(raw.items())
+        elif isinstance(raw, MapEntries):
+            entries = raw
+        else:
+            raise DecodeError(f"TaskStatsResponse.tasks: expected a map, got {type(raw).__name__}")
+        tasks = []
+        for name, info in entries:
+            if not isinstance(info, dict):
+                raise DecodeError(f"TaskStatsResponse.tasks.{name}: expected a map")
+            tasks.append((name, TaskInfo.from_body(info)))
+        return cls(tasks=tasks)
 
 
 @dataclass(frozen=True)
@@ -127,6 +180,7 @@ class TaskStats(Request):
     COMMAND: ClassVar[int] = OsCommand.TASK_STATS
     OP: ClassVar[Op] = Op.READ
     RESPONSE: ClassVar[type[Response]] = TaskStatsResponse
+    KEEP_DUPLICATE_KEYS: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
