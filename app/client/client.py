@@ -52,7 +52,7 @@ class ClientStats:
 
 @dataclass(slots=True)
 class _Pending:
-    request: Request
+    request: Request[Any]
     future: asyncio.Future[tuple[Header, bytes]]
 
 
@@ -124,9 +124,9 @@ class SmpClient:
     # --- the request engine -----------------------------------------------------------------
 
     async def request(
-        self, request: Request, *, timeout_s: float | None = None, retries: int | None = None
-    ) -> Response:
-        """Send `request` and return its typed reply.
+        self, request: Request[R], *, timeout_s: float | None = None, retries: int | None = None
+    ) -> R:
+        """Send `request` and return its reply, typed by the request (`Request[R]` -> R).
 
         `timeout_s` is the total time to wait; on an unreliable link it is split across
         `retries` retransmissions of the same packet (same sequence number).
@@ -151,8 +151,8 @@ class SmpClient:
             raise
 
     async def _request_once(
-        self, request: Request, timeout_s: float | None, retries: int | None
-    ) -> Response:
+        self, request: Request[R], timeout_s: float | None, retries: int | None
+    ) -> R:
         if self._closed_reason is not None or not self.is_connected:
             raise TransportClosed(f"not connected to {self.link.address}")
         total_s = self.timeout_s if timeout_s is None else timeout_s
@@ -266,15 +266,8 @@ class SmpClient:
 
     # --- typed operations -------------------------------------------------------------------
 
-    async def call(self, request: Request, response_type: type[R], **kwargs: Any) -> R:
-        """`request()` narrowed to the reply type the caller expects."""
-        response = await self.request(request, **kwargs)
-        if not isinstance(response, response_type):  # a definition bug, not device input
-            raise TypeError(f"{type(request).__name__} answered {type(response).__name__}")
-        return response
-
     async def echo(self, text: str) -> str:
-        return (await self.call(os.Echo(d=text), os.EchoResponse)).r
+        return (await self.request(os.Echo(d=text))).r
 
     async def reset(self, *, force: bool = False, boot_mode: int | None = None) -> None:
         """Ask the device to reboot. A lost answer is not an error: the link often drops."""
@@ -283,38 +276,38 @@ class SmpClient:
             await self.request(request, retries=0)
 
     async def params(self) -> os.McumgrParamsResponse:
-        return await self.call(os.McumgrParams(), os.McumgrParamsResponse)
+        return await self.request(os.McumgrParams())
 
     async def os_info(self, format: str | None = None) -> str:
-        return (await self.call(os.OsInfo(format=format), os.OsInfoResponse)).output
+        return (await self.request(os.OsInfo(format=format))).output
 
     async def bootloader_info(self, query: str | None = None) -> os.BootloaderInfoResponse:
-        return await self.call(os.BootloaderInfo(query=query), os.BootloaderInfoResponse)
+        return await self.request(os.BootloaderInfo(query=query))
 
     async def task_stats(self) -> list[tuple[str, os.TaskInfo]]:
-        return (await self.call(os.TaskStats(), os.TaskStatsResponse)).tasks
+        return (await self.request(os.TaskStats())).tasks
 
     async def mempool_stats(self) -> dict[str, os.MemoryPool]:
-        return (await self.call(os.MemoryPoolStats(), os.MemoryPoolStatsResponse)).pools
+        return (await self.request(os.MemoryPoolStats())).pools
 
     async def datetime_get(self) -> str:
-        return (await self.call(os.DateTimeGet(), os.DateTimeResponse)).datetime
+        return (await self.request(os.DateTimeGet())).datetime
 
     async def datetime_set(self, when: dt.datetime) -> None:
         await self.request(os.DateTimeSet(datetime=when.strftime("%Y-%m-%dT%H:%M:%S")))
 
     async def image_state(self) -> list[img.ImageSlot]:
-        return (await self.call(img.ImageState(), img.ImageStateResponse)).images
+        return (await self.request(img.ImageState())).images
 
     async def image_test(self, image_hash: bytes) -> list[img.ImageSlot]:
         """Mark the image with this hash to be tried on the next boot (reverts unless confirmed)."""
         request = img.ImageStateWrite(hash=image_hash, confirm=False)
-        return (await self.call(request, img.ImageStateResponse)).images
+        return (await self.request(request)).images
 
     async def image_confirm(self, image_hash: bytes | None = None) -> list[img.ImageSlot]:
         """Confirm the running image (no hash), or make the image with this hash permanent."""
         request = img.ImageStateWrite(hash=image_hash, confirm=True)
-        return (await self.call(request, img.ImageStateResponse)).images
+        return (await self.request(request)).images
 
     async def image_erase(self, slot: int | None = None, *, timeout_s: float = 60.0) -> None:
         await self.request(img.ImageErase(slot=slot), timeout_s=timeout_s, retries=0)
@@ -322,20 +315,20 @@ class SmpClient:
     async def image_upload_chunk(
         self, chunk: img.ImageUpload, *, timeout_s: float | None = None
     ) -> img.ImageUploadResponse:
-        return await self.call(chunk, img.ImageUploadResponse, timeout_s=timeout_s)
+        return await self.request(chunk, timeout_s=timeout_s)
 
     async def slot_info(self) -> list[img.SlotInfoImage]:
-        return (await self.call(img.SlotInfo(), img.SlotInfoResponse)).images
+        return (await self.request(img.SlotInfo())).images
 
     async def stat_list(self) -> list[str]:
-        return (await self.call(stat.StatList(), stat.StatListResponse)).stat_list
+        return (await self.request(stat.StatList())).stat_list
 
     async def stat_read(self, name: str) -> dict[str, int]:
-        return (await self.call(stat.StatRead(name=name), stat.StatReadResponse)).fields
+        return (await self.request(stat.StatRead(name=name))).fields
 
     async def setting_read(self, name: str, max_size: int | None = None) -> bytes:
         request = settings.SettingRead(name=name, max_size=max_size)
-        return (await self.call(request, settings.SettingReadResponse)).val
+        return (await self.request(request)).val
 
     async def setting_write(self, name: str, value: bytes) -> None:
         await self.request(settings.SettingWrite(name=name, val=value))
@@ -353,45 +346,45 @@ class SmpClient:
         await self.request(settings.SettingsSave())
 
     async def file_download_chunk(self, name: str, off: int) -> fs.FileDownloadResponse:
-        return await self.call(fs.FileDownload(off=off, name=name), fs.FileDownloadResponse)
+        return await self.request(fs.FileDownload(off=off, name=name))
 
     async def file_upload_chunk(
         self, name: str, off: int, data: bytes, total: int | None = None
     ) -> int:
         request = fs.FileUpload(off=off, name=name, data=data, length=total)
-        return (await self.call(request, fs.FileUploadResponse, retries=0)).off
+        return (await self.request(request, retries=0)).off
 
     async def file_status(self, name: str) -> int:
-        return (await self.call(fs.FileStatus(name=name), fs.FileStatusResponse)).length
+        return (await self.request(fs.FileStatus(name=name))).length
 
     async def file_hash(
         self, name: str, kind: str | None = None, off: int | None = None, length: int | None = None
     ) -> fs.FileHashResponse:
         request = fs.FileHash(name=name, type=kind, off=off, length=length)
-        return await self.call(request, fs.FileHashResponse, timeout_s=max(self.timeout_s, 30))
+        return await self.request(request, timeout_s=max(self.timeout_s, 30))
 
     async def file_hash_types(self) -> dict[str, fs.HashTypeInfo]:
-        return (await self.call(fs.HashTypes(), fs.HashTypesResponse)).types
+        return (await self.request(fs.HashTypes())).types
 
     async def file_close(self) -> None:
         await self.request(fs.FileClose())
 
     async def shell_exec(self, argv: list[str]) -> shell.ShellExecResponse:
         request = shell.ShellExec(argv=argv)
-        return await self.call(request, shell.ShellExecResponse, retries=0)
+        return await self.request(request, retries=0)
 
     async def enum_count(self) -> int:
-        return (await self.call(enum.EnumCount(), enum.EnumCountResponse)).count
+        return (await self.request(enum.EnumCount())).count
 
     async def enum_list(self) -> list[int]:
-        return (await self.call(enum.EnumList(), enum.EnumListResponse)).groups
+        return (await self.request(enum.EnumList())).groups
 
     async def enum_single(self, index: int) -> enum.EnumSingleResponse:
-        return await self.call(enum.EnumSingle(index=index), enum.EnumSingleResponse)
+        return await self.request(enum.EnumSingle(index=index))
 
     async def enum_details(self, groups: list[int] | None = None) -> list[enum.EnumGroupDetail]:
         request = enum.EnumDetails(groups=groups)
-        return (await self.call(request, enum.EnumDetailsResponse)).groups
+        return (await self.request(request)).groups
 
     async def storage_erase(self) -> None:
         await self.request(zbasic.StorageErase(), timeout_s=max(self.timeout_s, 30), retries=0)
@@ -399,10 +392,10 @@ class SmpClient:
     async def log_show(
         self, log_name: str | None = None, index: int | None = None
     ) -> logs.LogShowResponse:
-        return await self.call(logs.LogShow(log_name=log_name, index=index), logs.LogShowResponse)
+        return await self.request(logs.LogShow(log_name=log_name, index=index))
 
     async def log_list(self) -> list[str]:
-        return (await self.call(logs.LogList(), logs.LogListResponse)).log_list
+        return (await self.request(logs.LogList())).log_list
 
 
 def _describe(request: Request) -> str:

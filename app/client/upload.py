@@ -395,9 +395,7 @@ class _Uploader:
         # The engine's own timer (`_deadline`) decides when a request is lost; the client's
         # timeout only backs it up.
         task = asyncio.create_task(
-            self.client.call(
-                request, img.ImageUploadResponse, timeout_s=self.opts.max_timeout_s * 2, retries=0
-            ),
+            self.client.request(request, timeout_s=self.opts.max_timeout_s * 2, retries=0),
             name=f"upload@{off}",
         )
         task.add_done_callback(_retrieve)

@@ -11,7 +11,18 @@ from __future__ import annotations
 import dataclasses
 import types
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import (
+    Any,
+    ClassVar,
+    Generic,
+    Self,
+    TypeVar,
+    Union,
+    cast,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
 
 from app.errors import DecodeError
 from app.smp.codec import decode_body, encode_body, encode_body_zcbor
@@ -65,9 +76,16 @@ class Response(Struct):
     """A successful reply body."""
 
 
+R = TypeVar("R", bound=Response)
+
+
 @dataclasses.dataclass(frozen=True)
-class Request(Struct):
-    """A request body; subclasses set the four class variables."""
+class Request(Struct, Generic[R]):
+    """A request body, generic over its reply: `class Echo(Request[EchoResponse])`.
+
+    Subclasses set GROUP, COMMAND and OP; RESPONSE is taken from the type argument, so the
+    reply type is written once and `await client.request(Echo(d="hi"))` is typed EchoResponse.
+    """
 
     GROUP: ClassVar[int]
     COMMAND: ClassVar[int]
@@ -80,27 +98,33 @@ class Request(Struct):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        for base in getattr(cls, "__orig_bases__", ()):
+            if get_origin(base) is Request:
+                (cls.RESPONSE,) = get_args(base)
         if "OP" in cls.__dict__:  # concrete request: register it for servers
+            if not isinstance(getattr(cls, "RESPONSE", None), type):
+                raise TypeError(f"{cls.__name__} must name its reply: Request[SomeResponse]")
             for op in (cls.OP, *cls.ALSO_OPS):
                 _REGISTRY[(cls.GROUP, cls.COMMAND, op)] = cls
 
-    def decode_response(self, header: Header, body: Mapping[str, Any]) -> Response:
+    def decode_response(self, header: Header, body: Mapping[str, Any]) -> R:
         """The typed reply, or DeviceError when the body carries an error."""
         error = error_from_body(body, group=self.GROUP, command=self.COMMAND)
         if error is not None:
             raise error
-        return self.RESPONSE.from_body(body)
+        # RESPONSE is the class's type argument R (set in __init_subclass__), so this holds.
+        return cast(R, self.RESPONSE.from_body(body))
 
 
-_REGISTRY: dict[tuple[int, int, Op], type[Request]] = {}
+_REGISTRY: dict[tuple[int, int, Op], type[Request[Any]]] = {}
 
 
-def request_class(group: int, command: int, op: Op) -> type[Request] | None:
+def request_class(group: int, command: int, op: Op) -> type[Request[Any]] | None:
     """The request type a server should decode for this header, if the protocol defines one."""
     return _REGISTRY.get((group, command, op))
 
 
-def all_request_classes() -> list[type[Request]]:
+def all_request_classes() -> list[type[Request[Any]]]:
     """Every request type once (echo is registered under both read and write)."""
     return list(dict.fromkeys(_REGISTRY.values()))
 
@@ -134,7 +158,7 @@ def decode_packet(data: bytes, *, keep_duplicates: bool = False) -> tuple[Header
     return header, decode_body(body, keep_duplicates=keep_duplicates)
 
 
-def decode_reply(request: Request, data: bytes) -> Response:
+def decode_reply(request: Request[R], data: bytes) -> R:
     """Decode a whole reply packet to `request`'s response type (or raise DeviceError)."""
     header, body = decode_packet(data, keep_duplicates=request.KEEP_DUPLICATE_KEYS)
     return request.decode_response(header, body)

@@ -13,7 +13,7 @@ from app.client.client import SmpClient
 from app.client.upload import Reconnect
 from app.errors import DecodeError, TransportError, TransportTimeout
 from app.smp.errors import DeviceError
-from app.smp.groups.img import ImageSlot, ImageState, ImageStateResponse, running_slot
+from app.smp.groups.img import ImageSlot, ImageState, running_slot
 from app.workflows.update_types import Mode, Outcome, UpdateError, UpdateImage, WaitCancelled
 
 log = logging.getLogger(__name__)
@@ -96,9 +96,7 @@ async def wait_for_device(
                 with contextlib.suppress(TransportError):
                     await client.close()
                 client = await reconnect()
-            slots = await client.call(
-                ImageState(), ImageStateResponse, timeout_s=probe_s, retries=0
-            )
+            slots = await client.request(ImageState(), timeout_s=probe_s, retries=0)
             if ready is None or ready(slots.images):
                 return client, slots.images
             last = "it has not rebooted yet"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -100,3 +100,21 @@ def test_echo_answers_both_ops() -> None:
     assert request_class(0, 0, Op.READ) is Echo
     assert request_class(0, 0, Op.WRITE) is Echo
     assert request_class(0, 0, Op.READ_RSP) is None
+
+
+@pytest.mark.parametrize("cls", REQUESTS, ids=lambda c: c.__name__)
+def test_a_request_names_its_reply_once_as_its_type_argument(cls: type[Request]) -> None:
+    """RESPONSE is the type argument of the request's base, so the type checker and the decoder
+    read the same declaration."""
+    (base,) = (b for b in cls.__orig_bases__ if get_origin(b) is Request)  # type: ignore[attr-defined]
+    assert get_args(base) == (cls.RESPONSE,)
+
+
+def test_a_concrete_request_without_a_reply_type_is_refused() -> None:
+    """A command declared without `Request[SomeResponse]` fails at definition, not on a reply."""
+    with pytest.raises(TypeError, match="must name its reply"):
+
+        class Nameless(Request):  # type: ignore[type-arg]
+            GROUP = 64
+            COMMAND = 0
+            OP = Op.READ

@@ -23,11 +23,10 @@ class EnumCountResponse(Response):
 
 
 @dataclass(frozen=True)
-class EnumCount(Request):
+class EnumCount(Request[EnumCountResponse]):
     GROUP: ClassVar[int] = Group.ENUM
     COMMAND: ClassVar[int] = EnumCommand.COUNT
     OP: ClassVar[Op] = Op.READ
-    RESPONSE: ClassVar[type[Response]] = EnumCountResponse
 
 
 @dataclass(frozen=True)
@@ -36,11 +35,10 @@ class EnumListResponse(Response):
 
 
 @dataclass(frozen=True)
-class EnumList(Request):
+class EnumList(Request[EnumListResponse]):
     GROUP: ClassVar[int] = Group.ENUM
     COMMAND: ClassVar[int] = EnumCommand.LIST
     OP: ClassVar[Op] = Op.READ
-    RESPONSE: ClassVar[type[Response]] = EnumListResponse
 
 
 @dataclass(frozen=True)
@@ -50,11 +48,10 @@ class EnumSingleResponse(Response):
 
 
 @dataclass(frozen=True)
-class EnumSingle(Request):
+class EnumSingle(Request[EnumSingleResponse]):
     GROUP: ClassVar[int] = Group.ENUM
     COMMAND: ClassVar[int] = EnumCommand.SINGLE
     OP: ClassVar[Op] = Op.READ
-    RESPONSE: ClassVar[type[Response]] = EnumSingleResponse
     index: int | None = None
 
 
@@ -71,9 +68,8 @@ class EnumDetailsResponse(Response):
 
 
 @dataclass(frozen=True)
-class EnumDetails(Request):
+class EnumDetails(Request[EnumDetailsResponse]):
     GROUP: ClassVar[int] = Group.ENUM
     COMMAND: ClassVar[int] = EnumCommand.DETAILS
     OP: ClassVar[Op] = Op.READ
-    RESPONSE: ClassVar[type[Response]] = EnumDetailsResponse
     groups: list[int] | None = None

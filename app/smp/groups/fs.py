@@ -29,11 +29,10 @@ class FileDownloadResponse(Response):
 
 
 @dataclass(frozen=True)
-class FileDownload(Request):
+class FileDownload(Request[FileDownloadResponse]):
     GROUP: ClassVar[int] = Group.FS
     COMMAND: ClassVar[int] = FsCommand.FILE
     OP: ClassVar[Op] = Op.READ
-    RESPONSE: ClassVar[type[Response]] = FileDownloadResponse
     off: int
     name: str
 
@@ -44,13 +43,12 @@ class FileUploadResponse(Response):
 
 
 @dataclass(frozen=True)
-class FileUpload(Request):
+class FileUpload(Request[FileUploadResponse]):
     """`length` is required on the chunk at offset 0."""
 
     GROUP: ClassVar[int] = Group.FS
     COMMAND: ClassVar[int] = FsCommand.FILE
     OP: ClassVar[Op] = Op.WRITE
-    RESPONSE: ClassVar[type[Response]] = FileUploadResponse
     off: int
     name: str
     data: bytes
@@ -63,11 +61,10 @@ class FileStatusResponse(Response):
 
 
 @dataclass(frozen=True)
-class FileStatus(Request):
+class FileStatus(Request[FileStatusResponse]):
     GROUP: ClassVar[int] = Group.FS
     COMMAND: ClassVar[int] = FsCommand.STATUS
     OP: ClassVar[Op] = Op.READ
-    RESPONSE: ClassVar[type[Response]] = FileStatusResponse
     name: str
 
 
@@ -82,11 +79,10 @@ class FileHashResponse(Response):
 
 
 @dataclass(frozen=True)
-class FileHash(Request):
+class FileHash(Request[FileHashResponse]):
     GROUP: ClassVar[int] = Group.FS
     COMMAND: ClassVar[int] = FsCommand.HASH
     OP: ClassVar[Op] = Op.READ
-    RESPONSE: ClassVar[type[Response]] = FileHashResponse
     name: str
     type: str | None = None
     off: int | None = None
@@ -107,16 +103,14 @@ class HashTypesResponse(Response):
 
 
 @dataclass(frozen=True)
-class HashTypes(Request):
+class HashTypes(Request[HashTypesResponse]):
     GROUP: ClassVar[int] = Group.FS
     COMMAND: ClassVar[int] = FsCommand.HASH_TYPES
     OP: ClassVar[Op] = Op.READ
-    RESPONSE: ClassVar[type[Response]] = HashTypesResponse
 
 
 @dataclass(frozen=True)
-class FileClose(Request):
+class FileClose(Request[EmptyResponse]):
     GROUP: ClassVar[int] = Group.FS
     COMMAND: ClassVar[int] = FsCommand.CLOSE
     OP: ClassVar[Op] = Op.WRITE
-    RESPONSE: ClassVar[type[Response]] = EmptyResponse

@@ -72,23 +72,21 @@ class ImageStateResponse(Response):
 
 
 @dataclass(frozen=True)
-class ImageState(Request):
+class ImageState(Request[ImageStateResponse]):
     """Read the slot list."""
 
     GROUP: ClassVar[int] = Group.IMAGE
     COMMAND: ClassVar[int] = ImgCommand.STATE
     OP: ClassVar[Op] = Op.READ
-    RESPONSE: ClassVar[type[Response]] = ImageStateResponse
 
 
 @dataclass(frozen=True)
-class ImageStateWrite(Request):
+class ImageStateWrite(Request[ImageStateResponse]):
     """Test (`confirm` false + hash) or confirm (`confirm` true, hash optional) (§6.1.2)."""
 
     GROUP: ClassVar[int] = Group.IMAGE
     COMMAND: ClassVar[int] = ImgCommand.STATE
     OP: ClassVar[Op] = Op.WRITE
-    RESPONSE: ClassVar[type[Response]] = ImageStateResponse
     hash: bytes | None = None
     confirm: bool | None = None
 
@@ -102,13 +100,12 @@ class ImageUploadResponse(Response):
 
 
 @dataclass(frozen=True)
-class ImageUpload(Request):
+class ImageUpload(Request[ImageUploadResponse]):
     """One chunk; `length`, `image`, `sha` and `upgrade` only on the first (off == 0)."""
 
     GROUP: ClassVar[int] = Group.IMAGE
     COMMAND: ClassVar[int] = ImgCommand.UPLOAD
     OP: ClassVar[Op] = Op.WRITE
-    RESPONSE: ClassVar[type[Response]] = ImageUploadResponse
     off: int
     data: bytes
     length: int | None = key("len", default=None)
@@ -118,13 +115,12 @@ class ImageUpload(Request):
 
 
 @dataclass(frozen=True)
-class ImageErase(Request):
+class ImageErase(Request[EmptyResponse]):
     """`slot` is the absolute slot index (image * 2 + slot); default the non-running slot."""
 
     GROUP: ClassVar[int] = Group.IMAGE
     COMMAND: ClassVar[int] = ImgCommand.ERASE
     OP: ClassVar[Op] = Op.WRITE
-    RESPONSE: ClassVar[type[Response]] = EmptyResponse
     slot: int | None = None
 
 
@@ -148,8 +144,7 @@ class SlotInfoResponse(Response):
 
 
 @dataclass(frozen=True)
-class SlotInfo(Request):
+class SlotInfo(Request[SlotInfoResponse]):
     GROUP: ClassVar[int] = Group.IMAGE
     COMMAND: ClassVar[int] = ImgCommand.SLOT_INFO
     OP: ClassVar[Op] = Op.READ
-    RESPONSE: ClassVar[type[Response]] = SlotInfoResponse

@@ -44,22 +44,20 @@ class LogShowResponse(Response):
 
 
 @dataclass(frozen=True)
-class LogShow(Request):
+class LogShow(Request[LogShowResponse]):
     GROUP: ClassVar[int] = Group.LOG
     COMMAND: ClassVar[int] = LogCommand.SHOW
     OP: ClassVar[Op] = Op.READ
-    RESPONSE: ClassVar[type[Response]] = LogShowResponse
     log_name: str | None = None
     index: int | None = None
     ts: int | None = None
 
 
 @dataclass(frozen=True)
-class LogClear(Request):
+class LogClear(Request[EmptyResponse]):
     GROUP: ClassVar[int] = Group.LOG
     COMMAND: ClassVar[int] = LogCommand.CLEAR
     OP: ClassVar[Op] = Op.WRITE
-    RESPONSE: ClassVar[type[Response]] = EmptyResponse
 
 
 @dataclass(frozen=True)
@@ -68,11 +66,10 @@ class LogModuleListResponse(Response):
 
 
 @dataclass(frozen=True)
-class LogModuleList(Request):
+class LogModuleList(Request[LogModuleListResponse]):
     GROUP: ClassVar[int] = Group.LOG
     COMMAND: ClassVar[int] = LogCommand.MODULE_LIST
     OP: ClassVar[Op] = Op.READ
-    RESPONSE: ClassVar[type[Response]] = LogModuleListResponse
 
 
 @dataclass(frozen=True)
@@ -81,11 +78,10 @@ class LogLevelListResponse(Response):
 
 
 @dataclass(frozen=True)
-class LogLevelList(Request):
+class LogLevelList(Request[LogLevelListResponse]):
     GROUP: ClassVar[int] = Group.LOG
     COMMAND: ClassVar[int] = LogCommand.LEVEL_LIST
     OP: ClassVar[Op] = Op.READ
-    RESPONSE: ClassVar[type[Response]] = LogLevelListResponse
 
 
 @dataclass(frozen=True)
@@ -94,8 +90,7 @@ class LogListResponse(Response):
 
 
 @dataclass(frozen=True)
-class LogList(Request):
+class LogList(Request[LogListResponse]):
     GROUP: ClassVar[int] = Group.LOG
     COMMAND: ClassVar[int] = LogCommand.LOG_LIST
     OP: ClassVar[Op] = Op.READ
-    RESPONSE: ClassVar[type[Response]] = LogListResponse

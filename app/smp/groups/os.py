@@ -82,23 +82,21 @@ class EchoResponse(Response):
 
 
 @dataclass(frozen=True)
-class Echo(Request):
+class Echo(Request[EchoResponse]):
     GROUP: ClassVar[int] = Group.OS
     COMMAND: ClassVar[int] = OsCommand.ECHO
     OP: ClassVar[Op] = Op.WRITE
     ALSO_OPS: ClassVar[tuple[Op, ...]] = (Op.READ,)
-    RESPONSE: ClassVar[type[Response]] = EchoResponse
     d: str
 
 
 @dataclass(frozen=True)
-class ConsoleEcho(Request):
+class ConsoleEcho(Request[EmptyResponse]):
     """Console echo control; Zephyr answers ENOTSUP, MCUboot `rc: 0`."""
 
     GROUP: ClassVar[int] = Group.OS
     COMMAND: ClassVar[int] = OsCommand.CONSOLE_ECHO
     OP: ClassVar[Op] = Op.WRITE
-    RESPONSE: ClassVar[type[Response]] = EmptyResponse
     echo: int
 
 
@@ -175,11 +173,10 @@ class TaskStatsResponse(Response):
 
 
 @dataclass(frozen=True)
-class TaskStats(Request):
+class TaskStats(Request[TaskStatsResponse]):
     GROUP: ClassVar[int] = Group.OS
     COMMAND: ClassVar[int] = OsCommand.TASK_STATS
     OP: ClassVar[Op] = Op.READ
-    RESPONSE: ClassVar[type[Response]] = TaskStatsResponse
     KEEP_DUPLICATE_KEYS: ClassVar[bool] = True
 
 
@@ -215,11 +212,10 @@ class MemoryPoolStatsResponse(Response):
 
 
 @dataclass(frozen=True)
-class MemoryPoolStats(Request):
+class MemoryPoolStats(Request[MemoryPoolStatsResponse]):
     GROUP: ClassVar[int] = Group.OS
     COMMAND: ClassVar[int] = OsCommand.MEMPOOL_STATS
     OP: ClassVar[Op] = Op.READ
-    RESPONSE: ClassVar[type[Response]] = MemoryPoolStatsResponse
 
 
 @dataclass(frozen=True)
@@ -230,30 +226,27 @@ class DateTimeResponse(Response):
 
 
 @dataclass(frozen=True)
-class DateTimeGet(Request):
+class DateTimeGet(Request[DateTimeResponse]):
     GROUP: ClassVar[int] = Group.OS
     COMMAND: ClassVar[int] = OsCommand.DATETIME
     OP: ClassVar[Op] = Op.READ
-    RESPONSE: ClassVar[type[Response]] = DateTimeResponse
 
 
 @dataclass(frozen=True)
-class DateTimeSet(Request):
+class DateTimeSet(Request[EmptyResponse]):
     GROUP: ClassVar[int] = Group.OS
     COMMAND: ClassVar[int] = OsCommand.DATETIME
     OP: ClassVar[Op] = Op.WRITE
-    RESPONSE: ClassVar[type[Response]] = EmptyResponse
     datetime: str
 
 
 @dataclass(frozen=True)
-class Reset(Request):
+class Reset(Request[EmptyResponse]):
     """Zephyr decodes `force` as a bool (an int is silently ignored, §6.0.6)."""
 
     GROUP: ClassVar[int] = Group.OS
     COMMAND: ClassVar[int] = OsCommand.RESET
     OP: ClassVar[Op] = Op.WRITE
-    RESPONSE: ClassVar[type[Response]] = EmptyResponse
     force: bool | None = None
     boot_mode: int | None = None
 
@@ -265,11 +258,10 @@ class McumgrParamsResponse(Response):
 
 
 @dataclass(frozen=True)
-class McumgrParams(Request):
+class McumgrParams(Request[McumgrParamsResponse]):
     GROUP: ClassVar[int] = Group.OS
     COMMAND: ClassVar[int] = OsCommand.MCUMGR_PARAMS
     OP: ClassVar[Op] = Op.READ
-    RESPONSE: ClassVar[type[Response]] = McumgrParamsResponse
 
 
 @dataclass(frozen=True)
@@ -278,13 +270,12 @@ class OsInfoResponse(Response):
 
 
 @dataclass(frozen=True)
-class OsInfo(Request):
+class OsInfo(Request[OsInfoResponse]):
     """`format` characters: s n r v b m p i o, or a for all (§6.0.7)."""
 
     GROUP: ClassVar[int] = Group.OS
     COMMAND: ClassVar[int] = OsCommand.INFO
     OP: ClassVar[Op] = Op.READ
-    RESPONSE: ClassVar[type[Response]] = OsInfoResponse
     format: str | None = None
 
 
@@ -296,9 +287,8 @@ class BootloaderInfoResponse(Response):
 
 
 @dataclass(frozen=True)
-class BootloaderInfo(Request):
+class BootloaderInfo(Request[BootloaderInfoResponse]):
     GROUP: ClassVar[int] = Group.OS
     COMMAND: ClassVar[int] = OsCommand.BOOTLOADER_INFO
     OP: ClassVar[Op] = Op.READ
-    RESPONSE: ClassVar[type[Response]] = BootloaderInfoResponse
     query: str | None = None

@@ -25,53 +25,47 @@ class SettingReadResponse(Response):
 
 
 @dataclass(frozen=True)
-class SettingRead(Request):
+class SettingRead(Request[SettingReadResponse]):
     GROUP: ClassVar[int] = Group.SETTINGS
     COMMAND: ClassVar[int] = SettingsCommand.READ_WRITE
     OP: ClassVar[Op] = Op.READ
-    RESPONSE: ClassVar[type[Response]] = SettingReadResponse
     name: str
     max_size: int | None = None
 
 
 @dataclass(frozen=True)
-class SettingWrite(Request):
+class SettingWrite(Request[EmptyResponse]):
     GROUP: ClassVar[int] = Group.SETTINGS
     COMMAND: ClassVar[int] = SettingsCommand.READ_WRITE
     OP: ClassVar[Op] = Op.WRITE
-    RESPONSE: ClassVar[type[Response]] = EmptyResponse
     name: str
     val: bytes
 
 
 @dataclass(frozen=True)
-class SettingDelete(Request):
+class SettingDelete(Request[EmptyResponse]):
     GROUP: ClassVar[int] = Group.SETTINGS
     COMMAND: ClassVar[int] = SettingsCommand.DELETE
     OP: ClassVar[Op] = Op.WRITE
-    RESPONSE: ClassVar[type[Response]] = EmptyResponse
     name: str
 
 
 @dataclass(frozen=True)
-class SettingsCommit(Request):
+class SettingsCommit(Request[EmptyResponse]):
     GROUP: ClassVar[int] = Group.SETTINGS
     COMMAND: ClassVar[int] = SettingsCommand.COMMIT
     OP: ClassVar[Op] = Op.WRITE
-    RESPONSE: ClassVar[type[Response]] = EmptyResponse
 
 
 @dataclass(frozen=True)
-class SettingsLoad(Request):
+class SettingsLoad(Request[EmptyResponse]):
     GROUP: ClassVar[int] = Group.SETTINGS
     COMMAND: ClassVar[int] = SettingsCommand.LOAD_SAVE
     OP: ClassVar[Op] = Op.READ
-    RESPONSE: ClassVar[type[Response]] = EmptyResponse
 
 
 @dataclass(frozen=True)
-class SettingsSave(Request):
+class SettingsSave(Request[EmptyResponse]):
     GROUP: ClassVar[int] = Group.SETTINGS
     COMMAND: ClassVar[int] = SettingsCommand.LOAD_SAVE
     OP: ClassVar[Op] = Op.WRITE
-    RESPONSE: ClassVar[type[Response]] = EmptyResponse

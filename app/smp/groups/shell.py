@@ -20,9 +20,8 @@ class ShellExecResponse(Response):
 
 
 @dataclass(frozen=True)
-class ShellExec(Request):
+class ShellExec(Request[ShellExecResponse]):
     GROUP: ClassVar[int] = Group.SHELL
     COMMAND: ClassVar[int] = SHELL_EXEC
     OP: ClassVar[Op] = Op.WRITE
-    RESPONSE: ClassVar[type[Response]] = ShellExecResponse
     argv: list[str]

@@ -22,11 +22,10 @@ class StatReadResponse(Response):
 
 
 @dataclass(frozen=True)
-class StatRead(Request):
+class StatRead(Request[StatReadResponse]):
     GROUP: ClassVar[int] = Group.STAT
     COMMAND: ClassVar[int] = StatCommand.READ
     OP: ClassVar[Op] = Op.READ
-    RESPONSE: ClassVar[type[Response]] = StatReadResponse
     name: str
 
 
@@ -38,8 +37,7 @@ class StatListResponse(Response):
 
 
 @dataclass(frozen=True)
-class StatList(Request):
+class StatList(Request[StatListResponse]):
     GROUP: ClassVar[int] = Group.STAT
     COMMAND: ClassVar[int] = StatCommand.LIST
     OP: ClassVar[Op] = Op.READ
-    RESPONSE: ClassVar[type[Response]] = StatListResponse

@@ -7,16 +7,15 @@ from typing import ClassVar
 
 from app.smp.groups.os import EmptyResponse
 from app.smp.header import Group, Op
-from app.smp.message import Request, Response
+from app.smp.message import Request
 
 STORAGE_ERASE = 0
 
 
 @dataclass(frozen=True)
-class StorageErase(Request):
+class StorageErase(Request[EmptyResponse]):
     """Erases the whole storage partition (settings, NVS, LittleFS): destructive."""
 
     GROUP: ClassVar[int] = Group.ZEPHYR_BASIC
     COMMAND: ClassVar[int] = STORAGE_ERASE
     OP: ClassVar[Op] = Op.WRITE
-    RESPONSE: ClassVar[type[Response]] = EmptyResponse
