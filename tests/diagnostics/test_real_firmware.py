@@ -106,7 +106,8 @@ def test_preflight_names_a_bootloader_that_is_not_reported() -> None:
     """A firmware without bootloader info gets one plain sentence in the plan."""
     from app.client.sizing import DeviceBuffers
     from app.smp.groups.img import ImageSlot
-    from app.workflows.update import DeviceState, UpdateOptions, describe_plan
+    from app.workflows.update import UpdateOptions, describe_plan
+    from app.workflows.update_types import DeviceState
 
     slot = ImageSlot(slot=0, version="1.0.0", hash=bytes(32), active=True, confirmed=True)
     state = DeviceState(DeviceBuffers(2048, 2, reported=True), (slot,))
