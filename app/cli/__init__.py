@@ -28,7 +28,7 @@ def _positive_seconds(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from app.cli import device, diag, discover, flash, sim, upload, verify
+    from app.cli import device, diag, discover, flash, fleet, sim, upload, verify
 
     parser = argparse.ArgumentParser(
         prog="slotwise",
@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         "bundled demo image), print a report and exit 0 on success",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (device, upload, verify, flash, diag, discover, sim):
+    for module in (device, upload, verify, flash, diag, discover, sim, fleet):
         module.register(commands)
     return parser
 

@@ -1,0 +1,245 @@
+"""The artifact side of a deployment: pick what Slotwise can install, download it into a cache
+keyed by its hash (resuming a partial file with HTTP Range), check its size and every hash the
+server gave, and unpack an SWUpdate `.swu` archive that carries an MCUboot image.
+
+What comes out is a local file; its verdict comes from the same `load_update_images` a local
+file gets (app/workflows/images.py), so nothing here judges an image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from app.fleet.ddi import Artifact, Deployment, FleetError
+from app.fleet.server import DdiHttp
+
+log = logging.getLogger(__name__)
+
+INSTALLABLE_SUFFIXES = (".bin", ".hex", ".zip", ".swu")
+"""MCUboot images, dfu_application.zip packages, SWUpdate archives carrying one of those."""
+HASH_ORDER = ("sha256", "sha1", "md5")
+"""Cache key preference; every one of them the server gives is checked."""
+SWU_DESCRIPTION = "sw-description"
+_CPIO_MAGICS = (b"070701", b"070702")
+_CPIO_HEADER = 110
+_CPIO_TRAILER = "TRAILER!!!"
+
+
+class ArtifactRejected(FleetError):
+    """The artifact is not what the server said (size, hash) or not something to install."""
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    artifact: Artifact
+    chunk_name: str
+    chunk_version: str
+
+
+def choose_artifact(deployment: Deployment) -> Choice:
+    """The first artifact, in chunk order, whose name says Slotwise can install it."""
+    seen = []
+    for chunk in deployment.chunks:
+        for artifact in chunk.artifacts:
+            seen.append(artifact.filename)
+            if artifact.filename.lower().endswith(INSTALLABLE_SUFFIXES):
+                return Choice(artifact, chunk.name, chunk.version)
+    names = ", ".join(seen) or "no artifacts at all"
+    raise ArtifactRejected(
+        f"the action offers nothing Slotwise can install ({names}); it takes .bin, .hex, "
+        "a dfu_application.zip or an .swu archive carrying one"
+    )
+
+
+class ArtifactCache:
+    """`DIR/<algorithm>-<hex>/<filename>`: one folder per artifact hash."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def folder(self, artifact: Artifact) -> Path:
+        for algorithm in HASH_ORDER:
+            if algorithm in artifact.hashes:
+                return self.directory / f"{algorithm}-{artifact.hashes[algorithm]}"
+        raise ArtifactRejected(
+            f"the server gives no sha256, sha1 or md5 for {artifact.filename}; "
+            "an artifact that cannot be checked is not installed"
+        )
+
+    async def fetch(
+        self,
+        http: DdiHttp,
+        artifact: Artifact,
+        *,
+        on_bytes: Callable[[int], None] | None = None,
+        stop: Callable[[], bool] | None = None,
+    ) -> tuple[Path, bool]:
+        """The checked artifact on disk, and whether it was in the cache already."""
+        folder = self.folder(artifact)
+        name = Path(artifact.filename).name or "artifact"
+        final = folder / name
+        if final.exists():
+            try:
+                check_artifact(final, artifact)
+                return final, True
+            except ArtifactRejected:
+                final.unlink()
+        url = artifact.download_url
+        if url is None:
+            raise ArtifactRejected(f"the server gives no download link for {artifact.filename}")
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / (name + ".part")
+        await http.download(url, partial, on_bytes=on_bytes, stop=stop)
+        try:
+            check_artifact(partial, artifact)
+        except ArtifactRejected:
+            partial.unlink(missing_ok=True)  # never resume onto bytes that are wrong
+            raise
+        partial.replace(final)
+        return final, False
+
+
+def check_artifact(path: Path, artifact: Artifact) -> None:
+    """Size and every hash the server gave must match the file."""
+    size = path.stat().st_size
+    if artifact.size is not None and size != artifact.size:
+        raise ArtifactRejected(
+            f"{artifact.filename}: downloaded {size} bytes, the server said {artifact.size}"
+        )
+    known = {a: v for a, v in artifact.hashes.items() if a in HASH_ORDER}
+    digests = {a: hashlib.new(a) for a in known}
+    with path.open("rb") as f:
+        while block := f.read(1 << 16):
+            for digest in digests.values():
+                digest.update(block)
+    for algorithm, expected in known.items():
+        actual = digests[algorithm].hexdigest()
+        if actual != expected:
+            raise ArtifactRejected(
+                f"{artifact.filename}: its {algorithm} is {actual[:16]}..., the server "
+                f"said {expected[:16]}...; the download is not what was assigned"
+            )
+
+
+# --- SWUpdate archives -------------------------------------------------------------------------
+
+
+def unpack_swu(path: Path, dest: Path) -> Path:
+    """The one MCUboot image (or package) an `.swu` carries, written into `dest`.
+
+    An .swu is a cpio "newc" archive whose first member is `sw-description` (libconfig); it
+    names the images and usually their sha256, which is checked here.
+    """
+    members = _cpio_members(path)
+    if not members or members[0][0] != SWU_DESCRIPTION:
+        raise ArtifactRejected(f"{path.name} is not an SWUpdate archive (no sw-description first)")
+    description = _read(path, members[0][1], members[0][2]).decode("utf-8", "replace")
+    wanted = _described_images(description)
+    for name, offset, size in members[1:]:
+        if not name.lower().endswith(INSTALLABLE_SUFFIXES[:3]):
+            continue
+        if wanted and name not in wanted:
+            continue
+        data = _read(path, offset, size)
+        expected = wanted.get(name)
+        if expected and hashlib.sha256(data).hexdigest() != expected.lower():
+            raise ArtifactRejected(
+                f"{path.name}: {name} does not match the sha256 its sw-description gives"
+            )
+        dest.mkdir(parents=True, exist_ok=True)
+        out = dest / Path(name).name
+        out.write_bytes(data)
+        return out
+    raise ArtifactRejected(
+        f"{path.name} carries no MCUboot image (.bin, .hex) or dfu_application.zip"
+    )
+
+
+def _cpio_members(path: Path) -> list[tuple[str, int, int]]:
+    """(name, data offset, size) of every member, in archive order."""
+    members: list[tuple[str, int, int]] = []
+    with path.open("rb") as f:
+        offset = 0
+        while True:
+            f.seek(offset)
+            header = f.read(_CPIO_HEADER)
+            if len(header) < _CPIO_HEADER or header[:6] not in _CPIO_MAGICS:
+                raise ArtifactRejected(f"{path.name} is not a cpio (newc) archive")
+            try:
+                size = int(header[54:62], 16)
+                name_size = int(header[94:102], 16)
+            except ValueError:
+                raise ArtifactRejected(f"{path.name} has a broken cpio header") from None
+            name = f.read(name_size).rstrip(b"\x00").decode("utf-8", "replace")
+            data_at = _align4(offset + _CPIO_HEADER + name_size)
+            if name == _CPIO_TRAILER:
+                return members
+            members.append((name, data_at, size))
+            offset = _align4(data_at + size)
+
+
+def _align4(n: int) -> int:
+    return (n + 3) & ~3
+
+
+def _read(path: Path, offset: int, size: int) -> bytes:
+    with path.open("rb") as f:
+        f.seek(offset)
+        data = f.read(size)
+    if len(data) != size:
+        raise ArtifactRejected(f"{path.name} ends inside a member")
+    return data
+
+
+_IMAGE_BLOCK = re.compile(r"\{[^{}]*?filename\s*=\s*\"([^\"]+)\"[^{}]*\}", re.S)
+_SHA256 = re.compile(r"sha256\s*=\s*\"([0-9A-Fa-f]{64})\"")
+
+
+def _described_images(description: str) -> dict[str, str | None]:
+    """filename -> sha256 (or None) for every image block sw-description lists."""
+    found: dict[str, str | None] = {}
+    for block in _IMAGE_BLOCK.finditer(description):
+        digest = _SHA256.search(block.group(0))
+        found[block.group(1)] = digest.group(1) if digest else None
+    return found
+
+
+def make_swu(image: Path, dest: Path, *, version: str, board: str | None = None) -> Path:
+    """Wrap an image in a minimal .swu (sw-description first, with the image's sha256), as a
+    build pipeline would for a server that only takes SWU uploads (gooseBit)."""
+    data = image.read_bytes()
+    compatible = f'\n  {board} = {{ hardware-compatibility = ["default"]; }};' if board else ""
+    description = (
+        "software =\n{\n"
+        f'  version = "{version}";{compatible}\n'
+        "  images: (\n"
+        f'    {{ filename = "{image.name}"; type = "mcuboot"; '
+        f'sha256 = "{hashlib.sha256(data).hexdigest()}"; }}\n'
+        "  );\n};\n"
+    ).encode()
+    with dest.open("wb") as out:
+        for name, body in (
+            (SWU_DESCRIPTION, description),
+            (image.name, data),
+            (_CPIO_TRAILER, b""),
+        ):
+            _write_member(out, name, body)
+    return dest
+
+
+def _write_member(f: BinaryIO, name: str, body: bytes) -> None:
+    encoded = name.encode() + b"\x00"
+    fields = [0, 0o100644 if body or name != _CPIO_TRAILER else 0, 0, 0, 1, 0, len(body)]
+    fields += [0, 0, 0, 0, len(encoded), 0]
+    header = b"070701" + b"".join(f"{v:08X}".encode() for v in fields)
+    start = f.tell()
+    f.write(header + encoded)
+    f.write(b"\x00" * (_align4(f.tell() - start) - (f.tell() - start)))
+    f.write(body)
+    f.write(b"\x00" * (_align4(len(body)) - len(body)))

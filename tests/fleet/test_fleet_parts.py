@@ -1,0 +1,92 @@
+"""The fleet's small parts: controller ids, .swu archives, the feedback queue, the token store."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from app.fleet.artifacts import ArtifactRejected, make_swu, unpack_swu
+from app.fleet.ddi import FleetError
+from app.fleet.feedback import FeedbackQueue
+from app.fleet.identity import DEFAULT_TEMPLATE, DeviceFacts, controller_id, setting_names
+from app.fleet.secrets import TokenStore
+from app.fleet.server import DdiHttp, ServerProfile
+from tests.fleet.ddi_server import DdiServer, HawkbitLike
+from tests.fleet.goosebit_server import free_port
+
+
+def test_default_template_prefers_the_settings_serial() -> None:
+    facts = DeviceFacts(
+        platform="nrf52840dk/nrf52840",
+        address="udp-127.0.0.1-1337",
+        settings={"device/serial": "SN 0042"},
+    )
+    assert setting_names(DEFAULT_TEMPLATE) == ["device/serial"]
+    assert controller_id(DEFAULT_TEMPLATE, facts) == "nrf52840dk-nrf52840-SN-0042"
+
+
+def test_template_falls_back_in_order() -> None:
+    facts = DeviceFacts(platform="b", usb_serial="ABC", ble="AA:BB:CC:DD:EE:FF", address="x")
+    assert controller_id(DEFAULT_TEMPLATE, facts) == "b-ABC"
+    assert controller_id("{ble}", facts) == "AA:BB:CC:DD:EE:FF"
+
+
+def test_template_with_nothing_to_fill_names_the_field() -> None:
+    with pytest.raises(FleetError, match=r"\{node\}.*--controller-id"):
+        controller_id("{node}", DeviceFacts())
+    with pytest.raises(FleetError, match="unknown controller-id field"):
+        controller_id("{colour}", DeviceFacts())
+
+
+def test_swu_round_trip_and_tamper(tmp_path: Path, signed_image: Path) -> None:
+    """An .swu made here unpacks to the same image; a changed image fails its sha256."""
+    swu = make_swu(signed_image, tmp_path / "a.swu", version="1.1.0")
+    assert swu.read_bytes()[:6] == b"070701"
+    out = unpack_swu(swu, tmp_path / "out")
+    assert out.read_bytes() == signed_image.read_bytes()
+    data = bytearray(swu.read_bytes())
+    data[-600] ^= 0xFF  # inside the image member
+    (tmp_path / "bad.swu").write_bytes(bytes(data))
+    with pytest.raises(ArtifactRejected, match="sha256"):
+        unpack_swu(tmp_path / "bad.swu", tmp_path / "bad")
+
+
+def test_not_an_swu_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "x.swu"
+    path.write_bytes(b"PK\x03\x04 not cpio")
+    with pytest.raises(ArtifactRejected, match="cpio"):
+        unpack_swu(path, tmp_path / "o")
+
+
+async def test_queue_keeps_messages_until_the_server_answers(tmp_path: Path) -> None:
+    """Queued while nobody listens, sent in order once, and the file is then empty."""
+    queue = FeedbackQueue(tmp_path, "dev-1")
+    port = free_port()
+    http = DdiHttp(ServerProfile(f"http://127.0.0.1:{port}"), timeout_s=2)
+    url = f"http://127.0.0.1:{port}/T/controller/v1/dev-1/deploymentBase/1/feedback"
+    for n in range(3):
+        queue.put(url, {"n": n})
+    assert not await queue.flush(http)  # nobody listens yet
+    assert [q.body["n"] for q in queue.pending()] == [0, 1, 2]
+    state = HawkbitLike()
+    with DdiServer(state, port):
+        assert await queue.flush(http)
+        assert await queue.flush(http)
+    assert [r.body["n"] for r in state.requests] == [0, 1, 2]
+    assert queue.pending() == []
+
+
+def test_token_file_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a keyring the token goes to a 0600 file, and the store says so."""
+    monkeypatch.setenv("SLOTWISE_NO_KEYRING", "1")
+    store = TokenStore(tmp_path)
+    where = store.save("srv|DEFAULT|GatewayToken", "t0ken")
+    assert str(store.file) in where and "no system keyring" in where
+    assert stat.S_IMODE(os.stat(store.file).st_mode) == 0o600
+    assert store.load("srv|DEFAULT|GatewayToken") == "t0ken"
+    os.chmod(store.file, 0o644)
+    with pytest.raises(FleetError, match="other users"):
+        store.load("srv|DEFAULT|GatewayToken")
