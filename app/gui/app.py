@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
 
+from app.gui.application import application
 from app.gui.bridge import CoreBridge
-from app.gui.icons import app_icon
 from app.gui.main_window import MainWindow
 from app.gui.settings import AppSettings
 from app.gui.theme import apply_theme
@@ -20,18 +18,6 @@ log = logging.getLogger(__name__)
 
 SCREENSHOT_TIMEOUT_MS = 20_000
 SCREENSHOT_SIZE = (1280, 860)
-
-
-def application(argv: Sequence[str] | None = None) -> QApplication:
-    """The one QApplication (created on first call)."""
-    existing = QApplication.instance()
-    if isinstance(existing, QApplication):
-        return existing
-    app = QApplication(list(argv or sys.argv[:1]))
-    app.setApplicationName("Slotwise")
-    app.setOrganizationName("Slotwise")
-    app.setWindowIcon(app_icon())
-    return app
 
 
 def run(

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QScrollArea,
     QSplitter,
+    QTabWidget,
     QWidget,
 )
 
@@ -39,8 +40,10 @@ from app.gui.widgets.log_drawer import LogDrawer
 if TYPE_CHECKING:
     from app.gui.controller import DeviceController
     from app.gui.demo import DemoDevices
+    from app.gui.diagnostics.panel import DiagnosticsPanel
     from app.gui.dialogs.add_device import AddDeviceDialog
     from app.gui.dialogs.settings import SettingsDialog
+    from app.gui.production.window import ProductionWindow
     from app.gui.widgets.device_view import DeviceView
     from app.gui.widgets.upload_panel import UploadPanel
     from app.image.keys import KeyStore
@@ -72,6 +75,10 @@ class MainWindow(QMainWindow):
     controller: DeviceController
     device_view: DeviceView
     upload_panel: UploadPanel
+    diagnostics: DiagnosticsPanel
+    device_tabs: QTabWidget
+    """Slots and Diagnostics, side by side as tabs."""
+    export_action: QAction
 
     def __init__(
         self,
@@ -86,6 +93,7 @@ class MainWindow(QMainWindow):
         self.bridge = bridge
         self.settings = settings
         self.demo_mode = demo
+        self.operator_locked = False
         self.remember_geometry = True
         self.prefs: Preferences = settings.load()
         self.devices = DeviceListModel()
@@ -127,7 +135,7 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
+        self.file_menu = file_menu = bar.addMenu("&File")
         self.open_action = self._action("Open image\u2026", "file", QKeySequence.StandardKey.Open)
         file_menu.addAction(self.open_action)
         self.recent_menu = file_menu.addMenu("Recent images")
@@ -137,10 +145,10 @@ class MainWindow(QMainWindow):
         self.production_action.triggered.connect(self._open_production)
         file_menu.addAction(self.production_action)
         file_menu.addSeparator()
-        quit_action = self._action("Quit", "", QKeySequence.StandardKey.Quit)
+        self.quit_action = quit_action = self._action("Quit", "", QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
-        device_menu = bar.addMenu("&Device")
+        self.device_menu = device_menu = bar.addMenu("&Device")
         self.add_action = self._action("Add device\u2026", "add", QKeySequence("Ctrl+N"))
         self.add_action.triggered.connect(self.add_device)
         self.refresh_action = self._action("Refresh", "refresh", QKeySequence.StandardKey.Refresh)
@@ -156,8 +164,8 @@ class MainWindow(QMainWindow):
         self.settings_action = self._action("Preferences\u2026", "settings", QKeySequence("Ctrl+,"))
         self.settings_action.triggered.connect(self.open_settings)
         self.settings_menu.addAction(self.settings_action)
-        help_menu = bar.addMenu("&Help")
-        about = self._action("About Slotwise", "", None)
+        self.help_menu = help_menu = bar.addMenu("&Help")
+        self.about_action = about = self._action("About Slotwise", "", None)
         about.triggered.connect(self._about)
         help_menu.addAction(about)
 
@@ -222,7 +230,8 @@ class MainWindow(QMainWindow):
         if self._built:
             return
         from app.gui.controller import DeviceController
-        from app.gui.diagnostics import attach_diagnostics
+        from app.gui.diagnostics.base import RecentPaths
+        from app.gui.diagnostics.panel import DiagnosticsPanel
         from app.gui.widgets.device_view import DeviceView
         from app.gui.widgets.upload_panel import UploadPanel
 
@@ -233,13 +242,19 @@ class MainWindow(QMainWindow):
         self.upload_panel = UploadPanel(self.bridge, self.controller, self.trusted_keys)
         self.device_view.extra.addWidget(self.upload_panel)
         self.right_scroll = _scroll(self.device_view)
-        old = self.splitter.replaceWidget(1, self.right_scroll)
+        recent = RecentPaths(self.settings.keys_dir.parent / "diagnostics-recent-paths.json")
+        self.diagnostics = DiagnosticsPanel(self.bridge, self.controller, recent)
+        self.device_tabs = QTabWidget()
+        self.device_tabs.setObjectName("device-tabs")
+        old = self.splitter.replaceWidget(1, self.device_tabs)
         if old is not None:
             old.deleteLater()
-        self.diagnostics = attach_diagnostics(self)
-        holder = self.splitter.widget(1)  # whatever now holds the device view
-        if holder is not None:
-            holder.setMinimumSize(360, 240)
+        self.device_tabs.addTab(self.right_scroll, "Slots")
+        self.device_tabs.addTab(self.diagnostics, "Diagnostics")
+        self.export_action = self._action("Export report\u2026", "", QKeySequence("Ctrl+E"))
+        self.export_action.triggered.connect(self.diagnostics.ask_export)
+        self.addAction(self.export_action)
+        self.device_tabs.setMinimumSize(360, 240)
         self._built = True
         self._apply_prefs(self.prefs)
         self._wire()
@@ -261,7 +276,7 @@ class MainWindow(QMainWindow):
         panel.file_loaded.connect(self._remember)
         self.open_action.triggered.connect(panel.choose_file)
         self.device_view.upload_requested.connect(lambda _slot: panel.choose_file())
-        controller.busy_changed.connect(lambda _t: panel._refresh_buttons())
+        controller.busy_changed.connect(lambda _t: panel.refresh_buttons())
         if self.demo_mode:
             from app.gui.demo import DEMO_IMAGE
 
@@ -384,9 +399,59 @@ class MainWindow(QMainWindow):
             self.setWindowTitle(APP_NAME)
 
     def _open_production(self) -> None:
-        from app.gui.production import open_production  # loaded on first use
+        self.open_production()
 
-        open_production(self)
+    def open_production(self, job_path: Path | None = None) -> ProductionWindow:
+        """Show this window's production window (one per main window); load `job_path`."""
+        from app.gui.production.window import ProductionWindow  # loaded on first use
+
+        window = self.findChild(ProductionWindow)
+        if window is None:
+            window = ProductionWindow(self.bridge, self.settings, self, parent=self)
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        if job_path is not None:
+            window.load_job_file(job_path)
+        elif window.job is None:
+            window.choose_job()
+        return window
+
+    # --- operator mode (app/gui/production) --------------------------------------------------
+
+    def lockable_actions(self) -> list[QAction]:
+        """What operator mode hides: settings, other images, other devices, report files."""
+        actions = [self.settings_action, self.open_action, self.add_action]
+        actions += [self.settings_menu.menuAction(), self.recent_menu.menuAction()]
+        if self._built:
+            actions.append(self.export_action)
+        return actions
+
+    def operator_actions(self) -> list[QAction]:
+        """What an operator keeps: nothing here changes a setting, a file or another device."""
+        menus = [self.file_menu, self.device_menu, self.view_menu, self.help_menu]
+        return [
+            self.production_action,
+            self.quit_action,  # closing is refused while locked
+            self.refresh_action,
+            self.log_drawer.toggleViewAction(),
+            self.about_action,
+            *(menu.menuAction() for menu in menus),
+        ]
+
+    def lockable_widgets(self) -> list[QWidget]:
+        """What operator mode disables: the right side (slot actions, upload panel, diagnostics)."""
+        holder = self.splitter.widget(1)
+        return [holder] if holder is not None else []
+
+    def set_operator_lock(self, locked: bool) -> None:
+        self.operator_locked = locked
+        for action in self.lockable_actions():
+            action.setVisible(not locked)
+            action.setEnabled(not locked)
+        for widget in self.lockable_widgets():
+            widget.setEnabled(not locked)
+        self.setAcceptDrops(not locked)
 
     def _about(self) -> None:
         QMessageBox.about(self, "About Slotwise", about_text())
@@ -405,6 +470,9 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.operator_locked:
+            event.ignore()  # closing the main window would stop the line
+            return
         self.feed.stop_discovery()
         if self.remember_geometry:
             self.settings.save_geometry(QByteArray(self.saveGeometry()))

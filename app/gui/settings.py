@@ -13,6 +13,8 @@ log = logging.getLogger(__name__)
 UPLOAD_MODES = ("test", "confirm", "none")
 THEMES = ("system", "light", "dark")
 MAX_RECENT = 8
+SUPERVISOR_PASSWORD_KEY = "production/supervisor_password_sha256"
+"""Where a station keeps the supervisor password's hash (operator mode, app/gui/production)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,16 @@ class AppSettings:
         prefs = replace(prefs, recent_files=recent)
         self.save(prefs)
         return prefs
+
+    def supervisor_password_hash(self) -> str | None:
+        """The SHA-256 (hex) of the supervisor password set on this station, if any."""
+        value = self._qs.value(SUPERVISOR_PASSWORD_KEY)
+        return str(value) if value else None
+
+    def set_supervisor_password_hash(self, sha256_hex: str) -> None:
+        """Keep the hash of the supervisor password (never the password itself)."""
+        self._qs.setValue(SUPERVISOR_PASSWORD_KEY, sha256_hex)
+        self._qs.sync()
 
     def geometry(self) -> QByteArray | None:
         value = self._qs.value("window/geometry")

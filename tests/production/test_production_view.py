@@ -128,7 +128,6 @@ def test_operator_mode_locks_the_windows_and_needs_the_password(
     """Operator mode hides settings, file pickers, the mode choice and slot actions (erase) in
     both windows, refuses closing, and is left only with the right supervisor password."""
     from app.gui.main_window import MainWindow
-    from app.gui.production import open_production
     from app.gui.targets import DeviceTarget
 
     from .conftest import PASSWORD
@@ -143,7 +142,7 @@ def test_operator_mode_locks_the_windows_and_needs_the_password(
     assert main.device_pane.select_spec(spec)
     qtbot.waitUntil(lambda: main.device_view.card(0, 1) is not None, timeout=20000)
     erase = main.device_view.card(0, 1).buttons["erase"]  # type: ignore[union-attr]
-    window = open_production(main, write_job([]))
+    window = main.open_production(write_job([]))
     qtbot.waitUntil(lambda: window.job is not None, timeout=10000)
     panel = main.upload_panel
     assert main.settings_action.isVisible() and main.open_action.isVisible()
@@ -154,6 +153,7 @@ def test_operator_mode_locks_the_windows_and_needs_the_password(
     assert window.enter_operator_mode()
     assert not main.settings_action.isVisible() and not main.settings_action.isEnabled()
     assert not main.open_action.isVisible() and not main.recent_menu.menuAction().isVisible()
+    assert not main.export_action.isEnabled()  # Ctrl+E would open a file dialog
     assert not panel.mode_combo.isEnabled()  # no confirm choice
     assert not panel.choose_button.isEnabled()  # no other files
     assert not erase.isEnabled()  # and the other slot actions: confirm, test, roll back

@@ -1,6 +1,6 @@
 """Diagnostics pages beside the slots view: device info, tasks, statistics, settings, files,
 shell, log, and the report export."""
 
-from app.gui.diagnostics.panel import DiagnosticsPanel, attach_diagnostics
+from app.gui.diagnostics.panel import DiagnosticsPanel
 
-__all__ = ["DiagnosticsPanel", "attach_diagnostics"]
+__all__ = ["DiagnosticsPanel"]

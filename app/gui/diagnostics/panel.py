@@ -1,5 +1,5 @@
 """The diagnostics tabs beside the slots view, capability detection per device, and
-"Export report…". `attach_diagnostics(window)` is the one hook into the main window."""
+"Export report…". The main window places the panel beside the slots view."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence, QShowEvent
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -46,9 +45,6 @@ from app.workflows.diagnostics import (
     detect_capabilities,
 )
 from app.workflows.report import Report, TrafficRecorder, collect_report, write_bundle
-
-if TYPE_CHECKING:
-    from app.gui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -287,22 +283,3 @@ class DiagnosticsPanel(QWidget):
 
         self.export_button.setEnabled(False)
         self.context.call(run, on_result=done, on_error=failed)
-
-
-def attach_diagnostics(window: MainWindow) -> DiagnosticsPanel:
-    """Put the slots view and the diagnostics pages side by side as tabs in `window`."""
-    recent = RecentPaths(window.settings.keys_dir.parent / "diagnostics-recent-paths.json")
-    panel = DiagnosticsPanel(window.bridge, window.controller, recent)
-    slots = window.right_scroll
-    index = window.splitter.indexOf(slots)
-    tabs = QTabWidget()
-    tabs.setObjectName("device-tabs")
-    window.splitter.replaceWidget(index, tabs)
-    tabs.addTab(slots, "Slots")
-    tabs.addTab(panel, "Diagnostics")
-    window.device_tabs = tabs  # type: ignore[attr-defined]
-    export = QAction("Export report\u2026", window)
-    export.setShortcut(QKeySequence("Ctrl+E"))
-    export.triggered.connect(panel.ask_export)
-    window.addAction(export)
-    return panel

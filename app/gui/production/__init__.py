@@ -1,6 +1,7 @@
 """The production line in the GUI: device cards, job summary, operator mode, barcode entry.
 
-`open_production(main)` opens it from the main window; `run(job)` is `slotwise --production`.
+`MainWindow.open_production()` opens it from the main window; `run(job)` is
+`slotwise --production`.
 """
 
 from __future__ import annotations
@@ -8,30 +9,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtWidgets import QMainWindow
-
 from app.gui.production.window import ProductionWindow
 
-__all__ = ["ProductionWindow", "open_production", "run"]
-
-
-def open_production(main: QMainWindow, job_path: Path | None = None) -> ProductionWindow:
-    """Show the main window's production window (one per main window); load `job_path`."""
-    window = main.findChild(ProductionWindow)
-    if window is None:
-        window = ProductionWindow(
-            main.bridge,
-            getattr(main, "settings", None),  # type: ignore[attr-defined]
-            main,
-        )
-    window.show()
-    window.raise_()
-    window.activateWindow()
-    if job_path is not None:
-        window.load_job_file(job_path)
-    elif window.job is None:
-        window.choose_job()
-    return window
+__all__ = ["ProductionWindow", "run"]
 
 
 def run(job_path: Path, *, settings_path: Path | None = None) -> int:
@@ -42,7 +22,7 @@ def run(job_path: Path, *, settings_path: Path | None = None) -> int:
     if not job_path.is_file():
         print(f"slotwise: job file {job_path} not found", file=sys.stderr)
         return 1
-    from app.gui.app import application
+    from app.gui.application import application
     from app.gui.bridge import CoreBridge
     from app.gui.settings import AppSettings
     from app.gui.theme import apply_theme

@@ -5,10 +5,10 @@ The password itself is never stored: the job (`supervisor_password_sha256`) or t
 hashed and compared in constant time (`hmac.compare_digest`), so timing says nothing about how
 much of a guess was right.
 
-Locking also reaches into the main window, through its public attributes only: the settings
-and file actions are hidden, the device pane's right side (slot actions such as erase and
-confirm, the upload panel's file picker and "after upload" choice, diagnostics) is disabled,
-drops are refused and the window cannot be closed.
+Locking also reaches the main window, through the `LockableWindow` seam: MainWindow decides
+what it hides (settings, file and device actions), disables (the device pane's right side: slot
+actions such as erase and confirm, the upload panel's file picker and "after upload" choice,
+diagnostics) and that it refuses drops and closing.
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from typing import Protocol
 
-from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
     QLineEdit,
-    QMainWindow,
     QVBoxLayout,
     QWidget,
 )
@@ -31,8 +30,6 @@ from PySide6.QtWidgets import (
 from app.gui.settings import AppSettings
 
 log = logging.getLogger(__name__)
-
-SETTINGS_KEY = "production/supervisor_password_sha256"
 
 
 def hash_password(text: str) -> str:
@@ -54,17 +51,12 @@ def password_matches(text: str, expected_sha256: str) -> bool:
 
 def settings_password_hash(settings: AppSettings | None) -> str | None:
     """The supervisor password hash kept in the settings file, if a supervisor set one."""
-    if settings is None:
-        return None
-    # AppSettings has no public accessor for keys outside Preferences; read its QSettings
-    value = settings._qs.value(SETTINGS_KEY)
-    return str(value) if value else None
+    return settings.supervisor_password_hash() if settings is not None else None
 
 
 def set_settings_password(settings: AppSettings, password: str) -> None:
     """Store the hash of `password` in the settings file (never the password)."""
-    settings._qs.setValue(SETTINGS_KEY, hash_password(password))
-    settings._qs.sync()
+    settings.set_supervisor_password_hash(hash_password(password))
 
 
 class LeaveOperatorDialog(QDialog):
@@ -117,49 +109,11 @@ class LeaveOperatorDialog(QDialog):
         self.accept()
 
 
-class MainWindowLock(QObject):
-    """Hides and disables what an operator must not reach in the main window; reversible."""
+class LockableWindow(Protocol):
+    """What operator mode needs of the window production was opened from (MainWindow)."""
 
-    def __init__(self, main: QMainWindow) -> None:
-        super().__init__(main)
-        self.main = main
-        self.locked = False
-        self._hidden: list[object] = []
+    def set_operator_lock(self, locked: bool) -> None:
+        """Hide and disable what an operator must not reach; refuse drops and closing."""
 
-    def _targets(self) -> tuple[list[object], list[QWidget]]:
-        """(actions to hide, widgets to disable), from the main window's public attributes."""
-        actions = [
-            getattr(self.main, name, None)
-            for name in ("settings_action", "open_action", "add_action")
-        ]
-        for menu_name in ("settings_menu", "recent_menu"):
-            menu = getattr(self.main, menu_name, None)
-            if menu is not None:
-                actions.append(menu.menuAction())
-        widgets: list[QWidget] = []
-        splitter = getattr(self.main, "splitter", None)
-        if splitter is not None and splitter.count() > 1:
-            widgets.append(splitter.widget(1))  # slot actions, upload panel, diagnostics
-        return [a for a in actions if a is not None], widgets
-
-    def set_locked(self, locked: bool) -> None:
-        if locked == self.locked:
-            return
-        self.locked = locked
-        actions, widgets = self._targets()
-        for action in actions:
-            action.setVisible(not locked)  # type: ignore[attr-defined]
-            action.setEnabled(not locked)  # type: ignore[attr-defined]
-        for widget in widgets:
-            widget.setEnabled(not locked)
-        self.main.setAcceptDrops(not locked)
-        if locked:
-            self.main.installEventFilter(self)
-        else:
-            self.main.removeEventFilter(self)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if self.locked and watched is self.main and event.type() == QEvent.Type.Close:
-            event.ignore()  # closing the main window would stop the line
-            return True
-        return False
+    def open_settings(self) -> object:
+        """The settings dialog (offered outside operator mode only)."""

@@ -35,7 +35,7 @@ from app.gui.production.card import DeviceCard
 from app.gui.production.controller import Counters, ProductionController
 from app.gui.production.lock import (
     LeaveOperatorDialog,
-    MainWindowLock,
+    LockableWindow,
     is_sha256_hex,
     settings_password_hash,
 )
@@ -68,14 +68,15 @@ class ProductionWindow(QMainWindow):
         self,
         bridge: CoreBridge,
         settings: AppSettings | None = None,
-        main: QMainWindow | None = None,
+        main: LockableWindow | None = None,
+        parent: QWidget | None = None,
         *,
         connect: Connect | None = None,
         finder: Finder | None = None,
         results_path: Path | None = None,
         poll_s: float = 1.0,
     ) -> None:
-        super().__init__(main)
+        super().__init__(parent)
         self.setWindowFlag(Qt.WindowType.Window, True)
         self.setObjectName("production-window")
         self.bridge = bridge
@@ -90,7 +91,6 @@ class ProductionWindow(QMainWindow):
         self._finder = finder
         self._results_path = results_path
         self._poll_s = poll_s
-        self._main_lock = MainWindowLock(main) if main is not None else None
         self.results = ResultsModel()
         self._build()
         self._refresh_controls()
@@ -173,9 +173,7 @@ class ProductionWindow(QMainWindow):
         self.load_button.clicked.connect(self.choose_job)
         self.settings_button.clicked.connect(self._open_settings)
         self.operator_button.clicked.connect(self._toggle_operator)
-        self.settings_button.setVisible(
-            self.main is not None and hasattr(self.main, "open_settings")
-        )
+        self.settings_button.setVisible(self.main is not None)
         QShortcut(QKeySequence("F5"), self, self.start_batch)
         QShortcut(QKeySequence("Ctrl+R"), self, self.rerun_failed)
         return row
@@ -395,8 +393,8 @@ class ProductionWindow(QMainWindow):
 
     def _set_operator(self, on: bool) -> None:
         self.operator = on
-        if self._main_lock is not None:
-            self._main_lock.set_locked(on)
+        if self.main is not None:
+            self.main.set_operator_lock(on)
         if not on:
             self.status.setText("Operator mode left.")
         title = self.job.name if self.job else "Production"
@@ -406,9 +404,8 @@ class ProductionWindow(QMainWindow):
         self.operator_changed.emit(on)
 
     def _open_settings(self) -> None:
-        opener = getattr(self.main, "open_settings", None)
-        if not self.operator and opener is not None:
-            opener()
+        if not self.operator and self.main is not None:
+            self.main.open_settings()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.operator:

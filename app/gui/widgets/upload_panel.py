@@ -99,7 +99,7 @@ class UploadPanel(QGroupBox):
         controller.update_finished.connect(self._on_finished)
         controller.update_failed.connect(self._on_failed)
         controller.snapshot_changed.connect(self._on_snapshot)
-        self._refresh_buttons()
+        self.refresh_buttons()
 
     # --- building ---------------------------------------------------------------------------
 
@@ -137,7 +137,7 @@ class UploadPanel(QGroupBox):
         self.override_box = QCheckBox("Upload unsigned development image anyway")
         self.override_box.setAccessibleName("Override: upload an unsigned development image")
         self.override_box.hide()
-        self.override_box.toggled.connect(self._refresh_buttons)
+        self.override_box.toggled.connect(self.refresh_buttons)
         self.upload_button = QPushButton(icon("upload"), "Upload")
         self.upload_button.setObjectName("start-upload")
         self.upload_button.setAccessibleName("Start the upload")
@@ -233,22 +233,22 @@ class UploadPanel(QGroupBox):
             on_result=self._on_checked,
             topic="verdict",
         )
-        self._refresh_buttons()
+        self.refresh_buttons()
 
     def _on_checked(self, check: UploadCheck) -> None:
         self.check = check
         self.verdict.show_check(check)
         if not check.ok:
             self.controller.logged.emit("warn", f"{check.path.name}: {check.headline}")
-        self._refresh_buttons()
+        self.refresh_buttons()
 
     def _on_snapshot(self, snapshot: DeviceSnapshot) -> None:
         if self.check is not None and self.path is not None:  # re-judge version and size
             self.check = judge(self.path, self.check.verdicts, snapshot)
             self.verdict.show_check(self.check)
-        self._refresh_buttons()
+        self.refresh_buttons()
 
-    def _refresh_buttons(self) -> None:
+    def refresh_buttons(self) -> None:
         check = self.check
         override = bool(check and check.unsigned and self.allow_unsigned)
         self.override_box.setVisible(override)
@@ -347,7 +347,7 @@ class UploadPanel(QGroupBox):
         self.detail_label.setText("")
         self.progress_box.show()
         self.controller.upload(self.path, keys, options)
-        self._refresh_buttons()
+        self.refresh_buttons()
 
     def show_progress(self, event: ProgressEvent) -> None:
         self.stage_label.setText(event.stage.value.capitalize())
@@ -364,7 +364,7 @@ class UploadPanel(QGroupBox):
             self.result_label.setStyleSheet("")
         if event.stage is Stage.UPLOADING and event.rate_bps:
             self.chart.add_point(event.elapsed_s, event.rate_bps)
-        self._refresh_buttons()
+        self.refresh_buttons()
 
     def _on_finished(self, done: UpdateDone) -> None:
         self.result_label.setText(done.result.message)
@@ -381,13 +381,13 @@ class UploadPanel(QGroupBox):
                 f"{format_bytes(int(s.rate_bps))}/s  \u00b7  {s.retries} retries  \u00b7  "
                 f"{s.resumes} resumes"
             )
-        self._refresh_buttons()
+        self.refresh_buttons()
 
     def _on_failed(self, text: str) -> None:
         self.result_label.setText(f"{text} Upload again to resume where it stopped.")
         self.result_label.setStyleSheet("color: #d64545")
         self.stage_label.setText("Stopped")
-        self._refresh_buttons()
+        self.refresh_buttons()
 
     def _confirm(self) -> None:
         self.confirm_button.hide()
