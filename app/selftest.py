@@ -133,7 +133,7 @@ class SelfTest:
 
     def _check_qt(self) -> str:
         chosen = choose_platform()
-        from app.gui.app import application  # Qt is loaded here, after the platform choice
+        from app.gui.application import application  # Qt is loaded here, after the platform choice
 
         app = application()
         name = app.platformName()
@@ -290,7 +290,7 @@ async def _start(server: Any) -> None:
 
 def _process_events_until(done: Callable[[], bool], timeout_s: float) -> None:
     """Let Qt deliver the bridge's queued results until `done()` or the timeout."""
-    from app.gui.app import application
+    from app.gui.application import application
 
     app = application()
     deadline = time.monotonic() + timeout_s

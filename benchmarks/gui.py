@@ -116,7 +116,7 @@ def make_image(folder: Path, size: int) -> tuple[Path, Path]:
 def stall_during_upload(size: int) -> dict[str, float]:
     from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: TID251 - a GUI benchmark
 
-    from app.gui.app import application
+    from app.gui.application import application
     from app.gui.bridge import CoreBridge
     from app.gui.main_window import MainWindow
     from app.gui.settings import AppSettings, Preferences

@@ -20,7 +20,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.gui.app import application
+from app.gui.application import application
 from app.gui.bridge import CoreBridge
 from app.gui.demo import DEMO_IMAGE
 from app.gui.main_window import MainWindow
