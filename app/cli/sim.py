@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.cli.connect import UsageError
-from app.sim.device import SimConfig, SimDevice
+from app.sim.device import SimConfig, SimDevice, profile_config
 from app.sim.link import LinkModel
+from app.sim.profiles import PROFILES
 from app.sim.runtime import SimRuntime
 from app.sim.serial_endpoint import PtySimServer
 from app.sim.serve import UdpSimServer
@@ -68,16 +69,25 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument(
         "--profile",
         default="zephyr-modern",
-        help="firmware behaviour: zephyr-modern, zephyr-3.4, old-firmware",
+        help="firmware behaviour: " + ", ".join(PROFILES) + " (the zephyr-3.4-stock, -fast "
+        "and -full builds answer like the captured real firmware, buffers included)",
     )
     p.add_argument(
         "--images", type=int, default=1, choices=(1, 2), help="number of images (slot pairs)"
     )
     p.add_argument("--slot-size", type=int, default=512 * 1024, metavar="N", help="bytes per slot")
     p.add_argument(
-        "--buf-size", type=int, default=2048, metavar="N", help="MCUmgr buffer size in bytes"
+        "--buf-size",
+        type=int,
+        metavar="N",
+        help="MCUmgr buffer size in bytes (default: the profile's build, else 2048)",
     )
-    p.add_argument("--buf-count", type=int, default=4, metavar="N", help="MCUmgr buffer count")
+    p.add_argument(
+        "--buf-count",
+        type=int,
+        metavar="N",
+        help="MCUmgr buffer count (default: the profile's build, else 4)",
+    )
     p.add_argument(
         "--latency-ms", type=float, default=0.0, metavar="N", help="one-way link latency"
     )
@@ -106,13 +116,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def config_from_args(args: argparse.Namespace) -> SimConfig:
-    return SimConfig(
+    """Raises ValueError for an unknown profile."""
+    return profile_config(
+        args.profile,
         images=args.images,
         slot_size=args.slot_size,
         buf_size=args.buf_size,
         buf_count=args.buf_count,
         flash_write_bps=args.flash_bps,
-        profile=args.profile,
         state_dir=args.state_dir,
     )
 

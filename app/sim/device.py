@@ -38,6 +38,7 @@ from app.sim.handlers.base import (
     GroupFailure,
     SilentReboot,
     SmpFailure,
+    StaleHeader,
 )
 from app.sim.handlers.img import UploadSession
 from app.sim.img_state import Flags, state_flags
@@ -133,6 +134,7 @@ class SimDevice:
         self._boot_at = self.clock()
         self._dirty = False
         """Flash written since the last save (an upload in progress); saved at reboot."""
+        self._last_reply = b""
         self._load()
 
     # --- public API --------------------------------------------------------------------------
@@ -263,12 +265,15 @@ class SimDevice:
             body = self._dispatch(header, op_known, frame)
         except SilentReboot:
             return Reply(frame=None, work_s=self.work_s, reboot=True)
+        except StaleHeader:
+            return Reply(frame=self._last_reply[:HEADER_SIZE] or None, work_s=self.work_s)
         reply = self._encode(header, body)
         if len(reply) > self.config.buf_size:  # the answer does not fit one MCUmgr buffer
             reply = self._encode(header, {"rc": int(MgmtErr.EMSGSIZE)})
         if self.faults.corrupt_next_response:
             self.faults.corrupt_next_response = False
             reply = _corrupt(reply)
+        self._last_reply = reply
         return Reply(frame=reply, work_s=self.work_s, reboot=self.reply_reboots)
 
     def _encode(self, request: Header, body: dict[str, Any]) -> bytes:
@@ -357,6 +362,10 @@ class SimDevice:
             factory = build_image(self.config.factory_version)
             for image in range(self.config.images):
                 self.install(image * 2, factory)
+            self.stored_settings = dict(self.profile.settings)
+            for name, content in self.profile.files.items():
+                self.files[name] = content
+                self.persist_file(name, 0, content)
         # Power-on: MCUboot runs exactly as on a reset, and settings load from storage.
         self.settings = dict(self.stored_settings)
         self._run_bootloader()
@@ -379,6 +388,21 @@ class SimDevice:
                     "active": list(self._active),
                 }
             )
+
+
+def profile_config(profile: str, **overrides: Any) -> SimConfig:
+    """A SimConfig for `profile` with its build's MCUmgr buffers and MCUboot mode, unless
+    `overrides` (SimConfig fields; None means "not given") say otherwise.
+
+    Raises ValueError for an unknown profile."""
+    shape = get_profile(profile)
+    values: dict[str, Any] = {"profile": profile}
+    if shape.buffers is not None:
+        values["buf_size"], values["buf_count"] = shape.buffers
+    if shape.boot_mode is not None:
+        values["mode"] = shape.boot_mode
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return SimConfig(**values)
 
 
 def _check_config(config: SimConfig) -> None:

@@ -4,11 +4,14 @@
 Zephyr 3.4.99 smp_svr (tests/data/captures): legacy `rc` errors even for v2 requests with
 verbose reasons, `"rc": 0` inside a successful stats list, only OS, image and stats built in.
 `old-firmware` is modern minus bootloader info, datetime, enumeration and slot info.
+`zephyr-3.4-stock`, `-fast` and `-full` answer byte for byte like the three captured builds of
+Zephyr 3.4.99's smp_svr (tests/data/captures/zephyr-3.4-*.json), buffers and MCUboot mode
+included. A new profile is one more entry in PROFILES.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from app.smp.header import Group
 
@@ -75,6 +78,32 @@ class Profile:
     task_extra: dict[str, int] = field(default_factory=dict)
     """Further task fields with fixed values (cswcnt, last/next_checkin where captured)."""
     stat_groups: tuple[str, ...] = ("smp_svr_stats", "flash_sim_stats")
+    stat_fields: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Counters per group as captured; names the simulator counts itself (ticks, boots,
+    uptime_s, bytes_written, ...) are live, the rest are the captured values."""
+    stat_sizes: dict[str, int] = field(default_factory=dict)
+    """Groups with this many counters (s0, s1, ...): flash_sim_stats has 521 on Zephyr 3.4,
+    more than one MCUmgr buffer holds, so it answers EMSGSIZE."""
+    stale_header_for_unknown_stat: bool = False
+    """Reading a stats group that does not exist answers a bare header repeating the previous
+    reply's header (captured on the full 3.4 build: a firmware bug)."""
+    buffers: tuple[int, int] | None = None
+    """The build's MCUmgr buffers (size, count), used unless the simulator is told others."""
+    boot_mode: int | None = None
+    """The build's MCUboot mode (BootloaderMode), used unless the simulator is told another."""
+    drops_when_buffers_full: bool = False
+    """Zephyr 3.4 over UDP, as captured: a request arriving when every buffer is held is
+    dropped unanswered, and one taken from the queue while no buffer is free for its reply is
+    answered ENOMEM. Otherwise: ENOMEM once buf_count - 1 requests are held."""
+    settings: dict[str, bytes] = field(default_factory=dict)
+    """Settings stored on a fresh board."""
+    files: dict[str, bytes] = field(default_factory=dict)
+    """Files on a fresh board's file system."""
+    fs_mount: str = "/lfs"
+    """Where the file system is mounted."""
+    shell_console: bool = False
+    """Shell output as Zephyr's shell writes it: CR/LF line ends, a leading CR/LF, errors in
+    ANSI red (captured on 3.4)."""
 
     def supports(self, group: int, command: int) -> bool:
         if group not in ALL_GROUPS:
@@ -173,6 +202,110 @@ PROFILES: dict[str, Profile] = {
         stat_groups=("flash_sim_stats", "flash_sim_thresholds", "smp_svr_stats"),
     ),
 }
+
+
+# --- the captured Zephyr 3.4.99 smp_svr builds (tests/data/captures/zephyr-3.4-*.json) ----------
+
+_34_MISSING_ALWAYS = frozenset(
+    {
+        (Group.OS, 3),  # memory pools
+        (Group.OS, 4),  # date-time: not in 3.4.99
+        (Group.IMAGE, 6),  # slot info: not in 3.4.99
+        (Group.ENUM, WHOLE_GROUP),  # not in 3.4.99
+    }
+)
+_34_OPTIONAL_GROUPS = frozenset(
+    {
+        (Group.OS, 7),  # OS info
+        (Group.OS, 8),  # bootloader info
+        (Group.SETTINGS, WHOLE_GROUP),
+        (Group.FS, WHOLE_GROUP),
+        (Group.SHELL, WHOLE_GROUP),
+        (Group.ZEPHYR_BASIC, WHOLE_GROUP),
+    }
+)
+_34_STATS = {
+    "flash_sim_thresholds": {"max_write_calls": 0, "max_erase_calls": 0, "max_len": 0, "s3": 0},
+    "smp_svr_stats": {"ticks": 0, "s1": 0},
+}
+_34_BUILD = Profile(
+    name="zephyr-3.4-stock",
+    missing=_34_MISSING_ALWAYS | _34_OPTIONAL_GROUPS,
+    zcbor_replies=True,
+    legacy_errors=True,
+    verbose_errors=False,
+    rc_zero=frozenset({(Group.STAT, 1)}),
+    echo_missing_is_empty=True,
+    minimal_task_stats=True,
+    allow_erase_pending=False,
+    erase_empty_fails=True,
+    image_check=False,
+    untranslated_groups=frozenset({Group.STAT}),
+    tasks=_34_TASKS,
+    stat_groups=("flash_sim_stats", "flash_sim_thresholds", "smp_svr_stats"),
+    stat_fields=_34_STATS,
+    stat_sizes={"flash_sim_stats": 521},
+    buffers=(2048, 2),
+    boot_mode=1,  # swap using scratch
+    drops_when_buffers_full=True,
+)
+"""smp_svr as the sample builds it for UDP: OS (echo, reset, taskstat, params), image, stats."""
+
+_34_FULL_TASKS = (
+    TaskSpec("peer_full", 10, 16, 1024, runtime=0),
+    TaskSpec("mcumgr smp", 3, 128, 2048, runtime=0),
+    TaskSpec("smp_udp6", 0, 2, 128, runtime=0),
+    TaskSpec("smp_udp4", 0, 2, 128, runtime=0),
+    TaskSpec("", -1, 2, 128, runtime=0),
+    TaskSpec("rx_q[0]", -1, 2, 376, runtime=0),
+    TaskSpec("eth_native_posix_rx-zeth", -2, 16, 10, runtime=0),
+    TaskSpec("net_mgmt", -1, 2, 192, runtime=0),
+    TaskSpec("sysworkq", -1, 2, 1024, runtime=0),
+    TaskSpec("shell_dummy", 14, 2, 768, runtime=0),
+    TaskSpec("idle", 15, 0, 64, runtime=419999),
+    TaskSpec("main", 0, 16, 1024, runtime=0),
+)
+_34_FULL_STATS = _34_STATS | {
+    # the application's own counters; smp_cmds/smp_errs are replayed as captured
+    "peer_stats": {"smp_cmds": 27, "smp_errs": 2, "boots": 0, "uptime_s": 0},
+}
+
+PROFILES["zephyr-3.4-stock"] = _34_BUILD
+PROFILES["zephyr-3.4-fast"] = replace(_34_BUILD, name="zephyr-3.4-fast", buffers=(1536, 8))
+"""The stock build with 8 MCUmgr buffers of 1536 bytes."""
+PROFILES["zephyr-3.4-full"] = replace(
+    _34_BUILD,
+    name="zephyr-3.4-full",
+    missing=_34_MISSING_ALWAYS,
+    verbose_errors=True,
+    minimal_task_stats=False,
+    image_check=True,
+    os_info={
+        "s": "Zephyr",
+        "n": "unknown",
+        "r": "",
+        "v": "3.4.99",
+        "b": "Sat Dec  5 15:12:08 2026",
+        "m": "posix",
+        "p": "unknown",
+        "i": "native_posix_64",
+        "o": "Zephyr",
+    },
+    tasks=_34_FULL_TASKS,
+    fixed_stack_use=10,
+    task_extra={"cswcnt": 0, "last_checkin": 0, "next_checkin": 0},
+    stat_groups=("flash_sim_stats", "flash_sim_thresholds", "smp_svr_stats", "peer_stats"),
+    stat_fields=_34_FULL_STATS,
+    stale_header_for_unknown_stat=True,
+    untranslated_groups=frozenset({Group.STAT, Group.FS}),  # a missing file is rc 1
+    buffers=(2048, 4),
+    settings={"peer/name": b"zephyr-peer-full", "peer/boots": (1).to_bytes(4, "little")},
+    files={"/lfs1/hello.txt": b"hello from the zephyr-peer full smp_svr (Zephyr 3.4.99)\n"},
+    fs_mount="/lfs1",
+    shell_console=True,
+)
+"""Every group 3.4 offers: OS and bootloader info, thread names and stack use, image check,
+a stats group of the application's own, FS (LittleFS at /lfs1), shell, settings, Zephyr basic."""
 
 
 def get_profile(name: str) -> Profile:

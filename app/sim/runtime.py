@@ -4,7 +4,11 @@ Shared by every endpoint (UDP, serial pty, BLE fake): an endpoint hands each who
 packet to `deliver()` together with a function that puts a reply packet on its wire.
 Zephyr semantics (transports.md §5): one work queue answers requests in order; a request that
 arrives while buf_count - 1 requests are already held is answered `rc 2` (ENOMEM) and
-discarded, as measured on real firmware over UDP.
+discarded. Profiles with `drops_when_buffers_full` follow what the captured Zephyr 3.4 builds
+do instead: a request arriving while every buffer is held is dropped unanswered, and the work
+queue answers ENOMEM (without running it) to a request it takes while no buffer is free for
+the reply; with 2 buffers and 7 requests back to back that is one ENOMEM, one answer and five
+silent drops, exactly as captured.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ class RuntimeStats:
     enomem: int = 0
     oversized: int = 0
     dropped_while_booting: int = 0
+    dropped_no_buffer: int = 0
     reboots: int = 0
 
 
@@ -81,6 +86,8 @@ class SimRuntime:
         self._outbound = _Wire(self.link, rng)
         self._queue: asyncio.Queue[tuple[bytes, ReplySink]] = asyncio.Queue()
         self._held = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._booting = False
         self._worker: asyncio.Task[None] | None = None
         self._timers: set[asyncio.TimerHandle] = set()
@@ -116,6 +123,12 @@ class SimRuntime:
         if self._inbound.lost():
             self.stats.lost_in += 1
             return
+        if not self.link.latency_s and not self.link.rate_bps:
+            # An instant link: the request is at the device now, so requests sent back to
+            # back all arrive before the work queue runs (as a device's rx thread, which
+            # runs before its work queue, receives them).
+            self._arrive(frame, reply)
+            return
         loop = asyncio.get_running_loop()
         self._at(self._inbound.arrival(len(frame), loop.time()), self._arrive, frame, reply)
 
@@ -138,30 +151,58 @@ class SimRuntime:
                 config.buf_size,
             )
             return
-        if self._held >= max(config.buf_count - 1, 1):
+        if self.device.profile.drops_when_buffers_full:
+            if self._held >= config.buf_count:
+                self.stats.dropped_no_buffer += 1
+                return
+        elif self._held >= max(config.buf_count - 1, 1):
             self.stats.enomem += 1
-            enomem = _error_reply(frame, MgmtErr.ENOMEM)
+            enomem = _error_reply(frame, MgmtErr.ENOMEM, zcbor=self.device.profile.zcbor_replies)
             if enomem is not None:
                 self._send(enomem, reply)
             return
-        self._held += 1
+        self._hold(+1)
         self._queue.put_nowait((frame, reply))
 
     async def _work(self) -> None:
         while True:
             frame, reply_sink = await self._queue.get()
+            if self._no_buffer_for_reply():
+                self._hold(-1)
+                self.stats.enomem += 1
+                enomem = _error_reply(
+                    frame, MgmtErr.ENOMEM, zcbor=self.device.profile.zcbor_replies
+                )
+                if enomem is not None:
+                    self._send(enomem, reply_sink)
+                continue
             try:
                 result = self.device.process(frame)
                 if result.work_s > 0:
                     await asyncio.sleep(result.work_s)
             finally:
-                self._held = max(self._held - 1, 0)
+                self._hold(-1)
             if self._booting:  # a reboot began while this request was in flight
                 continue
             if result.frame is not None:
                 self._send(result.frame, reply_sink)
             if result.reboot:
                 self._begin_reboot(RESET_DELAY_S if result.frame is not None else 0.0)
+
+    async def wait_idle(self) -> None:
+        """Until no request holds a buffer (every request that arrived has been answered)."""
+        await self._idle.wait()
+
+    def _hold(self, change: int) -> None:
+        self._held = max(self._held + change, 0)
+        if self._held:
+            self._idle.clear()
+        else:
+            self._idle.set()
+
+    def _no_buffer_for_reply(self) -> bool:
+        config = self.device.config
+        return self.device.profile.drops_when_buffers_full and self._held >= config.buf_count
 
     def _send(self, frame: bytes, reply: ReplySink) -> None:
         if self._outbound.lost():
@@ -184,7 +225,7 @@ class SimRuntime:
             listener()
         while not self._queue.empty():
             self._queue.get_nowait()
-        self._held = 0
+        self._hold(-self._held)
         self.device.reboot()
         await asyncio.sleep(self.boot_s)
         self._booting = False
@@ -202,7 +243,7 @@ class SimRuntime:
         self._timers.add(handle)
 
 
-def _error_reply(request: bytes, rc: int) -> bytes | None:
+def _error_reply(request: bytes, rc: int, *, zcbor: bool = False) -> bytes | None:
     """An SMP-level error answer to `request`, or None when its header is unreadable."""
     try:
         header = Header.decode(request)
@@ -217,4 +258,4 @@ def _error_reply(request: bytes, rc: int) -> bytes | None:
         sequence=header.sequence,
         version=min(header.version, 1),
     )
-    return encode_packet(answer, {"rc": int(rc)})
+    return encode_packet(answer, {"rc": int(rc)}, zcbor=zcbor)

@@ -42,6 +42,10 @@ class SilentReboot(Exception):
     """An injected fault: the device reboots instead of answering."""
 
 
+class StaleHeader(Exception):
+    """A firmware bug reproduced: the answer is a bare copy of the previous reply's header."""
+
+
 R = TypeVar("R", bound=Request)
 Handler = Callable[["SimDevice", Any], Response]
 HANDLERS: dict[type[Request], Handler] = {}

@@ -18,7 +18,6 @@ from app.smp.header import Group
 if TYPE_CHECKING:
     from app.sim.device import SimDevice
 
-MOUNT_POINT = "/lfs"
 PATH_MAX = 64
 """CONFIG_MCUMGR_GRP_FS_PATH_LEN."""
 HASH_TYPES = {
@@ -41,13 +40,14 @@ def _check_path(dev: SimDevice, name: str) -> None:
         or any(part in (".", "..") for part in name.split("/"))
     ):
         raise _fail(FsErr.FILE_INVALID_NAME)
-    if name != MOUNT_POINT and not name.startswith(MOUNT_POINT + "/"):
+    mount = dev.profile.fs_mount
+    if name != mount and not name.startswith(mount + "/"):
         raise _fail(FsErr.MOUNT_POINT_NOT_FOUND)
 
 
 def _is_dir(dev: SimDevice, name: str) -> bool:
     prefix = name.rstrip("/") + "/"
-    return name.rstrip("/") == MOUNT_POINT or any(f.startswith(prefix) for f in dev.files)
+    return name.rstrip("/") == dev.profile.fs_mount or any(f.startswith(prefix) for f in dev.files)
 
 
 def _existing(dev: SimDevice, name: str) -> bytes:

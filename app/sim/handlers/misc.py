@@ -3,9 +3,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from app.sim.handlers.base import HANDLERS, GroupFailure, SmpFailure, handles, prepares
+from app.sim.handlers.base import (
+    HANDLERS,
+    GroupFailure,
+    SmpFailure,
+    StaleHeader,
+    handles,
+    prepares,
+)
 from app.smp.errors import EnumErr, MgmtErr, SettingsErr, ShellErr, StatErr
 from app.smp.groups import enum as en
 from app.smp.groups import settings as st
@@ -48,6 +56,23 @@ def _echo_body(dev: SimDevice, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _stat_fields(dev: SimDevice, name: str) -> dict[str, int] | None:
+    if name in dev.profile.stat_sizes:  # e.g. 3.4's flash_sim_stats: too large for a buffer
+        return {f"s{i}": 0 for i in range(dev.profile.stat_sizes[name])}
+    captured = dev.profile.stat_fields.get(name)
+    if captured is None:
+        return _live_counters(dev, name)
+    return {k: _LIVE[k](dev) if k in _LIVE else v for k, v in captured.items()}
+
+
+_LIVE: dict[str, Callable[[SimDevice], int]] = {
+    "ticks": lambda d: int(d.uptime_s()),  # smp_svr counts one tick a second
+    "uptime_s": lambda d: int(d.uptime_s()),
+    "boots": lambda d: d.counters["reboots"] + 1,
+}
+"""Counters whose meaning is known wherever they appear in a captured group."""
+
+
+def _live_counters(dev: SimDevice, name: str) -> dict[str, int] | None:
     c = dev.counters
     if name == "smp_svr_stats":
         return {"ticks": int(dev.uptime_s()), "s1": 0}
@@ -84,6 +109,8 @@ def stat_list(dev: SimDevice, req: sg.StatList) -> sg.StatListResponse:
 def stat_read(dev: SimDevice, req: sg.StatRead) -> sg.StatReadResponse:
     fields = _stat_fields(dev, req.name) if req.name in dev.profile.stat_groups else None
     if fields is None:
+        if dev.profile.stale_header_for_unknown_stat:
+            raise StaleHeader
         raise GroupFailure(Group.STAT, StatErr.INVALID_GROUP)
     return sg.StatReadResponse(name=req.name, fields=fields)
 
@@ -171,6 +198,9 @@ def shell_exec(dev: SimDevice, req: sh.ShellExec) -> sh.ShellExecResponse:
     if len(" ".join(req.argv)) > SHELL_LINE_MAX:
         raise GroupFailure(Group.SHELL, ShellErr.COMMAND_TOO_LONG)
     output, ret = _shell_run(dev, req.argv)
+    if dev.profile.shell_console:  # as Zephyr's shell prints it (captured on 3.4)
+        output = output.replace("\n", "\r\n")
+        output = "\r\n" + (output if ret == 0 else f"\x1b[1;31m{output}\x1b[m")
     return sh.ShellExecResponse(o=output, ret=ret)
 
 
