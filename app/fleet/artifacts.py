@@ -8,6 +8,7 @@ file gets (app/workflows/images.py), so nothing here judges an image.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -57,6 +58,11 @@ def choose_artifact(deployment: Deployment) -> Choice:
     )
 
 
+_FETCHING: dict[Path, asyncio.Lock] = {}
+"""One download per artifact at a time: a gateway serving many devices assigned the same
+file downloads it once and the others wait, then take it from the cache."""
+
+
 class ArtifactCache:
     """`DIR/<algorithm>-<hex>/<filename>`: one folder per artifact hash."""
 
@@ -82,6 +88,17 @@ class ArtifactCache:
     ) -> tuple[Path, bool]:
         """The checked artifact on disk, and whether it was in the cache already."""
         folder = self.folder(artifact)
+        async with _FETCHING.setdefault(folder, asyncio.Lock()):
+            return await self._fetch(http, artifact, folder, on_bytes, stop)
+
+    async def _fetch(
+        self,
+        http: DdiHttp,
+        artifact: Artifact,
+        folder: Path,
+        on_bytes: Callable[[int], None] | None,
+        stop: Callable[[], bool] | None,
+    ) -> tuple[Path, bool]:
         name = Path(artifact.filename).name or "artifact"
         final = folder / name
         if final.exists():

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.fleet.ddi import FleetError
 from app.fleet.server import DdiHttp, ServerRefused, ServerUnreachable
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,7 @@ class FeedbackQueue:
             return await self._flush(http)
 
     async def _flush(self, http: DdiHttp) -> bool:
-        items = self.pending()
-        while items:
+        while items := self.pending():  # re-read: messages may be queued while one is sent
             item = items[0]
             try:
                 await http.post_json(item.url, item.body)
@@ -68,8 +68,10 @@ class FeedbackQueue:
                 return False
             except ServerRefused as exc:
                 log.warning("the server refused a feedback message, dropped: %s", exc)
-            items = items[1:]
-            self._write(items)
+            except FleetError as exc:  # it answered 2xx, just not with JSON: delivered
+                log.debug("feedback answer was not JSON: %s", exc)
+            # put() only appends, so the first message is still the one just sent
+            self._write(self.pending()[1:])
         return True
 
     def _write(self, items: list[Queued]) -> None:

@@ -134,6 +134,7 @@ async def apply(
     options: FleetOptions,
     *,
     on_event: EventCallback | None = None,
+    http: DdiHttp | None = None,
 ) -> FleetOutcome:
     """Connect to `device`, do what the server assigns to it, and tell the server.
 
@@ -149,15 +150,17 @@ async def apply(
         await client.open()
         return client
 
+    own = http is None
+    server = DdiHttp(profile) if http is None else http
     try:
         client = await connect()
-        return await DeviceGateway(device, client, DdiHttp(profile), profile, options).run(
-            on_event, connect
-        )
+        return await DeviceGateway(device, client, server, profile, options).run(on_event, connect)
     finally:
         for link in links:
             with contextlib.suppress(SlotwiseError):
                 await link.close()
+        if own:
+            await server.close()
 
 
 class DeviceGateway:
@@ -190,6 +193,7 @@ class DeviceGateway:
         self.cancelable = True
         self.cancel_href: str | None = None
         self.cancel_rejected = False
+        self.sender: asyncio.Task[bool] | None = None
 
     # --- the conversation ---
 
@@ -241,7 +245,7 @@ class DeviceGateway:
         try:
             images = await self._download_and_verify(deployment)
             if deployment.update is Handling.SKIP:
-                await self.tell(Execution.DOWNLOADED, Finished.NONE, "downloaded; install later")
+                self.tell(Execution.DOWNLOADED, Finished.NONE, "downloaded; install later")
                 return self._outcome(Result.DEFERRED, "download-only action: downloaded")
             if not await self._wait_for_window():
                 return self._outcome(Result.DEFERRED, "the maintenance window did not open")
@@ -250,24 +254,24 @@ class DeviceGateway:
             return await self._finish_canceled(str(exc))
         except (SlotwiseError, OSError) as exc:
             reason = str(exc) or type(exc).__name__
-            await self.tell(Execution.CLOSED, Finished.FAILURE, f"failed: {reason}")
+            self.tell(Execution.CLOSED, Finished.FAILURE, f"failed: {reason}")
             return await self._close(Result.FAILURE, reason)
         version = ", ".join(i.version.smp_text for i in images)
         if result.ok:
-            await self.tell(
+            self.tell(
                 Execution.CLOSED,
                 Finished.SUCCESS,
                 f"success: the device runs {version}",
                 progress=(STEPS, STEPS),
             )
             return await self._close(Result.SUCCESS, f"the device runs {version}", version)
-        await self.tell(Execution.CLOSED, Finished.FAILURE, f"failed: {result.message}")
+        self.tell(Execution.CLOSED, Finished.FAILURE, f"failed: {result.message}")
         return await self._close(Result.FAILURE, result.message)
 
     async def _download_and_verify(self, deployment: Deployment) -> list[UpdateImage]:
         choice = choose_artifact(deployment)
         artifact = choice.artifact
-        await self.tell(
+        self.tell(
             Execution.PROCEEDING,
             Finished.NONE,
             f"downloading {artifact.filename} ({artifact.size} bytes) for {self.device}",
@@ -285,7 +289,7 @@ class DeviceGateway:
             raise _Canceled(f"download stopped ({exc})") from None
         checked = ", ".join(sorted(artifact.hashes)) or "no hash"
         where = "from the cache" if cached else "downloaded"
-        await self.tell(
+        self.tell(
             Execution.PROCEEDING,
             Finished.NONE,
             f"{where}: {artifact.filename}, size and {checked} match",
@@ -293,11 +297,11 @@ class DeviceGateway:
         )
         if path.suffix.lower() == ".swu":
             path = unpack_swu(path, path.parent / "swu")
-            await self.tell(Execution.PROCEEDING, Finished.NONE, f"unpacked {path.name}")
+            self.tell(Execution.PROCEEDING, Finished.NONE, f"unpacked {path.name}")
         self.verdicts = tuple(verify_path(path, self.options.keys))
         images = load_update_images(path, self.options.keys)  # ImageError: the verdict text
         signed = "signature verified" if self.options.keys else "hash only, no key given"
-        await self.tell(
+        self.tell(
             Execution.PROCEEDING,
             Finished.NONE,
             f"verified: {', '.join(i.version.smp_text for i in images)} ({signed})",
@@ -313,9 +317,7 @@ class DeviceGateway:
         told = False
         while deployment.maintenance_window == "unavailable":
             if not told:
-                await self.tell(
-                    Execution.SCHEDULED, Finished.NONE, "waiting for the maintenance window"
-                )
+                self.tell(Execution.SCHEDULED, Finished.NONE, "waiting for the maintenance window")
                 told = True
             if time.monotonic() > deadline:
                 return False
@@ -340,7 +342,12 @@ class DeviceGateway:
                 for mark, step in marks.items():
                     if event.fraction >= mark and mark not in sent:
                         sent.add(mark)
-                        self.tell_soon(f"uploading {mark:.0%}", step)
+                        self.tell(
+                            Execution.PROCEEDING,
+                            Finished.NONE,
+                            f"uploading {mark:.0%}",
+                            (step, STEPS),
+                        )
                 return
             if self.cancelable and event.stage in (Stage.CHECKING, Stage.RESETTING) and sent:
                 # The upload is over: from here on the image gets marked, so a cancel that
@@ -349,7 +356,12 @@ class DeviceGateway:
                 self.cancel.clear()
             if event.stage is Stage.RESETTING and not said_reset:
                 said_reset = True
-                self.tell_soon("marked for a test boot; rebooting", 6)
+                self.tell(
+                    Execution.PROCEEDING,
+                    Finished.NONE,
+                    "marked for a test boot; rebooting",
+                    (6, STEPS),
+                )
 
         try:
             result = await run_update(
@@ -371,12 +383,12 @@ class DeviceGateway:
         running = ", ".join(
             f"image {o.image} runs {_version(result, o.image)}" for o in result.images
         )
-        await self.tell(Execution.PROCEEDING, Finished.NONE, f"rebooted: {running}", (7, STEPS))
+        self.tell(Execution.PROCEEDING, Finished.NONE, f"rebooted: {running}", (7, STEPS))
         if self.options.mode is FleetMode.CONFIRM:
             for outcome in result.images:
                 if outcome.outcome is Outcome.TESTING:
                     await confirm_running(self.client, outcome.image)
-            await self.tell(
+            self.tell(
                 Execution.PROCEEDING, Finished.NONE, "confirmed the running image", (STEPS, STEPS)
             )
         return result
@@ -461,31 +473,26 @@ class DeviceGateway:
 
     # --- feedback ---
 
-    async def tell(
+    def tell(
         self,
         execution: Execution,
         finished: Finished,
         line: str,
         progress: tuple[int, int] | None = None,
     ) -> None:
-        """Queue one feedback message for the action and try to send the queue."""
+        """Queue one feedback message for the action; it is sent in the background."""
         self.details.append(line)
         self.event(line)
         self._queue(
             self.feedback_url, feedback_body(execution, finished, [line], progress=progress)
         )
-        assert self.queue is not None
-        with contextlib.suppress(FleetError):
-            await self.queue.flush(self.http)
+        self._send_soon()
 
-    def tell_soon(self, line: str, step: int) -> None:
-        """From a synchronous progress callback: queue now, send on the watcher's next tick."""
-        self.details.append(line)
-        self.event(line)
-        self._queue(
-            self.feedback_url,
-            feedback_body(Execution.PROCEEDING, Finished.NONE, [line], progress=(step, STEPS)),
-        )
+    def _send_soon(self) -> None:
+        """Send the queue in the background: the device's work never waits on the server."""
+        if self.sender is None or self.sender.done():
+            assert self.queue is not None
+            self.sender = asyncio.create_task(self.queue.flush(self.http))
 
     def _queue(self, url: str, body: dict[str, object]) -> None:
         assert self.queue is not None
@@ -496,6 +503,9 @@ class DeviceGateway:
     ) -> FleetOutcome:
         """Deliver everything queued, trying for `server_wait_s` while the server is away."""
         assert self.queue is not None
+        if self.sender is not None:
+            with contextlib.suppress(FleetError):
+                await self.sender
         deadline = time.monotonic() + self.options.server_wait_s
         pause = 0.5
         while not await self.queue.flush(self.http):
@@ -545,12 +555,14 @@ async def watch(
     """The gateway loop: each device is polled at the server's pace and served when it has an
     action, concurrently; errors back off (1, 2, 4 ... up to the poll interval)."""
 
+    http = DdiHttp(profile, workers=min(4 * len(devices), 64))
+
     async def serve(device: str) -> None:
         failures = 0
         done = 0
         while not stop.is_set() and (rounds is None or done < rounds):
             try:
-                outcome = await apply(device, profile, options, on_event=on_event)
+                outcome = await apply(device, profile, options, on_event=on_event, http=http)
                 failures = 0
                 pause = outcome.next_poll_s
                 report: FleetOutcome | FleetError = outcome
@@ -564,7 +576,10 @@ async def watch(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), pause)
 
-    await asyncio.gather(*(serve(d) for d in devices))
+    try:
+        await asyncio.gather(*(serve(d) for d in devices))
+    finally:
+        await http.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -582,8 +597,11 @@ class FleetPlan:
 async def check(device: str, profile: ServerProfile, options: FleetOptions) -> FleetPlan:
     """Poll for `device` and judge the assigned artifact without telling the server anything
     (no attributes, no feedback); the download lands in the cache for a later apply."""
-    async with SmpClient(open_transport(device), timeout_s=options.smp_timeout_s) as client:
-        gateway = DeviceGateway(device, client, DdiHttp(profile), profile, options)
+    async with (
+        SmpClient(open_transport(device), timeout_s=options.smp_timeout_s) as client,
+        DdiHttp(profile) as http,
+    ):
+        gateway = DeviceGateway(device, client, http, profile, options)
         cid = await gateway.identify()
         poll = parse_poll(await gateway.http.get_json(profile.controller_url(cid)))
         if not poll.deployment_href:

@@ -17,16 +17,18 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from app.fleet.ddi import FleetError
 
 log = logging.getLogger(__name__)
 
 DOWNLOAD_BLOCK_BYTES = 64 * 1024
+T = TypeVar("T")
 
 
 class AuthKind(StrEnum):
@@ -80,11 +82,17 @@ class ServerProfile:
 
 
 class DdiHttp:
-    """JSON requests and resumable downloads against one profile."""
+    """JSON requests and resumable downloads against one profile.
 
-    def __init__(self, profile: ServerProfile, timeout_s: float = 30.0) -> None:
+    Blocking urllib calls run on this object's own worker threads (up to `workers` at once,
+    so a gateway serving many devices is not held to the loop's small default pool); close it
+    (or use `async with`) to stop them.
+    """
+
+    def __init__(self, profile: ServerProfile, timeout_s: float = 30.0, workers: int = 8) -> None:
         self.profile = profile
         self.timeout_s = timeout_s
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ddi-http")
         context = ssl.create_default_context(
             cafile=str(profile.ca_file) if profile.ca_file is not None else None
         )
@@ -93,14 +101,27 @@ class DdiHttp:
             urllib.request.ProxyHandler(), urllib.request.HTTPSHandler(context=context)
         )
 
+    async def __aenter__(self) -> DdiHttp:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Wait for the calls in flight (each bounded by `timeout_s`) and stop the threads."""
+        await asyncio.get_running_loop().run_in_executor(None, self._pool.shutdown)
+
+    async def _run(self, call: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call, *args)
+
     async def get_json(self, url: str) -> Any:
-        return await asyncio.to_thread(self._json, "GET", url, None)
+        return await self._run(self._json, "GET", url, None)
 
     async def put_json(self, url: str, body: object) -> Any:
-        return await asyncio.to_thread(self._json, "PUT", url, body)
+        return await self._run(self._json, "PUT", url, body)
 
     async def post_json(self, url: str, body: object) -> Any:
-        return await asyncio.to_thread(self._json, "POST", url, body)
+        return await self._run(self._json, "POST", url, body)
 
     async def download(
         self,
@@ -113,7 +134,7 @@ class DdiHttp:
         """Append the rest of `url` to `dest`, asking for `Range: bytes=N-` when `dest` holds
         N bytes already. Returns the file's size. Raises DownloadStopped when `stop()` said so.
         """
-        return await asyncio.to_thread(self._download, url, dest, on_bytes, stop)
+        return await self._run(self._download, url, dest, on_bytes, stop)
 
     # --- in the worker thread ---
 

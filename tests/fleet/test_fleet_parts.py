@@ -65,16 +65,16 @@ async def test_queue_keeps_messages_until_the_server_answers(tmp_path: Path) -> 
     """Queued while nobody listens, sent in order once, and the file is then empty."""
     queue = FeedbackQueue(tmp_path, "dev-1")
     port = free_port()
-    http = DdiHttp(ServerProfile(f"http://127.0.0.1:{port}"), timeout_s=2)
     url = f"http://127.0.0.1:{port}/T/controller/v1/dev-1/deploymentBase/1/feedback"
     for n in range(3):
         queue.put(url, {"n": n})
-    assert not await queue.flush(http)  # nobody listens yet
-    assert [q.body["n"] for q in queue.pending()] == [0, 1, 2]
     state = HawkbitLike()
-    with DdiServer(state, port):
-        assert await queue.flush(http)
-        assert await queue.flush(http)
+    async with DdiHttp(ServerProfile(f"http://127.0.0.1:{port}"), timeout_s=2) as http:
+        assert not await queue.flush(http)  # nobody listens yet
+        assert [q.body["n"] for q in queue.pending()] == [0, 1, 2]
+        with DdiServer(state, port):
+            assert await queue.flush(http)
+            assert await queue.flush(http)
     assert [r.body["n"] for r in state.requests] == [0, 1, 2]
     assert queue.pending() == []
 
