@@ -133,7 +133,12 @@ class SelfTest:
 
     def _check_qt(self) -> str:
         chosen = choose_platform()
-        from app.gui.application import application  # Qt is loaded here, after the platform choice
+        from app.gui.startup_checks import startup_problem
+
+        problem = startup_problem()  # an xcb plugin that cannot start would abort the process
+        if problem is not None:
+            raise SelfTestFailed(problem)
+        from app.gui.application import application  # Qt loads here, after the platform choice
 
         app = application()
         name = app.platformName()

@@ -12,6 +12,7 @@ from app.gui.application import application
 from app.gui.bridge import CoreBridge
 from app.gui.main_window import MainWindow
 from app.gui.settings import AppSettings
+from app.gui.startup_checks import render_offscreen, startup_problem
 from app.gui.theme import apply_theme
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,12 @@ def run(
     *, demo: bool = False, screenshot: Path | None = None, settings_path: Path | None = None
 ) -> int:
     """The GUI's main(): returns the process exit status."""
+    if screenshot is not None:
+        render_offscreen()
+    problem = startup_problem()
+    if problem is not None:
+        print(f"slotwise: {problem}", file=sys.stderr)
+        return 1
     app = application()
     settings = AppSettings(settings_path)
     apply_theme(app, settings.load().theme)

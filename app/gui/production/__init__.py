@@ -25,8 +25,13 @@ def run(job_path: Path, *, settings_path: Path | None = None) -> int:
     from app.gui.application import application
     from app.gui.bridge import CoreBridge
     from app.gui.settings import AppSettings
+    from app.gui.startup_checks import startup_problem
     from app.gui.theme import apply_theme
 
+    problem = startup_problem()
+    if problem is not None:
+        print(f"slotwise: {problem}", file=sys.stderr)
+        return 1
     app = application()
     settings = AppSettings(settings_path)
     apply_theme(app, settings.load().theme)
