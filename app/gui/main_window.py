@@ -145,7 +145,8 @@ class MainWindow(QMainWindow):
         self.production_action.triggered.connect(self._open_production)
         file_menu.addAction(self.production_action)
         file_menu.addSeparator()
-        self.quit_action = quit_action = self._action("Quit", "", QKeySequence.StandardKey.Quit)
+        # not StandardKey.Quit: it is empty on Windows and Qt's offscreen platform
+        self.quit_action = quit_action = self._action("Quit", "", QKeySequence("Ctrl+Q"))
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
         self.device_menu = device_menu = bar.addMenu("&Device")

@@ -24,8 +24,8 @@ def drop_file(window: MainWindow, path: Path) -> None:
     """Drag `path` onto the window and drop it, as a file manager does."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    enter = QDragEnterEvent(
-        QPointF(window.rect().center()),
+    enter = QDragEnterEvent(  # a QPoint: PySide6 before 6.12 takes no QPointF here
+        window.rect().center(),
         Qt.DropAction.CopyAction,
         mime,
         Qt.MouseButton.LeftButton,

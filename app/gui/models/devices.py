@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from enum import IntEnum
-from typing import Any
+from typing import Any, TypeAlias
 
 from PySide6.QtCore import (
     QAbstractListModel,
@@ -17,7 +17,7 @@ from PySide6.QtCore import (
 from app.gui.icons import icon
 from app.gui.targets import DeviceTarget
 
-Index = QModelIndex | QPersistentModelIndex
+Index: TypeAlias = QModelIndex | QPersistentModelIndex
 
 
 class Role(IntEnum):
