@@ -1,6 +1,10 @@
 """The `slotwise` command: one module per family of subcommands, all on the same core.
 
-Exit status: 0 success, 1 a failed operation (one line on stderr, no traceback), 2 usage.
+Exit status and messages (the rule README states): 0 success; 1 the command ran and failed
+(an invalid image or key, a device that fails, refuses or does not answer); 2 the command
+line cannot be carried out as written (unknown option, bad value, a file it names that does
+not exist or cannot be opened, no device, a risky choice without --yes). Either way stderr
+gets one line, `slotwise: ` and a sentence in lower case, never a traceback.
 """
 
 from __future__ import annotations
@@ -8,29 +12,33 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from app import __version__
+from app.cli.options import positive_seconds
 from app.errors import SlotwiseError
 
 Command = Callable[[argparse.Namespace], int]
 
 
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("the timeout must be more than 0 seconds")
-    return value
+DEVICE_HELP = "udp:HOST[:PORT], serial:PORT[@BAUD] or ble:ADDRESS_OR_NAME"
+NO_DEVICE_COMMANDS = frozenset({"verify", "discover", "sim", "flash"})
+"""Subcommands that do not talk to one `-d` device (flash has its own repeatable --device)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the house's usage error: one `slotwise:` line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"slotwise: {message} (see `{self.prog} --help`)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     from app.cli import device, diag, discover, flash, fleet, sim, upload, verify
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="slotwise",
         description="Update and diagnose firmware on Zephyr/MCUboot devices over SMP.",
     )
@@ -42,11 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
         "-d",
         "--device",
         metavar="DEVICE",
-        help="udp:HOST[:PORT], serial:PORT[@BAUD] or ble:ADDRESS_OR_NAME",
+        help=DEVICE_HELP,
     )
     parser.add_argument(
         "--timeout",
-        type=_positive_seconds,
+        type=positive_seconds,
         default=5.0,
         metavar="S",
         help="seconds to wait for each answer (default 5)",
@@ -75,14 +83,31 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (device, upload, verify, flash, diag, discover, sim, fleet):
         module.register(commands)
+    for name, command in commands.choices.items():
+        if name not in NO_DEVICE_COMMANDS:
+            for each in _with_subcommands(command):
+                # Also after the subcommand; SUPPRESS keeps a -d given before it.
+                each.add_argument(
+                    "-d", "--device", default=argparse.SUPPRESS, metavar="DEVICE", help=DEVICE_HELP
+                )
     return parser
+
+
+def _with_subcommands(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    yield parser
+    for action in parser._actions:  # argparse keeps subparsers only here
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                yield from _with_subcommands(child)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
+        # Without -v the terminal gets only the one `slotwise:` line: the log's warnings
+        # (retries, a library's complaints) are details for -v.
+        level=[logging.ERROR, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
         format="%(levelname)s %(name)s: %(message)s",
     )
     if args.self_test:  # before any subcommand: the check that a (frozen) build works

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from app.cli.connect import UsageError, with_client
+from app.cli.options import whole_number
 from app.client import SmpClient
 from app.smp.errors import DeviceError
 from app.smp.groups.img import ImageSlot
@@ -47,8 +48,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.set_defaults(func=with_client(_reset))
 
     p = commands.add_parser("erase", help="erase a slot (default: the non-running slot)")
-    p.add_argument("--slot", type=int, help="absolute slot index (image * 2 + slot)")
-    p.set_defaults(func=_checked(_slot_not_negative, with_client(_erase)))
+    p.add_argument("--slot", type=whole_number(0), help="absolute slot index (image * 2 + slot)")
+    p.set_defaults(func=with_client(_erase))
 
 
 def _checked(
@@ -70,11 +71,6 @@ def _permanent_needs_yes(args: argparse.Namespace) -> None:
             "to start; add --yes if that is what you want (without HASH it "
             "confirms the running image)"
         )
-
-
-def _slot_not_negative(args: argparse.Namespace) -> None:
-    if args.slot is not None and args.slot < 0:
-        raise UsageError("--slot is an absolute slot index: 0 or more (image * 2 + slot)")
 
 
 def _hash_arg(text: str) -> bytes:

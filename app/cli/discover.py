@@ -8,6 +8,7 @@ import dataclasses
 import json
 
 from app.cli.connect import UsageError
+from app.cli.options import positive_seconds
 from app.client.discovery import FoundDevice, discover
 
 
@@ -38,7 +39,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="probe HOST[:PORT], CIDR[:PORT] or FIRST-LAST[:PORT] (repeatable)",
     )
     p.add_argument(
-        "--scan-time", type=float, default=5.0, metavar="S", help="seconds to scan BLE (default 5)"
+        "--scan-time",
+        type=positive_seconds,
+        default=5.0,
+        metavar="S",
+        help="seconds to scan BLE (default 5)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON list at the end")
     p.set_defaults(func=run)
@@ -73,7 +78,19 @@ async def _discover(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     if args.json:
         print(json.dumps([{**dataclasses.asdict(d), "spec": d.spec} for d in found], indent=2))
+    elif not any(d.answers_smp is not False for d in found):  # listed ports count
+        print(f"no devices answered (searched {_searched(args, serial)})", flush=True)
     return 0
+
+
+def _searched(args: argparse.Namespace, serial: bool) -> str:
+    places = []
+    if args.ble:
+        places.append(f"Bluetooth for {args.scan_time:g} s")
+    if serial or args.port:
+        places.append("serial ports" + (" with an SMP echo" if args.probe else ""))
+    places.extend(f"udp {target}" for target in args.udp)
+    return ", ".join(places)
 
 
 def describe(device: FoundDevice) -> str:

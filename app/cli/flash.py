@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 from app.cli.connect import UsageError
+from app.cli.options import whole_number
 from app.workflows.batch import BatchRunner, BoardEvent, default_connect
-from app.workflows.job import Job, load_job, make_job
+from app.workflows.job import CONCURRENCY_RANGE, RETRIES_RANGE, Job, load_job, make_job
 from app.workflows.results import ResultRow, ResultsLog
 from app.workflows.station import Station, job_finder
 
@@ -24,6 +25,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("file", nargs="?", type=Path, help="image or package (without --job)")
     p.add_argument("--job", type=Path, help="a TOML job file")
     p.add_argument(
+        "-d",
         "--device",
         dest="devices",
         action="append",
@@ -41,8 +43,20 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="trusted signing key (repeatable)",
     )
     p.add_argument("--mode", choices=("test", "confirm", "none"), default="test")
-    p.add_argument("--concurrency", type=int, default=8, metavar="N")
-    p.add_argument("--retries", type=int, default=1, metavar="N")
+    p.add_argument(
+        "--concurrency",
+        type=whole_number(*CONCURRENCY_RANGE),
+        default=8,
+        metavar="N",
+        help=f"boards flashed at once ({CONCURRENCY_RANGE[0]}-{CONCURRENCY_RANGE[1]}, default 8)",
+    )
+    p.add_argument(
+        "--retries",
+        type=whole_number(*RETRIES_RANGE),
+        default=1,
+        metavar="N",
+        help=f"extra attempts per failed board ({RETRIES_RANGE[0]}-{RETRIES_RANGE[1]}, default 1)",
+    )
     p.add_argument(
         "--report",
         type=Path,
@@ -64,13 +78,18 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.set_defaults(func=run)
 
 
+def _devices(args: argparse.Namespace) -> list[str]:
+    """The boards named on the command line: flash's --device, or the global -d before it."""
+    return list(args.devices) or ([args.device] if args.device else [])
+
+
 def _job(args: argparse.Namespace) -> Job:
     if args.job is not None:
         if args.file is not None:
             raise UsageError("give either an image FILE or --job, not both")
         job = load_job(args.job, allow_encrypted_unproven=args.allow_unverified_encrypted)
     elif args.file is not None:
-        if not args.devices and not args.station:
+        if not _devices(args) and not args.station:
             raise UsageError("name the boards with --device (repeatable), or use --job")
         job = make_job(
             args.file,
@@ -98,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
 async def _flash(job: Job, args: argparse.Namespace) -> int:
     report = ResultsLog.for_report(args.report) if args.report else None
     runner = BatchRunner(job, report, connect=default_connect(args.timeout), on_board=_print_board)
-    devices = list(args.devices) or list(job.targets.devices)
+    devices = _devices(args) or list(job.targets.devices)
     print(
         f"job {job.name}: {job.image_path.name} version {job.version_text}, mode {job.mode}, "
         f"{job.concurrency} at a time",

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.cli.connect import UsageError
+from app.cli.options import non_negative_number, positive_number, whole_number
 from app.sim.device import SimConfig, SimDevice, profile_config
 from app.sim.link import LinkModel
 from app.sim.profiles import PROFILES
@@ -47,7 +48,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument(
         "--baud",
-        type=int,
+        type=whole_number(1),
         default=None,
         metavar="N",
         help="pty speed model: N/10 bytes per second each way (default unlimited)",
@@ -75,39 +76,45 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument(
         "--images", type=int, default=1, choices=(1, 2), help="number of images (slot pairs)"
     )
-    p.add_argument("--slot-size", type=int, default=512 * 1024, metavar="N", help="bytes per slot")
+    p.add_argument(
+        "--slot-size", type=whole_number(1), default=512 * 1024, metavar="N", help="bytes per slot"
+    )
     p.add_argument(
         "--buf-size",
-        type=int,
+        type=whole_number(1),
         metavar="N",
         help="MCUmgr buffer size in bytes (default: the profile's build, else 2048)",
     )
     p.add_argument(
         "--buf-count",
-        type=int,
+        type=whole_number(1),
         metavar="N",
         help="MCUmgr buffer count (default: the profile's build, else 4)",
     )
     p.add_argument(
-        "--latency-ms", type=float, default=0.0, metavar="N", help="one-way link latency"
+        "--latency-ms",
+        type=non_negative_number,
+        default=0.0,
+        metavar="N",
+        help="one-way link latency",
     )
     p.add_argument(
         "--rate-bps",
-        type=float,
+        type=positive_number,
         default=None,
         metavar="N",
         help="link bandwidth in bytes per second, each direction",
     )
     p.add_argument(
         "--loss",
-        type=float,
+        type=non_negative_number,
         default=0.0,
         metavar="P",
         help="packet loss probability, each direction",
     )
     p.add_argument(
         "--flash-bps",
-        type=float,
+        type=positive_number,
         default=None,
         metavar="N",
         help="flash write speed in bytes per second",
@@ -143,11 +150,11 @@ async def _serve(args: argparse.Namespace) -> int:
         device = SimDevice(config_from_args(args))
     except ValueError as exc:  # impossible sizes, unknown profile
         raise UsageError(str(exc)) from exc
+    except OSError as exc:  # --state-dir names a file, or one we may not write
+        raise UsageError(f"cannot use --state-dir {args.state_dir}: {exc.strerror or exc}") from exc
     link = link_from_args(args)
     servers: list[UdpSimServer | PtySimServer | BumbleSimServer] = []
     runtimes: list[SimRuntime] = []
-    if args.baud is not None and args.baud <= 0:
-        raise UsageError("--baud must be a positive number of bits per second")
     try:
         if args.serial_pty:
             pty = PtySimServer(device, link, baud=args.baud, raw=args.raw, log_lines=args.log_lines)

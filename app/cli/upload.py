@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app.cli.connect import UsageError, connected
+from app.cli.options import whole_number
 from app.client import SmpClient
 from app.client.upload import UploadOptions
 from app.errors import SlotwiseError
@@ -42,7 +43,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument(
         "--image",
-        type=int,
+        type=whole_number(0, 15),
         metavar="N",
         help="target image number on multi-image devices (default 0)",
     )
@@ -50,7 +51,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--yes", action="store_true", help="agree to --mode confirm (no rollback)")
     p.add_argument(
         "--window",
-        type=int,
+        type=whole_number(1),
         metavar="N",
         help="requests in flight (default: the device's buffer count - 1; 1 = stop-and-wait)",
     )
@@ -114,10 +115,6 @@ def _options(args: argparse.Namespace) -> UpdateOptions:
             "--mode confirm makes the image permanent with no way back if it "
             "fails to boot; add --yes to do that"
         )
-    if args.window is not None and args.window < 1:
-        raise UsageError("--window must be at least 1")
-    if args.image is not None and not 0 <= args.image <= 15:
-        raise UsageError("--image is an image number from 0 to 15")
     upload = UploadOptions(window=args.window, max_window=args.window)
     return UpdateOptions(
         mode=mode,

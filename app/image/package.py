@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import zipfile
+import zlib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,20 @@ log = logging.getLogger(__name__)
 
 MAX_IN_MEMORY_BYTES = 256 * 1024 * 1024
 """HEX and zip members are decoded in memory; nothing MCUboot boots is anywhere near this."""
+MAX_IMAGE_BYTES = 64 * 1024 * 1024
+"""Larger than any MCUboot slot (the biggest, on external flash, are a few MiB): a HEX file
+whose records span more is refused from its record addresses, before a byte is laid out."""
+_BROKEN_ZIP = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    NotImplementedError,  # a compression method zipfile lacks
+    RuntimeError,  # an encrypted member (zipfile wants a password)
+    EOFError,
+    zlib.error,  # corrupt deflate data
+    OSError,
+    ValueError,
+)
+"""What `zipfile` raises for a damaged, encrypted or unsupported package or member."""
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
@@ -82,8 +97,11 @@ def _read_hex(data: bytes) -> bytes:
     if hexfile.minaddr() is None:
         raise _Unreadable("The Intel HEX file holds no data.")
     span = hexfile.maxaddr() - hexfile.minaddr() + 1
-    if span > MAX_IN_MEMORY_BYTES:
-        raise _Unreadable(f"The Intel HEX file spans {span >> 20} MiB; that is not one image.")
+    if span > MAX_IMAGE_BYTES:  # minaddr/maxaddr read the record addresses only
+        raise _Unreadable(
+            f"The Intel HEX file spans {span >> 20} MiB, more than any slot holds; "
+            "that is not one image."
+        )
     return bytes(hexfile.tobinstr())
 
 
@@ -95,17 +113,23 @@ def _verify_package(
         with zipfile.ZipFile(path) as archive:
             entries = _manifest_entries(archive)
             return [_verify_member(archive, path, entry, keys, decrypt_key) for entry in entries]
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
-        raise _Unreadable(f"{path} is not a readable zip package ({exc}).") from exc
+    except _BROKEN_ZIP as exc:
+        raise _Unreadable(f"{path} is not a readable zip package ({_short(exc)}).") from exc
 
 
 def _manifest_entries(archive: zipfile.ZipFile) -> list[dict[str, Any]]:
     try:
-        manifest = json.loads(archive.read("manifest.json"))
+        text = archive.read("manifest.json")
     except KeyError as exc:
         raise _Unreadable("The zip package has no manifest.json.") from exc
+    except _BROKEN_ZIP as exc:
+        raise _Unreadable(f"The package's manifest.json cannot be read ({_short(exc)}).") from exc
+    try:
+        manifest = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise _Unreadable(f"The package's manifest.json is not valid JSON ({exc}).") from exc
+    except RecursionError as exc:  # json's decoder recurses once per nesting level
+        raise _Unreadable("The package's manifest.json is nested too deeply to be one.") from exc
     files = manifest.get("files") if isinstance(manifest, dict) else None
     if not isinstance(files, list) or not files:
         raise _Unreadable('The package\'s manifest.json lists no images under "files".')
@@ -129,13 +153,13 @@ def _verify_member(
     declared = str(declared) if declared is not None else None
     try:
         info = archive.getinfo(name)
-        if info.file_size > MAX_IN_MEMORY_BYTES:
+        if info.file_size > MAX_IMAGE_BYTES:
             return _failed(label, f"{name} in the package is too large to be an image.")
         data = archive.read(info)
     except KeyError:
         verdict = _failed(label, f"The manifest lists {name}, but the package does not hold it.")
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        verdict = _failed(label, f"{name} in the package cannot be read ({exc}).")
+    except _BROKEN_ZIP as exc:
+        verdict = _failed(label, f"{name} in the package cannot be read ({_short(exc)}).")
     else:
         if name.lower().endswith(".hex"):
             try:
@@ -171,6 +195,15 @@ def _check_declared_version(verdict: Verdict) -> Verdict:
             f"The manifest says version {declared} but the image header says {actual}.",
         ),
     )
+
+
+def _short(exc: BaseException) -> str:
+    """zipfile's own words, without the ZipInfo repr some of its messages embed."""
+    if isinstance(exc, RuntimeError) and "encrypted" in str(exc):
+        return "it is encrypted; Slotwise reads only unencrypted packages"
+    if isinstance(exc, zlib.error):
+        return "its compressed data is corrupt"
+    return str(exc) or type(exc).__name__
 
 
 def _int_or_none(value: object) -> int | None:

@@ -353,10 +353,7 @@ class SimDevice:
                 if content is not None:
                     slot.load(content)
                     loaded = True
-            saved = self._store.load_json()
-            self.stored_settings = {
-                k: bytes.fromhex(v) for k, v in saved.get("settings", {}).items()
-            }
+            self.stored_settings = self._store.load_stored_settings()
             self.files = self._store.load_files()
         if not loaded:
             factory = build_image(self.config.factory_version)

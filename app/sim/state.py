@@ -14,7 +14,13 @@ import os
 from pathlib import Path
 from typing import Any
 
+from app.errors import SlotwiseError
+
 log = logging.getLogger(__name__)
+
+
+class StateFileError(SlotwiseError):
+    """A state directory holds a file this simulator did not write (wrong types)."""
 
 
 class StateStore:
@@ -38,10 +44,31 @@ class StateStore:
             return {}
         try:
             value = json.loads(path.read_text("utf-8"))
-        except (OSError, ValueError) as exc:
-            log.warning("sim: ignoring unreadable %s: %s", path, exc)
-            return {}
-        return value if isinstance(value, dict) else {}
+        except (OSError, ValueError, RecursionError) as exc:
+            # Refused rather than ignored: the next save would overwrite what it holds.
+            raise StateFileError(f"{path} cannot be read as JSON: {exc}") from exc
+        if not isinstance(value, dict):
+            raise StateFileError(f"{path} must hold a JSON object, not {type(value).__name__}")
+        return value
+
+    def load_stored_settings(self) -> dict[str, bytes]:
+        """The settings saved in `device.json` (name -> value); StateFileError names a bad field."""
+        settings = self.load_json().get("settings", {})
+        where = self.root / "device.json"
+        if not isinstance(settings, dict):
+            raise StateFileError(
+                f'{where}: "settings" must be an object of name: hex value, '
+                f"not {type(settings).__name__}"
+            )
+        result = {}
+        for name, value in settings.items():
+            try:
+                result[name] = bytes.fromhex(value)
+            except (TypeError, ValueError):
+                raise StateFileError(
+                    f'{where}: "settings" entry {name!r} must be a hex string, not {value!r:.40}'
+                ) from None
+        return result
 
     def save_json(self, value: dict[str, Any]) -> None:
         _write_atomic(

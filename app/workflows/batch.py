@@ -97,8 +97,8 @@ class BatchRunner:
                 try:
                     self.job.check_unchanged()
                 except JobError as exc:
-                    self.stopped = str(exc)
-                    log.error("%s", exc)
+                    self.stopped = str(exc)  # each face says it once
+                    log.warning("%s", exc)
                     return row
                 row = await _Attempt(self, device, attempt).run()
                 if self.log is not None:

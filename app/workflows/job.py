@@ -52,6 +52,12 @@ IDENTITY_FIELDS = ("os_info", "usb_serial", "ble_address", "address")
 """Identity sources besides `setting:NAME` (a settings key read from the board)."""
 
 
+CONCURRENCY_RANGE = (1, 256)
+"""Boards flashed at once: at least one, and no line has more ports than this."""
+RETRIES_RANGE = (0, 20)
+"""Extra attempts per board after a failed one."""
+
+
 class JobError(SlotwiseError):
     """The job file is wrong, or its image changed or failed verification."""
 
@@ -133,8 +139,8 @@ def load_job(path: Path, *, allow_encrypted_unproven: bool = False) -> Job:
         path=path,
         mode=str(section.get("mode", "test")),
         expected_version=_optional_str(section, "expected_version"),
-        concurrency=_int(section, "concurrency", 4, 1, 256),
-        retries=_int(section, "retries", 1, 0, 20),
+        concurrency=_int(section, "concurrency", 4, *CONCURRENCY_RANGE),
+        retries=_int(section, "retries", 1, *RETRIES_RANGE),
         station=str(section.get("station", "")),
         operator=str(section.get("operator", "")),
         supervisor_password_sha256=_optional_str(section, "supervisor_password_sha256"),
@@ -189,6 +195,12 @@ def make_job(
         chosen = Mode(mode)
     except ValueError:
         raise JobError(f"mode {mode!r} is not one of test, confirm, none") from None
+    for option, value, (low, high) in (
+        ("concurrency", concurrency, CONCURRENCY_RANGE),
+        ("retries", retries, RETRIES_RANGE),
+    ):
+        if not low <= value <= high:
+            raise JobError(f"{option} must be a whole number from {low} to {high}, not {value}")
     store = KeyStore()
     names = []
     for key_path in key_paths:
@@ -203,6 +215,8 @@ def make_job(
             store if key_paths else None,
             allow_encrypted_unproven=allow_encrypted_unproven,
         )
+    except ValueError as exc:  # a path the OS cannot take, e.g. one holding a NUL byte
+        raise JobError(f"cannot read image {str(image_path)!r}: {exc}") from exc
     except OSError as exc:
         raise JobError(f"cannot read image {image_path}: {exc.strerror or exc}") from exc
     except ImageError as exc:

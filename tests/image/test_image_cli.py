@@ -109,9 +109,10 @@ def test_keystore_directory_is_used(images: dict[str, Case], keys: Keys, tmp_pat
     ],
 )
 def test_usage_errors_exit_two(args: list[str]) -> None:
-    """Missing FILE or bad options exit with status 2."""
+    """Missing FILE or bad options exit with status 2, one line pointing at --help."""
     rc, _out, err = run_cli(*args)
-    assert rc == 2 and "usage" in err
+    assert rc == 2 and err.startswith("slotwise: ") and err.endswith(" --help`)\n")
+    assert err.count("\n") == 1
 
 
 def test_unreadable_key_files_exit_two(images: dict[str, Case], tmp_path: Path) -> None:
