@@ -86,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, command in commands.choices.items():
         if name not in NO_DEVICE_COMMANDS:
             for each in _with_subcommands(command):
+                if {"-d", "--device"} & set(each._option_string_actions):
+                    continue  # a command with a --device of its own (fleet)
                 # Also after the subcommand; SUPPRESS keeps a -d given before it.
                 each.add_argument(
                     "-d", "--device", default=argparse.SUPPRESS, metavar="DEVICE", help=DEVICE_HELP
