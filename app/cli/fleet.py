@@ -28,13 +28,9 @@ from app.fleet.gateway import (
     watch,
 )
 from app.fleet.identity import DEFAULT_TEMPLATE
+from app.fleet.profiles import default_state_dir
 from app.fleet.secrets import TokenStore, token_name
 from app.fleet.server import AuthKind, ServerProfile
-
-
-def default_state_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "slotwise" / "fleet"
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -393,6 +393,43 @@ class DeviceGateway:
             )
         return result
 
+    async def plan(self) -> FleetPlan:
+        """What the server assigns and what `run()` would do, telling the server nothing."""
+        cid = await self.identify()
+        poll = parse_poll(await self.http.get_json(self.profile.controller_url(cid)))
+        if not poll.deployment_href:
+            return FleetPlan(cid, False, ("The server assigns nothing to this device.",))
+        deployment = parse_deployment(await self.http.get_json(poll.deployment_href))
+        lines = [
+            f"Action {deployment.action_id}: download {deployment.download}, update "
+            f"{deployment.update}, maintenance window "
+            f"{deployment.maintenance_window or 'none'}."
+        ]
+        for chunk in deployment.chunks:
+            names = ", ".join(a.filename for a in chunk.artifacts) or "no artifacts"
+            lines.append(f"Chunk {chunk.part or chunk.name} {chunk.version}: {names}.")
+        choice = choose_artifact(deployment)
+        path, _ = await self.cache.fetch(self.http, choice.artifact)
+        if path.suffix.lower() == ".swu":
+            path = unpack_swu(path, path.parent / "swu")
+        verdicts = tuple(verify_path(path, self.options.keys))
+        good = all(v.valid for v in verdicts)
+        problems = " ".join(p for v in verdicts for p in v.problems)
+        lines.append(
+            f"Apply would install {choice.artifact.filename} in {self.options.mode} mode."
+            if good
+            else f"Apply would refuse {choice.artifact.filename}: {problems}"
+        )
+        return FleetPlan(
+            cid,
+            True,
+            tuple(lines),
+            deployment.action_id,
+            choice.artifact.filename,
+            verdicts,
+            path,
+        )
+
     # --- cancel ---
 
     async def _watch_server(self, base: str) -> None:
@@ -592,6 +629,8 @@ class FleetPlan:
     action_id: str | None = None
     artifact: str | None = None
     verdicts: tuple[Verdict, ...] = field(default=(), compare=False)
+    image_path: Path | None = None
+    """The downloaded (and unpacked) image the verdicts are about."""
 
 
 async def check(device: str, profile: ServerProfile, options: FleetOptions) -> FleetPlan:
@@ -601,32 +640,4 @@ async def check(device: str, profile: ServerProfile, options: FleetOptions) -> F
         SmpClient(open_transport(device), timeout_s=options.smp_timeout_s) as client,
         DdiHttp(profile) as http,
     ):
-        gateway = DeviceGateway(device, client, http, profile, options)
-        cid = await gateway.identify()
-        poll = parse_poll(await gateway.http.get_json(profile.controller_url(cid)))
-        if not poll.deployment_href:
-            return FleetPlan(cid, False, ("The server assigns nothing to this device.",))
-        deployment = parse_deployment(await gateway.http.get_json(poll.deployment_href))
-        lines = [
-            f"Action {deployment.action_id}: download {deployment.download}, update "
-            f"{deployment.update}, maintenance window "
-            f"{deployment.maintenance_window or 'none'}."
-        ]
-        for chunk in deployment.chunks:
-            names = ", ".join(a.filename for a in chunk.artifacts) or "no artifacts"
-            lines.append(f"Chunk {chunk.part or chunk.name} {chunk.version}: {names}.")
-        choice = choose_artifact(deployment)
-        path, _ = await gateway.cache.fetch(gateway.http, choice.artifact)
-        if path.suffix.lower() == ".swu":
-            path = unpack_swu(path, path.parent / "swu")
-        verdicts = tuple(verify_path(path, options.keys))
-        good = all(v.valid for v in verdicts)
-        problems = " ".join(p for v in verdicts for p in v.problems)
-        lines.append(
-            f"Apply would install {choice.artifact.filename} in {options.mode} mode."
-            if good
-            else f"Apply would refuse {choice.artifact.filename}: {problems}"
-        )
-        return FleetPlan(
-            cid, True, tuple(lines), deployment.action_id, choice.artifact.filename, verdicts
-        )
+        return await DeviceGateway(device, client, http, profile, options).plan()

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from app.gui.dialogs.settings import SettingsDialog
     from app.gui.production.window import ProductionWindow
     from app.gui.widgets.device_view import DeviceView
+    from app.gui.widgets.fleet_panel import FleetPanel
     from app.gui.widgets.upload_panel import UploadPanel
     from app.image.keys import KeyStore
     from app.sim.link import LinkModel
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
     device_view: DeviceView
     upload_panel: UploadPanel
     diagnostics: DiagnosticsPanel
+    fleet_panel: FleetPanel
     device_tabs: QTabWidget
     """Slots and Diagnostics, side by side as tabs."""
     export_action: QAction
@@ -252,6 +254,10 @@ class MainWindow(QMainWindow):
             old.deleteLater()
         self.device_tabs.addTab(self.right_scroll, "Slots")
         self.device_tabs.addTab(self.diagnostics, "Diagnostics")
+        from app.gui.widgets.fleet_panel import FleetPanel
+
+        self.fleet_panel = FleetPanel(self.bridge, self.controller, self.trusted_keys)
+        self.device_tabs.addTab(_scroll(self.fleet_panel), "Fleet")
         self.export_action = self._action("Export report\u2026", "", QKeySequence("Ctrl+E"))
         self.export_action.triggered.connect(self.diagnostics.ask_export)
         self.addAction(self.export_action)

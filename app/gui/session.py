@@ -23,6 +23,8 @@ from app.transport import Transport, open_transport
 from app.workflows.diagnostics import mode_text as describe_mode
 
 if TYPE_CHECKING:
+    from app.fleet.gateway import FleetEvent, FleetOptions, FleetOutcome, FleetPlan
+    from app.fleet.server import ServerProfile
     from app.image.keys import KeyStore
     from app.workflows.progress import ProgressCallback
     from app.workflows.update import UpdateOptions, UpdateResult
@@ -236,6 +238,34 @@ class DeviceSession:
                 raise SlotwiseError("there is no bootable image in the other slot to go back to")
             await self._require().image_test(other.hash)
         return await self.reset(wait_s)
+
+    # --- fleet (app/fleet): the DDI conversation on this session's own link -----------------
+
+    async def fleet_plan(self, profile: ServerProfile, options: FleetOptions) -> FleetPlan:
+        """What the server assigns to this device and what installing it would do."""
+        from app.fleet.gateway import DeviceGateway
+        from app.fleet.server import DdiHttp
+
+        async with DdiHttp(profile) as http:
+            gateway = DeviceGateway(self.target.spec, self._require(), http, profile, options)
+            return await gateway.plan()
+
+    async def fleet_apply(
+        self,
+        profile: ServerProfile,
+        options: FleetOptions,
+        on_event: Callable[[FleetEvent], None] | None = None,
+    ) -> tuple[FleetOutcome, DeviceSnapshot]:
+        """Install what the server assigns and tell it; then read the device again."""
+        from app.fleet.gateway import DeviceGateway
+        from app.fleet.server import DdiHttp
+
+        async with DdiHttp(profile) as http:
+            gateway = DeviceGateway(self.target.spec, self._require(), http, profile, options)
+            outcome = await gateway.run(on_event, self.reconnect)
+        if gateway.client is not self.client:
+            self.client = gateway.client
+        return outcome, await self.read()
 
 
 async def probe(
