@@ -211,7 +211,9 @@ async def serve_controllers(
     specs: list[str] = []
     transports: list[Transport] = []
     for index in range(count):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP named: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say
+        # so, and with Nagle on, small HCI packets wait for delayed ACKs (tens of ms)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, 0))  # the system picks a free port: no races between runs
         transport = await open_tcp_server_transport_with_socket(sock)
