@@ -106,7 +106,10 @@ def link_info(profile: Profile) -> LinkInfo:
         return LinkInfo("udp", "sim", 1472, False, mtu=1500)
     if profile.kind == "serial":
         return LinkInfo("serial", "sim", 0xFFFD, True, device_buffer_overhead=4)
-    return LinkInfo("ble", "sim", profile.buf_size, True, mtu=profile.ble_mtu)
+    payload = profile.ble_mtu - 3
+    return LinkInfo(
+        "ble", "sim", profile.buf_size, True, mtu=profile.ble_mtu, fragment_bytes=payload
+    )
 
 
 def limit_bps(profile: Profile, size: int, rtt_s: float) -> tuple[float, float, str]:

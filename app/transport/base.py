@@ -35,6 +35,11 @@ class LinkInfo:
     """Bytes of the device's MCUmgr buffer the framing itself uses: 4 on the serial console
     (length + CRC share the buffer, transports.md §5.2), 0 elsewhere. A request may be at most
     `buf_size - device_buffer_overhead` bytes."""
+    fragment_bytes: int | None = None
+    """Where the link carries a packet in pieces that each take one link packet whatever their
+    size (BLE: one ATT write of ATT_MTU - 3 bytes per link-layer packet, and a connection event
+    carries a fixed number of packets), the size of a piece; None for byte streams and
+    datagrams. A request spanning several pieces wastes nothing when it fills its last one."""
 
 
 @runtime_checkable

@@ -188,6 +188,7 @@ class BleTransport:
             max_frame_bytes=limit,
             reliable=True,
             mtu=self._att_mtu,
+            fragment_bytes=payload,
         )
 
     @property

@@ -81,6 +81,18 @@ def test_request_limit_takes_the_smallest() -> None:
     assert request_limit(udp, DeviceBuffers(2048, 8, True), cap=512).limited_by == "option"
 
 
+def test_request_limit_fills_whole_ble_packets() -> None:
+    """With reassembly a request spanning several ATT writes is cut to whole writes (2475 would
+    need 11 writes of 244, the last nearly empty; 2440 fills 10); one write is left alone."""
+    reassembly = LinkInfo("ble", "C0:00", 2475, True, mtu=247, fragment_bytes=244)
+    limit = request_limit(reassembly, DeviceBuffers(2475, 4, True))
+    assert limit == RequestLimit(2440, "device buffer")
+    one_write = LinkInfo("ble", "C0:00", 244, True, mtu=247, fragment_bytes=244)
+    assert request_limit(one_write, DeviceBuffers(2475, 4, True)) == RequestLimit(244, "link frame")
+    small = LinkInfo("ble", "C0:00", 2048, True, mtu=23, fragment_bytes=20)
+    assert request_limit(small, DeviceBuffers(384, 4, True)).max_request_bytes == 380
+
+
 def test_meter_smooths_rate_and_estimates_time() -> None:
     """Rate is an average over intervals; ETA is what is left over that rate."""
     now = [0.0]
