@@ -69,6 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="with the application: render the window to PATH (PNG) and exit",
     )
     parser.add_argument(
+        "--ble-hci",
+        metavar="SPEC",
+        help="with the application: find and reach BLE devices through this Bumble HCI "
+        "controller (usb:0, serial:/dev/ttyACM0,1000000, tcp-client:HOST:PORT) instead of "
+        "the system Bluetooth stack",
+    )
+    parser.add_argument(
         "--production",
         type=Path,
         metavar="JOB.toml",
@@ -163,4 +170,4 @@ def _open_gui(args: argparse.Namespace) -> int:
         from app.gui.production import run as run_production
 
         return run_production(args.production)
-    return run(demo=args.demo, screenshot=args.screenshot)
+    return run(demo=args.demo, screenshot=args.screenshot, ble_hci=args.ble_hci)

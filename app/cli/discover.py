@@ -17,6 +17,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--ble", action="store_true", help="scan BLE for the SMP service")
     p.add_argument("--all", action="store_true", help="with --ble: show every advertiser")
     p.add_argument(
+        "--hci",
+        metavar="SPEC",
+        help="scan BLE through this Bumble HCI controller (usb:0, tcp-client:HOST:PORT, ...) "
+        "instead of the system Bluetooth stack; implies --ble, and the specs printed use it",
+    )
+    p.add_argument(
         "--serial", action="store_true", help="list serial ports (default when no link is named)"
     )
     p.add_argument(
@@ -55,7 +61,9 @@ def run(args: argparse.Namespace) -> int:
 
 async def _discover(args: argparse.Namespace) -> int:
     scanner = None
-    if args.ble:
+    if args.hci:
+        args.ble = True
+    elif args.ble:
         from app.transport.ble import BleakScannerAdapter
 
         scanner = BleakScannerAdapter()
@@ -65,6 +73,7 @@ async def _discover(args: argparse.Namespace) -> int:
         async for device in discover(
             ble_scanner=scanner,
             ble_all=args.all,
+            ble_hci=args.hci,
             serial=serial,
             serial_ports=args.port,
             probe_serial=args.probe,

@@ -49,16 +49,20 @@ class FoundDevice:
     product: str | None = None
     answers_smp: bool | None = None
     """True/False when probed (serial, UDP) or advertised (BLE SMP service); None: unknown."""
+    hci: str | None = None
+    """BLE seen through this Bumble controller (it is reached through it too)."""
 
     @property
     def spec(self) -> str:
-        return f"{self.transport}:{self.address}"
+        via = f"@{self.hci}" if self.hci else ""
+        return f"{self.transport}:{self.address}{via}"
 
 
 async def discover(
     *,
     ble_scanner: BleScanner | None = None,
     ble_all: bool = False,
+    ble_hci: str | None = None,
     serial: bool = False,
     serial_ports: Iterable[str] = (),
     probe_serial: bool = False,
@@ -68,13 +72,20 @@ async def discover(
 ) -> AsyncIterator[FoundDevice]:
     """Every device found on the links asked for, as it is found, until `timeout_s`.
 
+    `ble_hci` scans BLE through that Bumble controller (app/transport/ble_bumble.py) instead
+    of `ble_scanner`, and the devices found carry it in their spec.
+
     Raises ValueError for a malformed UDP target before anything is probed.
     """
     sources: list[AsyncIterator[FoundDevice]] = []
     if udp:
         targets = [parse_udp_target(text) for text in udp]
         sources.append(_udp(targets, probe_timeout_s))
-    if ble_scanner is not None:
+    if ble_hci is not None:
+        from app.transport.ble_bumble import ControllerScanner
+
+        sources.append(_ble(ControllerScanner(ble_hci), ble_all, timeout_s, ble_hci))
+    elif ble_scanner is not None:
         sources.append(_ble(ble_scanner, ble_all, timeout_s))
     if serial or list(serial_ports):
         sources.append(_serial(serial, list(serial_ports), probe_serial, probe_timeout_s))
@@ -114,7 +125,9 @@ async def _merge(sources: list[AsyncIterator[FoundDevice]]) -> AsyncIterator[Fou
 # --- BLE ---------------------------------------------------------------------------------------
 
 
-async def _ble(scanner: BleScanner, show_all: bool, timeout_s: float) -> AsyncIterator[FoundDevice]:
+async def _ble(
+    scanner: BleScanner, show_all: bool, timeout_s: float, hci: str | None = None
+) -> AsyncIterator[FoundDevice]:
     last: dict[str, FoundDevice] = {}
     async for adv in scanner.scan(timeout_s=timeout_s, smp_only=not show_all):
         found = FoundDevice(
@@ -123,6 +136,7 @@ async def _ble(scanner: BleScanner, show_all: bool, timeout_s: float) -> AsyncIt
             adv.name or adv.address,
             rssi=adv.rssi,
             answers_smp=adv.has_smp_service,
+            hci=hci,
         )
         if last.get(adv.address) != found:  # new, or its RSSI or name changed
             last[adv.address] = found

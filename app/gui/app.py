@@ -22,7 +22,11 @@ SCREENSHOT_SIZE = (1280, 860)
 
 
 def run(
-    *, demo: bool = False, screenshot: Path | None = None, settings_path: Path | None = None
+    *,
+    demo: bool = False,
+    screenshot: Path | None = None,
+    settings_path: Path | None = None,
+    ble_hci: str | None = None,
 ) -> int:
     """The GUI's main(): returns the process exit status."""
     if screenshot is not None:
@@ -36,6 +40,8 @@ def run(
     apply_theme(app, settings.load().theme)
     bridge = CoreBridge()
     window = MainWindow(bridge, settings, demo=demo, deferred=True)
+    if ble_hci:
+        window.feed.use_ble_controller(ble_hci)
     status = {"code": 0}
     if screenshot is not None:
         window.remember_geometry = False  # a scripted render must not move the user's window

@@ -34,6 +34,16 @@ class DeviceFeed:
         self._scanning = False
         self._discover_ble = True
         self._discover_serial = True
+        self.ble_hci: str | None = None
+        """A Bumble HCI controller (`slotwise --ble-hci`): BLE devices are found and reached
+        through it instead of the OS Bluetooth stack."""
+
+    def use_ble_controller(self, hci: str) -> None:
+        """Find and reach BLE devices through the Bumble controller `hci` from now on."""
+        from app.transport.ble_bumble import close_shared_hosts
+
+        self.ble_hci = hci
+        self.window.bridge.add_cleanup(close_shared_hosts)
 
     def add_targets(self, targets: list[DeviceTarget]) -> None:
         for target in targets:
@@ -85,8 +95,10 @@ class DeviceFeed:
             scanner = self.demo.scanners[0] if self.demo.scanners else None
             serial = False
         else:
-            scanner = default_ble_scanner() if self._discover_ble else None
+            use_bleak = self._discover_ble and self.ble_hci is None
+            scanner = default_ble_scanner() if use_bleak else None
             serial = self._discover_serial
+        ble_hci = self.ble_hci if self._discover_ble and self.demo is None else None
         listed = [t.address for t in self.window.devices.targets() if t.kind == "udp"]
         udp = list(dict.fromkeys([*self.udp_scan, *listed]))
 
@@ -101,7 +113,9 @@ class DeviceFeed:
             self.window.log_drawer.add("warn", f"Discovery: {describe_error(exc)}")
 
         self.window.bridge.submit(
-            scan(sink, ble=scanner, serial=serial, udp=udp), on_result=done, on_error=failed
+            scan(sink, ble=scanner, serial=serial, udp=udp, ble_hci=ble_hci),
+            on_result=done,
+            on_error=failed,
         )
 
     def _on_found(self, found: object) -> None:

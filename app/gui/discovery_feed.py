@@ -36,12 +36,16 @@ async def scan(
     serial: bool,
     udp: Sequence[str],
     timeout_s: float = SCAN_S,
+    ble_hci: str | None = None,
 ) -> int:
-    """Run one discovery pass; returns how many sightings were reported."""
+    """Run one discovery pass; returns how many sightings were reported. With `ble_hci`, BLE
+    is scanned through that Bumble controller instead of `ble`."""
     from app.client.discovery import discover
 
     count = 0
-    async for found in discover(ble_scanner=ble, serial=serial, udp=list(udp), timeout_s=timeout_s):
+    async for found in discover(
+        ble_scanner=ble, ble_hci=ble_hci, serial=serial, udp=list(udp), timeout_s=timeout_s
+    ):
         sink(found)
         count += 1
     return count

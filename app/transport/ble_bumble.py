@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -233,7 +234,47 @@ class BumbleScanner:
             await device.stop_scanning()
 
 
+_shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, BumbleHost]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_host(hci: str) -> BumbleHost:
+    """The one Bumble host on controller `hci` in the running event loop.
+
+    A controller serves one host at a time, so discovery and every connection through it
+    (the GUI scans while a device is open) go through the same host."""
+    hosts = _shared.setdefault(asyncio.get_running_loop(), {})
+    host = hosts.get(hci)
+    if host is None:
+        host = hosts[hci] = BumbleHost(hci)
+    return host
+
+
+async def close_shared_hosts() -> None:
+    """Power off and release every shared host of the running loop (the GUI's cleanup)."""
+    hosts = _shared.pop(asyncio.get_running_loop(), {})
+    for host in hosts.values():
+        await host.close()
+
+
+class ControllerScanner:
+    """The BleScanner seam on the shared host of controller `hci` (looked up when scanning,
+    on the loop that scans)."""
+
+    def __init__(self, hci: str) -> None:
+        self.hci = hci
+
+    def scan(self, *, timeout_s: float, smp_only: bool = True) -> AsyncIterator[Advertisement]:
+        return shared_host(self.hci).scanner().scan(timeout_s=timeout_s, smp_only=smp_only)
+
+
 def bumble_transport(options: BleOptions) -> BleTransport:
-    """A BleTransport on a Bumble host for `ble:...@HCI` specs."""
-    host = BumbleHost(options.hci)
-    return BleTransport(options, client_factory=host.client, scanner=host.scanner())
+    """A BleTransport on the shared Bumble host of its controller, for `ble:...@HCI` specs."""
+    hci = options.hci
+    assert hci is not None, "bumble_transport needs an HCI spec"
+
+    def client(address: str, on_disconnect: Callable[[], None]) -> GattClient:
+        return shared_host(hci).client(address, on_disconnect)
+
+    return BleTransport(options, client_factory=client, scanner=ControllerScanner(hci))
