@@ -72,6 +72,10 @@ class DeviceController(QObject):
     update_finished = Signal(object)
     """UpdateDone: the workflow's result and the device as read afterwards."""
     update_failed = Signal(str)
+    selected = Signal(object)
+    """DeviceTarget or None: a new device was picked; every per-device view starts over."""
+    unreachable = Signal(str)
+    """The selected device could not be read at all (no snapshot): why, in one sentence."""
 
     def __init__(
         self,
@@ -86,6 +90,7 @@ class DeviceController(QObject):
         self.timeout_s = timeout_s
         self.reset_wait_s = reset_wait_s
         self.session: DeviceSession | None = None
+        self.target: DeviceTarget | None = None
         self.snapshot: DeviceSnapshot | None = None
         self._stamp = 0
         self._busy = ""
@@ -111,6 +116,8 @@ class DeviceController(QObject):
             self.logged.emit("warn", "Upload stopped: another device was selected")
         self.session = None
         self.snapshot = None
+        self.target = target
+        self.selected.emit(target)
         if old is not None:
             self._bridge.submit(old.close())
         self._set_busy("")
@@ -167,6 +174,13 @@ class DeviceController(QObject):
         text = describe_error(exc)
         self.logged.emit("error", text)
         self.failed.emit(text)
+        if self.snapshot is None:
+            self.unreachable.emit(text)
+
+    def retry(self) -> None:
+        """Connect to the selected device again (after it could not be reached)."""
+        if self.target is not None:
+            self.select(self.target)
 
     def _set_busy(self, label: str) -> None:
         if label != self._busy:

@@ -359,8 +359,9 @@ def test_selecting_another_device_stops_the_upload(
     click(qtbot, panel.upload_button)
     qtbot.waitUntil(lambda: panel.bar.value() > 100, timeout=20000)
     window.add_targets([udp_target(other, "Other board")])
-    at_switch = panel.bar.value()
     window.device_pane.select_spec(f"udp:{other.address}")
+    at_switch = panel.bar.value()  # the slow board's progress is gone from the panel
+    assert at_switch == 0 and not panel.progress_box.isVisible()
     qtbot.waitUntil(
         lambda: (
             window.controller.snapshot is not None

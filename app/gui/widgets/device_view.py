@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 from app.gui.controller import DeviceController
 from app.gui.dialogs.confirm import ask
 from app.gui.icons import icon
-from app.gui.targets import DeviceIdentity, DeviceSnapshot, SlotView
+from app.gui.targets import DeviceIdentity, DeviceSnapshot, DeviceTarget, SlotView
 from app.gui.widgets.slot_card import SlotCard
 
 
@@ -122,6 +122,7 @@ class DeviceView(QWidget):
         self.header.refresh_requested.connect(controller.refresh)
         self.header.reset_requested.connect(self._ask_reset)
         layout.addWidget(self.header)
+        layout.addWidget(self._build_unreachable())
         layout.addLayout(self._build_busy())
         layout.addWidget(self._build_slots_title())
         self.slots_grid = QGridLayout()
@@ -132,8 +133,41 @@ class DeviceView(QWidget):
         layout.addStretch(1)
         controller.snapshot_changed.connect(self.show_snapshot)
         controller.busy_changed.connect(self._show_busy)
+        controller.selected.connect(self._on_selected)
+        controller.unreachable.connect(self.show_unreachable)
         self._show_busy("")
         self.setEnabled(False)
+
+    def _build_unreachable(self) -> QFrame:
+        """Where a device that cannot be read says why, with Retry (not only in the log)."""
+        self.unreachable_box = QFrame()
+        self.unreachable_box.setObjectName("device-unreachable")
+        self.unreachable_box.setFrameShape(QFrame.Shape.StyledPanel)
+        self.unreachable_box.setStyleSheet(
+            "#device-unreachable { border: 1px solid #d64545; border-radius: 4px; }"
+        )
+        row = QHBoxLayout(self.unreachable_box)
+        self.unreachable_label = QLabel("")
+        self.unreachable_label.setWordWrap(True)
+        self.unreachable_label.setAccessibleName("Why the device cannot be reached")
+        self.retry_button = QPushButton(icon("refresh"), "Retry")
+        self.retry_button.setAccessibleName("Try to reach the device again")
+        self.retry_button.clicked.connect(self.controller.retry)
+        row.addWidget(self.unreachable_label, 1)
+        row.addWidget(self.retry_button)
+        self.unreachable_box.hide()
+        return self.unreachable_box
+
+    def show_unreachable(self, text: str) -> None:
+        target = self.controller.target
+        name = target.name if target is not None else "The device"
+        where = f" ({target.address})" if target is not None and target.address else ""
+        self.unreachable_label.setText(f"<b>{name}{where} cannot be reached.</b><br>{text}")
+        self.unreachable_box.show()
+        self.setEnabled(True)  # Retry must be clickable
+
+    def _on_selected(self, target: DeviceTarget | None) -> None:
+        self.clear(target.name if target is not None else "No device selected")
 
     def _build_busy(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -161,6 +195,7 @@ class DeviceView(QWidget):
 
     def clear(self, title: str = "No device selected") -> None:
         self.snapshot = None
+        self.unreachable_box.hide()
         self.header.name_label.setText(title)
         self.header.show_identity(None)
         self._clear_cards()
@@ -176,6 +211,7 @@ class DeviceView(QWidget):
 
     def show_snapshot(self, snapshot: DeviceSnapshot) -> None:
         self.snapshot = snapshot
+        self.unreachable_box.hide()
         self.setEnabled(True)
         self.header.show_identity(snapshot.identity)
         self._clear_cards()

@@ -99,6 +99,9 @@ class UploadPanel(QGroupBox):
         controller.update_finished.connect(self._on_finished)
         controller.update_failed.connect(self._on_failed)
         controller.snapshot_changed.connect(self._on_snapshot)
+        controller.selected.connect(self._on_device_selected)
+        controller.failed.connect(self._on_action_failed)
+        self._confirming = False
         self.refresh_buttons()
 
     # --- building ---------------------------------------------------------------------------
@@ -242,7 +245,41 @@ class UploadPanel(QGroupBox):
             self.controller.logged.emit("warn", f"{check.path.name}: {check.headline}")
         self.refresh_buttons()
 
+    def _on_device_selected(self, _target: object) -> None:
+        """Nothing of the previous device stays: its progress, result and Confirm go, and the
+        chosen file's verdict is judged again without a device until the new one is read."""
+        self._confirming = False
+        self.progress_box.hide()
+        self.chart.clear()
+        self.bar.setValue(0)
+        self.stage_label.setText("")
+        self.detail_label.setText("")
+        self._set_result("")
+        self.confirm_button.hide()
+        if self.check is not None and self.path is not None:
+            self.check = judge(self.path, self.check.verdicts, None)
+            self.verdict.show_check(self.check)
+        self.refresh_buttons()
+
+    def _set_result(self, text: str, error: bool = False) -> None:
+        self.result_label.setText(text)
+        self.result_label.setStyleSheet("color: #d64545" if error else "")
+
+    def _on_action_failed(self, text: str) -> None:
+        if self._confirming:
+            self._confirming = False
+            self._set_result(f"Not confirmed: {text}", error=True)
+            self.confirm_button.show()
+
     def _on_snapshot(self, snapshot: DeviceSnapshot) -> None:
+        if self._confirming:
+            self._confirming = False
+            running = snapshot.running()
+            if running is not None and running.confirmed:
+                self._set_result(f"Confirmed: the device keeps version {running.version}.")
+            else:
+                self._set_result("The device did not confirm the running image.", error=True)
+                self.confirm_button.show()
         if self.check is not None and self.path is not None:  # re-judge version and size
             self.check = judge(self.path, self.check.verdicts, snapshot)
             self.verdict.show_check(self.check)
@@ -391,5 +428,6 @@ class UploadPanel(QGroupBox):
 
     def _confirm(self) -> None:
         self.confirm_button.hide()
-        self.result_label.setText("Confirming the running image\u2026")
+        self._set_result("Confirming the running image\u2026")
+        self._confirming = True
         self.controller.confirm(None)
