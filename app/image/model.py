@@ -60,6 +60,22 @@ HASH_TLVS = {TlvType.SHA256: "sha256", TlvType.SHA384: "sha384", TlvType.SHA512:
 SIGNATURE_TLVS = frozenset(
     {TlvType.RSA2048_PSS, TlvType.ECDSA224, TlvType.ECDSA_SIG, TlvType.RSA3072_PSS, TlvType.ED25519}
 )
+UNPROTECTED_TLVS = frozenset(
+    {
+        TlvType.KEYHASH,
+        TlvType.PUBKEY,
+        *HASH_TLVS,
+        *SIGNATURE_TLVS,
+        TlvType.SIG_PURE,
+        TlvType.ENC_RSA2048,
+        TlvType.ENC_KW,
+        TlvType.ENC_EC256,
+        TlvType.ENC_X25519,
+        TlvType.ENC_X25519_SHA512,
+    }
+)
+"""The only TLVs MCUboot allows outside the signed region (`allowed_unprot_tlvs` in
+bootutil's image_validate.c, on by default in Zephyr); anything else there was added later."""
 
 
 def tlv_name(tlv_type: int) -> str:

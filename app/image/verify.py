@@ -26,7 +26,14 @@ from app.image.errors import (
     UntrustedKey,
 )
 from app.image.keys import KeyStore, TrustedKey
-from app.image.model import HASH_TLVS, SIGNATURE_TLVS, McubootImage, Tlv, TlvType
+from app.image.model import (
+    HASH_TLVS,
+    SIGNATURE_TLVS,
+    UNPROTECTED_TLVS,
+    McubootImage,
+    Tlv,
+    TlvType,
+)
 from app.image.parse import parse_image
 from app.image.source import BytesSource, ImageSource
 
@@ -168,6 +175,7 @@ class _Judge:
         self.warnings: list[str] = list(image.warnings)
         self.region: bytearray | None = None  # the signed bytes, kept only for pure Ed25519
         self.clear_payload = False
+        self.foreign_tlvs = False
 
     def run(self) -> Verdict:
         image = self.image
@@ -178,6 +186,13 @@ class _Judge:
                 f"The file is {image.unknown_tail_bytes} bytes longer than the image it holds, "
                 "and the extra bytes are neither erased padding nor an image trailer."
             )
+        rogue = [t for t in image.tlvs if not t.protected and t.type not in UNPROTECTED_TLVS]
+        for tlv in rogue:
+            self.problems.append(
+                f"The unsigned TLV area holds {tlv.name} (type 0x{tlv.type:04X}), which MCUboot "
+                "accepts only inside the signed area: it was added after signing."
+            )
+        self.foreign_tlvs = bool(rogue)
         hash_check, decrypted = self._check_hash()
         signature = self._check_signature(hash_check)
         kind = self._kind(hash_check, signature)
@@ -212,7 +227,7 @@ class _Judge:
 
     def _kind(self, hash_check: HashCheck | None, signature: SignatureCheck) -> VerdictKind:
         """The verdict: only a payload whose hash was checked against its bytes is valid."""
-        if self.image.unknown_tail_bytes or hash_check is None:
+        if self.image.unknown_tail_bytes or self.foreign_tlvs or hash_check is None:
             return VerdictKind.INVALID
         signed_ok = self.keys is not None and signature.ok is True
         if hash_check.ok is True:
@@ -358,6 +373,12 @@ class _Judge:
         """None when the signature verifies, else the sentence saying why not."""
         key, digest, sig = trusted.key, hash_check.value, sig_tlv.value
         bad = f"The signature does not verify with trusted key {trusted.name}."
+        if self.image.pure and sig_tlv.type != TlvType.ED25519:
+            # SIG_PURE is defined for Ed25519 only; imgtool then accepts no other signature.
+            return (
+                f"The image is marked pure (SIG_PURE), which allows only an Ed25519 "
+                f"signature, not {sig_tlv.name}."
+            )
         try:
             if sig_tlv.type == TlvType.ECDSA_SIG and isinstance(key, ec.EllipticCurvePublicKey):
                 curve_hash = "sha384" if key.curve.name == "secp384r1" else "sha256"

@@ -174,3 +174,20 @@ def test_flash_job_key_allows_an_encrypted_image(
         rc, out, err = run_cli("flash", "--job", job, "--device", sim.spec)
         assert sim.device.counters["requests"] > 0
     assert rc == 0 and "PASS" in out and "contents were NOT checked" in err
+
+
+@pytest.mark.parametrize(
+    ("tlv_type", "why"),
+    [(0x25, "allows only an Ed25519 signature"), (0x0225, "added after signing")],
+)
+def test_unsigned_tlvs_cannot_change_the_verdict(
+    tlv_type: int, why: str, images: dict[str, Case], keys: Keys, tmp_path: Path
+) -> None:
+    """A SIG_PURE appended to an ECDSA image, or a TLV MCUboot allows only in the signed area
+    (its allow list), makes the image invalid, as imgtool and MCUboot judge it."""
+    path = with_unprotected_tlv(images["p256"].path, tmp_path / "x.bin", tlv_type, b"")
+    rc, (item,) = verify_json(path, "--key", keys.pub("ecdsa-p256"))
+    assert rc == 1 and item["verdict"] == "invalid"
+    assert any(why in p for p in item["problems"]), item["problems"]
+    (result,) = imgtool_batch([["verify", "-k", keys.pub("ecdsa-p256"), path]])
+    assert result["rc"] != 0
