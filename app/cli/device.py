@@ -13,6 +13,7 @@ from app.client import SmpClient
 from app.smp.errors import DeviceError
 from app.smp.groups.img import ImageSlot
 from app.smp.groups.os import BootloaderMode
+from app.workflows.recovery import RecoveryState, detect_recovery
 
 T = TypeVar("T")
 
@@ -146,6 +147,9 @@ def _bootloader_line(loader: Any, mode: Any) -> str:
 
 
 async def _info(client: SmpClient, args: argparse.Namespace) -> int:
+    recovery = await detect_recovery(client)
+    if recovery is not None:
+        return _recovery_info(client, recovery, as_json=args.json)
     os_info = await _optional(client.os_info("a"))
     params = await _optional(client.params())
     loader = await _optional(client.bootloader_info())
@@ -183,6 +187,29 @@ async def _info(client: SmpClient, args: argparse.Namespace) -> int:
     )
     print(f"bootloader  {_bootloader_line(loader, mode)}")
     print(format_slots(slots))
+    return 0
+
+
+def _recovery_info(client: SmpClient, state: RecoveryState, *, as_json: bool) -> int:
+    """A board in MCUboot serial recovery: say so, what it holds, and what works there."""
+    if as_json:
+        report = {
+            "link": client.link.kind,
+            "address": client.link.address,
+            "mode": "mcuboot-serial-recovery",
+            "echo": state.echo,
+            "lists_hashes": state.lists_hashes,
+            "evidence": list(state.evidence),
+            "images": [slot_json(s) for s in state.slots],
+        }
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"device      {client.link.address} over {client.link.kind}")
+    lines = state.describe()
+    print(f"mode        {lines[0]}")
+    for line in lines[1:]:
+        print(f"            {line}")
+    print("            restore firmware with: slotwise -d DEVICE recover FILE --key KEY")
     return 0
 
 

@@ -74,6 +74,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "and -full builds answer like the captured real firmware, buffers included)",
     )
     p.add_argument(
+        "--recovery",
+        nargs="?",
+        const="mcuboot-recovery",
+        metavar="BUILD",
+        help="MCUboot has serial recovery and the board powers on in it (button held); after "
+        "a reset it runs the application if the primary slot is valid. BUILD: "
+        "mcuboot-recovery (default) or mcuboot-recovery-minimal",
+    )
+    p.add_argument(
         "--images", type=int, default=1, choices=(1, 2), help="number of images (slot pairs)"
     )
     p.add_argument(
@@ -132,6 +141,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         buf_count=args.buf_count,
         flash_write_bps=args.flash_bps,
         state_dir=args.state_dir,
+        recovery=args.recovery,
     )
 
 

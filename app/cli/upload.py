@@ -25,8 +25,9 @@ from app.image.keys import KeyStore
 from app.transport import open_transport
 from app.workflows.images import load_update_images
 from app.workflows.progress import ProgressEvent, Stage
+from app.workflows.recovery import RecoverOptions, recover
 from app.workflows.update import UpdateOptions, UpdateResult, run_update
-from app.workflows.update_types import Mode
+from app.workflows.update_types import Mode, UpdateImage
 
 BAR_WIDTH = 30
 
@@ -80,6 +81,32 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--json", action="store_true", help="JSON Lines progress and result")
     p.set_defaults(func=run)
 
+    p = commands.add_parser(
+        "recover",
+        help="restore firmware on a board in MCUboot serial recovery (overwrites the primary slot)",
+    )
+    p.add_argument("file", type=Path, help="signed image (.bin or .hex)")
+    p.add_argument(
+        "--image", type=int, default=0, metavar="N", help="image number on multi-image boards"
+    )
+    p.add_argument(
+        "--key",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="PUB.pem",
+        help="trusted public key; the signature must verify with one (repeatable)",
+    )
+    p.add_argument(
+        "--buffer-bytes",
+        type=int,
+        metavar="N",
+        help="the recovery's receive buffer, CONFIG_BOOT_SERIAL_MAX_RECEIVE_SIZE "
+        "(default: what it reports, else 512)",
+    )
+    p.add_argument("--json", action="store_true", help="JSON Lines progress and result")
+    p.set_defaults(func=run_recover)
+
 
 def run(args: argparse.Namespace) -> int:
     options = _options(args)
@@ -106,6 +133,85 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return asyncio.run(_upload(args, options, images))
+
+
+def run_recover(args: argparse.Namespace) -> int:
+    if args.buffer_bytes is not None and args.buffer_bytes < 64:
+        raise UsageError("--buffer-bytes is the recovery's receive buffer: 64 bytes or more")
+    if not 0 <= args.image <= 15:
+        raise UsageError("--image is an image number from 0 to 15")
+    keys = _keys(args.key)
+    if not args.file.exists():
+        raise UsageError(f"{args.file} does not exist")
+    images = load_update_images(args.file, keys, image=args.image)  # ImageError: exit 1
+    if len(images) != 1:
+        raise UsageError("recover writes one image; give a single .bin or .hex, not a package")
+    if keys is None:
+        print(
+            "slotwise: warning: the signature was NOT checked (no --key given); MCUboot will "
+            "refuse an image not signed with the board's key, and the board stays in recovery.",
+            file=sys.stderr,
+        )
+    options = RecoverOptions(buffer_bytes=args.buffer_bytes)
+    return asyncio.run(_recover(args, images[0], options))
+
+
+async def _recover(args: argparse.Namespace, item: UpdateImage, options: RecoverOptions) -> int:
+    printer = _Printer(sys.stdout if args.json else sys.stderr, json_lines=args.json)
+    reconnected: list[SmpClient] = []
+
+    async def reconnect() -> SmpClient:
+        client = SmpClient(open_transport(args.device), timeout_s=args.timeout)
+        reconnected.append(client)
+        await client.open()
+        return client
+
+    async with connected(args) as client:
+        try:
+            result = await recover(
+                client, item, options, on_progress=printer.event, reconnect=reconnect
+            )
+        except SlotwiseError as exc:
+            if args.json:
+                print(json.dumps({"event": "result", "ok": False, "message": str(exc)}), flush=True)
+            raise
+        finally:
+            for extra in reconnected:
+                with contextlib.suppress(SlotwiseError):
+                    await extra.close()
+    printer.finish()
+    s = result.upload
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "event": "result",
+                    "ok": True,
+                    "message": result.message,
+                    "running": {
+                        "image": result.running.image_number,
+                        "slot": result.running.slot,
+                        "version": result.running.version,
+                        "hash": result.running.hash.hex() if result.running.hash else None,
+                    },
+                    "upload": {
+                        "bytes": s.total_bytes,
+                        "seconds": round(s.elapsed_s, 3),
+                        "rate_bps": round(s.rate_bps),
+                        "chunk_bytes": s.chunk_bytes,
+                        "retries": s.retries,
+                    },
+                }
+            ),
+            flush=True,
+        )
+        return 0
+    print(result.message)
+    print(
+        f"  {s.total_bytes} bytes in {s.elapsed_s:.1f} s ({s.rate_bps / 1000:.1f} kB/s), "
+        f"{s.chunk_bytes}-byte chunks one at a time, {s.retries} retries"
+    )
+    return 0
 
 
 def _options(args: argparse.Namespace) -> UpdateOptions:
@@ -284,4 +390,4 @@ def _rounded(event: ProgressEvent) -> dict[str, Any]:
     return data
 
 
-__all__ = ["register", "run"]
+__all__ = ["register", "run", "run_recover"]

@@ -31,6 +31,7 @@ from typing import Any
 
 from app.errors import DecodeError
 from app.sim import handlers as _handlers  # noqa: F401  (registers every handler)
+from app.sim import recovery
 from app.sim.handlers.base import (
     HANDLERS,
     NO_DECODE,
@@ -43,7 +44,7 @@ from app.sim.handlers.base import (
 from app.sim.handlers.img import UploadSession
 from app.sim.img_state import Flags, state_flags
 from app.sim.mcuboot import build_image
-from app.sim.profiles import Profile, get_profile
+from app.sim.profiles import Profile, RecoveryProfile, get_profile, get_recovery_profile
 from app.sim.reboot import boot_all
 from app.sim.slots import ERASE_PAGE, Slot
 from app.sim.state import StateStore
@@ -88,6 +89,9 @@ class SimConfig:
     """Modelled erase rate; the first upload chunk and erase commands take size / rate."""
     factory_version: str = "1.0.0"
     """Version of the built-in image in each primary slot of a fresh board."""
+    recovery: str | None = None
+    """A serial recovery build (profiles.RECOVERY_PROFILES) in MCUboot: the board powers on
+    in it, as with its button held, and leaves it on reset when the primary slot is valid."""
 
 
 @dataclass(slots=True)
@@ -109,6 +113,13 @@ class SimDevice:
         self.config = config or SimConfig()
         _check_config(self.config)
         self.profile: Profile = get_profile(self.config.profile)
+        self.recovery_profile: RecoveryProfile | None = (
+            get_recovery_profile(self.config.recovery) if self.config.recovery else None
+        )
+        self.in_recovery = False
+        """MCUboot's serial recovery answers instead of the application (app/sim/recovery.py)."""
+        self.recovery_upload = recovery.RecoveryUpload()
+        self._recovery_button = self.recovery_profile is not None
         self.mode = BootloaderMode(self.config.mode)
         self.no_downgrade = self.config.no_downgrade
         self.faults = Faults()
@@ -151,6 +162,7 @@ class SimDevice:
         """Reset: RAM state is lost, MCUboot runs (swap/revert), the application starts."""
         self.counters["reboots"] += 1
         self.upload = None
+        self.recovery_upload = recovery.RecoveryUpload()
         self.fs_session = None
         self.settings = dict(self.stored_settings)
         self._run_bootloader()
@@ -195,6 +207,18 @@ class SimDevice:
 
     def refuse_state_write_for_image(self, image: int) -> None:
         self.faults.refuse_state_write.add(image)
+
+    def hold_recovery_button(self) -> None:
+        """The next reset enters serial recovery (a board with one built in)."""
+        if self.recovery_profile is None:
+            raise ValueError("this simulated MCUboot has no serial recovery built in")
+        self._recovery_button = True
+
+    def request_limit_bytes(self) -> int:
+        """The largest request packet the device takes into its buffer."""
+        if self.in_recovery and self.recovery_profile is not None:
+            return self.recovery_profile.max_packet_bytes
+        return self.config.buf_size
 
     def install(self, slot_number: int, image: bytes) -> None:
         """Put `image` into a slot as a flash programmer would (test set-up)."""
@@ -257,6 +281,11 @@ class SimDevice:
     def _process(self, frame: bytes) -> Reply:
         if self.faults.silent or len(frame) < HEADER_SIZE:
             return Reply(frame=None)
+        if self.in_recovery and self.recovery_profile is not None:
+            self.counters["requests"] += 1
+            self.work_s = 0.0
+            answer, reboots = recovery.process(self, self.recovery_profile, frame)
+            return Reply(frame=answer, work_s=self.work_s, reboot=reboots)
         self.counters["requests"] += 1
         self.work_s = 0.0
         self.reply_reboots = False
@@ -368,9 +397,19 @@ class SimDevice:
         self._run_bootloader()
 
     def _run_bootloader(self) -> None:
-        """MCUboot at power-on/reset; slots it changed (and flash written since) are saved."""
+        """MCUboot at power-on/reset; slots it changed (and flash written since) are saved.
+
+        The recovery button is checked before any swap (MCUboot's main.c); with no valid
+        primary image a board with serial recovery stays in it (BOOT_SERIAL_NO_APPLICATION).
+        """
         before = [bytes(slot.flash) for slot in self._slots]
-        self._active = boot_all(self)
+        held, self._recovery_button = self._recovery_button, False
+        self.in_recovery = held
+        if not held:
+            self._active = boot_all(self)
+            self.in_recovery = self.recovery_profile is not None and not self._slots[0].valid()
+        if self.in_recovery:
+            log.info("sim mcuboot: serial recovery (%s)", "button" if held else "no application")
         for slot, old in zip(self._slots, before, strict=True):
             if slot.flash != old or self._dirty:
                 self.persist_slot(slot)

@@ -315,3 +315,53 @@ def get_profile(name: str) -> Profile:
     except KeyError:
         known = ", ".join(sorted(PROFILES))
         raise ValueError(f"unknown simulator profile {name!r} (known: {known})") from None
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryProfile:
+    """MCUboot serial recovery as built (Kconfig.serial_recovery); app/sim/recovery.py runs it.
+
+    A board with one powers on in recovery (its button held); after the reset command it boots
+    the application if the primary slot holds a valid image, else stays in recovery
+    (CONFIG_BOOT_SERIAL_NO_APPLICATION).
+    """
+
+    name: str
+    echo: bool = True
+    """CONFIG_BOOT_MGMT_ECHO: OS echo answers; without it `{"rc": 8}`."""
+    image_hash: bool = True
+    """CONFIG_BOOT_SERIAL_IMG_GRP_HASH (default y): `hash` in the image list."""
+    storage_erase: bool = False
+    """CONFIG_BOOT_MGMT_CUSTOM_STORAGE_ERASE: Zephyr basic (63) command 0 erases storage."""
+    params: bool = False
+    """MCUBOOT_BOOT_MGMT_MCUMGR_PARAMS: OS params answers `buf_size` and `buf_count` 1."""
+    max_receive_bytes: int = 1024
+    """CONFIG_BOOT_SERIAL_MAX_RECEIVE_SIZE: the one decode buffer (length, packet, CRC)."""
+    max_line_bytes: int = 128
+    """CONFIG_BOOT_MAX_LINE_INPUT_LEN: a longer input line is cut, so its packet is lost."""
+    write_align: int = 4
+    """flash_area_align(): a non-final chunk is written only up to a multiple of this."""
+
+    @property
+    def max_packet_bytes(self) -> int:
+        """The largest SMP packet the decode buffer holds beside length prefix and CRC."""
+        return self.max_receive_bytes - 4
+
+
+RECOVERY_PROFILES: dict[str, RecoveryProfile] = {
+    "mcuboot-recovery": RecoveryProfile(name="mcuboot-recovery", storage_erase=True),
+    "mcuboot-recovery-minimal": RecoveryProfile(
+        name="mcuboot-recovery-minimal", echo=False, image_hash=False, max_receive_bytes=512
+    ),
+}
+"""Serial recovery builds: the full one (echo, hashes, storage erase, 1024-byte buffer) and
+the Kconfig-minimal one (no echo, no hashes, boot_serial.c's 512-byte fallback buffer)."""
+
+
+def get_recovery_profile(name: str) -> RecoveryProfile:
+    """The named serial recovery build; ValueError with the known names otherwise."""
+    try:
+        return RECOVERY_PROFILES[name]
+    except KeyError:
+        known = ", ".join(sorted(RECOVERY_PROFILES))
+        raise ValueError(f"unknown serial recovery profile {name!r} (known: {known})") from None

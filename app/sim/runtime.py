@@ -45,6 +45,8 @@ class RuntimeStats:
     oversized: int = 0
     dropped_while_booting: int = 0
     dropped_no_buffer: int = 0
+    dropped_while_busy: int = 0
+    """Requests MCUboot's serial recovery lost: it has one buffer and no ENOMEM answer."""
     reboots: int = 0
 
 
@@ -132,6 +134,11 @@ class SimRuntime:
         loop = asyncio.get_running_loop()
         self._at(self._inbound.arrival(len(frame), loop.time()), self._arrive, frame, reply)
 
+    async def wait_booted(self) -> None:
+        """Return once a reboot that has begun (or is scheduled after a reset reply) is over."""
+        if self._boot_task is not None:
+            await asyncio.shield(self._boot_task)
+
     def power_cycle(self) -> None:
         """Reboot now (a test unplugging the board); pending requests are lost."""
         self._begin_reboot(0.0)
@@ -143,13 +150,15 @@ class SimRuntime:
             self.stats.dropped_while_booting += 1
             return
         config = self.device.config
-        if len(frame) > config.buf_size:
+        limit = self.device.request_limit_bytes()
+        if len(frame) > limit:
             self.stats.oversized += 1
             log.info(
-                "sim: dropped a %d-byte request larger than its %d-byte buffer",
-                len(frame),
-                config.buf_size,
+                "sim: dropped a %d-byte request larger than its %d-byte buffer", len(frame), limit
             )
+            return
+        if self.device.in_recovery and self._held:
+            self.stats.dropped_while_busy += 1
             return
         if self.device.profile.drops_when_buffers_full:
             if self._held >= config.buf_count:

@@ -56,6 +56,8 @@ class PtySimServer:
         self.raw = raw
         self.log_lines = log_lines
         self._decoder = SerialFrameDecoder(self._host_text)
+        self._default_line_bytes = self._decoder.max_line_bytes
+        self._default_packet_bytes = self._decoder.max_packet_bytes
         self._assembler = RawPacketAssembler()
         self._master: int | None = None
         self._slave: int | None = None
@@ -154,9 +156,20 @@ class PtySimServer:
             if rate:
                 free_at = max(loop.time(), free_at) + len(data) / rate
                 await asyncio.sleep(free_at - loop.time())
+            self._apply_line_limits()
             packets = self._assembler.feed(data) if self.raw else self._decoder.feed(data)
             for packet in packets:
                 self.runtime.deliver(packet, self._reply)
+
+    def _apply_line_limits(self) -> None:
+        """MCUboot's serial recovery reads short lines into one small buffer (recovery.py)."""
+        profile = self.device.recovery_profile if self.device.in_recovery else None
+        if profile is None:
+            self._decoder.max_line_bytes = self._default_line_bytes
+            self._decoder.max_packet_bytes = self._default_packet_bytes
+        else:
+            self._decoder.max_line_bytes = profile.max_line_bytes - 1  # the newline counts
+            self._decoder.max_packet_bytes = profile.max_packet_bytes
 
     def _host_text(self, line: str) -> None:
         log.debug("sim pty: non-SMP input line %r ignored", line)

@@ -236,14 +236,17 @@ def sim_device(**config: object) -> SimDevice:
 
 
 class ThreadedSim:
-    """A UdpSimServer on its own event loop in a background thread, for in-process CLI runs
-    (`app.cli.main` runs its own `asyncio.run`)."""
+    """A UdpSimServer (or, with `serial`, a PtySimServer) on its own event loop in a
+    background thread, for in-process CLI runs (`app.cli.main` runs its own `asyncio.run`)."""
 
-    def __init__(self, device: SimDevice, link: LinkModel | None = None) -> None:
+    def __init__(
+        self, device: SimDevice, link: LinkModel | None = None, *, serial: bool = False
+    ) -> None:
         import threading
 
         self.device = device
         self.link = link
+        self.serial = serial
         self.address = ""
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._main, name="upload-test-sim", daemon=True)
@@ -264,20 +267,25 @@ class ThreadedSim:
 
     @property
     def spec(self) -> str:
-        return f"udp:{self.address}"
+        return f"serial:{self.address}" if self.serial else f"udp:{self.address}"
 
     def _main(self) -> None:
         asyncio.run(self._serve())
 
     async def _serve(self) -> None:
+        from app.sim.serial_endpoint import PtySimServer
         from app.sim.serve import UdpSimServer
 
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        server = UdpSimServer(self.device, self.link)
+        server: UdpSimServer | PtySimServer = (
+            PtySimServer(self.device, self.link)
+            if self.serial
+            else UdpSimServer(self.device, self.link)
+        )
         try:
             await server.start()
-            self.address = server.address
+            self.address = server.path if isinstance(server, PtySimServer) else server.address
         except BaseException as exc:  # reported to the test thread by __enter__
             self._error = exc
             self._ready.set()
