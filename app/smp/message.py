@@ -93,6 +93,9 @@ class Request(Struct, Generic[R]):
     RESPONSE: ClassVar[type[Response]]
     ALSO_OPS: ClassVar[tuple[Op, ...]] = ()
     """Other ops a server accepts for this command (echo answers both read and write)."""
+    REGISTER: ClassVar[bool] = True
+    """False for a second reading of a command another class defines (a different reply
+    type for the same request): servers keep decoding the first."""
     KEEP_DUPLICATE_KEYS: ClassVar[bool] = False
     """The reply may repeat a map key (codec.MapEntries): decode it keeping every entry."""
 
@@ -101,7 +104,7 @@ class Request(Struct, Generic[R]):
         for base in getattr(cls, "__orig_bases__", ()):
             if get_origin(base) is Request:
                 (cls.RESPONSE,) = get_args(base)
-        if "OP" in cls.__dict__:  # concrete request: register it for servers
+        if "OP" in cls.__dict__ and cls.REGISTER:  # concrete request: register for servers
             if not isinstance(getattr(cls, "RESPONSE", None), type):
                 raise TypeError(f"{cls.__name__} must name its reply: Request[SomeResponse]")
             for op in (cls.OP, *cls.ALSO_OPS):

@@ -22,8 +22,8 @@ from app.smp.groups.os import Echo
 from app.smp.header import Group, Header, Op, Version
 from app.smp.message import Request, decode_packet, encode_packet, encode_request
 from app.transport.serial import SerialTransport
+from app.workflows.images import load_update_images
 from app.workflows.recovery import detect_recovery, recover
-from app.workflows.update import load_update_images
 from app.workflows.update_types import UpdateError
 from tests.upload.conftest import ImageFactory, ThreadedSim
 from tests.upload.test_cli_upload import one_error_line

@@ -90,10 +90,13 @@ class ImageState(Request[ImageStateResponse]):
 
 
 @dataclass(frozen=True)
-class ImageStateEntries(ImageState, Request[ImageListEntries]):  # type: ignore[misc]
-    """The image list read for its shape: the reply keeps each entry's keys as sent.
-    Servers keep decoding ImageState (no OP of its own, so it is not registered); mypy sees
-    two reply types in the bases, the runtime takes the one written here."""
+class ImageStateEntries(Request[ImageListEntries]):
+    """The image list read for its shape: the reply keeps each entry's keys as sent."""
+
+    GROUP: ClassVar[int] = Group.IMAGE
+    COMMAND: ClassVar[int] = ImgCommand.STATE
+    OP: ClassVar[Op] = Op.READ
+    REGISTER: ClassVar[bool] = False  # servers decode ImageState
 
 
 @dataclass(frozen=True)
