@@ -9,7 +9,7 @@ from pathlib import Path
 
 from app.cli.connect import UsageError
 from app.cli.options import whole_number
-from app.workflows.batch import BatchRunner, BoardEvent, default_connect
+from app.workflows.batch import BatchRunner, BoardEvent, Reporter, default_connect
 from app.workflows.job import CONCURRENCY_RANGE, RETRIES_RANGE, Job, load_job, make_job
 from app.workflows.results import ResultRow, ResultsLog
 from app.workflows.station import Station, job_finder
@@ -115,8 +115,27 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _flash(job: Job, args: argparse.Namespace) -> int:
+    if job.server is None:
+        return await _flash_with(job, args, None)
+    from app.fleet.production import JobReporter
+    from app.fleet.profiles import default_state_dir
+
+    reporter = JobReporter(job, default_state_dir())  # JobError (no token): exit 1
+    try:
+        return await _flash_with(job, args, reporter)
+    finally:
+        await reporter.close()
+
+
+async def _flash_with(job: Job, args: argparse.Namespace, reporter: Reporter | None) -> int:
     report = ResultsLog.for_report(args.report) if args.report else None
-    runner = BatchRunner(job, report, connect=default_connect(args.timeout), on_board=_print_board)
+    runner = BatchRunner(
+        job,
+        report,
+        connect=default_connect(args.timeout),
+        on_board=_print_board,
+        reporter=reporter,
+    )
     devices = _devices(args) or list(job.targets.devices)
     print(
         f"job {job.name}: {job.image_path.name} version {job.version_text}, mode {job.mode}, "

@@ -47,6 +47,9 @@ class BoardEvent:
 
 
 BoardCallback = Callable[[BoardEvent], None]
+Reporter = Callable[[SmpClient | None, ResultRow], Awaitable[None]]
+"""Told each attempt's row before the link closes (the client is None when none was open):
+app/fleet registers the board with the job's server and reports the result there."""
 
 
 def default_connect(timeout_s: float = 5.0) -> Connect:
@@ -70,8 +73,10 @@ class BatchRunner:
         on_board: BoardCallback | None = None,
         barcode: BarcodeSource | None = None,
         options: UpdateOptions | None = None,
+        reporter: Reporter | None = None,
     ) -> None:
         self.job = job
+        self.reporter = reporter
         self.log = log_to
         self.connect = connect or default_connect()
         self.on_board = on_board
@@ -168,6 +173,7 @@ class _Attempt:
         except (SlotwiseError, ValueError) as exc:
             self.row = replace(self.row, result="fail", failure_reason=f"{self._stage}: {exc}")
         finally:
+            await self._report()
             self._enter("done")
             for opened in self._clients:  # a failed run must not keep a port or link busy
                 with contextlib.suppress(TransportError):
@@ -181,6 +187,16 @@ class _Attempt:
             retries=self._retries,
             resumes=self._resumes,
         )
+
+    async def _report(self) -> None:
+        reporter = self.runner.reporter
+        if reporter is None:
+            return
+        client = next((c for c in reversed(self._clients) if c.is_connected), None)
+        try:
+            await reporter(client, self.row)
+        except SlotwiseError as exc:  # the board's result stands; the server hears it later
+            log.warning("%s: reporting to the server failed: %s", self.device, exc)
 
     def _enter(self, stage: str) -> None:
         now = time.monotonic()

@@ -32,6 +32,13 @@ Example::
     [barcode]
     require = "before"                # none | before | after
     check = "setting:device/serial"   # compare the scanned text with this identity field
+
+    [server]                          # a DDI server (docs/fleet.md): each board flashed is
+    url = "https://hawkbit.example.com"  # registered with its attributes, and its result is
+    tenant = "DEFAULT"                # the feedback of the action the server has for it
+    auth = "GatewayToken"             # none | GatewayToken | TargetToken
+    token_env = "SLOTWISE_FLEET_TOKEN"  # the token comes from this variable, never the file
+    controller_id = "{platform}-{setting:device/serial|usb_serial|ble|address}"
 """
 
 from __future__ import annotations
@@ -72,6 +79,18 @@ class Targets:
 
 
 @dataclass(frozen=True, slots=True)
+class JobServer:
+    """The job's `[server]`: where each board's result is reported (app/fleet does it)."""
+
+    url: str
+    tenant: str = "DEFAULT"
+    auth: str = "none"
+    token_env: str | None = None
+    controller_id: str | None = None
+    """A controller-id template; None: the fleet default."""
+
+
+@dataclass(frozen=True, slots=True)
 class Job:
     """A loaded, verified job."""
 
@@ -93,6 +112,7 @@ class Job:
     barcode_check: str | None = None
     supervisor_password_sha256: str | None = None
     key_names: tuple[str, ...] = ()
+    server: JobServer | None = None
 
     def check_unchanged(self) -> None:
         """Raises JobError when the image file on disk is not the one verified at load."""
@@ -172,6 +192,33 @@ def load_job(path: Path, *, allow_encrypted_unproven: bool = False) -> Job:
         identity=identity,
         barcode_require=require,
         barcode_check=_optional_str(barcode, "check"),
+        server=_server(_table(raw, "server", required=False), path),
+    )
+
+
+def _server(table: dict[str, Any], path: Path) -> JobServer | None:
+    if not table:
+        return None
+    url = _optional_str(table, "url")
+    if not url:
+        raise JobError(f'job file {path}: [server] needs url = "https://..."')
+    auth = str(table.get("auth", "none"))
+    if auth not in ("none", "GatewayToken", "TargetToken"):
+        raise JobError(f"job file {path}: [server] auth must be none, GatewayToken or TargetToken")
+    if "token" in table:
+        raise JobError(
+            f"job file {path}: a token does not belong in the job file; name the environment "
+            "variable that holds it with token_env"
+        )
+    token_env = _optional_str(table, "token_env")
+    if auth != "none" and not token_env:
+        raise JobError(f"job file {path}: [server] auth = {auth!r} needs token_env")
+    return JobServer(
+        url=url,
+        tenant=str(table.get("tenant", "DEFAULT")),
+        auth=auth,
+        token_env=token_env,
+        controller_id=_optional_str(table, "controller_id"),
     )
 
 

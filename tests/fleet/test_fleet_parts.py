@@ -90,3 +90,41 @@ def test_token_file_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     os.chmod(store.file, 0o644)
     with pytest.raises(FleetError, match="other users"):
         store.load("srv|DEFAULT|GatewayToken")
+
+
+@pytest.mark.parametrize(
+    ("server", "message"),
+    [
+        ('url = "https://h"\ntoken = "t"', "does not belong in the job file"),
+        ('url = "https://h"\nauth = "GatewayToken"', "needs token_env"),
+        ('url = "https://h"\nauth = "Basic"', "auth must be"),
+        ('tenant = "x"', "needs url"),
+    ],
+)
+def test_job_server_table_mistakes_are_one_sentence(
+    tmp_path: Path, signed_image: Path, server: str, message: str
+) -> None:
+    from app.workflows.job import JobError, load_job
+
+    job = tmp_path / "job.toml"
+    job.write_text(f'[job]\nimage = "{signed_image}"\n[server]\n{server}\n')
+    with pytest.raises(JobError, match=message):
+        load_job(job)
+
+
+def test_job_server_table_is_read(tmp_path: Path, signed_image: Path) -> None:
+    from app.workflows.job import load_job
+
+    job = tmp_path / "job.toml"
+    job.write_text(
+        f'[job]\nimage = "{signed_image}"\n[server]\nurl = "https://h"\n'
+        'auth = "TargetToken"\ntoken_env = "T"\ncontroller_id = "{node}"\n'
+    )
+    server = load_job(job).server
+    assert server is not None
+    assert (server.url, server.auth, server.token_env, server.controller_id) == (
+        "https://h",
+        "TargetToken",
+        "T",
+        "{node}",
+    )

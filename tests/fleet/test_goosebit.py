@@ -213,3 +213,41 @@ async def test_server_lost_mid_install_hears_every_feedback_once(
     assert (await asyncio.to_thread(goosebit.device, cid))["sw_version"] == "1.4.0"
     assert (0, "1.4.0", True, True, False) in await slots_of(device)
     assert FleetMode.CONFIRM is options.mode
+
+
+def test_production_job_registers_boards_and_closes_their_action(
+    goosebit: GooseBit,
+    sim_factory: Callable[..., str],
+    image_factory: Callable[..., Path],
+    make_swu_image: Callable[..., Path],
+    trusted_key: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A job with a [server]: the flashed board is registered with its attributes; when the
+    server has an action for it, the board's result closes that action."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    device = sim_factory()
+    cid = controller_of(device)
+
+    def job(image: Path) -> Path:
+        path = tmp_path / f"job-{image.stem}.toml"
+        path.write_text(
+            f'[job]\nname = "line"\nimage = "{image}"\nkeys = ["{trusted_key}"]\n'
+            f'station = "line 3"\nmode = "confirm"\n[targets]\ndevices = ["{device}"]\n'
+            f'[server]\nurl = "{goosebit.url}"\n'
+        )
+        return path
+
+    assert main(["flash", "--job", str(job(image_factory("1.6.0"))), "--yes"]) == 0
+    registered = goosebit.device(cid)
+    assert registered["hardware"]["model"] == "nrf52840dk_nrf52840"
+    assert registered["sw_version"] == "1.6.0"  # the attributes were read after flashing
+
+    goosebit.assign(cid, goosebit.upload_software(make_swu_image("1.7.0")))
+    assert main(["flash", "--job", str(job(image_factory("1.7.0"))), "--yes"]) == 0
+    finished = goosebit.device(cid)
+    assert finished["last_state"] == "Finished" and finished["sw_version"] == "1.7.0"
+    assert goosebit.device_log(cid).splitlines()[-1] == (
+        "flashed by job 'line' at line 3: 1.6.0 -> 1.7.0"
+    )

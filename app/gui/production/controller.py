@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
@@ -22,6 +23,9 @@ from app.workflows.batch import BatchRunner, BoardEvent, Connect, default_connec
 from app.workflows.job import Job
 from app.workflows.results import ResultRow, ResultsLog
 from app.workflows.station import Finder, Station, job_finder
+
+if TYPE_CHECKING:
+    from app.fleet.production import JobReporter
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +83,7 @@ class ProductionController(QObject):
         # loop-thread state (touched only on the core loop)
         self._runner: BatchRunner | None = None
         self._stop_event: asyncio.Event | None = None
+        self._reporter: JobReporter | None = None
         self._scan_lock: asyncio.Lock | None = None
         self._scan: tuple[str, asyncio.Future[str]] | None = None
         self._throttles: dict[str, Throttle[BoardEvent]] = {}
@@ -165,12 +170,19 @@ class ProductionController(QObject):
     def _runner_for_run(self) -> BatchRunner:
         self._scan_lock = asyncio.Lock()
         barcode = self._await_scan if self.job.barcode_require in ("before", "after") else None
+        self._reporter = None
+        if self.job.server is not None:  # each board is registered and reported (docs/fleet.md)
+            from app.fleet.production import JobReporter
+            from app.fleet.profiles import default_state_dir
+
+            self._reporter = JobReporter(self.job, default_state_dir())
         runner = BatchRunner(
             self.job,
             self.results,
             connect=self.connect_board,
             on_board=self._on_board,
             barcode=barcode,
+            reporter=self._reporter,
         )
         self._runner = runner
         return runner
@@ -181,6 +193,7 @@ class ProductionController(QObject):
             await runner.run(devices)
         finally:
             self._flush_all()
+            await self._close_reporter()
         return runner.stopped
 
     async def _station(self) -> str | None:
@@ -191,7 +204,13 @@ class ProductionController(QObject):
             await station.run(self._stop_event)
         finally:
             self._flush_all()
+            await self._close_reporter()
         return STOPPED_BY_OPERATOR if self._stop_event.is_set() else runner.stopped
+
+    async def _close_reporter(self) -> None:
+        if self._reporter is not None:
+            reporter, self._reporter = self._reporter, None
+            await reporter.close()
 
     def _stop_on_loop(self) -> None:
         if self._runner is not None and self._runner.stopped is None:
