@@ -11,12 +11,13 @@ what runs — or that it reverted. Plain asyncio, no Qt.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from app.client.client import SmpClient
-from app.client.sizing import read_buffers, request_limit
+from app.client.sizing import DeviceBuffers, read_buffers, request_limit
 from app.client.upload import Reconnect, UploadOptions, UploadStats, UploadTick, upload_image
 from app.errors import DecodeError, TransportError, TransportTimeout
 from app.image.checks import VersionRelation, check_slot_fit, compare_version
@@ -38,6 +39,7 @@ from app.workflows.update_types import (
 from app.workflows.watch import classify_boot, read_slots, wait_for_device
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,24 +87,46 @@ class UpdateResult:
 
 
 async def read_device_state(client: SmpClient) -> DeviceState:
-    """Params, bootloader info and mode, slot info and image state (all but the last optional)."""
+    """Params, bootloader info and mode, slot info and image state (all but the last optional).
+
+    Params first (they say how many requests the device takes at once), then the other four
+    together, at most buf_count - 1 in flight: two round trips instead of five where the
+    device has the buffers, the same five where it has two (more would be refused)."""
     buffers = await read_buffers(client)
-    name = mode = None
+    in_flight = asyncio.Semaphore(max(buffers.buf_count - 1, 1) if buffers.reported else 1)
+
+    async def limited(read: Awaitable[T]) -> T:
+        async with in_flight:
+            return await read
+
+    # The mode query is sent beside the name: MCUboot answers it, and its answer is
+    # used only when the name says MCUboot (or no name comes).
+    loader, mode_answer, slot_info, images = await asyncio.gather(
+        _optional(limited(client.bootloader_info())),
+        _optional(limited(client.bootloader_info("mode"))),
+        _optional(limited(client.slot_info())),
+        limited(client.image_state()),
+    )
+    name = loader.bootloader if loader is not None else None
+    mode = None
     no_downgrade = False
-    with contextlib.suppress(DeviceError, DecodeError, TransportTimeout):
-        name = (await client.bootloader_info()).bootloader
-    if name is None or name.lower() == "mcuboot":
-        with contextlib.suppress(DeviceError, DecodeError, TransportTimeout):
-            answer = await client.bootloader_info("mode")
-            mode = BootloaderMode.parse(answer.mode)
-            no_downgrade = bool(answer.no_downgrade)
+    if mode_answer is not None and (name is None or name.lower() == "mcuboot"):
+        mode = BootloaderMode.parse(mode_answer.mode)
+        no_downgrade = bool(mode_answer.no_downgrade)
     sizes: dict[tuple[int, int], int] = {}
-    with contextlib.suppress(DeviceError, DecodeError, TransportTimeout):
-        for entry in await client.slot_info():
-            for slot in entry.slots:
-                sizes[(entry.image, slot.slot)] = slot.size
-    slots = tuple(await client.image_state())
-    return DeviceState(buffers, slots, name, mode, no_downgrade, sizes)
+    for entry in slot_info or ():
+        for slot in entry.slots:
+            sizes[(entry.image, slot.slot)] = slot.size
+    return DeviceState(buffers, tuple(images), name, mode, no_downgrade, sizes)
+
+
+async def _optional(read: Awaitable[T]) -> T | None:
+    """A read the pre-flight can do without: None when the device refuses or does not say."""
+    try:
+        return await read
+    except (DeviceError, DecodeError, TransportTimeout) as exc:
+        log.debug("optional pre-flight read: %s", exc)
+        return None
 
 
 def describe_plan(
@@ -303,7 +327,7 @@ class _Run:
                 item.image,
             )
         else:
-            await self._upload(item)
+            await self._upload(item, state.buffers)
         await self._verify(item)
         if self.options.mode is Mode.NONE:
             self._outcome(item, Outcome.UPLOADED, "uploaded and verified; nothing marked")
@@ -343,7 +367,7 @@ class _Run:
         if not fit.fits:
             raise UpdateError(f"image {item.image}: {fit.problem}")
 
-    async def _upload(self, item: UpdateImage) -> None:
+    async def _upload(self, item: UpdateImage, buffers: DeviceBuffers) -> None:
         source = item.open_source()
         try:
             self.meter.restart()
@@ -365,6 +389,7 @@ class _Run:
                 self.client,
                 source,
                 options=replace(self.options.upload, image=item.image),
+                buffers=buffers,  # read by the pre-flight: not asked again
                 on_progress=tick,
                 cancel=self.cancel,
                 reconnect=self.reconnect,
