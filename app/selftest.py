@@ -56,7 +56,7 @@ class Options:
     """What the self-test checks; tests point these at broken copies to see it fail."""
 
     demo_image: Path | None = None
-    """Defaults to the image `slotwise --demo` uploads (resources/demo)."""
+    """Defaults to the image `slotwise --demo` uploads (app/resources/demo)."""
     demo_key: Path | None = None
     require_version: bool | None = None
     """Insist on a real version (not the source-tree fallback); default: when frozen."""

@@ -37,7 +37,7 @@ cp -a "$BUNDLE" "$STAGE/slotwise"
 cp packaging/linux/io.slotwise.Slotwise.desktop "$STAGE/share/applications/"
 "$PYTHON" packaging/version.py --stamp packaging/linux/io.slotwise.Slotwise.metainfo.xml \
     "$STAGE/share/metainfo/io.slotwise.Slotwise.metainfo.xml" >/dev/null
-cp resources/icons/slotwise.svg "$STAGE/share/icons/hicolor/scalable/apps/io.slotwise.Slotwise.svg"
+cp app/resources/icons/slotwise.svg "$STAGE/share/icons/hicolor/scalable/apps/io.slotwise.Slotwise.svg"
 for size in 48 128 256; do  # rendered from the SVG by the spec (packaging/make_icons.py)
     mkdir -p "$STAGE/share/icons/hicolor/${size}x${size}/apps"
     cp "$WORK/slotwise/icons/slotwise-$size.png" \

@@ -1,6 +1,6 @@
 """The shape of a built bundle, shared by the spec, installer checks and tests.
 
-dist/slotwise/ holds the launchers below and _internal/ (Python, Qt, app/, resources/).
+dist/slotwise/ holds the launchers below and _internal/ (Python, Qt, app/ with app/resources/).
 """
 
 from __future__ import annotations

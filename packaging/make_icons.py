@@ -1,4 +1,4 @@
-"""Render resources/icons/slotwise.svg into the icon files installers want: .ico, .icns, PNGs.
+"""Render app/resources/icons/slotwise.svg into the icon files installers want: .ico, .icns, PNGs.
 
   python packaging/make_icons.py OUT_DIR
 
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SVG = ROOT / "resources" / "icons" / "slotwise.svg"
+SVG = ROOT / "app" / "resources" / "icons" / "slotwise.svg"
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
 ICNS_TYPES = {
     16: b"icp4",

@@ -204,7 +204,10 @@ async def _start_ble(runtime: SimRuntime, hci: str) -> BumbleSimServer:
     try:
         from app.sim.bumble_peripheral import BumbleSimServer
     except ImportError as exc:
-        raise UsageError(f"--ble-hci needs Bumble (pip install bumble): {exc}") from exc
+        raise UsageError(
+            "--ble-hci needs Bumble, an optional dependency: "
+            f"pip install 'slotwise[bumble]' ({exc})"
+        ) from exc
     await runtime.start()
     server = BumbleSimServer(runtime, hci=hci)
     await server.start()

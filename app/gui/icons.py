@@ -1,4 +1,4 @@
-"""SVG icons from resources/icons (scaled by Qt, so they stay sharp on HiDPI screens)."""
+"""SVG icons from app/resources/icons (scaled by Qt, so they stay sharp on HiDPI screens)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from pathlib import Path
 
 from PySide6.QtGui import QIcon
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+RESOURCES = Path(__file__).resolve().parents[1] / "resources"
+"""app/resources: package data, so a source tree, an editable or a plain install and the frozen
+bundle all find it beside the modules."""
 ICONS = RESOURCES / "icons"
 DEMO = RESOURCES / "demo"
 

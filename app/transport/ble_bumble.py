@@ -269,8 +269,21 @@ class ControllerScanner:
         return shared_host(self.hci).scanner().scan(timeout_s=timeout_s, smp_only=smp_only)
 
 
+BUMBLE_MISSING = (
+    "BLE through an HCI controller (ble:...@HCI) needs Bumble, an optional dependency: "
+    "pip install 'slotwise[bumble]'"
+)
+
+
 def bumble_transport(options: BleOptions) -> BleTransport:
-    """A BleTransport on the shared Bumble host of its controller, for `ble:...@HCI` specs."""
+    """A BleTransport on the shared Bumble host of its controller, for `ble:...@HCI` specs.
+
+    Raises TransportError with the install line when Bumble is not installed (it is an extra).
+    """
+    try:
+        import bumble  # noqa: F401  (only whether it is there; the host imports what it uses)
+    except ImportError as exc:
+        raise TransportError(BUMBLE_MISSING) from exc
     hci = options.hci
     assert hci is not None, "bumble_transport needs an HCI spec"
 

@@ -93,9 +93,11 @@ class UdpTransport:
             raise TransportError(f"cannot resolve {self.host}: {exc.strerror or exc}") from exc
         family, _, _, _, sockaddr = infos[0]
         self._family = socket.AddressFamily(family)
+        # IPv4 and IPv6 addresses both start (host, port); IPv6 adds flow info and scope id.
+        remote = (str(sockaddr[0]), int(sockaddr[1]))
         try:
             self._transport, _ = await loop.create_datagram_endpoint(
-                lambda: _Protocol(self._inbox), remote_addr=sockaddr[:2], family=family
+                lambda: _Protocol(self._inbox), remote_addr=remote, family=family
             )
         except OSError as exc:
             raise TransportError(

@@ -12,7 +12,10 @@ import pytest
 
 from tests.packaging.conftest import ROOT, LinuxBuild, clean_env, load
 
-pytestmark = pytest.mark.timeout(900)  # the first test also pays for the session's build
+# Slow: the first test pays for the session's PyInstaller build (CI runs these in their own
+# step with `pytest -m slow`).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+RESOURCES = ROOT / "app" / "resources"
 
 version_mod = load("version")
 layout = load("layout")
@@ -90,7 +93,7 @@ def test_self_test_of_a_broken_bundle_fails_with_the_reason(
     """A bundle missing its demo image fails the self-test with exit 1 and names the file."""
     broken = tmp_path / "slotwise"
     shutil.copytree(linux_build.bundle, broken, copy_function=os.link, symlinks=True)
-    image = broken / layout.INTERNAL / "resources" / "demo" / "demo-app-1.1.0.signed.bin"
+    image = broken / layout.INTERNAL / "app" / "resources" / "demo" / "demo-app-1.1.0.signed.bin"
     image.unlink()
     done = run(broken / "slotwise", "--self-test")
     assert done.returncode == 1
@@ -100,15 +103,13 @@ def test_self_test_of_a_broken_bundle_fails_with_the_reason(
 
 
 def test_bundle_carries_resources_licence_and_version_metadata(linux_build: LinuxBuild) -> None:
-    """resources/ (icons, demo image and key), LICENSE and a dist-info with the pyproject
+    """app/resources/ (icons, demo image and key), LICENSE and a dist-info with the pyproject
     version are inside the bundle, where app/gui/icons.py and importlib.metadata look."""
     internal = linux_build.bundle / layout.INTERNAL
-    source = sorted(
-        p.relative_to(ROOT / "resources") for p in (ROOT / "resources").rglob("*") if p.is_file()
-    )
+    source = sorted(p.relative_to(RESOURCES) for p in RESOURCES.rglob("*") if p.is_file())
     bundled = sorted(
-        p.relative_to(internal / "resources")
-        for p in (internal / "resources").rglob("*")
+        p.relative_to(internal / "app" / "resources")
+        for p in (internal / "app" / "resources").rglob("*")
         if p.is_file()
     )
     assert bundled == source

@@ -4,6 +4,7 @@ server, both on in-process virtual controllers joined by a LocalLink (real host 
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -11,11 +12,12 @@ import pytest
 from bumble.link import LocalLink
 
 from app.client import SmpClient
-from app.errors import TransportClosed
+from app.errors import TransportClosed, TransportError
 from app.sim.bumble_peripheral import BumbleSimServer
 from app.sim.device import SimConfig, SimDevice
 from app.sim.mcuboot import build_image
 from app.sim.runtime import ReplySink, SimRuntime
+from app.transport import open_transport
 from app.transport.ble import BleOptions, BleTransport
 from app.transport.ble_bumble import BumbleHost
 
@@ -100,3 +102,11 @@ async def test_disconnect_mid_upload(rig: BumbleRig) -> None:
     runtime.device.resume_answering()
     async with SmpClient(rig.transport) as client:
         assert await client.echo("back") == "back"
+
+
+def test_without_bumble_an_hci_spec_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bumble is an extra: when it is missing, a `ble:...@HCI` device fails with the install
+    line (a TransportError the CLI prints on one line), not an ImportError traceback."""
+    monkeypatch.setitem(sys.modules, "bumble", None)  # `import bumble` now raises ImportError
+    with pytest.raises(TransportError, match=r"pip install 'slotwise\[bumble\]'"):
+        open_transport("ble:AA:BB:CC:DD:EE:FF@usb:0")
