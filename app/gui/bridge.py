@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -64,7 +65,7 @@ class Throttle(Generic[T]):
         self._bridge = bridge
         self._handler = handler
         self._interval_s = interval_s
-        self._last = 0.0
+        self._last = -math.inf  # the first value goes at once, however long the clock has run
         self._pending: tuple[T] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self.delivered = 0

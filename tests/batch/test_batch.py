@@ -20,6 +20,7 @@ from app.workflows.batch import BatchRunner, BoardEvent, default_connect
 from app.workflows.job import JobError, load_job, make_job
 from app.workflows.results import CSV_COLUMNS, ResultsLog, read_csv, read_jsonl
 from app.workflows.station import Station, job_finder
+from tests.waiting import until
 
 Start = Callable[..., Any]
 
@@ -188,16 +189,21 @@ async def test_station_mode_flashes_a_board_that_appears_later(
     )
     job = load_job(job_file)
     runner = BatchRunner(job, connect=default_connect(1.0))
-    station = Station(runner, job_finder(job.targets, timeout_s=0.5), poll_s=0.1)
+    finder = job_finder(job.targets, timeout_s=0.5)
+    scans = 0
+
+    def counting_finder() -> Any:
+        nonlocal scans
+        scans += 1
+        return finder()
+
+    station = Station(runner, counting_finder, poll_s=0.1)
     stop = asyncio.Event()
     watching = asyncio.create_task(station.run(stop))
-    await asyncio.sleep(0.5)
-    assert station.rows == []  # nothing there yet
+    await until(lambda: scans >= 2)  # a whole scan of the empty address is done
+    assert station.rows == [] and station.counters.in_progress == 0  # nothing there yet
     board: UdpSimServer = await boards(port=port)
-    for _ in range(200):
-        if station.rows:
-            break
-        await asyncio.sleep(0.05)
+    await until(lambda: bool(station.rows), timeout_s=60)
     stop.set()
     await asyncio.wait_for(watching, 30)
     assert [r.result for r in station.rows] == ["pass"]

@@ -14,6 +14,7 @@ from app.gui.targets import DeviceTarget
 from app.sim.device import SimConfig, SimDevice
 from app.sim.serve import UdpSimServer
 from app.transport import Transport, open_transport
+from tests.waiting import until
 
 
 class CountingOpener:
@@ -50,24 +51,29 @@ def session_for(server: UdpSimServer) -> tuple[DeviceSession, CountingOpener]:
 async def test_closing_mid_reset_wait_stops_it_and_leaves_no_link(server: UdpSimServer) -> None:
     """A reset wait (device silent after its reboot) ends promptly when the session closes,
     and every transport the session opened is closed: no reconnect after close."""
+    before = asyncio.all_tasks()  # the simulator's own
     session, opener = session_for(server)
     await session.connect()
     device = server.device
     reset = asyncio.create_task(session.reset(wait_s=60.0))
-    for _ in range(200):  # until the device has rebooted, then it stays silent
-        if device.counters["reboots"]:
-            break
-        await asyncio.sleep(0.05)
+    await until(lambda: device.counters["reboots"] > 0)  # rebooted; now it stays silent
     assert device.counters["reboots"] == 1
+    client = session.client
+    assert client is not None
     device.stop_answering()
-    await asyncio.sleep(2.0)  # the wait is polling (past the 1 s reset grace period)
+    await until(lambda: client.stats.timeouts > 0)  # the wait is polling: a probe went unanswered
     assert not reset.done()
     opened_before_close = len(opener.made)
     await session.close()
     # 10 s is a guard far below the 60 s wait: a wait that ignored the close would hit it
     with pytest.raises(SlotwiseError):
         await asyncio.wait_for(reset, 10.0)
-    await asyncio.sleep(0.5)  # a stray reconnect would have opened a link by now
+    # Whatever could still reconnect would be a task the session left running: let every
+    # task the test started end (they were cancelled), then nothing is left to open a link.
+    left = [t for t in asyncio.all_tasks() if t not in before and t is not asyncio.current_task()]
+    if left:
+        await asyncio.wait(left, timeout=10.0)
+    assert [t.get_name() for t in left if not t.done()] == []
     assert opener.still_open() == []
     assert len(opener.made) == opened_before_close
     assert session.client is None

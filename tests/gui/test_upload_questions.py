@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtWidgets import QMessageBox, QPushButton
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
 from app.gui.bridge import CoreBridge
@@ -40,8 +40,12 @@ def ready_to_upload(qtbot: QtBot, window: MainWindow, image: Path, mode: str) ->
 
 
 def assert_nothing_happened(qtbot: QtBot, window: MainWindow, server: UdpSimServer) -> None:
-    """No job started, no byte reached the device, nothing is marked."""
-    qtbot.wait(300)  # a wrongly started job would have begun by now
+    """No job started, no byte reached the device, nothing is marked.
+
+    A job starts in the same GUI-thread call that answers the question (`uploading` is set
+    before the job is handed to the core loop), so once the events that answer queued are
+    processed there is nothing left to wait for."""
+    QApplication.processEvents()
     assert not window.controller.uploading
     assert server.device.counters["bytes_written"] == 0
     assert server.device.slot(1).version is None

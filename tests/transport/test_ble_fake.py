@@ -16,6 +16,7 @@ from app.smp.errors import DeviceError
 from app.smp.groups import os as smp_os
 from app.smp.message import encode_request
 from app.transport.ble import BleOptions, BlePairingRequired, BleTransport, parse_ble_spec
+from tests.waiting import until
 
 from .smp_ops import run_every_operation
 
@@ -98,8 +99,9 @@ async def test_disconnect_mid_request_fails_at_once(runtime: SimRuntime) -> None
     peripheral = radio.add(SimBlePeripheral(runtime, mtu=247))
     async with SmpClient(ble_transport(radio, peripheral), timeout_s=10) as client:
         runtime.device.stop_answering()
+        sent = client.stats.sent
         request = asyncio.create_task(client.echo("lost"))
-        await asyncio.sleep(0.05)
+        await until(lambda: client.stats.sent > sent)  # the request is on its way
         peripheral.disconnect()
         # the client would wait 10 s; ending well before that proves the drop ended it
         with pytest.raises(TransportClosed, match="device disconnected"):

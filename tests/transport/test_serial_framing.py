@@ -15,6 +15,7 @@ from app.smp.header import Header, Op
 from app.smp.message import encode_packet, encode_request
 from app.transport import open_transport
 from app.transport.serial import SerialOptions, SerialTransport, parse_serial_spec
+from tests.waiting import until
 
 from .conftest import PtyPair
 
@@ -52,10 +53,7 @@ async def test_console_text_goes_to_console_stream(
     )
     pty_pair.write(wire + b"\n")
     assert await asyncio.wait_for(serial_link.receive(), 2) == packet
-    for _ in range(50):
-        if len(seen) == 3:
-            break
-        await asyncio.sleep(0.02)
+    await until(lambda: len(seen) >= 3)
     assert seen == ["*** Booting Zephyr OS ***", "<inf> app: between", "uart:~$ "]
     assert serial_link.stats.console_lines == 3
     assert serial_link.stats.dropped == 0
@@ -72,12 +70,9 @@ async def test_console_lines_async_iterator_ends_on_close(pty_pair: PtyPair) -> 
             got.append(line)
 
     task = asyncio.create_task(collect())
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0)  # one loop turn: the collector subscribes before the board talks
     pty_pair.write(b"hello from the board\r\nsecond line\n")
-    for _ in range(50):
-        if len(got) == 2:
-            break
-        await asyncio.sleep(0.02)
+    await until(lambda: len(got) >= 2)
     await transport.close()
     await asyncio.wait_for(task, 1)
     assert got == ["hello from the board", "second line"]

@@ -13,6 +13,7 @@ from app.errors import TransportClosed
 from app.sim.device import SimConfig, SimDevice
 from app.sim.serial_endpoint import PtySimServer
 from app.transport.serial import SerialOptions, SerialTransport
+from tests.waiting import until
 
 from .smp_ops import run_every_operation
 
@@ -63,8 +64,7 @@ async def test_log_lines_interleave_without_harm(device: SimDevice) -> None:
         async with SmpClient(transport) as client:
             for n in range(10):
                 assert await client.echo(f"{n}" * 200) == f"{n}" * 200
-            await asyncio.sleep(0.15)
-    assert any("heartbeat" in line for line in seen)
+            await until(lambda: any("heartbeat" in line for line in seen))
     assert transport.stats.dropped == 0
 
 
@@ -85,8 +85,9 @@ async def test_pty_closed_mid_request_fails_fast(
 ) -> None:
     """Unplugging mid-request fails it with "device disconnected" in well under a second."""
     device.stop_answering()
+    sent = serial_client.stats.sent
     request = asyncio.create_task(serial_client.echo("never answered"))
-    await asyncio.sleep(0.1)
+    await until(lambda: serial_client.stats.sent > sent)  # the request is on its way
     pty_sim.hangup()
     # the client's own timeout is far longer; ending within this bound proves the hang-up did
     with pytest.raises(TransportClosed, match="device disconnected"):
