@@ -115,7 +115,8 @@ async def serve_device(hci: str) -> None:
 
 async def run_slotwise(hci: str, image: Path, window: int | None) -> float:
     from app.client import SmpClient
-    from app.client.upload import UploadOptions, file_sha256, read_buffers, upload_image
+    from app.client.sizing import read_buffers
+    from app.client.upload import UploadOptions, file_sha256, upload_image
     from app.image.source import FileSource
     from app.transport import open_transport
 

@@ -34,10 +34,11 @@ import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from app.errors import DecodeError
 from app.sim.handlers.misc import STORAGE_PARTITION_BYTES
 from app.sim.profiles import RecoveryProfile
 from app.smp.codec import decode_body, encode_body
-from app.smp.errors import DecodeError, MgmtErr
+from app.smp.errors import MgmtErr
 from app.smp.header import HEADER_SIZE, Group
 
 if TYPE_CHECKING:

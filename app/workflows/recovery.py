@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from app.client.client import SmpClient
 from app.client.sizing import DeviceBuffers
 from app.client.upload import Reconnect, UploadOptions, UploadStats, UploadTick, upload_image
-from app.errors import TransportError
-from app.smp.errors import DecodeError, DeviceError
+from app.errors import DecodeError, TransportError
+from app.smp.errors import DeviceError
 from app.smp.groups.img import ImageListEntries, ImageSlot, ImageStateEntries, running_slot
 from app.smp.header import Version
 from app.workflows.progress import ProgressCallback, ProgressMeter, Stage

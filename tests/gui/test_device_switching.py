@@ -13,8 +13,8 @@ from pytestqt.qtbot import QtBot
 
 from app.gui.bridge import CoreBridge
 from app.gui.main_window import MainWindow
-from app.gui.session import DeviceTarget
 from app.gui.settings import AppSettings, Preferences
+from app.gui.targets import DeviceTarget
 from app.sim.device import SimConfig, SimDevice
 from app.sim.serve import UdpSimServer
 
