@@ -250,3 +250,48 @@ def test_unreachable_server_is_one_line(
     assert code == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot reach" in err
+
+
+def test_check_says_what_apply_would_do_and_tells_nothing(
+    hawkbit: tuple[DdiServer, HawkbitLike],
+    sim_factory: Callable[..., str],
+    trusted_key: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`fleet check` prints the controller id, the action and the verdict; no feedback, no
+    attributes, and the board is untouched."""
+    server, state = hawkbit
+    device = sim_factory()
+    argv = ["-d", device, "fleet", "check", "--server", server.url, "--tenant", TENANT]
+    assert main([*argv, "--key", str(trusted_key), "--state-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Controller id: nrf52840dk-nrf52840-udp-" in out
+    assert "Action 11: download forced, update forced, maintenance window available." in out
+    assert "Apply would install app.bin in confirm mode." in out
+    assert not state.feedback() and not state.config_data()
+
+
+def test_watch_serves_every_device(
+    hawkbit: tuple[DdiServer, HawkbitLike],
+    sim_factory: Callable[..., str],
+    trusted_key: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """One `fleet watch` round serves two boards; each ends told success (JSON Lines)."""
+    import json
+
+    server, state = hawkbit
+    devices = [sim_factory(), sim_factory()]
+    argv = ["fleet", "watch", "--server", server.url, "--tenant", TENANT, "--rounds", "1"]
+    argv += ["--key", str(trusted_key), "--state-dir", str(tmp_path), "--json"]
+    for device in devices:
+        argv += ["--device", device]
+    assert main(argv) == 0
+    results = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    finals = {r["device"]: r for r in results if r["event"] == "result"}
+    assert set(finals) == set(devices)
+    assert all(r["ok"] and r["version"] == "1.1.0" for r in finals.values())
+    closed = [f for f in state.feedback() if f["status"]["execution"] == "closed"]
+    assert len(closed) == 2
