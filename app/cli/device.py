@@ -13,7 +13,7 @@ from app.client import SmpClient
 from app.smp.errors import DeviceError
 from app.smp.groups.img import ImageSlot
 from app.smp.groups.os import BootloaderMode
-from app.workflows.recovery import RecoveryState, detect_recovery
+from app.workflows.recovery import RecoveryState, read_image_list
 
 T = TypeVar("T")
 
@@ -147,7 +147,7 @@ def _bootloader_line(loader: Any, mode: Any) -> str:
 
 
 async def _info(client: SmpClient, args: argparse.Namespace) -> int:
-    recovery = await detect_recovery(client)
+    slots, recovery = await read_image_list(client)
     if recovery is not None:
         return _recovery_info(client, recovery, as_json=args.json)
     os_info = await _optional(client.os_info("a"))
@@ -156,7 +156,6 @@ async def _info(client: SmpClient, args: argparse.Namespace) -> int:
     mode: Any = NOT_IN_FIRMWARE
     if loader != NOT_IN_FIRMWARE:  # the mode query is the same command: not asked twice
         mode = await _optional(client.bootloader_info("mode"))
-    slots = await client.image_state()
     report: dict[str, Any] = {
         "link": client.link.kind,
         "address": client.link.address,

@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.gui.bridge import CoreBridge
 from app.gui.errors import describe_error
-from app.gui.session import DeviceSession, Opener, UpdateDone
+from app.gui.session import DeviceSession, Opener, RecoverDone, UpdateDone
 from app.gui.targets import DeviceSnapshot, DeviceTarget
 from app.gui.traffic import TrafficRecord
 
@@ -72,6 +72,9 @@ class DeviceController(QObject):
     update_finished = Signal(object)
     """UpdateDone: the workflow's result and the device as read afterwards."""
     update_failed = Signal(str)
+    recovery_finished = Signal(object)
+    """RecoverDone: firmware restored through MCUboot serial recovery, the device read again."""
+    recovery_failed = Signal(str)
     selected = Signal(object)
     """DeviceTarget or None: a new device was picked; every per-device view starts over."""
     unreachable = Signal(str)
@@ -284,3 +287,49 @@ class DeviceController(QObject):
         text = describe_error(exc)
         self.logged.emit("error", f"Update stopped: {text}")
         self.update_failed.emit(text)
+
+    # --- restoring firmware through MCUboot serial recovery ---------------------------------
+
+    def recover(self, path: Path, keys: KeyStore | None) -> None:
+        """Verify, write, check, reset and watch (app/workflows/recovery); progress, then
+        `recovery_finished` or `recovery_failed`."""
+        session = self.session
+        if session is None or self._cancel is not None:
+            return
+        self._cancel = asyncio.Event()  # marks the device busy with a transfer (not cancellable)
+        stamp = self._stamp
+
+        def report(event: object) -> None:
+            if stamp == self._stamp:
+                self.progress.emit(event)
+
+        throttle = self._bridge.throttle(report)
+
+        async def job() -> RecoverDone:
+            try:
+                return await session.recover(path, keys, on_progress=throttle)
+            finally:
+                throttle.flush()
+
+        self._set_busy("Restoring firmware\u2026")
+        self.logged.emit("info", f"Restoring {path.name} through MCUboot serial recovery")
+        self._bridge.submit(
+            job(),
+            topic=TOPIC,
+            stamp=self._stamp,
+            on_result=self._on_recovered,
+            on_error=self._on_recover_error,
+        )
+
+    def _on_recovered(self, done: RecoverDone) -> None:
+        self._cancel = None
+        self.logged.emit("info", done.result.message)
+        self._on_snapshot(done.snapshot, None)
+        self.recovery_finished.emit(done)
+
+    def _on_recover_error(self, exc: BaseException) -> None:
+        self._cancel = None
+        self._set_busy("")
+        text = describe_error(exc)
+        self.logged.emit("error", f"Restore stopped: {text}")
+        self.recovery_failed.emit(text)

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from app.gui.production.window import ProductionWindow
     from app.gui.widgets.device_view import DeviceView
     from app.gui.widgets.fleet_panel import FleetPanel
+    from app.gui.widgets.recovery_panel import RecoveryPanel
     from app.gui.widgets.upload_panel import UploadPanel
     from app.image.keys import KeyStore
     from app.sim.link import LinkModel
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
     controller: DeviceController
     device_view: DeviceView
     upload_panel: UploadPanel
+    recovery_panel: RecoveryPanel
     diagnostics: DiagnosticsPanel
     fleet_panel: FleetPanel
     device_tabs: QTabWidget
@@ -244,6 +246,12 @@ class MainWindow(QMainWindow):
         self.device_view = DeviceView(self.controller)
         self.upload_panel = UploadPanel(self.bridge, self.controller, self.trusted_keys)
         self.device_view.extra.addWidget(self.upload_panel)
+        from app.gui.widgets.recovery_panel import RecoveryPanel
+
+        self.recovery_panel = RecoveryPanel(
+            self.bridge, self.controller, self.trusted_keys, replaces=[self.upload_panel]
+        )
+        self.device_view.extra.addWidget(self.recovery_panel)
         self.right_scroll = _scroll(self.device_view)
         recent = RecentPaths(self.settings.keys_dir.parent / "diagnostics-recent-paths.json")
         self.diagnostics = DiagnosticsPanel(self.bridge, self.controller, recent)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from app.fleet.server import ServerProfile
     from app.image.keys import KeyStore
     from app.workflows.progress import ProgressCallback
+    from app.workflows.recovery import RecoverResult
     from app.workflows.update import UpdateOptions, UpdateResult
 
 
@@ -36,6 +37,12 @@ Opener = Callable[[], Transport]
 T = TypeVar("T")
 RESET_GRACE_S = 1.0
 """Longer than Zephyr's CONFIG_MCUMGR_GRP_OS_RESET_MS (250 ms): the reset reply comes first."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecoverDone:
+    result: RecoverResult
+    snapshot: DeviceSnapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,12 +117,37 @@ class DeviceSession:
             await client.close()
 
     async def read(self) -> DeviceSnapshot:
-        """Identity and slots, as the device view shows them."""
+        """Identity and slots, as the device view shows them (the list first: a board in
+        MCUboot serial recovery has none of the application's other commands)."""
+        from app.workflows.recovery import read_image_list
+
         client = self._require()
+        states, recovery = await read_image_list(client)
+        if recovery is not None:
+            identity = self._recovery_identity(client)
+            views = _slot_views(states, None)
+            return DeviceSnapshot(self.target, identity, views, recovery=tuple(recovery.describe()))
         identity = await self._identity(client)
-        states = await client.image_state()
         sizes = await _optional(client.slot_info())
         return DeviceSnapshot(self.target, identity, _slot_views(states, sizes))
+
+    def _recovery_identity(self, client: SmpClient) -> DeviceIdentity:
+        link = client.link
+        gone = "not reported (the bootloader answers)"
+        return DeviceIdentity(
+            name=self.target.name,
+            os_info=gone,
+            app_info=gone,
+            bootloader="MCUboot",
+            bootloader_mode="serial recovery",
+            no_downgrade=False,
+            buf_size=None,
+            buf_count=None,
+            link_kind=link.kind,
+            address=link.address,
+            mtu=link.mtu,
+            max_frame_bytes=link.max_frame_bytes,
+        )
 
     async def _identity(self, client: SmpClient) -> DeviceIdentity:
         os_info = await _optional(client.os_info("a"))
@@ -183,6 +215,21 @@ class DeviceSession:
             yield cancel
         finally:
             self._cancels.discard(cancel)
+
+    async def recover(
+        self, path: Path, keys: KeyStore | None, on_progress: ProgressCallback | None = None
+    ) -> RecoverDone:
+        """Restore firmware through MCUboot's serial recovery (app/workflows/recovery)."""
+        from app.workflows.images import load_update_images
+        from app.workflows.recovery import recover
+
+        images = await asyncio.to_thread(load_update_images, path, keys)
+        if len(images) != 1:
+            raise SlotwiseError("restoring writes one image: choose a .bin or .hex, not a package")
+        result = await recover(
+            self._require(), images[0], on_progress=on_progress, reconnect=self.reconnect
+        )
+        return RecoverDone(result, await self.read())
 
     # --- slot actions -----------------------------------------------------------------------
 

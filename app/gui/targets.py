@@ -71,6 +71,9 @@ class DeviceSnapshot:
     target: DeviceTarget
     identity: DeviceIdentity
     slots: tuple[SlotView, ...]
+    recovery: tuple[str, ...] | None = None
+    """MCUboot's serial recovery answers instead of the application: what it showed, in
+    lines (app/workflows/recovery.py RecoveryState.describe); None when an application runs."""
 
     def running(self, image: int = 0) -> SlotView | None:
         """Active, else slot 0 (img `running_slot`); an empty placeholder never runs."""

@@ -82,9 +82,20 @@ async def detect_recovery(client: SmpClient) -> RecoveryState | None:
         TransportError: the board does not answer.
         DecodeError: the image list is not one.
     """
+    return (await read_image_list(client))[1]
+
+
+async def read_image_list(client: SmpClient) -> tuple[list[ImageSlot], RecoveryState | None]:
+    """The image list, and the recovery state when the bootloader's recovery answered it
+    (one list read serves both, so the device view and `info` pay no extra round trip)."""
     listing = await client.request(ImageStateEntries())
+    slots = [ImageSlot.from_body(entry) for entry in listing.images]
     if not looks_like_recovery(listing):
-        return None
+        return slots, None
+    return slots, await _confirm_recovery(client, slots)
+
+
+async def _confirm_recovery(client: SmpClient, slots: list[ImageSlot]) -> RecoveryState | None:
     evidence = ["the image list has no `active` image and no `splitStatus`"]
     try:
         await client.os_info()
@@ -98,9 +109,8 @@ async def detect_recovery(client: SmpClient) -> RecoveryState | None:
         await client.echo("slotwise")
     except DeviceError:
         echo = False
-    slots = tuple(ImageSlot.from_body(entry) for entry in listing.images)
     return RecoveryState(
-        slots=slots,
+        slots=tuple(slots),
         lists_hashes=any(s.hash is not None for s in slots),
         echo=echo,
         evidence=tuple(evidence),

@@ -218,6 +218,9 @@ class DeviceView(QWidget):
         for slot in snapshot.slots:
             card = SlotCard(slot, snapshot)
             card.action.connect(self._on_action)
+            if snapshot.recovery is not None:  # the bootloader only lists; restore instead
+                card.setEnabled(False)
+                card.setToolTip("MCUboot serial recovery lists images but cannot act on them")
             self.slots_grid.addWidget(card, slot.image, slot.slot)  # a row's cards share a height
             card.show()  # at once, so a grab or a test sees it before the queued show
             self.cards.append(card)
