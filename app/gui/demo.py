@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 DEMO_IMAGE = DEMO / "demo-app-1.1.0.signed.bin"
 DEMO_PUBLIC_KEY = DEMO / "demo-key.pub.pem"
 DEMO_KEY_NAME = "slotwise-demo"
+BLE_NAME = "slotwise-demo-ble"
 DEMO_LINK = LinkModel(latency_s=0.002, rate_bps=48_000)
 """Slow enough that a user sees the progress bar and chart move, fast enough to not bore."""
 
@@ -110,11 +111,54 @@ async def _start_ble(demo: DemoDevices, link: LinkModel) -> None:
     if importlib.util.find_spec("app.sim.ble_endpoint") is None:
         return
     try:
-        from app.gui.demo_ble import start_ble_demo
-
-        await start_ble_demo(demo, link)
+        await _start_ble_device(demo, link)
     except (ImportError, AttributeError, TypeError, OSError) as exc:
         log.info("demo: no simulated BLE device (%s)", exc)
+
+
+async def _start_ble_device(demo: DemoDevices, link: LinkModel) -> None:
+    """The real BleTransport over the fake radio. The peripheral takes a fresh random address
+    after each reset, as many boards do, so it is opened by its advertised name."""
+    from app.sim.ble_endpoint import FakeRadio, SimBlePeripheral
+    from app.sim.runtime import SimRuntime
+    from app.transport.ble import BleOptions, BleTransport
+
+    runtime = SimRuntime(demo_board(BLE_NAME), link)
+    await runtime.start()
+    demo.stoppers.append(runtime.stop)
+    radio = FakeRadio()
+    peripheral = radio.add(
+        SimBlePeripheral(
+            runtime,
+            name=BLE_NAME,
+            mtu=247,
+            conn_interval_s=0.0075,
+            packets_per_interval=4,
+            rssi=-58,
+        )
+    )
+    options = BleOptions(
+        BLE_NAME, name=BLE_NAME, reassembly=True, max_packet_bytes=runtime.device.config.buf_size
+    )
+
+    def opener() -> BleTransport:
+        return BleTransport(
+            options, client_factory=radio.client, scanner=radio.scanner(), scan_timeout_s=2.0
+        )
+
+    spec = f"ble:{BLE_NAME}"
+    demo.openers[spec] = opener
+    demo.scanners.append(radio.scanner())
+    demo.targets.append(
+        DeviceTarget(
+            spec=spec,
+            kind="ble",
+            name="Demo board (BLE)",
+            address=peripheral.address,
+            rssi=peripheral.rssi,
+            answers_smp=True,
+        )
+    )
 
 
 def demo_image() -> Path:

@@ -20,8 +20,7 @@ from PySide6.QtWidgets import QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
 from app.gui.bridge import CoreBridge
-from app.gui.demo import DEMO_IMAGE
-from app.gui.demo_ble import BLE_NAME
+from app.gui.demo import BLE_NAME, DEMO_IMAGE
 from app.gui.main_window import MainWindow
 from app.gui.settings import AppSettings
 from app.gui.startup_checks import binding_problem
