@@ -28,6 +28,45 @@ NO_DEVICE_COMMANDS = frozenset({"verify", "discover", "sim", "flash"})
 """Subcommands that do not talk to one `-d` device (flash has its own repeatable --device)."""
 
 
+COMMAND_MODULES: dict[str, str] = {
+    **dict.fromkeys(("echo", "info", "images", "test", "confirm", "reset", "erase"), "device"),
+    **dict.fromkeys(("upload", "recover"), "upload"),
+    "verify": "verify",
+    "flash": "flash",
+    **dict.fromkeys(
+        ("caps", "params", "bootloader", "datetime", "tasks", "mempool", "stats", "settings"),
+        "diag",
+    ),
+    **dict.fromkeys(("fs", "shell", "report"), "diag"),
+    "discover": "discover",
+    "sim": "sim",
+    "fleet": "fleet",
+}
+"""The app.cli module that registers each subcommand. Only the chosen command's module is
+imported, so `slotwise echo` starts without the image, workflow, simulator or fleet code
+(a command missing here still works: every module is then imported)."""
+ALL_MODULES = ("device", "upload", "verify", "flash", "diag", "discover", "sim", "fleet")
+_VALUE_OPTIONS = frozenset(
+    {"-d", "--device", "--timeout", "--screenshot", "--ble-hci", "--production"}
+)
+"""Options before the command that take a value (the value is not the command)."""
+
+
+def _modules_for(argv: Sequence[str] | None) -> tuple[str, ...]:
+    """The modules `argv` needs: its command's, or all (for --help, or no command)."""
+    if argv is None:
+        return ALL_MODULES
+    after_option = False
+    for token in argv:
+        if token in ("-h", "--help") and not after_option:
+            return ALL_MODULES
+        if not after_option and not token.startswith("-"):
+            module = COMMAND_MODULES.get(token)
+            return (module,) if module is not None else ALL_MODULES
+        after_option = token in _VALUE_OPTIONS
+    return ALL_MODULES
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with the house's usage error: one `slotwise:` line and exit status 2."""
 
@@ -35,8 +74,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"slotwise: {message} (see `{self.prog} --help`)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from app.cli import device, diag, discover, flash, fleet, sim, upload, verify
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The `slotwise` parser; given `argv`, with only the subcommand it names (see
+    COMMAND_MODULES), so a command imports what it needs and nothing more."""
+    import importlib
 
     parser = _Parser(
         prog="slotwise",
@@ -88,8 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
         "bundled demo image), print a report and exit 0 on success",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (device, upload, verify, flash, diag, discover, sim, fleet):
-        module.register(commands)
+    for name in _modules_for(argv):
+        importlib.import_module(f"app.cli.{name}").register(commands)
     for name, command in commands.choices.items():
         if name not in NO_DEVICE_COMMANDS:
             for each in _with_subcommands(command):
@@ -111,7 +152,7 @@ def _with_subcommands(parser: argparse.ArgumentParser) -> Iterator[argparse.Argu
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
         # Without -v the terminal gets only the one `slotwise:` line: the log's warnings
