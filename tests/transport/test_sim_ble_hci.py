@@ -90,17 +90,26 @@ async def test_sim_takes_one_central_and_advertises_after_it_leaves(
 ) -> None:
     """While a central is connected the device does not advertise; when it disconnects the
     device advertises again and the next connection works."""
-    with running_sim("--ble-hci", controllers[0]):
+    runtime = SimRuntime(SimDevice(SimConfig()))
+    await runtime.start()
+    server = BumbleSimServer(runtime, hci=controllers[0])
+    try:
+        await server.start()
         transport = transport_on(central)
         async with SmpClient(transport, timeout_s=10) as client:
             assert await client.echo("first") == "first"
-            seen = [a async for a in central.scanner().scan(timeout_s=0.5, smp_only=False)]
-            assert ADDRESS not in [a.address for a in seen]
+            assert not server.device.is_advertising and not server.advertising.is_set()
         await transport.close()
+        await asyncio.wait_for(server.advertising.wait(), 10)
+        assert server.device.is_advertising
         await next_sighting(central, ADDRESS)
         async with SmpClient(transport, timeout_s=10) as client:
             assert await client.echo("second") == "second"
         await transport.close()
+        assert server.connections == 2
+    finally:
+        await server.stop()
+        await runtime.stop()
 
 
 def test_sim_reports_a_controller_it_cannot_open(controllers: list[str]) -> None:
