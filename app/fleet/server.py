@@ -77,6 +77,15 @@ class ServerProfile:
         quoted = urllib.parse.quote(controller_id, safe="")
         return f"{self.base_url.rstrip('/')}/{self.tenant}/controller/v1/{quoted}"
 
+    def same_origin(self, url: str) -> bool:
+        """Whether `url` is on this server (scheme, host and port), so it may see the token."""
+        mine, theirs = urllib.parse.urlsplit(self.base_url), urllib.parse.urlsplit(url)
+        return (mine.scheme, mine.hostname, mine.port) == (
+            theirs.scheme,
+            theirs.hostname,
+            theirs.port,
+        )
+
     def authorization(self) -> str | None:
         return None if self.auth is AuthKind.NONE else f"{self.auth} {self.token}"
 
@@ -141,8 +150,9 @@ class DdiHttp:
     def _request(self, method: str, url: str, data: bytes | None, headers: dict[str, str]) -> Any:
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
         auth = self.profile.authorization()
-        if auth is not None:
-            request.add_header("Authorization", auth)
+        if auth is not None and self.profile.same_origin(url):
+            # Unredirected: a redirect (to S3, a CDN) or another host's link never gets it.
+            request.add_unredirected_header("Authorization", auth)
         where = _where(url)
         try:
             return self._opener.open(request, timeout=self.timeout_s)

@@ -286,7 +286,8 @@ def test_export_report_bundle(qtbot: QtBot, panel: Any, device: SimDevice, tmp_p
 def test_main_window_has_diagnostics_beside_slots(
     qtbot: QtBot, bridge: Any, gui_sim: Any, tmp_path: Path
 ) -> None:
-    """The main window shows Slots and Diagnostics tabs; selecting a device detects caps."""
+    """The main window shows Slots and Diagnostics tabs (and Fleet, docs/fleet.md); selecting a
+    device detects caps."""
     from PySide6.QtWidgets import QTabWidget
 
     from app.gui.main_window import MainWindow
@@ -298,7 +299,7 @@ def test_main_window_has_diagnostics_beside_slots(
     window.show()
     tabs = window.findChild(QTabWidget, "device-tabs")
     assert tabs is not None
-    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Slots", "Diagnostics"]
+    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Slots", "Diagnostics", "Fleet"]
     assert tabs.widget(0) is window.right_scroll and tabs.widget(1) is window.diagnostics
     target = DeviceTarget(
         spec=f"udp:{gui_sim.address}", kind="udp", name="W", address=gui_sim.address

@@ -13,8 +13,8 @@ from app.fleet.ddi import FleetError
 from app.fleet.feedback import FeedbackQueue
 from app.fleet.identity import DEFAULT_TEMPLATE, DeviceFacts, controller_id, setting_names
 from app.fleet.secrets import TokenStore
-from app.fleet.server import DdiHttp, ServerProfile
-from tests.fleet.ddi_server import DdiServer, HawkbitLike
+from app.fleet.server import AuthKind, DdiHttp, ServerProfile
+from tests.fleet.ddi_server import TENANT, DdiServer, HawkbitLike
 from tests.fleet.goosebit_server import free_port
 
 
@@ -128,3 +128,16 @@ def test_job_server_table_is_read(tmp_path: Path, signed_image: Path) -> None:
         "T",
         "{node}",
     )
+
+
+async def test_token_goes_only_to_the_server_itself(tmp_path: Path) -> None:
+    """A link to another host (a CDN) is fetched without the token."""
+    state = HawkbitLike(artifact=b"x" * 100)
+    with DdiServer(state) as server:
+        other = server.url.replace("127.0.0.1", "localhost")
+        profile = ServerProfile(server.url, TENANT, AuthKind.GATEWAY, "tok")
+        async with DdiHttp(profile) as http:
+            await http.get_json(f"{server.url}/{TENANT}/controller/v1/a")
+            await http.get_json(f"{other}/{TENANT}/controller/v1/b")
+    seen = {r.path.rsplit("/", 1)[-1]: r.headers.get("Authorization") for r in state.requests}
+    assert seen == {"a": "GatewayToken tok", "b": None}
