@@ -42,8 +42,8 @@ from app.errors import SlotwiseError  # noqa: E402
 from app.smp.errors import DeviceError  # noqa: E402
 from app.workflows.diagnostics import NotSupported  # noqa: E402
 
-DEMO_IMAGE = ROOT / "resources" / "demo" / "demo-app-1.1.0.signed.bin"
-DEMO_KEY = ROOT / "resources" / "demo" / "demo-key.pub.pem"
+DEMO_IMAGE = ROOT / "app" / "resources" / "demo" / "demo-app-1.1.0.signed.bin"
+DEMO_KEY = ROOT / "app" / "resources" / "demo" / "demo-key.pub.pem"
 DOC = ROOT / "docs" / "conformance.md"
 SIM_PROFILES = (
     "zephyr-modern",
