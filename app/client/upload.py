@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.client.client import SmpClient
+from app.client.sent import SentBytes
 from app.client.sizing import (
     DeviceBuffers,
     RequestLimit,
@@ -51,6 +52,11 @@ Reconnect = Callable[[], Awaitable[SmpClient]]
 
 class UploadError(SlotwiseError):
     """The upload could not finish; the sentence says why and where it stopped."""
+
+
+class SentBytesMismatch(UploadError):
+    """The bytes sent are not the file that was verified (it changed on disk): the upload is
+    not reported as done, so nothing gets marked."""
 
 
 class UploadCancelled(UploadError):
@@ -183,7 +189,9 @@ async def upload_image(
         client: a connected client.
         source: the image bytes, read chunk by chunk.
         options: sizing, window and timeouts.
-        sha: SHA-256 of the file (computed when None); the device resumes a session with it.
+        sha: SHA-256 of the file as verified (computed here when None); the device resumes a
+            session with it, and the bytes actually sent must hash to it, else the upload
+            ends in `SentBytesMismatch` instead of success.
         buffers: the device's buffers if already read (else read here).
         on_progress: called with raw ticks (acknowledged bytes, retries, resumes, window).
         cancel: set it to stop cleanly; the next upload of the same image resumes.
@@ -191,7 +199,9 @@ async def upload_image(
 
     Raises:
         UploadCancelled: `cancel` was set.
-        UploadError: the device refused the image, stopped answering, or the link is gone.
+        SentBytesMismatch: the bytes sent do not hash to `sha`.
+        UploadError: the device refused the image, stopped answering, answered an offset
+            outside the image, or the link is gone.
     """
     opts = options or UploadOptions()
     if buffers is None:
@@ -251,6 +261,7 @@ class _Uploader:
     ) -> None:
         self.client = client
         self.source = source
+        self.sent = SentBytes(source)
         self.opts = options
         self.sha = sha
         self.buffers = buffers
@@ -382,7 +393,7 @@ class _Uploader:
             upgrade=self.opts.upgrade,
             alignment=self.opts.alignment,
         )
-        data = self.source.read_at(off, size)
+        data = self.sent.read(off, size)  # offsets are checked against the image in _answer
         request = first_chunk(
             off,
             data,
@@ -441,9 +452,15 @@ class _Uploader:
 
     async def _answer(self, flight: _Flight, response: img.ImageUploadResponse) -> bool:
         off = response.off
-        if off >= self.total:  # the first answer showing off == len ends it (§3 UDP rules)
+        if not 0 <= off <= self.total:
+            raise UploadError(
+                f"the device answered offset {off}, outside the {self.total}-byte image; "
+                f"the upload stopped at {self._percent(self.acked)} and nothing was marked"
+            )
+        if off == self.total:  # the first answer showing off == len ends it (§3 UDP rules)
             self._advance(self.total)
             self.match = response.match  # False is the workflow's to act on: it never marks
+            self._check_sent()
             return True
         if flight.off == 0 and self.resumed_from is None:
             self.resumed_from = off if off != flight.end else 0
@@ -501,6 +518,17 @@ class _Uploader:
         if off > self.acked:
             self.last_progress = time.monotonic()
         self.acked = off
+        self.sent.acknowledged(off)
+
+    def _check_sent(self) -> None:
+        """The device's slot holds the bytes as last sent: they must be the verified file."""
+        sent = self.sent.digest(self.total)
+        if sent != self.sha:
+            raise SentBytesMismatch(
+                f"the bytes sent (SHA-256 {sent.hex()[:16]}...) are not the file that was "
+                f"verified ({self.sha.hex()[:16]}...): it changed on disk; the upload is not "
+                "counted and nothing was marked"
+            )
 
     def _device_error(self, flight: _Flight, exc: DeviceError) -> bool:
         if not exc.group_error and exc.rc == MgmtErr.ENOMEM:

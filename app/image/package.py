@@ -46,22 +46,32 @@ _ZIP_MAGIC = b"PK\x03\x04"
 
 
 def verify_path(
-    path: Path, keys: KeyStore | None = None, decrypt_key: DecryptionKey | None = None
+    path: Path,
+    keys: KeyStore | None = None,
+    decrypt_key: DecryptionKey | None = None,
+    *,
+    file_digest: bool = False,
 ) -> list[Verdict]:
-    """One verdict per image in the file at `path` (never raises for bad input)."""
+    """One verdict per image in the file at `path` (never raises for bad input).
+
+    `file_digest`: also hash every byte of each image as read (`Verdict.file_sha256`), for
+    the upload, whose sent bytes must hash to it.
+    """
     label = str(path)
     try:
         with path.open("rb") as f:
             head = f.read(4)
         kind = _kind(path, head)
         if kind == "zip":
-            return _verify_package(path, keys, decrypt_key)
+            return _verify_package(path, keys, decrypt_key, file_digest)
         if kind == "hex":
             _small(path)
             data = _read_hex(path.read_bytes())
-            return [verify_source(BytesSource(data), keys, decrypt_key, label)]
+            return [
+                verify_source(BytesSource(data), keys, decrypt_key, label, file_digest=file_digest)
+            ]
         with FileSource(path) as source:
-            return [verify_source(source, keys, decrypt_key, label)]
+            return [verify_source(source, keys, decrypt_key, label, file_digest=file_digest)]
     except _Unreadable as exc:
         return [_failed(label, str(exc))]
     except OSError as exc:
@@ -106,13 +116,16 @@ def _read_hex(data: bytes) -> bytes:
 
 
 def _verify_package(
-    path: Path, keys: KeyStore | None, decrypt_key: DecryptionKey | None
+    path: Path, keys: KeyStore | None, decrypt_key: DecryptionKey | None, file_digest: bool
 ) -> list[Verdict]:
     _small(path)
     try:
         with zipfile.ZipFile(path) as archive:
             entries = _manifest_entries(archive)
-            return [_verify_member(archive, path, entry, keys, decrypt_key) for entry in entries]
+            return [
+                _verify_member(archive, path, entry, keys, decrypt_key, file_digest)
+                for entry in entries
+            ]
     except _BROKEN_ZIP as exc:
         raise _Unreadable(f"{path} is not a readable zip package ({_short(exc)}).") from exc
 
@@ -144,6 +157,7 @@ def _verify_member(
     entry: dict[str, Any],
     keys: KeyStore | None,
     decrypt_key: DecryptionKey | None,
+    file_digest: bool,
 ) -> Verdict:
     name: str = entry["file"]
     label = f"{path}:{name}"
@@ -166,7 +180,9 @@ def _verify_member(
                 data = _read_hex(data)
             except _Unreadable as exc:
                 return replace(_failed(label, str(exc)), image_index=index, slot=slot)
-        verdict = verify_source(BytesSource(data), keys, decrypt_key, label)
+        verdict = verify_source(
+            BytesSource(data), keys, decrypt_key, label, file_digest=file_digest
+        )
     verdict = replace(verdict, image_index=index, slot=slot, declared_version=declared)
     return _check_declared_version(verdict)
 

@@ -16,7 +16,8 @@ CHUNK_BYTES = 256 * 1024
 
 
 class ImageSource(Protocol):
-    """Bytes of one image, read by offset. `read_at` returns fewer bytes only past the end."""
+    """Bytes of one image, read by offset. `read_at` returns fewer bytes only past the end,
+    and raises ValueError for an offset outside [0, size] (never reads other bytes)."""
 
     @property
     def size(self) -> int: ...
@@ -37,9 +38,11 @@ class BytesSource:
         return len(self._data)
 
     def read_at(self, offset: int, length: int) -> bytes:
+        _check_range(offset, length, self.size)
         return bytes(self._data[offset : offset + length])
 
     def chunks(self, start: int, end: int) -> Iterator[memoryview]:
+        _check_range(start, 0, self.size)
         for pos in range(start, min(end, self.size), CHUNK_BYTES):
             yield self._data[pos : min(pos + CHUNK_BYTES, end)]
 
@@ -67,6 +70,7 @@ class FileSource:
         return self._size
 
     def read_at(self, offset: int, length: int) -> bytes:
+        _check_range(offset, length, self._size)
         self._file.seek(offset)
         parts = []
         while length > 0:  # a raw file may return short reads
@@ -79,6 +83,7 @@ class FileSource:
 
     def chunks(self, start: int, end: int) -> Iterator[memoryview]:
         """Views of [start, end) one chunk at a time; each view is valid until the next one."""
+        _check_range(start, 0, self._size)
         self._file.seek(start)
         remaining = min(end, self._size) - start
         if self._buffer is None or len(self._buffer) < min(CHUNK_BYTES, remaining):
@@ -91,3 +96,12 @@ class FileSource:
                 return
             remaining -= got
             yield view[:got]
+
+
+def _check_range(offset: int, length: int, size: int) -> None:
+    """A negative offset would read from the end of a slice, or fail deep in `seek`: refuse
+    both, so a device's bogus offset can never select bytes of another part of the image."""
+    if offset < 0 or length < 0 or offset > size:
+        raise ValueError(
+            f"read of {length} bytes at offset {offset} is outside the {size}-byte image"
+        )

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -108,6 +109,8 @@ class Verdict:
     clear_payload: bool = False
     """Flagged encrypted, yet the payload as stored matches the hash (`imgtool sign --clear`):
     meant for the primary slot; a bootloader with encryption rejects it in the secondary."""
+    file_sha256: bytes | None = None
+    """SHA-256 of every byte verified (only when asked for, `file_digest=True`)."""
     problems: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     image_index: int | None = None
@@ -135,8 +138,14 @@ def verify_source(
     keys: KeyStore | None = None,
     decrypt_key: DecryptionKey | None = None,
     label: str = "image",
+    *,
+    file_digest: bool = False,
 ) -> Verdict:
-    """Parse and verify one image. A key store that is None or empty means "hash only"."""
+    """Parse and verify one image. A key store that is None or empty means "hash only".
+
+    With `file_digest` the SHA-256 of every byte of the source is taken in the same read
+    (`Verdict.file_sha256`): the upload's `sha`, and what the bytes it sends must hash to.
+    """
     try:
         image = parse_image(source)
     except ImageError as exc:
@@ -152,7 +161,10 @@ def verify_source(
             SignatureCheck(),
             problems=(f"Cannot read the image: {exc.strerror or exc}.",),
         )
-    return _Judge(source, image, keys if keys else None, decrypt_key, label).run()
+    judge = _Judge(source, image, keys if keys else None, decrypt_key, label)
+    if file_digest:
+        judge.file_hasher = hashlib.sha256()
+    return judge.run()
 
 
 class _Judge:
@@ -176,6 +188,8 @@ class _Judge:
         self.region: bytearray | None = None  # the signed bytes, kept only for pure Ed25519
         self.clear_payload = False
         self.foreign_tlvs = False
+        self.file_hasher: Any = None  # set by verify_source(file_digest=True)
+        self.file_sha256: bytes | None = None
 
     def run(self) -> Verdict:
         image = self.image
@@ -221,6 +235,7 @@ class _Judge:
             encrypted=image.encrypted,
             decrypted=decrypted,
             clear_payload=self.clear_payload,
+            file_sha256=self.file_sha256,
             problems=tuple(self.problems),
             warnings=tuple(self.warnings),
         )
@@ -308,9 +323,12 @@ class _Judge:
         payload_start = header.header_size
         payload_end = header.header_size + header.image_size
         decryptor = payload_decryptor(aes_key) if aes_key is not None else None
+        whole = self.file_hasher if decryptor is None and self.file_sha256 is None else None
         pos = 0
         for view in self.source.chunks(0, header.hashed_size):
             end = pos + len(view)
+            if whole is not None:
+                whole.update(view)
             chunk: bytes | memoryview = view
             if decryptor is not None and pos < payload_end and end > payload_start:
                 chunk = _decrypt_part(view, pos, payload_start, payload_end, decryptor.update)
@@ -320,6 +338,10 @@ class _Judge:
             pos = end
         if keep is not None:
             self.region = keep
+        if whole is not None:  # the same read goes on through the TLVs and any padding
+            for view in self.source.chunks(pos, self.source.size):
+                whole.update(view)
+            self.file_sha256 = whole.digest()
         return hasher.digest()
 
     # -- signature --------------------------------------------------------------------------

@@ -15,6 +15,8 @@ Fault injection (`device.faults`, a `Faults`; all one-shot unless noted):
 - `stop_answering()` / `resume_answering()`: no reply to anything until resumed (not one-shot).
 - `corrupt_after_upload()`: when the next image upload completes, one payload byte of the slot
   is flipped before `match` is computed, so the slot no longer equals what the client sent.
+- `answer_upload_offset(n)`: the next image upload chunk after the first is answered with
+  `off: n` (e.g. negative, or past the image) instead of the real offset, and not written.
 - `refuse_state_write_for_image(n)`: every test/confirm (image state write) that names a slot
   of image `n` fails with FLASH_WRITE_FAILED (not one-shot): a half-marked multi-image update.
 Inspection: `slots(image)` / `slot(n)` (Slot: `.data`, `.flash`, `.hash`, `.version`, trailer
@@ -104,6 +106,7 @@ class Faults:
     corrupt_after_upload: bool = False
     refuse_state_write: set[int] = field(default_factory=set)
     """Image numbers whose test/confirm writes fail."""
+    upload_offset_answer: int | None = None
 
 
 class SimDevice:
@@ -204,6 +207,9 @@ class SimDevice:
 
     def corrupt_after_upload(self) -> None:
         self.faults.corrupt_after_upload = True
+
+    def answer_upload_offset(self, off: int) -> None:
+        self.faults.upload_offset_answer = off
 
     def refuse_state_write_for_image(self, image: int) -> None:
         self.faults.refuse_state_write.add(image)

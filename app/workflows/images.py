@@ -41,11 +41,12 @@ def load_update_images(
             is given), or encrypted with its contents unproven and not allowed; the sentence
             is the verdict's reason.
     """
-    verdicts = verify_path(path, keys)
+    verdicts = verify_path(path, keys, file_digest=True)
     result = []
     for position, verdict in enumerate(verdicts):
         require_valid(verdict, allow_encrypted_unproven=allow_encrypted_unproven)
-        if verdict.image is None or verdict.hash is None:  # valid verdicts always have both
+        if verdict.image is None or verdict.hash is None or verdict.file_sha256 is None:
+            # valid verdicts always have all three
             raise ImageError(f"{verdict.label}: the image could not be read.")
         number = image if image is not None and len(verdicts) == 1 else (verdict.image_index or 0)
         result.append(
@@ -59,6 +60,7 @@ def load_update_images(
                 order=position,
                 mcuboot=verdict.image,
                 contents_unproven=verdict.kind is VerdictKind.ENCRYPTED_UNPROVEN,
+                file_sha256=verdict.file_sha256,
             )
         )
     numbers = [i.image for i in result]

@@ -390,6 +390,7 @@ class _Run:
                 source,
                 options=replace(self.options.upload, image=item.image),
                 buffers=buffers,  # read by the pre-flight: not asked again
+                sha=item.file_sha256,
                 on_progress=tick,
                 cancel=self.cancel,
                 reconnect=self.reconnect,

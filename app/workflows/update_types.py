@@ -80,6 +80,9 @@ class UpdateImage:
     """Position in the file (manifest order)."""
     mcuboot: McubootImage | None = field(default=None, compare=False, repr=False)
     """The parsed image, for the slot-fit check."""
+    file_sha256: bytes | None = None
+    """SHA-256 of the bytes verified: the upload's `sha`, and what the bytes it actually sends
+    must hash to (a file changed on disk after verification is never reported uploaded)."""
     contents_unproven: bool = False
     """Encrypted and let through by explicit choice: its hash was never checked against its
     bytes (verdict encrypted-unproven); only the bootloader will check them."""

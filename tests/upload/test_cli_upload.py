@@ -134,3 +134,21 @@ def test_downgrade_refused_then_allowed(
         assert (
             main(["-d", sim.spec, "upload", str(path), "--allow-downgrade", "--mode", "none"]) == 0
         )
+
+
+@pytest.mark.parametrize("off", [-5, 10**9])
+def test_device_offset_outside_the_image_is_one_line(
+    off: int, images: ImageFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A device answering an upload chunk with a negative offset, or one past the image, stops
+    the upload with one line (no traceback, never "uploaded"); nothing is marked or reset."""
+    path = images("1.2.0", 40 * 1024)
+    with ThreadedSim(sim_device()) as sim:
+        sim.device.answer_upload_offset(off)
+        code = main(["-d", sim.spec, "upload", str(path)])
+        assert sim.device.counters["reboots"] == 0
+        assert sim.device.running_version() == "1.0.0"
+    captured = capsys.readouterr()
+    assert code == 1 and "uploaded" not in captured.out
+    line = one_error_line(captured.err)
+    assert f"offset {off}" in line and "outside" in line

@@ -3,12 +3,13 @@ revert detection, skipping, downgrades, packages and multi-image devices."""
 
 from __future__ import annotations
 
+import dataclasses
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from app.client.upload import UploadOptions
+from app.client.upload import SentBytesMismatch, UploadOptions
 from app.image.errors import ImageError
 from app.image.keys import KeyStore
 from app.sim.device import SimDevice
@@ -122,16 +123,36 @@ async def test_listed_hash_must_match_before_marking(images: ImageFactory) -> No
     async with serve("udp", sim_device()) as rig:
         item = load_update_images(path)[0]
         wrong = load_update_images(other)[0]
-        liar = type(item)(
-            **{
-                **{f: getattr(item, f) for f in item.__dataclass_fields__},
-                "open_source": wrong.open_source,
-            }
+        # The other image's bytes, sent whole and consistently (its own file SHA-256), so only
+        # the device's listing can tell: it names the other image's hash.
+        liar = dataclasses.replace(
+            item, open_source=wrong.open_source, file_sha256=wrong.file_sha256
         )
         client = await rig.connect()
         with pytest.raises(HashMismatch, match="does not match"):
             await run_update(client, [liar], reconnect=rig.connect)
         assert not any(s.pending for s in await client.image_state())
+
+
+async def test_file_swapped_after_verification_is_never_reported_uploaded(
+    images: ImageFactory, tmp_path: Path
+) -> None:
+    """A file changed on disk between its verification and the upload (payload bytes only, so
+    its hash TLV, which the device lists, is unchanged): the engine hashes what it sends,
+    finds another file, and fails; nothing is marked."""
+    path = tmp_path / "app.bin"
+    good = images("1.2.0", 40 * 1024).read_bytes()
+    path.write_bytes(good)
+    item = load_update_images(path)[0]
+    tampered = bytearray(good)
+    tampered[0x200 + 1000] ^= 0xFF
+    path.write_bytes(bytes(tampered))
+    async with serve("udp", sim_device()) as rig:
+        client = await rig.connect()
+        with pytest.raises(SentBytesMismatch, match="not the file that was verified"):
+            await run_update(client, [item], reconnect=rig.connect)
+        assert not any(s.pending for s in await client.image_state())
+        assert rig.device.counters["reboots"] == 0
 
 
 @pytest.mark.parametrize("mode", [Mode.CONFIRM, Mode.NONE])

@@ -85,6 +85,9 @@ def upload(dev: SimDevice, req: g.ImageUpload) -> g.ImageUploadResponse:
         if resumed is not None:
             return g.ImageUploadResponse(off=resumed)
     session = dev.upload
+    if dev.faults.upload_offset_answer is not None and session is not None and req.off:
+        off, dev.faults.upload_offset_answer = dev.faults.upload_offset_answer, None
+        return g.ImageUploadResponse(off=off)  # a device answering nonsense (injected)
     if session is None or req.off != session.off:
         # Out-of-order chunk: dropped, the answer names the offset the device expects.
         return g.ImageUploadResponse(off=session.off if session else 0)
