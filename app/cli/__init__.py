@@ -10,6 +10,7 @@ gets one line, `slotwise: ` and a sentence in lower case, never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -211,4 +212,7 @@ def _open_gui(args: argparse.Namespace) -> int:
         from app.gui.production import run as run_production
 
         return run_production(args.production)
+    if args.ble_hci and importlib.util.find_spec("bumble") is None:
+        print("slotwise: --ble-hci needs Bumble (pip install bumble)", file=sys.stderr)
+        return 1
     return run(demo=args.demo, screenshot=args.screenshot, ble_hci=args.ble_hci)

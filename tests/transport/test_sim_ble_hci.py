@@ -129,6 +129,27 @@ def test_sim_reports_a_controller_it_cannot_open(controllers: list[str]) -> None
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
 
 
+def test_discover_through_a_controller_lists_the_sim(controllers: list[str]) -> None:
+    """`slotwise discover --hci` scans through a Bumble controller and prints a spec that
+    reaches the device through it."""
+    import json
+    import subprocess
+    import sys
+
+    with running_sim("--ble-hci", controllers[0]):
+        command = ["discover", "--hci", controllers[1], "--json", "--scan-time", "3"]
+        done = subprocess.run(
+            [sys.executable, "-m", "app", *command],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert [d["spec"] for d in found] == [f"ble:{ADDRESS}@{controllers[1]}"]
+    assert found[0]["name"] == "slotwise" and found[0]["answers_smp"] is True
+
+
 # --- the paced link model ------------------------------------------------------------------------
 
 
