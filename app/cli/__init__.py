@@ -97,9 +97,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--timeout",
         type=positive_seconds,
-        default=5.0,
+        default=None,
         metavar="S",
-        help="seconds to wait for each answer (default 5)",
+        help="seconds to wait for the device: each answer (default 5), and an upload "
+        "that stops advancing (default 60)",
     )
     parser.add_argument(
         "--demo", action="store_true", help="open the application on built-in simulated devices"

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from app.cli.options import answer_timeout_s
 from app.client import SmpClient
 from app.errors import SlotwiseError
 from app.transport import open_transport
@@ -28,7 +29,7 @@ async def connected(args: argparse.Namespace) -> AsyncIterator[SmpClient]:
         transport = open_transport(args.device)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    async with SmpClient(transport, timeout_s=args.timeout) as client:
+    async with SmpClient(transport, timeout_s=answer_timeout_s(args)) as client:
         yield client
 
 

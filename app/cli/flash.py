@@ -8,11 +8,13 @@ import sys
 from pathlib import Path
 
 from app.cli.connect import UsageError
-from app.cli.options import whole_number
+from app.cli.options import answer_timeout_s, upload_waits, whole_number
+from app.client.upload import UploadOptions
 from app.workflows.batch import BatchRunner, BoardEvent, Reporter, default_connect
 from app.workflows.job import CONCURRENCY_RANGE, RETRIES_RANGE, Job, load_job, make_job
 from app.workflows.results import ResultRow, ResultsLog
 from app.workflows.station import Station, job_finder
+from app.workflows.update import UpdateOptions
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -129,11 +131,17 @@ async def _flash(job: Job, args: argparse.Namespace) -> int:
 
 async def _flash_with(job: Job, args: argparse.Namespace, reporter: Reporter | None) -> int:
     report = ResultsLog.for_report(args.report) if args.report else None
+    options = (  # only an explicit --timeout changes the job's own upload patience
+        UpdateOptions(mode=job.mode, upload=upload_waits(args, UploadOptions()))
+        if args.timeout is not None
+        else None
+    )
     runner = BatchRunner(
         job,
         report,
-        connect=default_connect(args.timeout),
+        connect=default_connect(answer_timeout_s(args)),
         on_board=_print_board,
+        options=options,
         reporter=reporter,
     )
     devices = _devices(args) or list(job.targets.devices)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from app.cli.connect import UsageError
+from app.cli.options import answer_timeout_s
 from app.cli.upload import _keys
 from app.fleet.ddi import FleetError
 from app.fleet.gateway import (
@@ -135,7 +136,7 @@ def _options(args: argparse.Namespace) -> tuple[ServerProfile, FleetOptions]:
         mode=FleetMode(args.mode),
         template=args.id_template,
         controller_id=args.controller_id,
-        smp_timeout_s=args.timeout,
+        smp_timeout_s=answer_timeout_s(args),
         server_wait_s=args.server_wait,
         install_attempt=not getattr(args, "defer_soft", False),
     )

@@ -5,6 +5,33 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from dataclasses import replace
+
+from app.client.upload import UploadOptions
+
+ANSWER_TIMEOUT_S = 5.0
+"""How long to wait for each answer when --timeout is not given."""
+
+
+def answer_timeout_s(args: argparse.Namespace) -> float:
+    """The global --timeout, or the default wait for one answer."""
+    return float(args.timeout) if args.timeout is not None else ANSWER_TIMEOUT_S
+
+
+def upload_waits(args: argparse.Namespace, options: UploadOptions) -> UploadOptions:
+    """`options` with every wait for the device bounded by an explicit --timeout.
+
+    Without it an upload keeps its own, longer patience for a stall (a first chunk waits for
+    the slot's erase); with it, no single wait for the device outlasts what the user asked.
+    """
+    if args.timeout is None:
+        return options
+    return replace(
+        options,
+        stall_timeout_s=args.timeout,
+        max_timeout_s=min(args.timeout, options.max_timeout_s),
+        first_timeout_s=min(args.timeout, options.first_timeout_s),
+    )
 
 
 def positive_seconds(text: str) -> float:

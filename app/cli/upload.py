@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app.cli.connect import UsageError, connected
-from app.cli.options import whole_number
+from app.cli.options import answer_timeout_s, upload_waits, whole_number
 from app.client import SmpClient
 from app.client.upload import UploadOptions
 from app.errors import SlotwiseError
@@ -221,7 +221,7 @@ def _options(args: argparse.Namespace) -> UpdateOptions:
             "--mode confirm makes the image permanent with no way back if it "
             "fails to boot; add --yes to do that"
         )
-    upload = UploadOptions(window=args.window, max_window=args.window)
+    upload = upload_waits(args, UploadOptions(window=args.window, max_window=args.window))
     return UpdateOptions(
         mode=mode,
         image=args.image,
@@ -246,7 +246,7 @@ async def _upload(args: argparse.Namespace, options: UpdateOptions, images: list
     reconnected: list[SmpClient] = []
 
     async def reconnect() -> SmpClient:
-        client = SmpClient(open_transport(args.device), timeout_s=args.timeout)
+        client = SmpClient(open_transport(args.device), timeout_s=answer_timeout_s(args))
         reconnected.append(client)
         await client.open()
         return client

@@ -6,6 +6,7 @@ import asyncio
 import ipaddress
 import logging
 import socket
+from collections.abc import Callable
 
 from app.errors import TransportClosed, TransportError
 from app.transport.base import LinkInfo
@@ -39,16 +40,25 @@ def parse_udp_address(text: str) -> tuple[str, int]:
     return host, number
 
 
+REFUSALS_TO_GIVE_UP = 3
+"""ICMP "port unreachable" answers in a row, with no datagram between, that end the link."""
+REFUSAL_RECHECK_S = 0.05
+"""Pause before sending the last frame again to confirm a refusal (a stray ICMP, or a device
+whose port was closed for an instant, is not mistaken for nothing listening)."""
+
+
 class _Protocol(asyncio.DatagramProtocol):
-    def __init__(self, inbox: asyncio.Queue[bytes | None]) -> None:
+    def __init__(self, inbox: asyncio.Queue[bytes | None], on_refused: Callable[[], None]) -> None:
         self._inbox = inbox
+        self._on_refused = on_refused
 
     def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
         self._inbox.put_nowait(data)
 
     def error_received(self, exc: Exception) -> None:
-        # ICMP port unreachable and friends: the device may come back, so only log it
         log.debug("UDP error: %s", exc)
+        if isinstance(exc, ConnectionRefusedError):  # ICMP port unreachable
+            self._on_refused()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._inbox.put_nowait(None)
@@ -64,6 +74,10 @@ class UdpTransport:
         self._transport: asyncio.DatagramTransport | None = None
         self._inbox: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._family = socket.AF_INET6 if _is_ipv6(host) else socket.AF_INET
+        self._refusals = 0
+        """ICMP refusals since the last datagram from the device."""
+        self._last_frame: bytes | None = None
+        self._refused: str | None = None
 
     @classmethod
     def from_address(cls, text: str) -> UdpTransport:
@@ -87,6 +101,7 @@ class UdpTransport:
             return
         loop = asyncio.get_running_loop()
         self._inbox = asyncio.Queue()
+        self._refusals, self._refused, self._last_frame = 0, None, None
         try:
             infos = await loop.getaddrinfo(self.host, self.port, type=socket.SOCK_DGRAM)
         except OSError as exc:
@@ -97,7 +112,9 @@ class UdpTransport:
         remote = (str(sockaddr[0]), int(sockaddr[1]))
         try:
             self._transport, _ = await loop.create_datagram_endpoint(
-                lambda: _Protocol(self._inbox), remote_addr=remote, family=family
+                lambda: _Protocol(self._inbox, self._note_refusal),
+                remote_addr=remote,
+                family=family,
             )
         except OSError as exc:
             raise TransportError(
@@ -111,16 +128,43 @@ class UdpTransport:
         self._inbox.put_nowait(None)
 
     async def send(self, frame: bytes) -> None:
+        if self._refused is not None:
+            raise TransportClosed(self._refused)
         if self._transport is None or self._transport.is_closing():
             raise TransportClosed(f"UDP link to {self.info.address} is closed")
+        self._last_frame = frame
         self._transport.sendto(frame)
 
     async def receive(self) -> bytes:
         data = await self._inbox.get()
         if data is None:
             self._inbox.put_nowait(None)  # keep waking later receivers too
-            raise TransportClosed(f"UDP link to {self.info.address} closed")
+            raise TransportClosed(self._refused or f"UDP link to {self.info.address} closed")
+        self._refusals = 0
         return data
+
+    def _note_refusal(self) -> None:
+        """The host said no one listens on the port: confirm by asking again, then give up.
+
+        Waiting out every timeout would take the whole --timeout per request although the
+        answer (ICMP port unreachable) came at once.
+        """
+        self._refusals += 1
+        if self._refusals >= REFUSALS_TO_GIVE_UP:
+            self._refused = (
+                f"no answer from {self.info.address}: nothing listens on that port "
+                f"(the host refused {self._refusals} datagrams in a row)"
+            )
+            self._inbox.put_nowait(None)
+            return
+        loop = asyncio.get_running_loop()
+        loop.call_later(REFUSAL_RECHECK_S * self._refusals, self._resend)
+
+    def _resend(self) -> None:
+        transport, frame = self._transport, self._last_frame
+        still_refused = self._refused is None and self._refusals  # no datagram came meanwhile
+        if still_refused and transport is not None and not transport.is_closing() and frame:
+            transport.sendto(frame)
 
 
 def _is_ipv6(host: str) -> bool:

@@ -13,6 +13,7 @@ from intelhex import IntelHex
 from sim_process import free_loopback_host
 
 from app.cli import main
+from app.sim.device import Reply, SimConfig, SimDevice
 from tests.upload.conftest import ThreadedSim, sim_device
 
 
@@ -190,3 +191,41 @@ def test_discover_that_finds_nothing_says_so(capsys: pytest.CaptureFixture[str])
     code, out, _err = run(capsys, "discover", "--udp", f"{host}:9")
     assert code == 0
     assert out.splitlines()[-1] == f"no devices answered (searched udp {host}:9)"
+
+
+# --- waiting: refusals end at once, --timeout bounds every wait ----------------------------
+
+
+def test_upload_to_a_port_nobody_listens_on_fails_on_the_refusals(
+    capsys: pytest.CaptureFixture[str], signed_image: Path
+) -> None:
+    """Every datagram is refused by the host: the upload says so instead of timing out 5 times."""
+    host = free_loopback_host()
+    code, _out, err = run(capsys, "-d", f"udp:{host}:9", "upload", signed_image)
+    lines = err.splitlines()
+    assert code == 1 and len(lines) == 2  # the unsigned-image warning, then the error
+    assert lines[1] == (
+        f"slotwise: no answer from {host}:9: nothing listens on that port "
+        "(the host refused 3 datagrams in a row)"
+    )
+
+
+class StallingDevice(SimDevice):
+    """Goes silent once a few KiB of an upload are written (a board that hangs mid-upload)."""
+
+    def process(self, frame: bytes) -> Reply:
+        reply = super().process(frame)
+        if self.counters["bytes_written"] >= 4096:
+            self.stop_answering()
+        return reply
+
+
+def test_a_stalled_upload_gives_up_after_the_timeout_given(
+    capsys: pytest.CaptureFixture[str], signed_image: Path
+) -> None:
+    """--timeout bounds the stall wait too (it was 60 s whatever --timeout said)."""
+    device = StallingDevice(SimConfig(slot_size=1024 * 1024, buf_count=4))
+    with ThreadedSim(device) as sim:
+        code, _out, err = run(capsys, "--timeout", "1", "-d", sim.spec, "upload", signed_image)
+    assert code == 1
+    assert "for 1 s" in err.splitlines()[-1]

@@ -118,14 +118,34 @@ async def test_late_replies_are_dropped_not_misdelivered(
     assert await client.echo("fresh") == "fresh"
 
 
-async def test_a_device_that_stops_answering_times_out_cleanly(server: UdpSimServer) -> None:
+async def test_a_device_that_stops_answering_times_out_cleanly(
+    server: UdpSimServer, device: SimDevice
+) -> None:
     """When the device goes silent the request ends in TransportTimeout with a sentence."""
     transport = UdpTransport(server.host, server.port)
     async with SmpClient(transport, timeout_s=0.4) as client:
         assert await client.echo("up") == "up"
-        await server.stop()
+        device.stop_answering()
         with pytest.raises(TransportTimeout, match=r"no answer from 127\.0\.0\.1"):
             await client.echo("anyone?")
+
+
+async def test_a_closed_port_fails_at_once_on_the_hosts_refusals(
+    server: UdpSimServer,
+) -> None:
+    """When the device's port closes, ICMP refusals end the request long before its timeout.
+
+    The client would otherwise wait out the whole minute; the refusal is confirmed by
+    sending again before the link is given up.
+    """
+    transport = UdpTransport(server.host, server.port)
+    async with SmpClient(transport, timeout_s=60.0) as client:
+        assert await client.echo("up") == "up"
+        await server.stop()
+        with pytest.raises(TransportClosed, match=r"nothing listens on that port") as caught:
+            await client.echo("anyone?")
+        assert "refused 3 datagrams in a row" in str(caught.value)
+        assert client.stats.timeouts == 0  # ended by the refusals, not by waiting
 
 
 async def test_closing_the_client_fails_pending_requests(
