@@ -17,6 +17,11 @@ class TransportClosed(TransportError):
     """The link dropped or was closed while a request was waiting."""
 
 
+class TransportRefused(TransportClosed):
+    """The host said nothing listens where the device should be (UDP: ICMP port unreachable),
+    so the request never reached a device."""
+
+
 class TransportTimeout(TransportError, TimeoutError):
     """The device did not answer in time."""
 

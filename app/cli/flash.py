@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from app.cli.connect import UsageError
-from app.cli.options import answer_timeout_s, upload_waits, whole_number
+from app.cli.options import answer_timeout_s, existing_file, upload_waits, whole_number
 from app.client.upload import UploadOptions
 from app.workflows.batch import BatchRunner, BoardEvent, Reporter, default_connect
 from app.workflows.job import CONCURRENCY_RANGE, RETRIES_RANGE, Job, load_job, make_job
@@ -24,8 +24,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description="Flash boards from a job file, or one image onto the listed devices. "
         "Exit status 0 only when every board passed.",
     )
-    p.add_argument("file", nargs="?", type=Path, help="image or package (without --job)")
-    p.add_argument("--job", type=Path, help="a TOML job file")
+    p.add_argument("file", nargs="?", type=existing_file, help="image or package (without --job)")
+    p.add_argument("--job", type=existing_file, help="a TOML job file")
     p.add_argument(
         "-d",
         "--device",
@@ -40,7 +40,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         dest="keys",
         action="append",
         default=[],
-        type=Path,
+        type=existing_file,
         metavar="PUB.pem",
         help="trusted signing key (repeatable)",
     )

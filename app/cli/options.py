@@ -4,8 +4,10 @@ time, with the same ranges the job file and the workflows accept."""
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 from app.client.upload import UploadOptions
 
@@ -82,3 +84,25 @@ def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def existing_file(text: str) -> Path:
+    """A file named on the command line: missing or unreadable is a usage error (exit 2)."""
+    path = Path(text)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"{text} does not exist")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a directory, not a file")
+    if not os.access(path, os.R_OK):
+        raise argparse.ArgumentTypeError(f"{text} cannot be read (permission denied)")
+    return path
+
+
+def existing_directory(text: str) -> Path:
+    """A directory named on the command line (a key store)."""
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{text} is not a directory" if path.exists() else f"{text} does not exist"
+        )
+    return path

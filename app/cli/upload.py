@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app.cli.connect import UsageError, connected
-from app.cli.options import answer_timeout_s, upload_waits, whole_number
+from app.cli.options import answer_timeout_s, existing_file, upload_waits, whole_number
 from app.client import SmpClient
 from app.client.upload import UploadOptions
 from app.errors import SlotwiseError
@@ -34,7 +34,7 @@ BAR_WIDTH = 30
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser("upload", help="upload a signed image, verify it, test or confirm it")
-    p.add_argument("file", type=Path, help="signed image (.bin, .hex) or a .zip package")
+    p.add_argument("file", type=existing_file, help="signed image (.bin, .hex) or a .zip package")
     p.add_argument(
         "--mode",
         choices=[m.value for m in Mode],
@@ -62,7 +62,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument(
         "--key",
         action="append",
-        type=Path,
+        type=existing_file,
         default=[],
         metavar="PUB.pem",
         help="trusted public key; the signature must verify with one (repeatable)",
@@ -111,8 +111,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def run(args: argparse.Namespace) -> int:
     options = _options(args)
     keys = _keys(args.key)
-    if not args.file.exists():
-        raise UsageError(f"{args.file} does not exist")
     images = load_update_images(  # ImageError: exit 1
         args.file,
         keys,

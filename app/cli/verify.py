@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from app.cli.options import existing_directory, existing_file
 from app.image import (
     ImageError,
     KeyStore,
@@ -30,11 +31,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description="Verify an MCUboot image (.bin, signed .hex or a dfu_application.zip "
         "package): recompute its hash and check its signature with trusted keys.",
     )
-    parser.add_argument("file", type=Path, metavar="FILE", help="image or package to check")
+    parser.add_argument(
+        "file", type=existing_file, metavar="FILE", help="image or package to check"
+    )
     parser.add_argument(
         "--key",
         "-k",
-        type=Path,
+        type=existing_file,
         action="append",
         default=[],
         metavar="PUB.pem",
@@ -43,13 +46,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     parser.add_argument(
         "--keystore",
-        type=Path,
+        type=existing_directory,
         metavar="DIR",
         help="directory of trusted public keys (*.pem), as the GUI keeps them",
     )
     parser.add_argument(
         "--decrypt-key",
-        type=Path,
+        type=existing_file,
         metavar="KEY.pem",
         help="private key (X25519, EC P-256 or RSA) to decrypt an encrypted "
         "image in memory so its hash can be checked too",
@@ -64,9 +67,9 @@ def run(args: argparse.Namespace) -> int:
         decrypt_key: DecryptionKey | None = (
             load_decryption_key(args.decrypt_key) if args.decrypt_key else None
         )
-    except ImageError as exc:
-        print(f"slotwise verify: {exc}", file=sys.stderr)
-        return 2
+    except ImageError as exc:  # a key file that is there but is not a usable key
+        print(f"slotwise: {exc}", file=sys.stderr)
+        return 1
     verdicts = verify_path(args.file, keys, decrypt_key)
     if args.json:
         print(json.dumps([verdict_to_json(v) for v in verdicts], indent=2))

@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import app.smp.groups  # noqa: F401 - registers every request type
-from app.errors import DecodeError, TransportClosed, TransportTimeout
+from app.errors import DecodeError, TransportClosed, TransportRefused, TransportTimeout
 from app.smp.codec import decode_body
 from app.smp.errors import DeviceError, MgmtErr
 from app.smp.groups import enum, fs, img, os, settings, shell, stat, zbasic
@@ -270,10 +270,18 @@ class SmpClient:
         return (await self.request(os.Echo(d=text))).r
 
     async def reset(self, *, force: bool = False, boot_mode: int | None = None) -> None:
-        """Ask the device to reboot. A lost answer is not an error: the link often drops."""
+        """Ask the device to reboot. A lost answer is not an error: the link often drops.
+
+        Raises:
+            TransportRefused: nothing listens there, so no device got the request.
+        """
         request = os.Reset(force=True if force else None, boot_mode=boot_mode)
-        with contextlib.suppress(TransportTimeout, TransportClosed):
+        try:
             await self.request(request, retries=0)
+        except TransportRefused:
+            raise
+        except (TransportTimeout, TransportClosed):
+            pass
 
     async def params(self) -> os.McumgrParamsResponse:
         return await self.request(os.McumgrParams())

@@ -8,7 +8,7 @@ import logging
 import socket
 from collections.abc import Callable
 
-from app.errors import TransportClosed, TransportError
+from app.errors import TransportClosed, TransportError, TransportRefused
 from app.transport.base import LinkInfo
 
 log = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ class UdpTransport:
 
     async def send(self, frame: bytes) -> None:
         if self._refused is not None:
-            raise TransportClosed(self._refused)
+            raise TransportRefused(self._refused)
         if self._transport is None or self._transport.is_closing():
             raise TransportClosed(f"UDP link to {self.info.address} is closed")
         self._last_frame = frame
@@ -139,7 +139,9 @@ class UdpTransport:
         data = await self._inbox.get()
         if data is None:
             self._inbox.put_nowait(None)  # keep waking later receivers too
-            raise TransportClosed(self._refused or f"UDP link to {self.info.address} closed")
+            if self._refused is not None:
+                raise TransportRefused(self._refused)
+            raise TransportClosed(f"UDP link to {self.info.address} closed")
         self._refusals = 0
         return data
 
