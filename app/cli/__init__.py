@@ -155,7 +155,10 @@ def _with_subcommands(parser: argparse.ArgumentParser) -> Iterator[argparse.Argu
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a usage error (2), --help or --version (0): returned like any
+        return exc.code if isinstance(exc.code, int) else 0
     logging.basicConfig(
         # Without -v the terminal gets only the one `slotwise:` line: the log's warnings
         # (retries, a library's complaints) are details for -v.

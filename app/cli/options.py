@@ -8,8 +8,10 @@ import os
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.client.upload import UploadOptions
+if TYPE_CHECKING:  # the parser is built before any command's code is imported
+    from app.client.upload import UploadOptions
 
 ANSWER_TIMEOUT_S = 5.0
 """How long to wait for each answer when --timeout is not given."""

@@ -85,21 +85,25 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "recover",
         help="restore firmware on a board in MCUboot serial recovery (overwrites the primary slot)",
     )
-    p.add_argument("file", type=Path, help="signed image (.bin or .hex)")
+    p.add_argument("file", type=existing_file, help="signed image (.bin or .hex)")
     p.add_argument(
-        "--image", type=int, default=0, metavar="N", help="image number on multi-image boards"
+        "--image",
+        type=whole_number(0, 15),
+        default=0,
+        metavar="N",
+        help="image number on multi-image boards",
     )
     p.add_argument(
         "--key",
         action="append",
-        type=Path,
+        type=existing_file,
         default=[],
         metavar="PUB.pem",
         help="trusted public key; the signature must verify with one (repeatable)",
     )
     p.add_argument(
         "--buffer-bytes",
-        type=int,
+        type=whole_number(64),
         metavar="N",
         help="the recovery's receive buffer, CONFIG_BOOT_SERIAL_MAX_RECEIVE_SIZE "
         "(default: what it reports, else 512)",
@@ -134,13 +138,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_recover(args: argparse.Namespace) -> int:
-    if args.buffer_bytes is not None and args.buffer_bytes < 64:
-        raise UsageError("--buffer-bytes is the recovery's receive buffer: 64 bytes or more")
-    if not 0 <= args.image <= 15:
-        raise UsageError("--image is an image number from 0 to 15")
     keys = _keys(args.key)
-    if not args.file.exists():
-        raise UsageError(f"{args.file} does not exist")
     images = load_update_images(args.file, keys, image=args.image)  # ImageError: exit 1
     if len(images) != 1:
         raise UsageError("recover writes one image; give a single .bin or .hex, not a package")

@@ -48,6 +48,7 @@ def arguments(files: Path, image: Path, key: Path) -> dict[tuple[str, ...], list
         ("reset",): [],
         ("erase",): [],
         ("upload",): [str(image), "--key", str(key)],
+        ("recover",): [str(image), "--key", str(key)],
         ("verify",): [str(image)],
         ("flash",): [str(image), "--key", str(key)],
         ("caps",): [],
@@ -82,6 +83,7 @@ def talks_to_one_device(command: tuple[str, ...]) -> bool:
 
 FILE_ARGUMENTS: dict[tuple[str, ...], Callable[[Path], list[str]]] = {
     ("upload",): lambda missing: [str(missing)],
+    ("recover",): lambda missing: [str(missing)],
     ("verify",): lambda missing: [str(missing)],
     ("flash",): lambda missing: [str(missing), "--device", "udp:127.0.0.1:9"],
     ("fs", "put"): lambda missing: [str(missing), "/lfs/x"],
