@@ -23,6 +23,7 @@ from app.client.upload import UploadOptions
 from app.errors import SlotwiseError
 from app.image.keys import KeyStore
 from app.transport import open_transport
+from app.units import format_bytes, format_rate
 from app.workflows.images import load_update_images
 from app.workflows.progress import ProgressEvent, Stage
 from app.workflows.recovery import RecoverOptions, recover
@@ -280,8 +281,8 @@ def _report(args: argparse.Namespace, result: UpdateResult) -> int:
             if outcome.upload is not None:
                 s = outcome.upload
                 print(
-                    f"  {s.total_bytes} bytes in {s.elapsed_s:.1f} s "
-                    f"({s.rate_bps / 1000:.1f} kB/s), window {s.final_window}, "
+                    f"  {s.total_bytes} bytes ({format_bytes(s.total_bytes)}) in "
+                    f"{s.elapsed_s:.1f} s ({format_rate(s.rate_bps)}), window {s.final_window}, "
                     f"{s.retries} retries, {s.resumes} resumes"
                 )
         if result.can_confirm:
@@ -358,7 +359,7 @@ class _Printer:
 
     def _bar(self, event: ProgressEvent) -> None:
         filled = int(event.fraction * BAR_WIDTH)
-        rate = f"{event.rate_bps / 1000:6.1f} kB/s" if event.rate_bps else "    -- kB/s"
+        rate = f"{format_rate(event.rate_bps):>11}"
         eta = f"ETA {event.eta_s:4.0f} s" if event.eta_s is not None else ""
         self.stream.write(
             f"\r[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {event.fraction:4.0%} {rate} {eta}   "

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from app.errors import DecodeError
 from app.smp.codec import decode_body
 from app.smp.header import Header, group_name
-
-MAX_INLINE_BYTES = 16
-"""Byte strings longer than this (upload chunks) show as a length, not a hex wall."""
+from app.smp.text import render_value
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,20 +40,4 @@ def describe_frame(direction: str, frame: bytes) -> str:
         body = decode_body(frame[8 : 8 + header.length])
     except DecodeError as exc:
         return f"{head} <bad CBOR: {exc}>"
-    return f"{head} {render(body)}"
-
-
-def render(value: Any) -> str:
-    """CBOR values as compact, readable text."""
-    if isinstance(value, dict):
-        inner = ", ".join(f"{k}: {render(v)}" for k, v in value.items())
-        return "{" + inner + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(render(v) for v in value) + "]"
-    if isinstance(value, bytes | bytearray):
-        if len(value) > MAX_INLINE_BYTES:
-            return f"<{len(value)} bytes>"
-        return "h'" + bytes(value).hex() + "'"
-    if isinstance(value, str):
-        return repr(value)
-    return str(value)
+    return f"{head} {render_value(body)}"

@@ -25,6 +25,7 @@ from app.client import SmpClient
 from app.errors import DecodeError, SlotwiseError
 from app.smp.codec import decode_body
 from app.smp.header import HEADER_SIZE, Header, group_name
+from app.smp.text import render_value
 from app.workflows import fs_transfer
 from app.workflows.diagnostics import (
     FEATURE_TITLE,
@@ -87,7 +88,7 @@ def describe_frame(item: TrafficFrame) -> str:
         body: object = decode_body(item.frame[HEADER_SIZE:])
     except DecodeError as exc:
         body = f"<bad CBOR: {exc}>"
-    text = repr(body)
+    text = render_value(body)
     if len(text) > 300:
         text = text[:300] + "..."
     return (
@@ -375,6 +376,9 @@ th{background:#333}}"""
 
 
 def _e(value: object) -> str:
+    """Escaped text of a value; yes/no for flags (a person reads this, not Python)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     return html.escape("" if value is None else str(value), quote=True)
 
 
@@ -413,6 +417,14 @@ def _section_html(name: str, section: dict[str, Any]) -> str:
                 f'<h3>{_e(group)}</h3><p class="bad">{_e(reason)}</p>'
                 for group, reason in section.get("failed", {}).items()
             )
+        )
+    if name == "bootloader":
+        return title + _kv(
+            [
+                ("bootloader", value["name"]),
+                ("mode", value["mode_text"]),
+                ("downgrades refused", value["no_downgrade"]),
+            ]
         )
     if name in ("mempools", "hash_types"):
         return title + _kv([(k, json.dumps(v)) for k, v in value.items()])

@@ -150,3 +150,24 @@ def test_archive_names_stay_inside_files_and_unique() -> None:
     names = [archive_name(p, taken) for p in ("/lfs/a b", "/lfs/a_b", "/../../etc/passwd", "/")]
     assert names[0] == "files/lfs_a_b" and names[1] == "files/lfs_a_b.2"
     assert all(n.startswith("files/") and "/" not in n[6:] and ".." not in n for n in names)
+
+
+async def test_a_person_reads_words_not_python(
+    client: SmpClient, device: SimDevice, tmp_path: Path, qapp: Any
+) -> None:
+    """The HTML says yes/no and names the bootloader mode; traffic.log says true/false:
+    Python's True, False and None appear nowhere a person reads (issue 17, item 9)."""
+    from PySide6.QtGui import QTextDocument
+
+    await make_bundle(client, device, tmp_path / "r.zip")
+    with zipfile.ZipFile(tmp_path / "r.zip") as bundle:
+        page = bundle.read("report.html").decode()
+        traffic = bundle.read("traffic.log").decode()
+    document = QTextDocument()
+    document.setHtml(page)
+    text = document.toPlainText()
+    for word in ("True", "False", "None"):
+        assert word not in text.split(), word
+        assert f": {word}" not in traffic and f"[{word}" not in traffic, word
+    assert "active: true" in traffic
+    assert "downgrades refused" in text and "swap using" in text

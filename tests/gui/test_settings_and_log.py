@@ -114,3 +114,14 @@ def test_serial_console_lines_reach_the_drawer(
         lambda: "hello from the console" in window.log_drawer.console_view.toPlainText(),
         timeout=5000,
     )
+
+
+def test_traffic_view_says_true_and_false(
+    qtbot: QtBot, window: MainWindow, sim: UdpSimServer
+) -> None:
+    """Recorded traffic shows CBOR's true/false, never Python's True/False (issue 17, item 9)."""
+    window.log_drawer.traffic_box.setChecked(True)
+    connect(qtbot, window, sim)
+    view = window.log_drawer.traffic_view
+    qtbot.waitUntil(lambda: "active: true" in view.toPlainText(), timeout=5000)
+    assert "True" not in view.toPlainText() and "False" not in view.toPlainText()

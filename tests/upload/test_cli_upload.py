@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,18 @@ def test_device_offset_outside_the_image_is_one_line(
     assert code == 1 and "uploaded" not in captured.out
     line = one_error_line(captured.err)
     assert f"offset {off}" in line and "outside" in line
+
+
+def test_upload_summary_uses_the_windows_units(
+    images: ImageFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The summary gives the size and the rate in KiB and KiB/s, as the window does."""
+    from app.units import format_bytes
+
+    path = images("1.2.0", 40 * 1024)
+    with ThreadedSim(sim_device()) as sim:
+        assert main(["-d", sim.spec, "upload", str(path), "--mode", "none"]) == 0
+    out = capsys.readouterr().out
+    size = path.stat().st_size
+    assert f"{size} bytes ({format_bytes(size)}) in " in out
+    assert re.search(r"\(\d+\.\d+ (KiB|MiB)/s\)", out) and "kB/s" not in out

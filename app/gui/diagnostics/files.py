@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from app.client import SmpClient
 from app.errors import SlotwiseError
 from app.gui.diagnostics.base import DiagContext, DiagPage
+from app.units import format_rate
 from app.workflows import fs_transfer
 from app.workflows.diagnostics import Feature
 from app.workflows.fs_transfer import HashCheck, TransferProgress
@@ -100,7 +101,7 @@ class FilesPage(DiagPage):
     def _on_progress(self, p: TransferProgress) -> None:
         self.progress.setRange(0, max(p.total_bytes, 1))
         self.progress.setValue(p.done_bytes)
-        rate = f", {p.rate_bps / 1024:.1f} KiB/s" if p.rate_bps else ""
+        rate = f", {format_rate(p.rate_bps)}" if p.rate_bps else ""
         self.progress.setFormat(f"{p.done_bytes} / {p.total_bytes} B{rate}")
 
     def _failed(self, text: str) -> None:

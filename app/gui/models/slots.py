@@ -54,16 +54,6 @@ def short_hash(value: bytes | None) -> str:
     return value.hex()[:12] if value else "no hash"
 
 
-def format_bytes(count: int | None) -> str:
-    if count is None:
-        return "size unknown"
-    if count < 1024:
-        return f"{count} B"
-    if count < 1024 * 1024:
-        return f"{count / 1024:.1f} KiB"
-    return f"{count / (1024 * 1024):.2f} MiB"
-
-
 def slot_title(slot: SlotView, images: int) -> str:
     name = "primary" if slot.slot == 0 else "secondary"
     prefix = f"Image {slot.image} \u00b7 " if images > 1 else ""

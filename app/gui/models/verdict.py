@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.gui.models.slots import format_bytes
 from app.gui.targets import DeviceSnapshot
 from app.image import (
     KeyStore,
@@ -19,6 +18,7 @@ from app.image import (
     compare_version,
     verify_path,
 )
+from app.units import format_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,8 +167,9 @@ def _device_lines(
             lines.append(
                 Line(
                     "good",
-                    f"{prefix}Size {format_bytes(fit.needed_bytes)} fits the "
-                    f"{format_bytes(target.size)} slot",
+                    f"{prefix}Size: the {format_bytes(verdict.image.file_size)} file fits the "
+                    f"{format_bytes(target.size)} slot ({format_bytes(fit.needed_bytes)} "
+                    "there, with MCUboot's trailer)",
                 )
             )
         elif fit.problem:

@@ -16,8 +16,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.icons import icon
-from app.gui.models.slots import Badge, format_bytes, short_hash, slot_badges, slot_title
+from app.gui.models.slots import Badge, short_hash, slot_badges, slot_title
 from app.gui.targets import DeviceSnapshot, SlotView
+from app.units import format_bytes
 
 ELLIPSIS = "\u2026"
 TONES = {

@@ -7,6 +7,8 @@ from PySide6.QtCore import QMargins, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
+MIN_SPAN_S = 1.0
+"""The shortest time axis: a fraction of a second of data still draws as a line."""
 MAX_POINTS = 600
 """A minute at ten updates a second; older points scroll away."""
 
@@ -44,7 +46,8 @@ class ThroughputChart(QChartView):
     def clear(self) -> None:
         self.series.clear()
         self._peak = 1.0
-        self.x_axis.setRange(0, 10)
+        self.x_axis.setRange(0, MIN_SPAN_S)
+        self.x_axis.setLabelFormat("%.1f")
         self.y_axis.setRange(0, 10)
 
     def add_point(self, elapsed_s: float, rate_bps: float) -> None:
@@ -54,8 +57,11 @@ class ThroughputChart(QChartView):
             self.series.removePoints(0, self.series.count() - MAX_POINTS)
         self._peak = max(self._peak, kib)
         first = self.series.at(0).x()
-        self.x_axis.setRange(first, max(first + 10, elapsed_s))
-        self.x_axis.applyNiceNumbers()
+        # the axis spans the upload so far (no fixed 10 s: a 1 s upload filled a tenth of it);
+        # no applyNiceNumbers() here, it rounded a 1 s span up to 12 s
+        span = max(MIN_SPAN_S, elapsed_s - first)
+        self.x_axis.setRange(first, first + span)
+        self.x_axis.setLabelFormat("%.1f" if span < 5 else "%.0f")
         self.y_axis.setRange(0, self._peak * 1.2)
         self.y_axis.applyNiceNumbers()  # round tick labels: 0, 5, 10, 15 rather than 0, 3, 7
 

@@ -27,13 +27,13 @@ from app.gui.bridge import CoreBridge
 from app.gui.controller import DeviceController
 from app.gui.dialogs.confirm import ask
 from app.gui.icons import icon
-from app.gui.models.slots import format_bytes
 from app.gui.models.verdict import UploadCheck, check_file, judge
 from app.gui.session import UpdateDone
 from app.gui.targets import DeviceSnapshot
 from app.gui.widgets.throughput import ThroughputChart
 from app.gui.widgets.verdict_view import VerdictView
 from app.image.keys import KeyStore
+from app.units import format_bytes, format_rate
 from app.workflows.progress import ProgressEvent, Stage
 
 log = logging.getLogger(__name__)
@@ -54,10 +54,10 @@ def format_duration(seconds: float | None) -> str:
 
 
 def describe_progress(event: ProgressEvent) -> str:
-    """ "12.0 KiB of 48.6 KiB · 40.1 KiB/s · 1 s left · 2 retries · 1 resume"."""
-    parts = [f"{format_bytes(event.bytes_acked)} of {format_bytes(event.total_bytes)}"]
+    """ "12.0 KiB of the 48.6 KiB file · 40.1 KiB/s · 1 s left · 2 retries · 1 resume"."""
+    parts = [f"{format_bytes(event.bytes_acked)} of the {format_bytes(event.total_bytes)} file"]
     if event.rate_bps:
-        parts.append(f"{format_bytes(int(event.rate_bps))}/s")
+        parts.append(format_rate(event.rate_bps))
     if event.stage is Stage.UPLOADING:
         parts.append(f"{format_duration(event.eta_s)} left")
     parts.append(f"{event.retries} retr{'y' if event.retries == 1 else 'ies'}")
@@ -414,8 +414,8 @@ class UploadPanel(QGroupBox):
         if stats:
             s = stats[-1]
             self.detail_label.setText(
-                f"{format_bytes(s.total_bytes)} uploaded in {s.elapsed_s:.1f} s at "
-                f"{format_bytes(int(s.rate_bps))}/s  \u00b7  {s.retries} retries  \u00b7  "
+                f"{format_bytes(s.total_bytes)} file uploaded in {s.elapsed_s:.1f} s at "
+                f"{format_rate(s.rate_bps)}  \u00b7  {s.retries} retries  \u00b7  "
                 f"{s.resumes} resumes"
             )
         self.refresh_buttons()
