@@ -45,8 +45,9 @@ class RecoveryState:
 
     slots: tuple[ImageSlot, ...]
     """Only slots holding an image MCUboot validated; no `active`/`confirmed` flags."""
-    lists_hashes: bool
-    """CONFIG_BOOT_SERIAL_IMG_GRP_HASH: the list carries each image's hash."""
+    lists_hashes: bool | None
+    """CONFIG_BOOT_SERIAL_IMG_GRP_HASH: the list carries each image's hash (None: no image
+    listed, so it cannot tell)."""
     echo: bool
     """CONFIG_BOOT_MGMT_ECHO: the recovery answers echo."""
     evidence: tuple[str, ...]
@@ -57,11 +58,15 @@ class RecoveryState:
         images = ", ".join(
             f"image {s.image_number} slot {s.slot} {s.version}" for s in self.slots
         ) or ("no valid image in any slot")
+        hashes = {
+            True: "listed",
+            False: "not listed (only versions can be checked)",
+            None: "unknown until an image is listed",
+        }[self.lists_hashes]
         return [
             RECOVERY_SENTENCE,
             f"valid images: {images}",
-            f"echo {'answers' if self.echo else 'not built in'}; image hashes "
-            f"{'listed' if self.lists_hashes else 'not listed (only versions can be checked)'}",
+            f"echo {'answers' if self.echo else 'not built in'}; image hashes {hashes}",
             "recognised by: " + "; ".join(self.evidence),
         ]
 
@@ -96,7 +101,7 @@ async def read_image_list(client: SmpClient) -> tuple[list[ImageSlot], RecoveryS
 
 
 async def _confirm_recovery(client: SmpClient, slots: list[ImageSlot]) -> RecoveryState | None:
-    evidence = ["the image list has no `active` image and no `splitStatus`"]
+    evidence = ['the image list has no "active" image and no "splitStatus"']
     try:
         await client.os_info()
         return None  # an application with an unusual image list; OS info answers
@@ -111,7 +116,7 @@ async def _confirm_recovery(client: SmpClient, slots: list[ImageSlot]) -> Recove
         echo = False
     return RecoveryState(
         slots=tuple(slots),
-        lists_hashes=any(s.hash is not None for s in slots),
+        lists_hashes=any(s.hash is not None for s in slots) if slots else None,
         echo=echo,
         evidence=tuple(evidence),
     )
@@ -167,7 +172,7 @@ async def recover(
     buffers = await _recovery_buffers(client, opts)
     stats = await _write(client, item, buffers, opts, meter)
     meter.update(Stage.CHECKING, message="checking the image the bootloader now lists")
-    await _check_written(client, item, state.lists_hashes)
+    await _check_written(client, item)
     meter.update(Stage.RESETTING, message="resetting the board out of recovery")
     await client.reset()
     meter.update(Stage.WAITING, message="waiting for the application to start")
@@ -231,7 +236,7 @@ async def _write(
     return result.stats
 
 
-async def _check_written(client: SmpClient, item: UpdateImage, lists_hashes: bool) -> None:
+async def _check_written(client: SmpClient, item: UpdateImage) -> None:
     """The primary slot must list the image: the recovery lists only images MCUboot validates
     (hash, and signature with the board's key), so a missing entry is a refused image."""
     state = await detect_recovery(client)
@@ -243,7 +248,7 @@ async def _check_written(client: SmpClient, item: UpdateImage, lists_hashes: boo
             f"now holds (no valid image {item.image} listed): the image is not signed with this "
             f"board's key or the write was damaged. The board stays in serial recovery."
         )
-    if lists_hashes and primary.hash != item.image_hash:
+    if primary.hash is not None and primary.hash != item.image_hash:
         listed = primary.hash.hex()[:16] if primary.hash else "none"
         raise HashMismatch(
             f"the bootloader lists hash {listed}... in the primary slot, not the image's "

@@ -188,6 +188,19 @@ async def test_recover_restores_a_bricked_board(images: ImageFactory) -> None:
     assert result.upload.chunk_bytes <= 1024 and result.upload.start_window == 1
 
 
+async def test_recover_checks_the_version_where_no_hash_is_listed(images: ImageFactory) -> None:
+    """The minimal build lists no hashes: the restore checks the listed version instead."""
+    item = verified(images)
+    device = bricked_board("mcuboot-recovery-minimal")
+    async with (
+        PtySimServer(device) as server,
+        SmpClient(SerialTransport(server.path), timeout_s=3) as client,
+    ):
+        result = await recover(client, item)
+    assert result.running.version == "1.3.0"
+    assert result.upload.chunk_bytes <= 512 - 4
+
+
 async def test_recover_says_when_the_board_stays_in_recovery(images: ImageFactory) -> None:
     """Button still held at the reset: the image is in place but recovery answers again."""
     item = verified(images)

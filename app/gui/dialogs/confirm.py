@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtCore import QPoint
+from PySide6.QtGui import QColor, QPainter, QPixmap
+from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
 
 def ask(
@@ -35,3 +37,23 @@ def ask(
     box.finished.connect(finished)
     box.open()
     return box
+
+
+def press_yes(box: QMessageBox) -> None:
+    """Answer an open question from `ask` with its action button (scripts drive the GUI)."""
+    yes = box.findChild(QPushButton, "confirm-yes")
+    if yes is not None:
+        yes.click()
+
+
+def grab_with(window: QWidget, box: QMessageBox) -> QPixmap:
+    """The window with its window-modal question painted centred on it: offscreen they are
+    two top-level surfaces, so one grab cannot hold both (docs screenshots)."""
+    picture = window.grab()
+    question = box.grab()
+    painter = QPainter(picture)
+    painter.fillRect(picture.rect(), QColor(0, 0, 0, 64))  # the dim of a modal sheet
+    corner = picture.rect().center() - question.rect().center()
+    painter.drawPixmap(QPoint(corner.x(), corner.y()), question)
+    painter.end()
+    return picture

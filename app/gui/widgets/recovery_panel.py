@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -50,6 +51,8 @@ class RecoveryPanel(QGroupBox):
         self.controller = controller
         self._keys = keys
         self._replaces = replaces
+        self.warning: QMessageBox | None = None
+        """The open "Restore firmware?" question, if any."""
         self._restored = False
         """A restore just finished: stay on screen with its result until another device."""
         layout = QVBoxLayout(self)
