@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from app import __version__
 from app.cli.options import positive_seconds
 from app.errors import SlotwiseError
 
@@ -68,6 +67,15 @@ def _modules_for(argv: Sequence[str] | None) -> tuple[str, ...]:
     return ALL_MODULES
 
 
+class _VersionAction(argparse.Action):
+    """--version, looked up only when asked (importlib.metadata costs every command ~30 ms)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        import app
+
+        parser.exit(0, f"slotwise {app.__version__}\n")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with the house's usage error: one `slotwise:` line and exit status 2."""
 
@@ -84,7 +92,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         prog="slotwise",
         description="Update and diagnose firmware on Zephyr/MCUboot devices over SMP.",
     )
-    parser.add_argument("--version", action="version", version=f"slotwise {__version__}")
+    parser.add_argument(
+        "--version", action=_VersionAction, nargs=0, help="show the version and exit"
+    )
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="log more (-vv shows SMP traffic)"
     )

@@ -13,7 +13,15 @@ from sim_process import running_sim
 
 from app.cli import ALL_MODULES, COMMAND_MODULES, build_parser
 
-HEAVY = ("cryptography", "PySide6", "app.sim", "app.fleet", "app.image.verify", "intelhex")
+HEAVY = (
+    "cryptography",
+    "PySide6",
+    "app.sim",
+    "app.fleet",
+    "app.image.verify",
+    "intelhex",
+    "importlib.metadata",
+)
 
 PROBE = """
 import json, sys
