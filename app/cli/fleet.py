@@ -18,6 +18,7 @@ from typing import Any
 from app.cli.connect import UsageError
 from app.cli.options import answer_timeout_s
 from app.cli.upload import _keys
+from app.errors import SlotwiseError
 from app.fleet.ddi import FleetError
 from app.fleet.gateway import (
     FleetEvent,
@@ -178,7 +179,12 @@ def outcome_json(outcome: FleetOutcome) -> dict[str, Any]:
 def _apply(args: argparse.Namespace) -> int:
     device = _need_device(args)
     profile, options = _options(args)
-    outcome = asyncio.run(apply(device, profile, options, on_event=_printer(args)))
+    try:
+        outcome = asyncio.run(apply(device, profile, options, on_event=_printer(args)))
+    except SlotwiseError as exc:
+        if args.json:  # scripts read the last line; stderr still gets the sentence
+            print(json.dumps({"event": "result", "ok": False, "message": str(exc)}), flush=True)
+        raise
     if args.json:
         print(json.dumps(outcome_json(outcome)), flush=True)
     else:

@@ -38,7 +38,12 @@ from app.fleet.ddi import (
     parse_poll,
 )
 from app.fleet.feedback import FeedbackQueue
-from app.fleet.identity import DEFAULT_TEMPLATE, controller_id, setting_names
+from app.fleet.identity import (
+    DEFAULT_TEMPLATE,
+    clean_controller_id,
+    controller_id,
+    setting_names,
+)
 from app.fleet.server import DdiHttp, DownloadStopped, ServerProfile, ServerUnreachable
 from app.image.keys import KeyStore
 from app.image.package import verify_path
@@ -201,7 +206,7 @@ class DeviceGateway:
         template = self.options.template
         facts = await read_facts(self.client, self.device, setting_names(template))
         if self.options.controller_id:
-            return self.options.controller_id
+            return clean_controller_id(self.options.controller_id)
         return controller_id(template, facts)
 
     async def run(
@@ -485,9 +490,13 @@ class DeviceGateway:
             raise _Canceled("stopped before anything was written to the device")
 
     async def _finish_canceled(self, how: str) -> FleetOutcome:
-        slots = await read_device_state(self.client)
-        running = next((s.version for s in slots.slots if s.active), "its old image")
-        line = f"canceled: {how}; the device still runs {running}"
+        try:
+            state = await read_device_state(self.client)
+            running = next((s.version for s in state.slots if s.active), "its old image")
+            now = f"the device still runs {running}"
+        except SlotwiseError as exc:  # the cancel stands; say what is not known
+            now = f"the device could not be read afterwards ({exc})"
+        line = f"canceled: {how}; {now}"
         if self.cancel_href:
             url = self.cancel_href + "/feedback"
             self._queue(url, feedback_body(Execution.CANCELED, Finished.NONE, [line]))
