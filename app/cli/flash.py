@@ -11,6 +11,7 @@ from app.cli.connect import UsageError
 from app.cli.options import answer_timeout_s, existing_file, upload_waits, whole_number
 from app.client.upload import UploadOptions
 from app.workflows.batch import BatchRunner, BoardEvent, Reporter, default_connect
+from app.workflows.images import clear_payload_problem
 from app.workflows.job import CONCURRENCY_RANGE, RETRIES_RANGE, Job, load_job, make_job
 from app.workflows.results import ResultRow, ResultsLog
 from app.workflows.station import Station, job_finder
@@ -72,6 +73,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--yes", action="store_true", help="allow --mode confirm (no rollback)")
     p.add_argument(
+        "--allow-clear-payload",
+        action="store_true",
+        help="flash an imgtool sign --clear image (meant for the primary slot); a job file "
+        "says allow_clear_payload = true",
+    )
+    p.add_argument(
         "--allow-unverified-encrypted",
         action="store_true",
         help="flash an encrypted image whose contents cannot be checked without the decryption "
@@ -89,7 +96,11 @@ def _job(args: argparse.Namespace) -> Job:
     if args.job is not None:
         if args.file is not None:
             raise UsageError("give either an image FILE or --job, not both")
-        job = load_job(args.job, allow_encrypted_unproven=args.allow_unverified_encrypted)
+        job = load_job(
+            args.job,
+            allow_encrypted_unproven=args.allow_unverified_encrypted,
+            allow_clear_payload=args.allow_clear_payload,
+        )
     elif args.file is not None:
         if not _devices(args) and not args.station:
             raise UsageError("name the boards with --device (repeatable), or use --job")
@@ -100,6 +111,7 @@ def _job(args: argparse.Namespace) -> Job:
             concurrency=args.concurrency,
             retries=args.retries,
             allow_encrypted_unproven=args.allow_unverified_encrypted,
+            allow_clear_payload=args.allow_clear_payload,
         )
     else:
         raise UsageError("flash needs an image FILE with --device ..., or --job job.toml")
@@ -150,6 +162,9 @@ async def _flash_with(job: Job, args: argparse.Namespace, reporter: Reporter | N
         f"{job.concurrency} at a time",
         flush=True,
     )
+    clear = clear_payload_problem(list(job.images))
+    if clear is not None:  # allowed, or the job would not have loaded
+        print(f"slotwise: warning: {clear}.", file=sys.stderr)
     if any(i.contents_unproven for i in job.images):
         print(
             "slotwise: warning: the image is encrypted and its contents were NOT checked "

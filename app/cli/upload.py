@@ -21,10 +21,11 @@ from app.cli.options import answer_timeout_s, existing_file, upload_waits, whole
 from app.client import SmpClient
 from app.client.upload import UploadOptions
 from app.errors import SlotwiseError
+from app.image.errors import ImageError
 from app.image.keys import KeyStore
 from app.transport import open_transport
 from app.units import format_bytes, format_rate
-from app.workflows.images import load_update_images
+from app.workflows.images import clear_payload_problem, load_update_images
 from app.workflows.progress import ProgressEvent, Stage
 from app.workflows.recovery import RecoverOptions, recover
 from app.workflows.update import UpdateOptions, UpdateResult, run_update
@@ -67,6 +68,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=[],
         metavar="PUB.pem",
         help="trusted public key; the signature must verify with one (repeatable)",
+    )
+    p.add_argument(
+        "--allow-clear-payload",
+        action="store_true",
+        help="upload an image made with imgtool sign --clear (flagged encrypted, stored in "
+        "clear), meant for the primary slot: a bootloader with encryption rejects it",
     )
     p.add_argument(
         "--allow-unverified-encrypted",
@@ -122,6 +129,11 @@ def run(args: argparse.Namespace) -> int:
         image=args.image,
         allow_encrypted_unproven=args.allow_unverified_encrypted,
     )
+    clear = clear_payload_problem(images)
+    if clear is not None and not args.allow_clear_payload:
+        raise ImageError(f"{clear}; add --allow-clear-payload to upload it anyway")
+    if clear is not None:
+        print(f"slotwise: warning: {clear}.", file=sys.stderr)
     if args.allow_unverified_encrypted and any(i.contents_unproven for i in images):
         print(
             "slotwise: warning: uploading an encrypted image whose contents were NOT checked "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
@@ -191,7 +192,14 @@ class DeviceSession:
         from app.workflows.images import load_update_images
         from app.workflows.update import run_update
 
-        images = await asyncio.to_thread(load_update_images, path, keys)
+        images = await asyncio.to_thread(
+            functools.partial(
+                load_update_images,
+                path,
+                keys,
+                allow_encrypted_unproven=options.allow_encrypted_unproven,
+            )
+        )
         cancel = cancel or asyncio.Event()
         with self._cancelled_by_close(cancel):
             result = await run_update(

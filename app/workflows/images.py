@@ -60,6 +60,7 @@ def load_update_images(
                 order=position,
                 mcuboot=verdict.image,
                 contents_unproven=verdict.kind is VerdictKind.ENCRYPTED_UNPROVEN,
+                clear_payload=verdict.clear_payload,
                 file_sha256=verdict.file_sha256,
             )
         )
@@ -96,3 +97,19 @@ def _hex_bytes(data: bytes) -> bytes:
     hexfile = IntelHex()
     hexfile.loadhex(io.StringIO(data.decode("ascii")))
     return bytes(hexfile.tobinstr())
+
+
+def clear_payload_problem(images: list[UpdateImage]) -> str | None:
+    """Why a normal upload (to the secondary slot) of these images needs the user's yes, or
+    None: an `imgtool sign --clear` image is flagged encrypted but stored in clear, and a
+    bootloader built with encryption decrypts whatever it finds in the secondary slot
+    (MCUboot's `MUST_DECRYPT`), so it would reject it there. Serial recovery, which writes
+    the primary slot, is where such an image belongs."""
+    labels = [i.label for i in images if i.clear_payload]
+    if not labels:
+        return None
+    return (
+        f"{', '.join(labels)} is flagged encrypted but stored in clear (imgtool sign --clear): "
+        "it is meant for the primary slot, and a bootloader built with encryption will reject "
+        "it in the secondary slot, where an upload puts it"
+    )

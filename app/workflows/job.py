@@ -18,6 +18,8 @@ Example::
     supervisor_password_sha256 = "..." # leaving operator mode in the GUI
     allow_unverified_encrypted = false # true: flash an encrypted image without the decryption
                                       # key (its signature must verify; contents unchecked)
+    allow_clear_payload = false       # true: flash an imgtool sign --clear image (meant for
+                                      # the primary slot; an encrypting bootloader rejects it)
 
     [targets]
     devices = ["udp:192.0.2.10:1337"] # explicit device specs
@@ -52,7 +54,7 @@ from typing import Any
 from app.errors import SlotwiseError
 from app.image.errors import ImageError
 from app.image.keys import KeyStore
-from app.workflows.images import load_update_images
+from app.workflows.images import clear_payload_problem, load_update_images
 from app.workflows.update_types import Mode, UpdateImage
 
 IDENTITY_FIELDS = ("os_info", "usb_serial", "ble_address", "address")
@@ -134,11 +136,14 @@ class Job:
         return ", ".join(i.version.smp_text for i in self.images)
 
 
-def load_job(path: Path, *, allow_encrypted_unproven: bool = False) -> Job:
+def load_job(
+    path: Path, *, allow_encrypted_unproven: bool = False, allow_clear_payload: bool = False
+) -> Job:
     """Parse, validate and verify a TOML job file.
 
-    `allow_encrypted_unproven` (the CLI flag) adds to the job's own
-    `allow_unverified_encrypted` key: either lets an encrypted-unproven image through.
+    The CLI's choices add to the job's own keys: either `allow_encrypted_unproven` or the
+    key `allow_unverified_encrypted` lets an encrypted-unproven image through, and either
+    `allow_clear_payload` or the key of that name an `imgtool sign --clear` one.
     """
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -166,6 +171,7 @@ def load_job(path: Path, *, allow_encrypted_unproven: bool = False) -> Job:
         supervisor_password_sha256=_optional_str(section, "supervisor_password_sha256"),
         allow_encrypted_unproven=allow_encrypted_unproven
         or _bool(section, "allow_unverified_encrypted"),
+        allow_clear_payload=allow_clear_payload or _bool(section, "allow_clear_payload"),
     )
     targets_raw = _table(raw, "targets", required=False)
     targets = Targets(
@@ -236,6 +242,7 @@ def make_job(
     operator: str = "",
     supervisor_password_sha256: str | None = None,
     allow_encrypted_unproven: bool = False,
+    allow_clear_payload: bool = False,
 ) -> Job:
     """A job for one image (used by `slotwise flash FILE --device ...` and by load_job)."""
     try:
@@ -268,6 +275,12 @@ def make_job(
         raise JobError(f"cannot read image {image_path}: {exc.strerror or exc}") from exc
     except ImageError as exc:
         raise JobError(f"image {image_path} failed verification: {exc}") from exc
+    clear = clear_payload_problem(images)
+    if clear is not None and not allow_clear_payload:
+        raise JobError(
+            f"{clear}; to flash it anyway, pass --allow-clear-payload or set "
+            "allow_clear_payload = true in [job]"
+        )
     if expected_version is not None:
         versions = {i.version.smp_text for i in images} | {str(i.version) for i in images}
         if expected_version not in versions:

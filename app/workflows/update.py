@@ -49,6 +49,9 @@ class UpdateOptions:
     """Target image number for a single-image file (None: 0, or the package's numbers)."""
     reset: bool = True
     allow_downgrade: bool = False
+    allow_encrypted_unproven: bool = False
+    """The user chose to upload an encrypted image whose contents could not be checked
+    (verdict encrypted-unproven); read by whoever loads the images (the GUI session)."""
     upload: UploadOptions = field(default_factory=UploadOptions)
     reboot_timeout_s: float = 60.0
     """How long to watch for the device after a reset before calling it lost."""

@@ -83,6 +83,9 @@ class UpdateImage:
     file_sha256: bytes | None = None
     """SHA-256 of the bytes verified: the upload's `sha`, and what the bytes it actually sends
     must hash to (a file changed on disk after verification is never reported uploaded)."""
+    clear_payload: bool = False
+    """Flagged encrypted, stored in clear (`imgtool sign --clear`): meant for the primary slot;
+    a bootloader built with encryption rejects it in the secondary slot."""
     contents_unproven: bool = False
     """Encrypted and let through by explicit choice: its hash was never checked against its
     bytes (verdict encrypted-unproven); only the bootloader will check them."""

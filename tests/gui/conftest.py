@@ -64,13 +64,23 @@ def signing_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def make_image(tmp_path_factory: pytest.TempPathFactory, signing_key: Path) -> Callable[..., Path]:
-    """make_image(version, size=..., signed=True) -> a file signed by imgtool."""
+    """make_image(version, size=..., signed=True, encrypted=False, clear=False) -> a file made
+    by imgtool; `encrypted` encrypts it for the signing key (`clear`: imgtool's --clear)."""
     folder = tmp_path_factory.mktemp("images")
 
-    def make(version: str = "1.1.0", size: int = 24 * 1024, signed: bool = True) -> Path:
+    def make(
+        version: str = "1.1.0",
+        size: int = 24 * 1024,
+        signed: bool = True,
+        encrypted: bool = False,
+        clear: bool = False,
+    ) -> Path:
         payload = folder / f"payload-{version}-{size}.bin"
         payload.write_bytes(bytes((i * 7 + len(version)) & 0xFF for i in range(size)))
-        out = folder / f"app-{version}-{size}-{'signed' if signed else 'unsigned'}.bin"
+        kind = "signed" if signed else "unsigned"
+        kind += "-enc" if encrypted else ""
+        kind += "-clear" if clear else ""
+        out = folder / f"app-{version}-{size}-{kind}.bin"
         args = [
             *IMGTOOL,
             "sign",
@@ -86,6 +96,8 @@ def make_image(tmp_path_factory: pytest.TempPathFactory, signing_key: Path) -> C
         ]
         if signed:
             args += ["-k", str(signing_key)]
+        if encrypted:
+            args += ["-E", str(signing_key), *(["--clear"] if clear else [])]
         subprocess.run([*args, str(payload), str(out)], check=True, capture_output=True)
         return out
 

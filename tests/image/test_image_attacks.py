@@ -191,3 +191,29 @@ def test_unsigned_tlvs_cannot_change_the_verdict(
     assert any(why in p for p in item["problems"]), item["problems"]
     (result,) = imgtool_batch([["verify", "-k", keys.pub("ecdsa-p256"), path]])
     assert result["rc"] != 0
+
+
+def test_clear_payload_image_needs_its_own_yes(
+    images: dict[str, Case], keys: Keys, tmp_path: Path
+) -> None:
+    """An `imgtool sign --clear` image is valid but meant for the primary slot: `upload` and
+    `flash` refuse it before sending unless told (--allow-clear-payload, or the job key)."""
+    path = images["enc_p256_clear"].path
+    key = keys.pub("ecdsa-p256")
+    with ThreadedSim(sim_device()) as sim:
+        rc, _out, err = run_cli("-d", sim.spec, "upload", path, "--key", key)
+        assert rc == 1 and "primary slot" in err and "--allow-clear-payload" in err
+        rc, _out, err = run_cli("flash", path, "--key", key, "--device", sim.spec)
+        assert rc == 1 and "primary slot" in err
+        assert sim.device.counters["requests"] == 0
+        rc, out, err = run_cli(
+            "-d", sim.spec, "upload", path, "--key", key, "--mode", "none", "--allow-clear-payload"
+        )
+        assert rc == 0 and "uploaded" in out and "warning" in err and "primary slot" in err
+    job = tmp_path / "job.toml"
+    job.write_text(
+        f'[job]\nimage = "{path}"\nkeys = ["{key}"]\nmode = "none"\nallow_clear_payload = true\n'
+    )
+    with ThreadedSim(sim_device()) as sim:
+        rc, out, _err = run_cli("flash", "--job", job, "--device", sim.spec)
+    assert rc == 0 and "PASS" in out

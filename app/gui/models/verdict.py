@@ -13,6 +13,7 @@ from app.gui.targets import DeviceSnapshot
 from app.image import (
     KeyStore,
     Verdict,
+    VerdictKind,
     VersionRelation,
     check_slot_fit,
     compare_version,
@@ -43,6 +44,11 @@ class UploadCheck:
     version: str | None = None
     relation: VersionRelation | None = None
     image_hash: bytes | None = None
+    unproven: bool = False
+    """Encrypted, signature valid, contents not checked (no decryption key): uploaded only
+    after the user's explicit yes to a question whose default is No."""
+    clear_payload: bool = False
+    """An `imgtool sign --clear` image, meant for the primary slot: ask before uploading."""
 
 
 def check_file(path: Path, keys: KeyStore | None, snapshot: DeviceSnapshot | None) -> UploadCheck:
@@ -94,6 +100,13 @@ def judge(
     image = first.image if first else None
     valid = bool(verdicts) and all(v.valid and v.signature.ok for v in verdicts)
     ok = valid and not problems
+    signed = bool(verdicts) and all(v.signature.ok for v in verdicts)
+    unproven = (
+        signed
+        and not problems
+        and any(v.kind is VerdictKind.ENCRYPTED_UNPROVEN for v in verdicts)
+        and all(v.valid or v.kind is VerdictKind.ENCRYPTED_UNPROVEN for v in verdicts)
+    )
     unsigned = unsigned and not any("too large" in p for p in problems)
     running = snapshot.running() if snapshot else None
     if ok and running is not None and first and first.hash and running.hash == first.hash.value:
@@ -103,6 +116,15 @@ def judge(
             "Ready to upload: signature valid"
             if len(verdicts) == 1
             else f"Ready to upload: {len(verdicts)} images, all signatures valid"
+        )
+    elif unproven:
+        headline = "Encrypted image: signature valid, contents not checked"
+        lines.append(
+            Line(
+                "warn",
+                "Without the decryption key the contents cannot be checked here; the "
+                "bootloader checks them after decryption",
+            )
         )
     elif unsigned:
         headline = "Unsigned image: only for development devices"
@@ -116,6 +138,8 @@ def judge(
         unsigned and not ok,
         headline,
         tuple(lines),
+        unproven=unproven,
+        clear_payload=any(v.clear_payload for v in verdicts),
         version=image.header.version.smp_text if image else None,
         relation=relation,
         image_hash=first.hash.value if first and first.hash else None,

@@ -289,7 +289,9 @@ class UploadPanel(QGroupBox):
         check = self.check
         override = bool(check and check.unsigned and self.allow_unsigned)
         self.override_box.setVisible(override)
-        allowed = check is not None and (check.ok or (override and self.override_box.isChecked()))
+        allowed = check is not None and (
+            check.ok or check.unproven or (override and self.override_box.isChecked())
+        )
         ready = (
             self.controller.snapshot is not None
             and not self.controller.uploading
@@ -303,8 +305,11 @@ class UploadPanel(QGroupBox):
 
     def start(self) -> None:
         """Upload, after asking once when the mode makes the image permanent (no automatic
-        way back, as a slot card's Confirm and the CLI's --yes) or the file is older than what
-        runs (the workflow refuses a downgrade unless the user said yes to this one)."""
+        way back, as a slot card's Confirm and the CLI's --yes), the file is older than what
+        runs (the workflow refuses a downgrade unless the user said yes to this one), its
+        contents could not be checked (encrypted, no decryption key), or it is an
+        `imgtool sign --clear` image meant for the primary slot. Every question defaults
+        to No."""
         from app.image.checks import VersionRelation
 
         check = self.check
@@ -312,34 +317,65 @@ class UploadPanel(QGroupBox):
             return
         permanent = self.mode_combo.currentData() == "confirm"
         downgrade = check.relation is VersionRelation.DOWNGRADE
-        if not permanent and not downgrade:
+        questions = self._questions(check, permanent=permanent, downgrade=downgrade)
+        if not questions:
             self._start_confirmed()
             return
-        titles, sentences = [], []
-        if downgrade:
-            titles.append(
-                f"Install the older version {check.version or 'of this image'} over "
-                f"{self._running_version(check)}?"
-            )
-            sentences.append(
-                "The device goes back to an older firmware version; a "
-                "bootloader with downgrade prevention will not boot it."
-            )
-        if permanent:
-            titles.append("Make the new image permanent?")
-            sentences.append(
-                "After the upload the image is marked permanent: on the next reset "
-                "MCUboot switches to it for good, and if it does not start there "
-                "is no automatic way back."
-            )
-        action = "Upload and make permanent" if permanent else "Install the older version"
+        titles, sentences, actions = zip(*questions, strict=True)
         ask(
             self,
             " ".join(titles),
             " ".join(sentences),
-            action,
-            lambda: self._start_confirmed(allow_downgrade=downgrade),
+            actions[0] if len(actions) == 1 else "Upload anyway",
+            lambda: self._start_confirmed(allow_downgrade=downgrade, allow_unproven=check.unproven),
         )
+
+    def _questions(
+        self, check: UploadCheck, *, permanent: bool, downgrade: bool
+    ) -> list[tuple[str, str, str]]:
+        """(title, consequence, action) for each thing the user must agree to."""
+        questions = []
+        if check.unproven:
+            questions.append(
+                (
+                    "Upload an encrypted image whose contents were not checked?",
+                    "Its signature is valid, but without the decryption key Slotwise cannot "
+                    "check that the encrypted payload is the one that was signed; only the "
+                    "device's bootloader checks it, after decryption, and refuses it if not.",
+                    "Upload without the check",
+                )
+            )
+        if check.clear_payload:
+            questions.append(
+                (
+                    "Upload an image meant for the primary slot?",
+                    "It is flagged encrypted but stored in clear (imgtool sign --clear). A "
+                    "bootloader built with encryption decrypts whatever it finds in the "
+                    "secondary slot, where this upload puts it, and will reject it there.",
+                    "Upload anyway",
+                )
+            )
+        if downgrade:
+            questions.append(
+                (
+                    f"Install the older version {check.version or 'of this image'} over "
+                    f"{self._running_version(check)}?",
+                    "The device goes back to an older firmware version; a "
+                    "bootloader with downgrade prevention will not boot it.",
+                    "Install the older version",
+                )
+            )
+        if permanent:
+            questions.append(
+                (
+                    "Make the new image permanent?",
+                    "After the upload the image is marked permanent: on the next reset "
+                    "MCUboot switches to it for good, and if it does not start there "
+                    "is no automatic way back.",
+                    "Upload and make permanent",
+                )
+            )
+        return questions
 
     def _running_version(self, check: UploadCheck) -> str:
         snapshot = self.controller.snapshot
@@ -347,8 +383,9 @@ class UploadPanel(QGroupBox):
         running = snapshot.running(image) if snapshot is not None else None
         return running.version if running is not None and running.version else "the running one"
 
-    def _start_confirmed(self, allow_downgrade: bool = False) -> None:
-        """Start the update; `allow_downgrade` only ever comes from the user's yes."""
+    def _start_confirmed(self, allow_downgrade: bool = False, allow_unproven: bool = False) -> None:
+        """Start the update; `allow_downgrade` and `allow_unproven` only ever come from the
+        user's yes."""
         from app.client.upload import UploadOptions
         from app.workflows.update import UpdateOptions
         from app.workflows.update_types import Mode
@@ -358,7 +395,13 @@ class UploadPanel(QGroupBox):
         if check is None or self.path is None or not self.upload_button.isEnabled():
             return
         keys: KeyStore | None = self._keys()
-        if not check.ok:  # the explicit, logged development override
+        if allow_unproven:  # the explicit, logged choice
+            self.controller.logged.emit(
+                "warn",
+                f"CHOICE: uploading encrypted image {self.path.name} whose contents were not "
+                "checked (no decryption key); its signature is valid",
+            )
+        elif not check.ok:  # the explicit, logged development override
             keys = None
             self.controller.logged.emit(
                 "warn",
@@ -368,6 +411,7 @@ class UploadPanel(QGroupBox):
         options = UpdateOptions(
             mode=Mode(self.mode_combo.currentData()),
             allow_downgrade=allow_downgrade,
+            allow_encrypted_unproven=allow_unproven,
             reboot_timeout_s=self.reset_wait_s,
             upload=UploadOptions(
                 window=self.window_size,
