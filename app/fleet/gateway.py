@@ -251,9 +251,9 @@ class DeviceGateway:
             images = await self._download_and_verify(deployment)
             if deployment.update is Handling.SKIP:
                 self.tell(Execution.DOWNLOADED, Finished.NONE, "downloaded; install later")
-                return self._outcome(Result.DEFERRED, "download-only action: downloaded")
+                return await self._close(Result.DEFERRED, "download-only action: downloaded")
             if not await self._wait_for_window():
-                return self._outcome(Result.DEFERRED, "the maintenance window did not open")
+                return await self._close(Result.DEFERRED, "the maintenance window did not open")
             result = await self._install(images, reconnect)
         except _Canceled as exc:
             return await self._finish_canceled(str(exc))

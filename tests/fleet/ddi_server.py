@@ -42,6 +42,8 @@ class HawkbitLike:
     artifact: bytes = b""
     artifact_name: str = "app.bin"
     window: str | None = "available"
+    update: str = "forced"
+    """`deployment.update` (forced, attempt, or skip for a download-only action)."""
     cancel: bool = False
     break_md5: bool = False
     requests: list[Recorded] = field(default_factory=list)
@@ -137,6 +139,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = copy.deepcopy(example("deploymentBase"))
         body["id"] = "11"
         deployment = body["deployment"]
+        deployment["update"] = self.state.update
         if self.state.window is None:
             deployment.pop("maintenanceWindow")
         else:

@@ -295,3 +295,39 @@ def test_watch_serves_every_device(
     assert all(r["ok"] and r["version"] == "1.1.0" for r in finals.values())
     closed = [f for f in state.feedback() if f["status"]["execution"] == "closed"]
     assert len(closed) == 2
+
+
+async def test_download_only_action_downloads_and_installs_nothing(
+    hawkbit: tuple[DdiServer, HawkbitLike],
+    sim_factory: Callable[..., str],
+    trusted_key: Path,
+    tmp_path: Path,
+) -> None:
+    """`update: skip`: the artifact is downloaded and checked, the server hears `downloaded`,
+    and the board is not touched."""
+    server, state = hawkbit
+    state.update = "skip"
+    device = sim_factory()
+    outcome = await apply(
+        device, ServerProfile(server.url, TENANT), options_for(tmp_path, trusted_key)
+    )
+    assert outcome.result is Result.DEFERRED
+    assert state.feedback()[-1]["status"]["execution"] == "downloaded"
+    assert await slots_of(device) == [(0, "1.0.0", True, True, False)]
+
+
+async def test_soft_update_is_deferred_when_asked(
+    hawkbit: tuple[DdiServer, HawkbitLike],
+    sim_factory: Callable[..., str],
+    trusted_key: Path,
+    tmp_path: Path,
+) -> None:
+    """`update: attempt` with soft updates deferred: nothing is downloaded or sent."""
+    server, state = hawkbit
+    state.update = "attempt"
+    device = sim_factory()
+    options = options_for(tmp_path, trusted_key, install_attempt=False)
+    outcome = await apply(device, ServerProfile(server.url, TENANT), options)
+    assert outcome.result is Result.DEFERRED
+    assert not state.feedback()
+    assert not [r for r in state.requests if r.path.endswith("/app.bin")]
