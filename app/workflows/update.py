@@ -27,6 +27,7 @@ from app.smp.groups.os import BootloaderMode
 from app.transport.base import LinkInfo
 from app.workflows.advice import tuning_advice
 from app.workflows.progress import ProgressCallback, ProgressMeter, Stage
+from app.workflows.recovery import read_image_list
 from app.workflows.update_types import (
     DeviceState,
     DowngradeRefused,
@@ -104,12 +105,18 @@ async def read_device_state(client: SmpClient) -> DeviceState:
 
     # The mode query is sent beside the name: MCUboot answers it, and its answer is
     # used only when the name says MCUboot (or no name comes).
-    loader, mode_answer, slot_info, images = await asyncio.gather(
+    loader, mode_answer, slot_info, (images, recovery) = await asyncio.gather(
         _optional(limited(client.bootloader_info())),
         _optional(limited(client.bootloader_info("mode"))),
         _optional(limited(client.slot_info())),
-        limited(client.image_state()),
+        limited(read_image_list(client)),
     )
+    if recovery is not None:  # its upload lands in the primary slot, with no test or confirm
+        raise UpdateError(
+            "the board is in MCUboot serial recovery (the bootloader answers, not the "
+            "application): restore it with `recover` (GUI: Restore firmware), which writes the "
+            "primary slot; nothing was sent"
+        )
     name = loader.bootloader if loader is not None else None
     mode = None
     no_downgrade = False

@@ -273,3 +273,16 @@ def test_cli_recover_refuses_bad_input(
         assert main(["-d", sim.spec, "recover", str(tmp_path / "none.bin")]) == 2
         assert "does not exist" in one_error_line(capsys.readouterr().err)
     assert device.counters["bytes_written"] == 0
+
+
+def test_cli_upload_refuses_a_board_in_recovery(
+    images: ImageFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`upload` would land in the primary slot with no test boot: it refuses, sending nothing."""
+    path = images("1.3.0", 20 * 1024)
+    device = SimDevice(SimConfig(slot_size=1024 * 1024, recovery="mcuboot-recovery"))
+    with ThreadedSim(device, serial=True) as sim:
+        code = main(["-d", sim.spec, "upload", str(path)])
+    assert code == 1
+    assert "recover" in one_error_line(capsys.readouterr().err)
+    assert device.counters["bytes_written"] == 0 and device.slot(0).version == "1.0.0"
