@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -427,6 +428,7 @@ class UploadPanel(QGroupBox):
         self.stage_label.setText("Starting")
         self.detail_label.setText("")
         self.progress_box.show()
+        self.bring_into_view(self.progress_box)
         self.controller.upload(self.path, keys, options)
         self.refresh_buttons()
 
@@ -447,7 +449,29 @@ class UploadPanel(QGroupBox):
             self.chart.add_point(event.elapsed_s, event.rate_bps)
         self.refresh_buttons()
 
+    def bring_into_view(self, *widgets: QWidget) -> None:
+        """Scroll the pane holding the panel so the step the technician is on shows (the
+        panel sits below the slots; on a laptop screen it starts out of view). Queued: a
+        widget shown just now has its place only after the next layout pass."""
+        scroll = self._scroll_area()
+        if scroll is None:
+            return
+
+        def scroll_to() -> None:
+            for widget in widgets:  # the last one wins where they cannot all show
+                if widget.isVisible():
+                    scroll.ensureWidgetVisible(widget, 8, 8)
+
+        QTimer.singleShot(0, scroll_to)
+
+    def _scroll_area(self) -> QScrollArea | None:
+        parent = self.parentWidget()
+        while parent is not None and not isinstance(parent, QScrollArea):
+            parent = parent.parentWidget()
+        return parent
+
     def _on_finished(self, done: UpdateDone) -> None:
+        self.bring_into_view(self.progress_box, self.result_label, self.confirm_button)
         self.result_label.setText(done.result.message)
         self.result_label.setStyleSheet("" if done.result.ok else "color: #d64545")
         self.confirm_button.setVisible(done.result.can_confirm)
@@ -465,6 +489,7 @@ class UploadPanel(QGroupBox):
         self.refresh_buttons()
 
     def _on_failed(self, text: str) -> None:
+        self.bring_into_view(self.result_label)
         self.result_label.setText(f"{text} Upload again to resume where it stopped.")
         self.result_label.setStyleSheet("color: #d64545")
         self.stage_label.setText("Stopped")
