@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from app.gui.widgets.fleet_panel import FleetPanel
     from app.gui.widgets.recovery_panel import RecoveryPanel
     from app.gui.widgets.upload_panel import UploadPanel
-    from app.image.keys import KeyStore
+    from app.image.keys import KeyStore, TrustedKey
     from app.sim.link import LinkModel
 
 log = logging.getLogger(__name__)
@@ -308,19 +308,31 @@ class MainWindow(QMainWindow):
     # --- preferences, keys and files --------------------------------------------------------
 
     def trusted_keys(self) -> KeyStore:
-        """The user's trusted keys, plus the demo key in demo mode only (never saved)."""
+        """The user's trusted keys, plus the session's own (the demo key in demo mode)."""
         from app.image.keys import KeyStore
 
         if self._keys is None:
             keys = KeyStore()
             for trusted in KeyStore(self.settings.keys_dir).list():
                 keys.add(trusted.name, trusted.key)
-            if self.demo_mode:
-                from app.gui.demo import DEMO_KEY_NAME, DEMO_PUBLIC_KEY
-
-                keys.add(DEMO_KEY_NAME, DEMO_PUBLIC_KEY.read_bytes())
+            for trusted, _origin in self.session_keys():
+                keys.add(trusted.name, trusted.key)
             self._keys = keys
         return self._keys
+
+    def session_keys(self) -> list[tuple[TrustedKey, str]]:
+        """Keys trusted in this session only (never saved), each with where it comes from."""
+        if not self.demo_mode:
+            return []
+        from app.gui.demo import DEMO_KEY_NAME, DEMO_PUBLIC_KEY
+        from app.image.keys import TrustedKey, load_public_key
+
+        key = TrustedKey.from_key(DEMO_KEY_NAME, load_public_key(DEMO_PUBLIC_KEY.read_bytes()))
+        origin = (
+            f"the demo's key ({DEMO_PUBLIC_KEY.name}), trusted while the demo runs; "
+            "its private half is public, never trust it on a real device"
+        )
+        return [(key, origin)]
 
     def _apply_prefs(self, prefs: Preferences) -> None:
         self.prefs = prefs
@@ -361,7 +373,7 @@ class MainWindow(QMainWindow):
         from app.gui.dialogs.settings import SettingsDialog
         from app.gui.theme import apply_theme
 
-        dialog = SettingsDialog(self.settings, self)
+        dialog = SettingsDialog(self.settings, self, session_keys=self.session_keys())
 
         def accepted() -> None:
             self._apply_prefs(dialog.prefs)

@@ -125,3 +125,27 @@ def test_traffic_view_says_true_and_false(
     view = window.log_drawer.traffic_view
     qtbot.waitUntil(lambda: "active: true" in view.toPlainText(), timeout=5000)
     assert "True" not in view.toPlainText() and "False" not in view.toPlainText()
+
+
+def test_settings_list_every_key_the_verdict_uses(
+    qtbot: QtBot, bridge: CoreBridge, trusted_settings: AppSettings
+) -> None:
+    """In demo mode the demo key the verdict trusts is listed beside the store's keys, each
+    saying where it comes from; only the store's can be removed (issue 17, item 6)."""
+    from app.gui.dialogs.settings import REMOVABLE_ROLE
+
+    window = MainWindow(bridge, trusted_settings, demo=True)
+    qtbot.addWidget(window)
+    used = {key.name for key in window.trusted_keys().list()}
+    dialog = window.open_settings()
+    shown = [dialog.key_list.item(i) for i in range(dialog.key_list.count())]
+    assert {item.data(256) for item in shown} == used == {"test-key", "slotwise-demo"}
+    demo = next(item for item in shown if item.data(256) == "slotwise-demo")
+    assert "demo" in demo.text().split("\n")[1] and not demo.data(REMOVABLE_ROLE)
+    store = next(item for item in shown if item.data(256) == "test-key")
+    assert str(trusted_settings.keys_dir / "test-key.pem") in store.text()
+    dialog.key_list.setCurrentItem(demo)
+    assert not dialog.remove_button.isEnabled()
+    dialog.key_list.setCurrentItem(store)
+    assert dialog.remove_button.isEnabled()
+    dialog.reject()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,15 +36,29 @@ from app.image.keys import KeyStore, TrustedKey
 log = logging.getLogger(__name__)
 
 
-def key_line(key: TrustedKey) -> str:
-    return f"{key.name}  \u00b7  {key.type}  \u00b7  key hash {key.key_hash().hex()[:16]}\u2026"
+KEY_NAME_ROLE = 256
+REMOVABLE_ROLE = 257
+
+
+def key_line(key: TrustedKey, origin: str = "") -> str:
+    line = f"{key.name}  \u00b7  {key.type}  \u00b7  key hash {key.key_hash().hex()[:16]}\u2026"
+    return f"{line}\n    {origin}" if origin else line
 
 
 class SettingsDialog(QDialog):
     """Edits Preferences; keys are written to the key store at once (add and remove)."""
 
-    def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: AppSettings,
+        parent: QWidget | None = None,
+        *,
+        session_keys: Sequence[tuple[TrustedKey, str]] = (),
+    ) -> None:
+        """`session_keys`: keys the verdict also trusts in this session but that are not in
+        the key store (the demo's key), each with where it comes from; listed, not removable."""
         super().__init__(parent)
+        self.session_keys = tuple(session_keys)
         self.setWindowTitle("Settings")
         self.setObjectName("settings-dialog")
         self.settings = settings
@@ -69,6 +84,7 @@ class SettingsDialog(QDialog):
         self.key_list = QListWidget()
         self.key_list.setAccessibleName("Trusted keys")
         self.key_list.setMinimumHeight(90)
+        self.key_list.currentItemChanged.connect(lambda *_: self._selection_changed())
         layout.addWidget(self.key_list)
         row = QHBoxLayout()
         self.key_name = QLineEdit()
@@ -153,13 +169,26 @@ class SettingsDialog(QDialog):
     # --- keys -------------------------------------------------------------------------------
 
     def _fill_keys(self) -> None:
+        """Every key a verdict can use: the key store's, then this session's own."""
         self.key_list.clear()
+        folder = self.keys.directory
         for key in self.keys.list():
-            item = QListWidgetItem(icon("key"), key_line(key))
-            item.setData(256, key.name)
-            item.setToolTip(f"SHA-256 key hash {key.key_hash().hex()}")
-            self.key_list.addItem(item)
-        self.remove_button.setEnabled(self.key_list.count() > 0)
+            origin = f"your key store: {folder / (key.name + '.pem')}" if folder else ""
+            self._add_key_item(key, origin, removable=True)
+        for key, origin in self.session_keys:
+            self._add_key_item(key, origin, removable=False)
+        self._selection_changed()
+
+    def _add_key_item(self, key: TrustedKey, origin: str, *, removable: bool) -> None:
+        item = QListWidgetItem(icon("key"), key_line(key, origin))
+        item.setData(KEY_NAME_ROLE, key.name)
+        item.setData(REMOVABLE_ROLE, removable)
+        item.setToolTip(f"SHA-256 key hash {key.key_hash().hex()}")
+        self.key_list.addItem(item)
+
+    def _selection_changed(self) -> None:
+        item = self.key_list.currentItem()
+        self.remove_button.setEnabled(item is not None and bool(item.data(REMOVABLE_ROLE)))
 
     def _ask_key_file(self) -> None:
         dialog = QFileDialog(self, "Choose a public key", "", "PEM keys (*.pem);;All files (*)")
@@ -185,9 +214,9 @@ class SettingsDialog(QDialog):
 
     def remove_selected(self) -> None:
         item = self.key_list.currentItem()
-        if item is None:
+        if item is None or not item.data(REMOVABLE_ROLE):
             return
-        self.keys.remove(str(item.data(256)))
+        self.keys.remove(str(item.data(KEY_NAME_ROLE)))
         self._fill_keys()
 
     # --- saving -----------------------------------------------------------------------------
