@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -63,11 +64,16 @@ class HawkbitLike:
 
 
 class DdiServer:
-    def __init__(self, state: HawkbitLike, port: int = 0) -> None:
+    def __init__(
+        self, state: HawkbitLike, port: int = 0, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.state = state
         handler = type("Handler", (_Handler,), {"state": state, "server_url": ""})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}"
         handler.server_url = self.url
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="ddi-server")
 

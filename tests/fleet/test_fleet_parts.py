@@ -141,3 +141,63 @@ async def test_token_goes_only_to_the_server_itself(tmp_path: Path) -> None:
             await http.get_json(f"{other}/{TENANT}/controller/v1/b")
     seen = {r.path.rsplit("/", 1)[-1]: r.headers.get("Authorization") for r in state.requests}
     assert seen == {"a": "GatewayToken tok", "b": None}
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 signed by itself (cryptography), and its key."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "slotwise test server")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "server.pem", directory / "server.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+async def test_tls_with_a_given_ca_file(tmp_path: Path) -> None:
+    """Over TLS the server's certificate must verify: with its CA file the poll works; with the
+    system store alone it is refused, in one sentence."""
+    import ssl
+
+    from app.fleet.server import ServerUnreachable
+
+    cert, key = _self_signed(tmp_path)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    with DdiServer(HawkbitLike(), tls=tls) as server:
+        url = f"{server.url}/{TENANT}/controller/v1/dev"
+        async with DdiHttp(ServerProfile(server.url, TENANT, ca_file=cert)) as http:
+            body = await http.get_json(url)
+        assert body["config"]["polling"]["sleep"] == "00:00:01"
+        async with DdiHttp(ServerProfile(server.url, TENANT)) as http:
+            with pytest.raises(ServerUnreachable, match="CERTIFICATE_VERIFY_FAILED"):
+                await http.get_json(url)
