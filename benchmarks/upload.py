@@ -42,7 +42,7 @@ from app.client import SmpClient
 from app.client.sizing import DeviceBuffers, chunk_data_bytes, read_buffers, request_limit
 from app.client.upload import file_sha256, upload_image
 from app.image.source import FileSource
-from app.sim.device import SimConfig, SimDevice
+from app.sim.device import SimConfig, SimDevice, profile_config
 from app.sim.link import LinkModel
 from app.sim.runtime import SimRuntime
 from app.smp.framing import encode_serial_frame
@@ -67,6 +67,26 @@ class Profile:
     buf_count: int = 8
     flash_bps: float | None = None
     note: str = ""
+    firmware: str | None = None
+    """A simulator firmware profile (app/sim/profiles.py): its buffers and behaviour."""
+
+
+def captured_build(firmware: str, note: str) -> Profile:
+    """A captured Zephyr 3.4 build's shape: its profile and buffers, over UDP with a 50 ms round
+    trip (its native network driver polls every 50 ms)."""
+    from app.sim.profiles import get_profile
+
+    buffers = get_profile(firmware).buffers
+    assert buffers is not None
+    return Profile(
+        firmware,
+        "udp",
+        latency_s=0.025,
+        buf_size=buffers[0],
+        buf_count=buffers[1],
+        note=note,
+        firmware=firmware,
+    )
 
 
 PROFILES = [
@@ -94,6 +114,9 @@ PROFILES = [
         flash_bps=50_000,
         note="flash writes at 50 kB/s",
     ),
+    captured_build("zephyr-3.4-stock", "captured build: 2 x 2048 buffers, 50 ms round trip"),
+    captured_build("zephyr-3.4-fast", "captured build: 8 x 1536 buffers, 50 ms round trip"),
+    captured_build("zephyr-3.4-full", "captured build: 4 x 2048 buffers, every group"),
 ]
 
 
@@ -153,6 +176,8 @@ def limit_bps(profile: Profile, size: int, rtt_s: float) -> tuple[float, float, 
 
 
 def device_for(profile: Profile) -> SimDevice:
+    if profile.firmware is not None:
+        return SimDevice(profile_config(profile.firmware, slot_size=1024 * 1024))
     return SimDevice(
         SimConfig(
             slot_size=1024 * 1024,
