@@ -340,7 +340,13 @@ class _Run:
             await self._upload(item, state.buffers)
         await self._verify(item)
         if self.options.mode is Mode.NONE:
-            self._outcome(item, Outcome.UPLOADED, "uploaded and verified; nothing marked")
+            done = (
+                "uploaded (encrypted: its contents were not checked here, the bootloader "
+                "checks them); nothing marked"
+                if item.contents_unproven
+                else "uploaded and verified; nothing marked"
+            )
+            self._outcome(item, Outcome.UPLOADED, done)
         return True
 
     def _check_version(
@@ -380,6 +386,11 @@ class _Run:
     async def _upload(self, item: UpdateImage, buffers: DeviceBuffers) -> None:
         source = item.open_source()
         try:
+            if source.size != item.size:  # changed since its check: not one byte goes out
+                raise UpdateError(
+                    f"{item.label} is {source.size} bytes now but {item.size} bytes when it was "
+                    "verified: it changed on disk; nothing was uploaded"
+                )
             self.meter.restart()
             self.say(Stage.UPLOADING, f"uploading {item.label} to image {item.image}", item.image)
 

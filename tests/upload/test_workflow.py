@@ -17,7 +17,13 @@ from app.smp.groups.os import BootloaderMode
 from app.workflows.images import load_update_images
 from app.workflows.progress import ProgressEvent, Stage
 from app.workflows.update import UpdateOptions, run_update
-from app.workflows.update_types import DowngradeRefused, HashMismatch, Mode, Outcome
+from app.workflows.update_types import (
+    DowngradeRefused,
+    HashMismatch,
+    Mode,
+    Outcome,
+    UpdateError,
+)
 from app.workflows.watch import classify_boot, confirm_running, wait_for_device
 from tests.upload.conftest import ImageFactory, serve, sim_device, two_image_package
 
@@ -123,10 +129,10 @@ async def test_listed_hash_must_match_before_marking(images: ImageFactory) -> No
     async with serve("udp", sim_device()) as rig:
         item = load_update_images(path)[0]
         wrong = load_update_images(other)[0]
-        # The other image's bytes, sent whole and consistently (its own file SHA-256), so only
+        # The other image's bytes, sent whole and consistently (its own size and SHA-256), so only
         # the device's listing can tell: it names the other image's hash.
         liar = dataclasses.replace(
-            item, open_source=wrong.open_source, file_sha256=wrong.file_sha256
+            item, open_source=wrong.open_source, size=wrong.size, file_sha256=wrong.file_sha256
         )
         client = await rig.connect()
         with pytest.raises(HashMismatch, match="does not match"):
@@ -153,6 +159,21 @@ async def test_file_swapped_after_verification_is_never_reported_uploaded(
             await run_update(client, [item], reconnect=rig.connect)
         assert not any(s.pending for s in await client.image_state())
         assert rig.device.counters["reboots"] == 0
+
+
+async def test_file_of_another_size_is_refused_before_sending(
+    images: ImageFactory, tmp_path: Path
+) -> None:
+    """A file whose size changed since its verification is refused before a byte is sent."""
+    path = tmp_path / "app.bin"
+    path.write_bytes(images("1.2.0", 40 * 1024).read_bytes())
+    item = load_update_images(path)[0]
+    path.write_bytes(images("1.3.0", 60 * 1024).read_bytes())
+    async with serve("udp", sim_device()) as rig:
+        client = await rig.connect()
+        with pytest.raises(UpdateError, match="changed on disk; nothing was uploaded"):
+            await run_update(client, [item], reconnect=rig.connect)
+        assert rig.device.counters["bytes_written"] == 0
 
 
 @pytest.mark.parametrize("mode", [Mode.CONFIRM, Mode.NONE])
