@@ -156,7 +156,7 @@ async def test_cancel_action_mid_upload_is_acknowledged(
     """A cancelAction for the running action stops the upload; the cancel feedback says
     canceled, then closed/success, and the board stays on its old image."""
     server, state = hawkbit
-    state.artifact = image_factory("1.5.0", size=200_000).read_bytes()
+    state.artifact = image_factory("1.5.0", size=400_000).read_bytes()
     device = sim_factory("--rate-bps", "40000")
 
     def seen(event: FleetEvent) -> None:
