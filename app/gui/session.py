@@ -296,6 +296,16 @@ class DeviceSession:
 
     # --- fleet (app/fleet): the DDI conversation on this session's own link -----------------
 
+    async def fleet_controller_id(self, options: FleetOptions) -> str:
+        """The DDI controller id this device gets (the template over what it tells)."""
+        from app.fleet.attributes import read_facts
+        from app.fleet.identity import clean_controller_id, controller_id, setting_names
+
+        if options.controller_id:
+            return clean_controller_id(options.controller_id)
+        facts = await read_facts(self._require(), self.target.spec, setting_names(options.template))
+        return controller_id(options.template, facts)
+
     async def fleet_plan(self, profile: ServerProfile, options: FleetOptions) -> FleetPlan:
         """What the server assigns to this device and what installing it would do."""
         from app.fleet.gateway import DeviceGateway

@@ -45,15 +45,15 @@ def test_install_assigned_update_from_the_fleet_tab(
     server, state = hawkbit
     connect(qtbot, window, sim)
     panel = window.fleet_panel
+    port = sim.address.rsplit(":", 1)[1]
+    expected = f"Controller id: nrf52840dk-nrf52840-udp-127.0.0.1-{port}"
+    qtbot.waitUntil(lambda: panel.controller_label.text() == expected, timeout=10000)
+    assert not state.requests  # shown from the device alone, before any server is asked
     panel.url_edit.setText(server.url)
     panel.tenant_edit.setText(TENANT)
     qtbot.mouseClick(panel.check_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.plan is not None, timeout=20000)
-
-    port = sim.address.rsplit(":", 1)[1]
-    assert panel.controller_label.text() == (
-        f"Controller id: nrf52840dk-nrf52840-udp-127.0.0.1-{port}"
-    )
+    assert panel.controller_label.text() == expected
     assert "Action 11: download forced, update forced" in panel.assigned_label.text()
     verdict = panel.verdict.plain_text()
     assert verdict.startswith("Assigned app.bin: signature valid, ready to install")

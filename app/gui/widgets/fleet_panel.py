@@ -261,11 +261,31 @@ class FleetPanel(QWidget):
 
     def _on_snapshot(self, snapshot: DeviceSnapshot) -> None:
         if snapshot.target.spec != self._spec:
+            self._spec = snapshot.target.spec
             self.plan = None
-            self.controller_label.setText("Controller id: \u2014")
+            self.controller_label.setText("Controller id: \u2026")
             self.assigned_label.setText("Check the server for this device.")
             self.verdict.hide()
+            self._show_controller_id()
         self._refresh_buttons()
+
+    def _show_controller_id(self) -> None:
+        """The id this device gets, from the template, before any server is asked."""
+        session = self.controller.session
+        if session is None:
+            return
+
+        def show(cid: str) -> None:
+            if self._current() and self.plan is None:
+                self.controller_label.setText(f"Controller id: {cid}")
+
+        def unknown(exc: BaseException) -> None:
+            if self._current():
+                self.controller_label.setText(f"Controller id: not known ({exc})")
+
+        self.bridge.submit(
+            session.fleet_controller_id(self._options()), on_result=show, on_error=unknown
+        )
 
     def _refresh_buttons(self) -> None:
         connected = self.controller.session is not None
