@@ -41,8 +41,11 @@ def free_port() -> int:
 
 
 class GooseBit:
-    def __init__(self, directory: Path, poll_time: str = "00:00:01") -> None:
+    def __init__(
+        self, directory: Path, poll_time: str = "00:00:01", env: dict[str, str] | None = None
+    ) -> None:
         self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -62,6 +65,7 @@ class GooseBit:
             "GOOSEBIT_ARTIFACTS_DIR": str(directory / "artifacts"),
             "GOOSEBIT_POLL_TIME": poll_time,
             "GOOSEBIT_SECRET_KEY": uuid.uuid4().hex,
+            **(env or {}),
         }
         aerich = [sys.executable, "-c", "from aerich.cli import main; main()", "upgrade"]
         subprocess.run(aerich, cwd=directory, env=self.env, check=True, capture_output=True)
@@ -150,6 +154,9 @@ class GooseBit:
     def pin(self, device_id: str) -> None:
         """Take the assignment away (gooseBit's closest thing to a cancel: no cancelAction)."""
         self.api("PATCH", "/devices", {"devices": [device_id], "pinned": True})
+
+    def set_token(self, device_id: str, token: str) -> None:
+        self.api("PATCH", "/devices", {"devices": [device_id], "auth_token": token})
 
     def device(self, device_id: str) -> dict[str, Any]:
         # The list, not /devices/{id}: gooseBit 0.2.12 answers 500 there once software is

@@ -253,3 +253,34 @@ def test_production_job_registers_boards_and_closes_their_action(
     assert goosebit.device_log(cid).splitlines()[-1] == (
         "flashed by job 'line' at line 3: 1.6.0 -> 1.7.0"
     )
+
+
+def test_target_token_against_goosebit_device_auth(
+    sim_factory: Callable[..., str],
+    make_swu_image: Callable[..., Path],
+    trusted_key: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """gooseBit with device authentication (lax mode): the board's TargetToken lets the
+    install through; a wrong one is refused in one line, and the token is in neither."""
+    env = {"GOOSEBIT_DEVICE_AUTH__ENABLE": "true", "GOOSEBIT_DEVICE_AUTH__MODE": "lax"}
+    server = GooseBit(tmp_path / "gb", env=env)
+    server.start()
+    try:
+        device = sim_factory()
+        cid = register(device, server, tmp_path / "state", capsys)
+        server.set_token(cid, "right-token")
+        server.assign(cid, server.upload_software(make_swu_image("1.8.0")))
+        base = [*fleet_cli(device, server, tmp_path / "state"), "--key", str(trusted_key)]
+
+        assert main([*base, "--target-token", "wrong-token"]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "401" in err and "wrong-token" not in err
+
+        assert main([*base, "--target-token", "right-token"]) == 0
+        out, err = capsys.readouterr()
+        assert "right-token" not in out + err
+        assert server.device(cid)["sw_version"] == "1.8.0"
+    finally:
+        server.stop()
