@@ -29,6 +29,7 @@ from app.workflows.diagnostics import (
     set_datetime_now,
     task_rows,
 )
+from app.workflows.findings import findings_text
 from app.workflows.report import TrafficRecorder, collect_report, write_bundle
 
 
@@ -385,4 +386,6 @@ async def _report(client: SmpClient, args: argparse.Namespace) -> int:
         f"report written to {path} ({files} file{'s' if files != 1 else ''} requested, "
         f"{errors} error{'s' if errors != 1 else ''} noted)"
     )
+    for line in findings_text(report.findings()):  # the same findings as the HTML summary
+        print(line)
     return 0

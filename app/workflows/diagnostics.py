@@ -262,6 +262,8 @@ class Reading(Generic[T]):
     value: T | None = None
     error: str | None = None
     unsupported: bool = False
+    code: str | None = None
+    """The device's error code by name (RTC_NOT_SET, ENOENT) for rules; `error` is for people."""
 
     @property
     def ok(self) -> bool:
@@ -449,7 +451,7 @@ class _Reader:
         except DeviceError as exc:
             text = not_supported_text(feature) if exc.not_supported else str(exc)
             self.errors.append(f"{FEATURE_TITLE[feature]}: {text}")
-            return Reading(now(), error=text, unsupported=exc.not_supported)
+            return Reading(now(), error=text, unsupported=exc.not_supported, code=exc.code_name)
         except SlotwiseError as exc:
             self.errors.append(f"{FEATURE_TITLE[feature]}: {exc}")
             return Reading(now(), error=str(exc))

@@ -33,9 +33,12 @@ from app.workflows.diagnostics import (
     DiagnosticSnapshot,
     Feature,
     Reading,
+    StatsReadout,
     now,
     read_snapshot,
+    read_stats,
 )
+from app.workflows.findings import Finding, find, findings_json
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +131,12 @@ class Report:
     client_stats: dict[str, int] = field(default_factory=dict)
     extra_errors: tuple[str, ...] = ()
     device_name: str | None = None
+    stats_later: StatsReadout | None = None
+    """The statistics read again after everything else (findings: counters that grew)."""
+
+    def findings(self) -> list[Finding]:
+        pulled = [f.path for f in self.files if f.data is not None]
+        return find(self.snapshot, stats_later=self.stats_later, pulled_files=pulled)
 
 
 async def pull_files(client: SmpClient, paths: Sequence[str]) -> tuple[PulledFile, ...]:
@@ -156,6 +165,12 @@ async def collect_report(
     """Read everything the device can tell (or use `snapshot`), then pull the chosen files."""
     snapshot = snapshot or await read_snapshot(client)
     files = await pull_files(client, pull)
+    stats_later = None
+    if snapshot.stats.ok:  # a second read: counters that grow while we watch are findings
+        try:
+            stats_later = await read_stats(client)
+        except SlotwiseError as exc:
+            log.info("second statistics read failed: %s", exc)
     errors = tuple(f"file {f.path}: {f.error}" for f in files if f.error)
     stats = {name: getattr(client.stats, name) for name in client.stats.__slots__}
     return Report(
@@ -166,6 +181,7 @@ async def collect_report(
         client_stats=stats,
         extra_errors=errors,
         device_name=device_name,
+        stats_later=stats_later,
     )
 
 
@@ -313,6 +329,7 @@ def report_json(report: Report) -> dict[str, Any]:
                 for f in caps.features
             ],
         },
+        "findings": findings_json(report.findings()),
         "sections": _sections(s),
         "files": [
             {
@@ -368,9 +385,11 @@ def supported_titles(report: Report) -> list[str]:
 # Everything the device sent is untrusted text: every value goes through html.escape, and the
 # page loads nothing from outside (no scripts, no links), so it is safe to open anywhere.
 
-_CSS = """body{font-family:sans-serif;margin:2em;color:#222;background:#fff}
-table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #bbb;padding:2px 8px;
-text-align:left;vertical-align:top}th{background:#eee}.bad{color:#a00}.ok{color:#070}
+_CSS = """body{font-family:sans-serif;margin:2em;color:#222;background:#fff;max-width:72em}
+table{border-collapse:collapse;margin:.5em 0 1.5em;max-width:100%}td,th{border:1px solid #bbb;
+padding:2px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}th{background:#eee}
+.bad{color:#a00}.ok{color:#070}.summary{border:2px solid #888;padding:.5em 1em;margin:1em 0}
+.warn{color:#a00;font-weight:bold}.note{color:#555;font-weight:bold}
 code{font-family:monospace}@media(prefers-color-scheme:dark){body{background:#111;color:#ddd}
 th{background:#333}}"""
 
@@ -437,6 +456,45 @@ def _section_html(name: str, section: dict[str, Any]) -> str:
     return title + f"<p><code>{_e(value)}</code></p>"
 
 
+def _summary_html(doc: dict[str, Any]) -> str:
+    """What a support engineer reads first: the device, what runs and waits, the findings."""
+    device = doc["device"]
+    images = (doc["sections"].get("images") or {}).get("value") or []
+    found = doc.get("findings", [])
+    running = [i for i in images if i["active"]]
+    waiting = [i for i in images if i["pending"] and not i["active"]]
+    rows: list[tuple[object, object]] = [
+        ("device", f"{device['name'] or device['address']} ({device['link']} {device['address']})"),
+        (
+            "runs",
+            "; ".join(
+                f"image {i['image']}: {i['version']}"
+                f"{', confirmed' if i['confirmed'] else ', NOT confirmed'}"
+                for i in running
+            )
+            or "not read",
+        ),
+        (
+            "pending",
+            "; ".join(f"image {i['image']} slot {i['slot']}: {i['version']}" for i in waiting)
+            or "nothing",
+        ),
+    ]
+    items = "".join(
+        f'<li><span class="{_e(f["severity"])}">{_e(f["severity"])}</span> {_e(f["title"])}'
+        "<ul>" + "".join(f"<li>{_e(e)}</li>" for e in f["evidence"]) + "</ul></li>"
+        for f in found
+    )
+    findings = f"<ul>{items}</ul>" if items else "<p>No findings.</p>"
+    return (
+        '<div class="summary"><h2>summary</h2>'
+        + _kv(rows)
+        + f"<h3>findings ({len(found)})</h3>"
+        + findings
+        + "</div>"
+    )
+
+
 def render_html(doc: dict[str, Any]) -> str:
     """A self-contained page with the same content as report.json."""
     device = doc["device"]
@@ -446,6 +504,8 @@ def render_html(doc: dict[str, Any]) -> str:
         "</head><body>",
         f"<h1>Slotwise diagnostic report</h1><p>generated {_e(doc['generated_at'])} by "
         f"slotwise {_e(doc['app']['version'])}</p>",
+        _summary_html(doc),
+        "<h2>device</h2>",
         _kv(
             [
                 ("name", device["name"]),

@@ -180,3 +180,19 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str], sim_spec: str, tmp_pat
     code, _, err = run(capsys, sim_spec, "fs", "put", str(tmp_path / "nope"), "/lfs/x")
     assert code == 2 and "cannot read" in err
     assert run(capsys, sim_spec, "shell")[0] == 2
+
+
+def test_report_prints_the_findings(
+    capsys: pytest.CaptureFixture[str], sim_spec: str, tmp_path: Path
+) -> None:
+    """`report` says on the terminal what the HTML summary says: each finding and its evidence
+    (the simulator's clock was never set)."""
+    code, out, _ = run(capsys, sim_spec, "report", "--out", str(tmp_path / "r.zip"))
+    assert code == 0
+    with zipfile.ZipFile(tmp_path / "r.zip") as bundle:
+        doc = json.loads(bundle.read("report.json"))
+    assert doc["findings"] and out.count("\n        ") >= len(doc["findings"])
+    for finding in doc["findings"]:
+        assert finding["title"] in out
+        assert all(line in out for line in finding["evidence"])
+    assert "The device clock was never set" in out

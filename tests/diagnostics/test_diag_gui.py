@@ -321,3 +321,16 @@ def test_main_window_has_diagnostics_beside_slots(
         window.diagnostics.export_report(out, [])
     with zipfile.ZipFile(out) as bundle:
         assert " tx READ image(1) cmd 0 " in bundle.read("traffic.log").decode()
+
+
+def test_findings_page_shows_the_reports_findings(qtbot: QtBot, panel: Any) -> None:
+    """The diagnostics page lists the report's findings with their evidence (issue 17, 15)."""
+    from app.gui.diagnostics.findings_page import FindingsPage
+
+    page = open_page(panel, FindingsPage)
+    qtbot.waitUntil(lambda: page.findings is not None, timeout=WAIT_MS)
+    assert page.findings
+    text = page.list_label.text()
+    for finding in page.findings:
+        assert finding.title in text
+    assert "The device clock was never set" in text and "RTC_NOT_SET" in text

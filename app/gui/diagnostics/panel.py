@@ -30,6 +30,7 @@ from app.gui.bridge import CoreBridge
 from app.gui.controller import DeviceController
 from app.gui.diagnostics.base import DiagContext, DiagPage, RecentPaths
 from app.gui.diagnostics.files import FilesPage
+from app.gui.diagnostics.findings_page import FindingsPage
 from app.gui.diagnostics.info import InfoPage
 from app.gui.diagnostics.logs import LogPage
 from app.gui.diagnostics.settings_page import SettingsPage
@@ -49,6 +50,7 @@ from app.workflows.report import Report, TrafficRecorder, collect_report, write_
 log = logging.getLogger(__name__)
 
 PAGES: tuple[type[DiagPage], ...] = (
+    FindingsPage,
     InfoPage,
     TasksPage,
     StatsPage,
