@@ -80,7 +80,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="BUILD",
         help="MCUboot has serial recovery and the board powers on in it (button held); after "
         "a reset it runs the application if the primary slot is valid. BUILD: "
-        "mcuboot-recovery (default) or mcuboot-recovery-minimal",
+        "mcuboot-recovery (default), mcuboot-recovery-minimal or mcuboot-recovery-legacy",
     )
     p.add_argument(
         "--images", type=int, default=1, choices=(1, 2), help="number of images (slot pairs)"

@@ -341,6 +341,9 @@ class RecoveryProfile:
     """CONFIG_BOOT_MAX_LINE_INPUT_LEN: a longer input line is cut, so its packet is lost."""
     write_align: int = 4
     """flash_area_align(): a non-final chunk is written only up to a multiple of this."""
+    whole_op_byte: bool = False
+    """MCUboot before PR #1751 (issue #1748) compares the whole first header byte with the op,
+    so a request carrying SMP v2 version bits gets no answer at all."""
 
     @property
     def max_packet_bytes(self) -> int:
@@ -353,9 +356,13 @@ RECOVERY_PROFILES: dict[str, RecoveryProfile] = {
     "mcuboot-recovery-minimal": RecoveryProfile(
         name="mcuboot-recovery-minimal", echo=False, image_hash=False, max_receive_bytes=512
     ),
+    "mcuboot-recovery-legacy": RecoveryProfile(
+        name="mcuboot-recovery-legacy", image_hash=False, max_receive_bytes=512, whole_op_byte=True
+    ),
 }
-"""Serial recovery builds: the full one (echo, hashes, storage erase, 1024-byte buffer) and
-the Kconfig-minimal one (no echo, no hashes, boot_serial.c's 512-byte fallback buffer)."""
+"""Serial recovery builds: the full one (echo, hashes, storage erase, 1024-byte buffer), the
+Kconfig-minimal one (no echo, no hashes, boot_serial.c's 512-byte fallback buffer), and a
+legacy one (MCUboot before PR #1751: silent to SMP v2 headers)."""
 
 
 def get_recovery_profile(name: str) -> RecoveryProfile:

@@ -7,6 +7,8 @@ What it answers, and how that differs from Zephyr's img_mgmt/os_mgmt:
 
 - Header: op read/write only (anything else gets no answer), a declared length shorter than
   the body gets no answer; the reply keeps the request's sequence, id and version bits.
+  Before PR #1751 the whole first byte was the op, so v2 requests got no answer
+  (`RecoveryProfile.whole_op_byte`).
 - Errors are always SMP v1 `{"rc": N}`, never a v2 `err` map; ENOTSUP (8) for every group or
   command not built in (OS info, params, bootloader info, test/confirm, erase, stats, ...).
 - Image list `{"images": [...]}`: only slots holding a valid image, each `slot`, `version`
@@ -70,7 +72,7 @@ def process(dev: SimDevice, profile: RecoveryProfile, frame: bytes) -> tuple[byt
     if len(frame) < HEADER_SIZE:
         return None, False
     op_byte, _flags, length, group, sequence, command = _HEADER.unpack_from(frame)
-    op = op_byte & 0b111
+    op = op_byte if profile.whole_op_byte else op_byte & 0b111
     if op not in (_OP_READ, _OP_WRITE) or length < len(frame) - HEADER_SIZE:
         return None, False
     body = frame[HEADER_SIZE:]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from app.client.client import SmpClient
 from app.client.sizing import DeviceBuffers
 from app.client.upload import Reconnect, UploadOptions, UploadStats, UploadTick, upload_image
-from app.errors import DecodeError, TransportError
+from app.errors import DecodeError, TransportError, TransportTimeout
 from app.smp.errors import DeviceError
 from app.smp.groups.img import ImageListEntries, ImageSlot, ImageStateEntries, running_slot
 from app.smp.header import Version
@@ -93,7 +93,20 @@ async def detect_recovery(client: SmpClient) -> RecoveryState | None:
 async def read_image_list(client: SmpClient) -> tuple[list[ImageSlot], RecoveryState | None]:
     """The image list, and the recovery state when the bootloader's recovery answered it
     (one list read serves both, so the device view and `info` pay no extra round trip)."""
-    listing = await client.request(ImageStateEntries())
+    try:
+        listing = await client.request(ImageStateEntries())
+    except TransportTimeout:
+        if client.version == Version.V1:
+            raise
+        # MCUboot's serial recovery before PR #1751 ignores SMP v2 headers: ask once in v1,
+        # and keep v1 for this link if that answers (every SMP server accepts v1).
+        client.version = Version.V1
+        try:
+            listing = await client.request(ImageStateEntries())
+        except TransportTimeout:
+            client.version = Version.V2
+            raise
+        log.info("the device answers only SMP v1 headers; using v1 on this link")
     slots = [ImageSlot.from_body(entry) for entry in listing.images]
     if not looks_like_recovery(listing):
         return slots, None

@@ -12,7 +12,6 @@ import pytest
 
 from app.cli import main
 from app.client import SmpClient
-from app.errors import TransportTimeout
 from app.image.keys import KeyStore
 from app.sim.device import SimConfig, SimDevice
 from app.sim.serial_endpoint import PtySimServer
@@ -131,11 +130,14 @@ async def test_the_minimal_build_lacks_echo_and_hashes() -> None:
         assert state.slots[0].version == "1.0.0"
 
 
-async def test_a_request_larger_than_the_buffer_gets_no_answer(link: SmpClient) -> None:
+async def test_a_request_larger_than_the_buffer_gets_no_answer(
+    wire: SerialTransport, recovery_pty: PtySimServer
+) -> None:
     """A packet over the 1024-byte receive buffer is lost; the next small one is answered."""
-    with pytest.raises(TransportTimeout):
-        await link.request(Echo(d="x" * 1100), timeout_s=0.5)
-    assert await link.echo("after") == "after"
+    await wire.send(encode_request(Echo(d="x" * 1100), 6, Version.V1))
+    # answered in order: a reply to the big one would arrive before this one's
+    assert await exchange(wire, Echo(d="after")) == {"r": "after"}
+    assert recovery_pty.stats.oversized == 1
 
 
 async def test_reset_leaves_recovery_for_the_application(
@@ -286,3 +288,25 @@ def test_cli_upload_refuses_a_board_in_recovery(
     assert code == 1
     assert "recover" in one_error_line(capsys.readouterr().err)
     assert device.counters["bytes_written"] == 0 and device.slot(0).version == "1.0.0"
+
+
+def test_cli_info_falls_back_to_v1_for_an_old_recovery(capsys: pytest.CaptureFixture[str]) -> None:
+    """MCUboot before #1751 ignores v2 headers: after one silent wait `info` asks in v1."""
+    with ThreadedSim(bricked_board("mcuboot-recovery-legacy"), serial=True) as sim:
+        code = main(["--timeout", "0.5", "-d", sim.spec, "info"])
+    assert code == 0
+    assert "MCUboot serial recovery" in capsys.readouterr().out
+
+
+async def test_a_legacy_recovery_is_silent_to_v2_headers() -> None:
+    """The legacy build answers nothing at all to a v2 request, and the v1 one after it."""
+    device = SimDevice(SimConfig(recovery="mcuboot-recovery-legacy"))
+    async with PtySimServer(device) as server:
+        transport = SerialTransport(server.path)
+        await transport.open()
+        try:
+            await transport.send(encode_request(img.ImageState(), 8, Version.V2))
+            # answered in order: if the v2 request were answered, its reply would come first
+            assert "images" in await exchange(transport, img.ImageState(), Version.V1)
+        finally:
+            await transport.close()
