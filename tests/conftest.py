@@ -16,6 +16,21 @@ pytest_plugins = ["gui_fixtures"]  # `bridge` and `settings` for every GUI suite
 
 
 @pytest.fixture(autouse=True)
+def no_simulator_internal_errors() -> Iterator[None]:
+    """Fails a test during which a simulated device's handler raised.
+
+    The device turns such a bug into an empty reply, which would otherwise pass for a designed
+    silence (and let a fuzz test that "never raises" pass whatever happens)."""
+    from app.sim.device import INTERNAL_ERRORS
+
+    before = len(INTERNAL_ERRORS)
+    yield
+    new = INTERNAL_ERRORS[before:]
+    del INTERNAL_ERRORS[before:]  # reported once, here
+    assert not new, f"the simulator's handlers raised {len(new)} time(s): {new[:3]}"
+
+
+@pytest.fixture(autouse=True)
 def no_leaked_threads() -> Iterator[None]:
     """Fails a test that leaves a thread (a server, a pty reader, a loop) running."""
     before = set(threading.enumerate())

@@ -96,6 +96,12 @@ class SimConfig:
     in it, as with its button held, and leaves it on reset when the primary slot is valid."""
 
 
+INTERNAL_ERRORS: list[str] = []
+"""Every exception a simulated device's handlers raised, in this process. The device answers
+nothing then (as a crashed handler would), which a test could mistake for a designed silence;
+the test suite fails any test during which one was added."""
+
+
 @dataclass(slots=True)
 class Faults:
     """Injected faults (see the module docstring)."""
@@ -127,7 +133,15 @@ class SimDevice:
         self.no_downgrade = self.config.no_downgrade
         self.faults = Faults()
         self.counters: dict[str, int] = dict.fromkeys(
-            ("requests", "bytes_written", "write_calls", "bytes_erased", "erase_calls", "reboots"),
+            (
+                "requests",
+                "bytes_written",
+                "write_calls",
+                "bytes_erased",
+                "erase_calls",
+                "reboots",
+                "internal_errors",
+            ),
             0,
         )
         self._slots = [
@@ -154,11 +168,13 @@ class SimDevice:
     # --- public API --------------------------------------------------------------------------
 
     def process(self, frame: bytes) -> Reply:
-        """Answer one request packet; never raises."""
+        """Answer one request packet; never raises (a bug is counted in INTERNAL_ERRORS)."""
         try:
             return self._process(bytes(frame))
-        except Exception:  # the device boundary: a bug must not take the server down
+        except Exception as exc:  # the device boundary: a bug must not take the server down
             log.exception("sim: internal error on request %s", bytes(frame[:16]).hex())
+            self.counters["internal_errors"] += 1
+            INTERNAL_ERRORS.append(f"{type(exc).__name__}: {exc} (request {frame[:16].hex()})")
             return Reply(frame=None)
 
     def reboot(self) -> None:

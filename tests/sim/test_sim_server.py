@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import NoReturn
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,7 +14,7 @@ from app.sim.device import SimConfig, SimDevice
 from app.smp.groups import img
 from app.smp.groups import os as osg
 from app.smp.header import Header, Op
-from app.smp.message import all_request_classes, decode_packet, encode_packet
+from app.smp.message import all_request_classes, decode_packet, encode_packet, encode_request
 
 
 def _answer(bench: Bench, frame: bytes) -> tuple[Header, dict]:
@@ -286,3 +287,23 @@ def test_structured_fuzz_never_errors_internally(
     assert reply.frame is not None
     header, answer = decode_packet(reply.frame)
     assert isinstance(answer, dict) and header.sequence == 1
+
+
+def test_a_crashing_handler_is_counted_not_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A handler that raises gives an empty reply *and* an entry the suite's guard fails on."""
+    from app.sim.device import INTERNAL_ERRORS
+    from app.sim.handlers.base import HANDLERS
+
+    def crash(_device: SimDevice, _request: object) -> NoReturn:
+        raise ZeroDivisionError("injected")
+
+    device = SimDevice(SimConfig(slot_size=64 * 1024))
+    before = len(INTERNAL_ERRORS)
+    for request_type in list(HANDLERS):
+        monkeypatch.setitem(HANDLERS, request_type, crash)
+    reply = device.process(encode_request(osg.Echo(d="hi"), 1))
+    assert reply.frame is None
+    assert device.counters["internal_errors"] == 1
+    assert INTERNAL_ERRORS[before:] == [INTERNAL_ERRORS[-1]]
+    assert INTERNAL_ERRORS[-1].startswith("ZeroDivisionError: injected")
+    del INTERNAL_ERRORS[before:]  # proven; the guard would otherwise fail this test
