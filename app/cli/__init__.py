@@ -19,8 +19,11 @@ from typing import NoReturn
 
 from app.cli.options import positive_seconds
 from app.errors import SlotwiseError
+from app.text import device_text
 
 Command = Callable[[argparse.Namespace], int]
+ERROR_CHARS = 1000
+"""Longest error line; a device's reason string inside it is what could make it longer."""
 
 
 DEVICE_HELP = "udp:HOST[:PORT], serial:PORT[@BAUD] or ble:ADDRESS_OR_NAME"
@@ -187,10 +190,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except UsageError as exc:
-        print(f"slotwise: {exc}", file=sys.stderr)
+        print(f"slotwise: {device_text(exc, limit=ERROR_CHARS)}", file=sys.stderr)
         return 2
-    except SlotwiseError as exc:
-        print(f"slotwise: {exc}", file=sys.stderr)
+    except SlotwiseError as exc:  # may quote the device (an rsn, a version): one safe line
+        print(f"slotwise: {device_text(exc, limit=ERROR_CHARS)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("slotwise: interrupted", file=sys.stderr)

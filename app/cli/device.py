@@ -13,6 +13,7 @@ from app.client import SmpClient
 from app.smp.errors import DeviceError
 from app.smp.groups.img import ImageSlot
 from app.smp.groups.os import BootloaderMode
+from app.text import BLOCK_CHARS, device_text
 from app.workflows.recovery import RecoveryState, read_image_list
 
 T = TypeVar("T")
@@ -111,14 +112,14 @@ def format_slots(slots: list[ImageSlot]) -> str:
             flags.append("not bootable")
         digest = slot.hash.hex() if slot.hash else "(no hash)"
         lines.append(
-            f"image {slot.image_number} slot {slot.slot}  {slot.version:<12} "
+            f"image {slot.image_number} slot {slot.slot}  {device_text(slot.version):<12} "
             f"{digest}  {' '.join(flags)}".rstrip()
         )
     return "\n".join(lines)
 
 
 async def _echo(client: SmpClient, args: argparse.Namespace) -> int:
-    print(await client.echo(args.text))
+    print(device_text(await client.echo(args.text), limit=BLOCK_CHARS))
     return 0
 
 
@@ -138,7 +139,7 @@ def _bootloader_line(loader: Any, mode: Any) -> str:
     """The bootloader in words: its name and mode, or once why it is not reported."""
     if isinstance(loader, str) and loader == NOT_IN_FIRMWARE:
         return "not reported (this firmware has no bootloader info)"
-    name = loader if isinstance(loader, str) else (loader.bootloader or "a bootloader")
+    name = device_text(loader if isinstance(loader, str) else (loader.bootloader or "a bootloader"))
     if isinstance(mode, str) or mode.mode is None:
         return f"{name}, mode not reported"
     parsed = BootloaderMode.parse(mode.mode)
@@ -179,7 +180,7 @@ async def _info(client: SmpClient, args: argparse.Namespace) -> int:
         return 0
     buffers = report["mcumgr_buffers"]
     print(f"device      {report['address']} over {report['link']}")
-    print(f"os          {os_info}")
+    print(f"os          {device_text(os_info, limit=BLOCK_CHARS)}")
     print(
         "buffers     "
         + (buffers if isinstance(buffers, str) else f"{buffers['count']} x {buffers['size']} bytes")

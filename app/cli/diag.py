@@ -12,6 +12,7 @@ from typing import Any
 from app.cli.connect import UsageError, with_client
 from app.client import SmpClient
 from app.smp.errors import DeviceError
+from app.text import BLOCK_CHARS, device_text
 from app.workflows import fs_transfer
 from app.workflows.diagnostics import (
     FEATURE_TITLE,
@@ -198,7 +199,7 @@ async def _bootloader(client: SmpClient, args: argparse.Namespace) -> int:
         return 0
     for key, value in result.items():
         if value is not None:
-            print(f"{key:<13}{value}")
+            print(f"{key:<13}{device_text(value)}")
     return 0
 
 
@@ -207,7 +208,7 @@ async def _datetime(client: SmpClient, args: argparse.Namespace) -> int:
         sent = await guarded(Feature.DATETIME, set_datetime_now(client, utc=args.utc))
         print(f"device clock set to {sent}")
         return 0
-    print(await guarded(Feature.DATETIME, client.datetime_get()))
+    print(device_text(await guarded(Feature.DATETIME, client.datetime_get())))
     return 0
 
 
@@ -244,7 +245,7 @@ async def _tasks(client: SmpClient, args: argparse.Namespace) -> int:
                 f"{r.stack_used_bytes}/{r.stack_size_bytes} B {round(r.stack_fraction * 100):3d}%"
             )
         print(
-            f"{r.name:<16}{r.prio:>5}  {r.state_text:<20}{stack:<22}"
+            f"{device_text(r.name, limit=32):<16}{r.prio:>5}  {r.state_text:<20}{stack:<22}"
             f"{_dash(r.context_switches):>10}{_dash(r.runtime):>12}"
         )
     return 0
@@ -261,7 +262,8 @@ async def _mempool(client: SmpClient, args: argparse.Namespace) -> int:
         return 0
     for name, p in pools.items():
         print(
-            f"{name}: {p.nfree} of {p.nblks} blocks of {p.blksiz} bytes free (lowest ever {p.min})"
+            f"{device_text(name)}: {p.nfree} of {p.nblks} blocks of {p.blksiz} bytes free "
+            f"(lowest ever {p.min})"
         )
     return 0
 
@@ -269,7 +271,7 @@ async def _mempool(client: SmpClient, args: argparse.Namespace) -> int:
 async def _stats(client: SmpClient, args: argparse.Namespace) -> int:
     if args.list:
         names = await guarded(Feature.STATS, client.stat_list())
-        print(json.dumps(names) if args.json else "\n".join(names))
+        print(json.dumps(names) if args.json else "\n".join(device_text(n) for n in names))
         return 0
     if args.name:
         groups = {args.name: await guarded(Feature.STATS, client.stat_read(args.name))}
@@ -285,9 +287,9 @@ async def _stats(client: SmpClient, args: argparse.Namespace) -> int:
     if not groups and not failed:
         print("the device has no statistics groups")
     for name, fields in groups.items():
-        print(name)
+        print(device_text(name))
         for counter, value in fields.items():
-            print(f"  {counter:<28}{value}")
+            print(f"  {device_text(counter):<28}{value}")
     for name, reason in failed.items():
         print(f"slotwise: statistics group {name} could not be read: {reason}", file=sys.stderr)
     return 1 if failed and not groups else 0
@@ -297,7 +299,8 @@ async def _settings(client: SmpClient, args: argparse.Namespace) -> int:
     action = args.settings_command
     if action == "get":
         value = await guarded(Feature.SETTINGS, client.setting_read(args.name))
-        print(decode_setting(value, ValueType(args.type)) if args.type else guess_setting(value))
+        text = decode_setting(value, ValueType(args.type)) if args.type else guess_setting(value)
+        print(device_text(text, limit=BLOCK_CHARS))
     elif action == "set":
         data = encode_setting(args.value, ValueType(args.type), args.width)
         await guarded(Feature.SETTINGS, client.setting_write(args.name, data))
@@ -367,7 +370,7 @@ async def _shell(client: SmpClient, args: argparse.Namespace) -> int:
     if not args.argv:
         raise UsageError("shell needs a command, e.g. slotwise -d ... shell kernel uptime")
     reply = await guarded(Feature.SHELL, client.shell_exec(list(args.argv)))
-    output = reply.o.replace("\r\n", "\n")
+    output = device_text(reply.o.replace("\r\n", "\n"), limit=BLOCK_CHARS, multiline=True)
     sys.stdout.write(output if output.endswith("\n") or not output else output + "\n")
     if reply.ret:
         print(f"slotwise: the shell command returned {reply.ret}", file=sys.stderr)

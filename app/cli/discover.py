@@ -10,6 +10,7 @@ import json
 from app.cli.connect import UsageError
 from app.cli.options import positive_seconds
 from app.client.discovery import FoundDevice, discover
+from app.text import device_text
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -104,15 +105,15 @@ def _searched(args: argparse.Namespace, serial: bool) -> str:
 
 def describe(device: FoundDevice) -> str:
     """One line: the device spec to pass to -d, then what is known about it."""
-    details = [device.name] if device.name != device.address else []
+    details = [device_text(device.name, limit=64)] if device.name != device.address else []
     if device.rssi is not None:
         details.append(f"RSSI {device.rssi} dBm")
     if device.vid_pid:
         details.append(f"USB {device.vid_pid}")
     if device.serial_number:
-        details.append(f"SN {device.serial_number}")
+        details.append(f"SN {device_text(device.serial_number, limit=64)}")
     if device.manufacturer:
-        details.append(device.manufacturer)
+        details.append(device_text(device.manufacturer, limit=64))
     if device.answers_smp is not None:
         details.append("answers SMP" if device.answers_smp else "no SMP answer")
     return f"{device.spec:40} {', '.join(details)}".rstrip()

@@ -10,6 +10,7 @@ from pathlib import Path
 from app.cli.connect import UsageError
 from app.cli.options import answer_timeout_s, existing_file, upload_waits, whole_number
 from app.client.upload import UploadOptions
+from app.text import device_text
 from app.workflows.batch import BatchRunner, BoardEvent, Reporter, default_connect
 from app.workflows.images import clear_payload_problem
 from app.workflows.job import CONCURRENCY_RANGE, RETRIES_RANGE, Job, load_job, make_job
@@ -202,7 +203,7 @@ def _print_board(event: BoardEvent) -> None:
     )
     print(
         f"{verdict} {row.device} (attempt {row.attempt}, "
-        f"{row.durations_s.get('total', 0.0):.1f} s): {detail}",
+        f"{row.durations_s.get('total', 0.0):.1f} s): {device_text(detail, limit=1000)}",
         flush=True,
     )
 

@@ -23,6 +23,7 @@ from app.client.upload import UploadOptions
 from app.errors import SlotwiseError
 from app.image.errors import ImageError
 from app.image.keys import KeyStore
+from app.text import device_text
 from app.transport import open_transport
 from app.units import format_bytes, format_rate
 from app.workflows.images import clear_payload_problem, load_update_images
@@ -215,7 +216,7 @@ async def _recover(args: argparse.Namespace, item: UpdateImage, options: Recover
             flush=True,
         )
         return 0
-    print(result.message)
+    print(device_text(result.message, limit=1000))
     print(
         f"  {s.total_bytes} bytes in {s.elapsed_s:.1f} s ({s.rate_bps / 1000:.1f} kB/s), "
         f"{s.chunk_bytes}-byte chunks one at a time, {s.retries} retries"
@@ -289,7 +290,7 @@ def _report(args: argparse.Namespace, result: UpdateResult) -> int:
             ):
                 print(f"  advice: {line}")
         for outcome in result.images:
-            print(outcome.message)
+            print(device_text(outcome.message, limit=1000))
             if outcome.upload is not None:
                 s = outcome.upload
                 print(
@@ -300,7 +301,7 @@ def _report(args: argparse.Namespace, result: UpdateResult) -> int:
         if result.can_confirm:
             print(f"To keep it: slotwise -d {args.device} confirm")
     if not result.ok:
-        print(f"slotwise: {result.message}", file=sys.stderr)
+        print(f"slotwise: {device_text(result.message, limit=1000)}", file=sys.stderr)
         return 1
     return 0
 
@@ -383,7 +384,7 @@ class _Printer:
         if self.bar_shown:
             self.stream.write("\n")
             self.bar_shown = False
-        print(text, file=self.stream, flush=True)
+        print(device_text(text, limit=1000), file=self.stream, flush=True)
 
     def finish(self) -> None:
         if self.bar_shown:

@@ -20,6 +20,7 @@ from app.errors import SlotwiseError, TransportClosed
 from app.gui.targets import DeviceIdentity, DeviceSnapshot, DeviceTarget, SlotView
 from app.smp.errors import DeviceError
 from app.smp.groups.img import ImageSlot
+from app.text import BLOCK_CHARS, device_text
 from app.transport import Transport, open_transport
 from app.workflows.diagnostics import mode_text as describe_mode
 
@@ -161,9 +162,12 @@ class DeviceSession:
         link = client.link
         return DeviceIdentity(
             name=self.target.name,
-            os_info=os_info or "not reported",
-            app_info=app_info or "not reported",
-            bootloader=(loader.bootloader if loader and loader.bootloader else "not reported"),
+            # Device text enters the window here, once: shown safely by every label after.
+            os_info=device_text(os_info or "not reported", limit=BLOCK_CHARS),
+            app_info=device_text(app_info or "not reported"),
+            bootloader=device_text(
+                loader.bootloader if loader and loader.bootloader else "not reported"
+            ),
             bootloader_mode=mode_text,
             no_downgrade=no_downgrade,
             buf_size=params.buf_size if params else None,
@@ -369,7 +373,7 @@ def _slot_views(states: list[ImageSlot], sizes: list[Any] | None) -> tuple[SlotV
         SlotView(
             image=s.image_number,
             slot=s.slot,
-            version=s.version,
+            version=device_text(s.version),
             hash=s.hash,
             size=slot_size.get((s.image_number, s.slot)),
             active=s.active,

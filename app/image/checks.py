@@ -93,6 +93,10 @@ class VersionRelation(Enum):
     DOWNGRADE = "downgrade"
     SAME = "same"
     UPGRADE = "upgrade"
+    UNKNOWN = "unknown"
+    """The device's version is not a version number, so older or not cannot be told: treated
+    like a downgrade (the user is asked, a job or the CLI without --allow-downgrade refuses),
+    never skipped."""
 
 
 def compare_version(
@@ -100,12 +104,13 @@ def compare_version(
 ) -> VersionRelation:
     """Compare with a device version as SMP lists it ("1.2.3" or "1.2.3.4").
 
-    Like MCUboot, the build number counts only when `use_build` is set (§2.2).
-
-    Raises:
-        ValueError: `device_version` is not a version string.
+    Like MCUboot, the build number counts only when `use_build` is set (§2.2). A device
+    version that does not parse gives UNKNOWN.
     """
-    running = ImageVersion.parse(device_version)
+    try:
+        running = ImageVersion.parse(device_version)
+    except ValueError:
+        return VersionRelation.UNKNOWN
     mine, theirs = image.key(use_build), running.key(use_build)
     if mine < theirs:
         return VersionRelation.DOWNGRADE

@@ -265,12 +265,18 @@ class _Attempt:
         running = running_slot(list(result.slots), first.image)
         listed = next((s for s in result.slots if s.hash == first.image_hash), None)
         new = running if running is not None and running.hash == first.image_hash else listed
+        if new is not None:
+            new_version, new_hash = new.version, new.hash.hex() if new.hash else ""
+        elif result.ok:  # --mode none lists no slot: record what was uploaded and verified
+            new_version, new_hash = first.version.smp_text, first.image_hash.hex()
+        else:
+            new_version, new_hash = "", ""
         self.row = replace(
             self.row,
             result="pass" if result.ok else "fail",
             failure_reason="" if result.ok else result.message,
-            new_version=new.version if new else "",
-            new_hash=new.hash.hex() if new and new.hash else "",
+            new_version=new_version,
+            new_hash=new_hash,
         )
         return client
 

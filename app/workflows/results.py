@@ -1,7 +1,12 @@
 """The production results log: one row per device attempt, in CSV and JSON Lines.
 
 Rows are appended and flushed to disk (fsync) as each attempt finishes; an existing log is
-never truncated or rewritten, so a crash loses at most the rows still in flight.
+never rewritten, so a crash loses at most the rows still in flight. Each row goes to the JSON
+Lines file first, then the CSV: a process killed in between leaves the JSONL one row ahead,
+and the next `ResultsLog` on the same files appends the missing CSV rows (or, for a log
+written by an older version in the other order, the missing JSONL rows) before anything else,
+so the two files always end up holding the same rows. A JSONL line cut off mid-write is not
+a row: that incomplete tail is dropped.
 """
 
 from __future__ import annotations
@@ -10,10 +15,14 @@ import csv
 import io
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from app.text import device_text
+
+CSV_FIELD_CHARS = 2000
+"""Longest CSV cell; a device's text beyond it is cut (the JSON Lines row keeps it all)."""
 STAGES = ("connect", "identify", "checking", "uploading", "resetting", "waiting")
 """Stages timed per attempt; the CSV has one duration column for each, plus the total."""
 
@@ -64,7 +73,35 @@ class ResultRow:
         for stage in (*STAGES, "total"):
             seconds = self.durations_s.get(stage)
             flat[f"duration_{stage}_s"] = "" if seconds is None else f"{seconds:.3f}"
-        return {k: str(v) for k, v in flat.items()}
+        # Device text (versions, reasons, identity) cannot forge cells or act on a viewer.
+        return {k: device_text(v, limit=CSV_FIELD_CHARS) for k, v in flat.items()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ResultRow:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @classmethod
+    def from_csv(cls, flat: dict[str, str]) -> ResultRow:
+        """A row read back from the CSV (the inverse of `to_csv`)."""
+        durations = {
+            stage: float(flat[f"duration_{stage}_s"])
+            for stage in (*STAGES, "total")
+            if flat.get(f"duration_{stage}_s")
+        }
+        text = {
+            f.name: flat.get(f.name, "")
+            for f in fields(cls)
+            if f.name not in ("identity", "durations_s", "attempt", "retries", "resumes")
+        }
+        return cls(
+            **text,
+            identity=json.loads(flat["identity"]) if flat.get("identity") else {},
+            attempt=int(flat.get("attempt") or 1),
+            retries=int(flat.get("retries") or 0),
+            resumes=int(flat.get("resumes") or 0),
+            durations_s=durations,
+        )
 
 
 CSV_COLUMNS = (
@@ -97,6 +134,7 @@ class ResultsLog:
     def __init__(self, csv_path: Path | None = None, jsonl_path: Path | None = None) -> None:
         self.csv_path = csv_path
         self.jsonl_path = jsonl_path
+        self._reconciled = False
 
     @classmethod
     def for_report(cls, path: Path) -> ResultsLog:
@@ -106,11 +144,29 @@ class ResultsLog:
         return cls(path, path.with_suffix(".jsonl"))
 
     def append(self, row: ResultRow) -> None:
+        if not self._reconciled:
+            self.reconcile()
+        if self.jsonl_path is not None:  # first: the file a killed run leaves one row ahead
+            self._append_jsonl(self.jsonl_path, row)
         if self.csv_path is not None:
             self._append_csv(self.csv_path, row)
-        if self.jsonl_path is not None:
-            line = json.dumps(row.to_json(), sort_keys=True, ensure_ascii=False) + "\n"
-            _append_durably(self.jsonl_path, line.encode("utf-8"))
+
+    def reconcile(self) -> None:
+        """Make the CSV and the JSON Lines file hold the same rows after a killed run."""
+        self._reconciled = True
+        if self.csv_path is None or self.jsonl_path is None:
+            return
+        json_rows = _complete_jsonl_rows(self.jsonl_path)
+        csv_rows = read_csv(self.csv_path) if self.csv_path.exists() else []
+        for data in json_rows[len(csv_rows) :]:
+            self._append_csv(self.csv_path, ResultRow.from_json(data))
+        for flat in csv_rows[len(json_rows) :]:
+            self._append_jsonl(self.jsonl_path, ResultRow.from_csv(flat))
+
+    @staticmethod
+    def _append_jsonl(path: Path, row: ResultRow) -> None:
+        line = json.dumps(row.to_json(), sort_keys=True, ensure_ascii=False) + "\n"
+        _append_durably(path, line.encode("utf-8"))
 
     @staticmethod
     def _append_csv(path: Path, row: ResultRow) -> None:
@@ -130,6 +186,17 @@ def _append_durably(path: Path, data: bytes) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _complete_jsonl_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a JSON Lines log; an incomplete last line (a write cut off) is removed."""
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    complete = data[: data.rfind(b"\n") + 1]
+    if len(complete) != len(data):
+        os.truncate(path, len(complete))
+    return [json.loads(line) for line in complete.decode("utf-8").splitlines() if line]
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

@@ -24,6 +24,7 @@ from app.image.checks import VersionRelation, check_slot_fit, compare_version
 from app.smp.errors import DeviceError
 from app.smp.groups.img import ImageSlot
 from app.smp.groups.os import BootloaderMode
+from app.text import device_text
 from app.transport.base import LinkInfo
 from app.workflows.advice import tuning_advice
 from app.workflows.progress import ProgressCallback, ProgressMeter, Stage
@@ -354,9 +355,15 @@ class _Run:
     ) -> None:
         if running is None:
             return
-        try:
-            relation = compare_version(item.version, running.version)
-        except ValueError:
+        relation = compare_version(item.version, running.version)
+        if relation is VersionRelation.UNKNOWN:
+            unknown = (
+                f"image {item.image} reports version {device_text(running.version)!r}, which is "
+                f"not a version number, so whether {item.version.smp_text} is older cannot be told"
+            )
+            if not self.options.allow_downgrade:
+                raise DowngradeRefused(f"{unknown}; use --allow-downgrade to install it anyway")
+            self.say(Stage.CHECKING, f"warning: {unknown}", item.image)
             return
         if relation is not VersionRelation.DOWNGRADE:
             return

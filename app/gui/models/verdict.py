@@ -162,14 +162,12 @@ def _device_lines(
     running = snapshot.running(index)
     relation: VersionRelation | None = None
     if running is not None and running.version:
-        try:
-            relation = compare_version(version, running.version)
-        except ValueError:
-            relation = None
+        relation = compare_version(version, running.version)
         word = {
             VersionRelation.UPGRADE: "upgrade",
             VersionRelation.SAME: "same version",
             VersionRelation.DOWNGRADE: "DOWNGRADE",
+            VersionRelation.UNKNOWN: "cannot be compared (not a version number)",
         }
         if relation is not None:
             tone = "good" if relation is VersionRelation.UPGRADE else "warn"

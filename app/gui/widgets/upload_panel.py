@@ -317,7 +317,8 @@ class UploadPanel(QGroupBox):
         if check is None or self.path is None or not self.upload_button.isEnabled():
             return
         permanent = self.mode_combo.currentData() == "confirm"
-        downgrade = check.relation is VersionRelation.DOWNGRADE
+        # A running version that does not parse may hide a downgrade: asked the same way.
+        downgrade = check.relation in (VersionRelation.DOWNGRADE, VersionRelation.UNKNOWN)
         questions = self._questions(check, permanent=permanent, downgrade=downgrade)
         if not questions:
             self._start_confirmed()
@@ -335,6 +336,8 @@ class UploadPanel(QGroupBox):
         self, check: UploadCheck, *, permanent: bool, downgrade: bool
     ) -> list[tuple[str, str, str]]:
         """(title, consequence, action) for each thing the user must agree to."""
+        from app.image.checks import VersionRelation
+
         questions = []
         if check.unproven:
             questions.append(
@@ -356,7 +359,16 @@ class UploadPanel(QGroupBox):
                     "Upload anyway",
                 )
             )
-        if downgrade:
+        if check.relation is VersionRelation.UNKNOWN:
+            questions.append(
+                (
+                    f"Install version {check.version or 'of this image'} over "
+                    f"{self._running_version(check)!r}, which is not a version number?",
+                    "Slotwise cannot tell whether this goes back to older firmware.",
+                    "Install anyway",
+                )
+            )
+        elif downgrade:
             questions.append(
                 (
                     f"Install the older version {check.version or 'of this image'} over "
