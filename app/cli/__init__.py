@@ -76,7 +76,8 @@ class _VersionAction(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
         import app
 
-        parser.exit(0, f"slotwise {app.__version__}\n")
+        print(f"slotwise {app.__version__}")  # stdout, as argparse's own version action does
+        parser.exit(0)
 
 
 class _Parser(argparse.ArgumentParser):
