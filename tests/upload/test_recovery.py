@@ -26,6 +26,7 @@ from app.workflows.recovery import detect_recovery, recover
 from app.workflows.update_types import UpdateError
 from tests.upload.conftest import ImageFactory, ThreadedSim
 from tests.upload.test_cli_upload import one_error_line
+from tests.waiting import until
 
 
 def bricked_board(recovery: str = "mcuboot-recovery", **config: object) -> SimDevice:
@@ -306,7 +307,8 @@ async def test_a_legacy_recovery_is_silent_to_v2_headers() -> None:
         await transport.open()
         try:
             await transport.send(encode_request(img.ImageState(), 8, Version.V2))
-            # answered in order: if the v2 request were answered, its reply would come first
+            await until(lambda: device.counters["requests"] == 1)  # taken and not answered
+            # answered in order: had the v2 request been answered, its reply would come first
             assert "images" in await exchange(transport, img.ImageState(), Version.V1)
         finally:
             await transport.close()
