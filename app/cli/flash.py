@@ -74,6 +74,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--yes", action="store_true", help="allow --mode confirm (no rollback)")
     p.add_argument(
+        "--hash-password",
+        action="store_true",
+        help="read a supervisor password (prompted, or one line on stdin), print the salted "
+        "hash a job's supervisor_password holds, and exit",
+    )
+    p.add_argument(
         "--allow-clear-payload",
         action="store_true",
         help="flash an imgtool sign --clear image (meant for the primary slot); a job file "
@@ -125,6 +131,8 @@ def _job(args: argparse.Namespace) -> Job:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.hash_password:
+        return _hash_password()
     job = _job(args)
     return asyncio.run(_flash(job, args))
 
@@ -206,6 +214,23 @@ def _print_board(event: BoardEvent) -> None:
         f"{row.durations_s.get('total', 0.0):.1f} s): {device_text(detail, limit=1000)}",
         flush=True,
     )
+
+
+def _hash_password() -> int:
+    import getpass
+
+    from app.workflows.supervisor import hash_password
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("supervisor password: ")
+        if getpass.getpass("again: ") != password:
+            raise UsageError("the two passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise UsageError("an empty supervisor password would open operator mode to anyone")
+    print(f'supervisor_password = "{hash_password(password)}"')
+    return 0
 
 
 def _summary(rows: list[ResultRow], runner: BatchRunner) -> int:

@@ -8,13 +8,17 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
+from app.workflows.supervisor import migrate
+
 log = logging.getLogger(__name__)
 
 UPLOAD_MODES = ("test", "confirm", "none")
 THEMES = ("system", "light", "dark")
 MAX_RECENT = 8
-SUPERVISOR_PASSWORD_KEY = "production/supervisor_password_sha256"
+SUPERVISOR_PASSWORD_KEY = "production/supervisor_password"
 """Where a station keeps the supervisor password's hash (operator mode, app/gui/production)."""
+LEGACY_PASSWORD_KEY = "production/supervisor_password_sha256"
+"""Where older stations kept its unsalted SHA-256; moved to SUPERVISOR_PASSWORD_KEY on read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,13 +92,22 @@ class AppSettings:
         return prefs
 
     def supervisor_password_hash(self) -> str | None:
-        """The SHA-256 (hex) of the supervisor password set on this station, if any."""
+        """The stored hash of the supervisor password set on this station, if any.
+
+        An older station's unsalted SHA-256 is migrated (salted, wrapped in scrypt) and the
+        old key removed, the first time it is read."""
+        legacy = self._qs.value(LEGACY_PASSWORD_KEY)
+        if legacy and not self._qs.value(SUPERVISOR_PASSWORD_KEY):
+            self.set_supervisor_password_hash(migrate(str(legacy)))
+        if legacy:
+            self._qs.remove(LEGACY_PASSWORD_KEY)
+            self._qs.sync()
         value = self._qs.value(SUPERVISOR_PASSWORD_KEY)
         return str(value) if value else None
 
-    def set_supervisor_password_hash(self, sha256_hex: str) -> None:
+    def set_supervisor_password_hash(self, stored: str) -> None:
         """Keep the hash of the supervisor password (never the password itself)."""
-        self._qs.setValue(SUPERVISOR_PASSWORD_KEY, sha256_hex)
+        self._qs.setValue(SUPERVISOR_PASSWORD_KEY, stored)
         self._qs.sync()
 
     def geometry(self) -> QByteArray | None:

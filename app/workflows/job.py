@@ -4,43 +4,8 @@ Loaded from TOML once per shift. The image is verified when the job loads and it
 pinned; `check_unchanged()` re-reads the file before every board, so a file replaced on disk
 stops the job instead of flashing something nobody verified.
 
-Example::
-
-    [job]
-    name = "sensor 1.2.0"
-    image = "app_update.bin"          # relative to the job file; .bin, .hex or package .zip
-    keys = ["keys/release.pub.pem"]   # trusted signing keys; the image must verify with one
-    expected_version = "1.2.0"
-    mode = "test"                     # test | confirm | none
-    concurrency = 8
-    retries = 1
-    station = "line 3"
-    supervisor_password_sha256 = "..." # leaving operator mode in the GUI
-    allow_unverified_encrypted = false # true: flash an encrypted image without the decryption
-                                      # key (its signature must verify; contents unchecked)
-    allow_clear_payload = false       # true: flash an imgtool sign --clear image (meant for
-                                      # the primary slot; an encrypting bootloader rejects it)
-
-    [targets]
-    devices = ["udp:192.0.2.10:1337"] # explicit device specs
-    udp = ["192.0.2.0/28"]            # hosts or ranges probed for SMP
-    serial_vid_pid = ["2fe3:0100"]    # USB VID:PID of boards' serial ports
-    serial_name = "/dev/ttyACM*"      # port name pattern
-    ble_name = "sensor-*"             # advertised name pattern
-
-    [identity]
-    read = ["os_info", "usb_serial", "ble_address", "setting:device/serial"]
-
-    [barcode]
-    require = "before"                # none | before | after
-    check = "setting:device/serial"   # compare the scanned text with this identity field
-
-    [server]                          # a DDI server (docs/fleet.md): each board flashed is
-    url = "https://hawkbit.example.com"  # registered with its attributes, and its result is
-    tenant = "DEFAULT"                # the feedback of the action the server has for it
-    auth = "GatewayToken"             # none | GatewayToken | TargetToken
-    token_env = "SLOTWISE_FLEET_TOKEN"  # the token comes from this variable, never the file
-    controller_id = "{platform}-{setting:device/serial|usb_serial|ble|address}"
+The format, every key, is documented in docs/production.md ("The job file"), and
+app/resources/examples/job.toml is a working example (a test loads it).
 """
 
 from __future__ import annotations
@@ -112,7 +77,8 @@ class Job:
     identity: tuple[str, ...] = ("os_info",)
     barcode_require: str = "none"
     barcode_check: str | None = None
-    supervisor_password_sha256: str | None = None
+    supervisor_password_hash: str | None = None
+    """The stored form (app/workflows/supervisor.py) of the password that leaves operator mode."""
     key_names: tuple[str, ...] = ()
     server: JobServer | None = None
 
@@ -168,7 +134,9 @@ def load_job(
         retries=_int(section, "retries", 1, *RETRIES_RANGE),
         station=str(section.get("station", "")),
         operator=str(section.get("operator", "")),
-        supervisor_password_sha256=_optional_str(section, "supervisor_password_sha256"),
+        # an older job's unsalted SHA-256 hex still works (supervisor.password_matches)
+        supervisor_password_hash=_optional_str(section, "supervisor_password")
+        or _optional_str(section, "supervisor_password_sha256"),
         allow_encrypted_unproven=allow_encrypted_unproven
         or _bool(section, "allow_unverified_encrypted"),
         allow_clear_payload=allow_clear_payload or _bool(section, "allow_clear_payload"),
@@ -240,7 +208,7 @@ def make_job(
     retries: int = 1,
     station: str = "",
     operator: str = "",
-    supervisor_password_sha256: str | None = None,
+    supervisor_password_hash: str | None = None,
     allow_encrypted_unproven: bool = False,
     allow_clear_payload: bool = False,
 ) -> Job:
@@ -300,7 +268,7 @@ def make_job(
         retries=retries,
         station=station,
         operator=operator,
-        supervisor_password_sha256=supervisor_password_sha256,
+        supervisor_password_hash=supervisor_password_hash,
         key_names=tuple(names),
     )
 

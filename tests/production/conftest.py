@@ -11,11 +11,11 @@ from pytestqt.qtbot import QtBot
 
 from app.gui.bridge import CoreBridge
 from app.gui.production import ProductionWindow
-from app.gui.production.lock import hash_password
 from app.gui.settings import AppSettings
 from app.sim.device import SimConfig, SimDevice
 from app.sim.serve import UdpSimServer
 from app.workflows.batch import default_connect
+from app.workflows.supervisor import hash_password
 
 PASSWORD = "line-3-supervisor"
 
@@ -56,7 +56,7 @@ def write_job(tmp_path: Path, signed_image: Path, signing_key: Path) -> Callable
         concurrency: int = 4,
     ) -> Path:
         job = tmp_path / "line3.toml"
-        secret = f'supervisor_password_sha256 = "{hash_password(PASSWORD)}"' if password else ""
+        secret = f'supervisor_password = "{hash_password(PASSWORD)}"' if password else ""
         devices_toml = "[" + ", ".join(f'"{d}"' for d in devices) + "]"
         job.write_text(f"""
 [job]

@@ -1,9 +1,9 @@
 """Operator mode: the production window locked to its job, left only with the supervisor password.
 
-The password itself is never stored: the job (`supervisor_password_sha256`) or the settings file
-(`production/supervisor_password_sha256`) hold its SHA-256 in hex, and a typed password is
-hashed and compared in constant time (`hmac.compare_digest`), so timing says nothing about how
-much of a guess was right.
+The password itself is never stored: the job (`supervisor_password`) or the settings file
+(`production/supervisor_password`) hold its salted scrypt hash (app/workflows/supervisor.py,
+which also reads the SHA-256 of older stations), and a typed password is compared in constant
+time, so timing says nothing about how much of a guess was right.
 
 Locking also reaches the main window, through the `LockableWindow` seam: MainWindow decides
 what it hides (settings, file and device actions), disables (the device pane's right side: slot
@@ -13,8 +13,6 @@ diagnostics) and that it refuses drops and closing.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from typing import Protocol
 
@@ -28,25 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.settings import AppSettings
+from app.workflows.supervisor import hash_password, password_matches
 
 log = logging.getLogger(__name__)
-
-
-def hash_password(text: str) -> str:
-    """The hex SHA-256 of `text` as UTF-8: what a job's supervisor_password_sha256 holds."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def is_sha256_hex(text: str) -> bool:
-    """64 hex digits: anything else could never match, and would lock a station for good."""
-    value = text.strip()
-    return len(value) == 64 and all(c in "0123456789abcdefABCDEF" for c in value)
-
-
-def password_matches(text: str, expected_sha256: str) -> bool:
-    """True when `text` hashes to `expected_sha256` (hex, any case), compared in constant time."""
-    expected = expected_sha256.strip().lower().encode("ascii", "replace")
-    return hmac.compare_digest(hash_password(text).encode("ascii"), expected)
 
 
 def settings_password_hash(settings: AppSettings | None) -> str | None:

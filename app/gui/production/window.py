@@ -36,7 +36,6 @@ from app.gui.production.controller import Counters, ProductionController
 from app.gui.production.lock import (
     LeaveOperatorDialog,
     LockableWindow,
-    is_sha256_hex,
     settings_password_hash,
 )
 from app.gui.production.results_model import ResultsModel
@@ -46,6 +45,7 @@ from app.workflows.batch import BoardEvent, Connect
 from app.workflows.job import Job, load_job
 from app.workflows.results import ResultRow, ResultsLog
 from app.workflows.station import Finder
+from app.workflows.supervisor import is_password_hash
 
 log = logging.getLogger(__name__)
 
@@ -338,9 +338,9 @@ class ProductionWindow(QMainWindow):
     # --- operator mode ----------------------------------------------------------------------
 
     def password_hash(self) -> str | None:
-        """The supervisor password's SHA-256: the job's, else the settings'."""
-        if self.job is not None and self.job.supervisor_password_sha256:
-            return self.job.supervisor_password_sha256
+        """The supervisor password's stored hash: the job's, else the settings'."""
+        if self.job is not None and self.job.supervisor_password_hash:
+            return self.job.supervisor_password_hash
         return settings_password_hash(self.settings)
 
     def enter_operator_mode(self) -> bool:
@@ -354,13 +354,14 @@ class ProductionWindow(QMainWindow):
         if not expected:
             self.status.setText(
                 "Operator mode needs a supervisor password: set "
-                "supervisor_password_sha256 in the job's [job] table."
+                "supervisor_password in the job's [job] table (slotwise flash --hash-password)."
             )
             return False
-        if not is_sha256_hex(expected):
+        if not is_password_hash(expected):
             self.status.setText(
-                "Operator mode refused: supervisor_password_sha256 must be the "
-                "64 hex digits of the password's SHA-256, so it can be left."
+                "Operator mode refused: supervisor_password must be a hash made by "
+                "slotwise flash --hash-password (or, in an older job, the 64 hex digits of "
+                "the password's SHA-256), so it can be left."
             )
             return False
         self._set_operator(True)
