@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -10,6 +11,7 @@ from typing import Any, TypeVar
 from app.cli.connect import UsageError, with_client
 from app.cli.options import whole_number
 from app.client import SmpClient
+from app.client.sizing import DeviceBuffers, read_window
 from app.smp.errors import DeviceError
 from app.smp.groups.img import ImageSlot
 from app.smp.groups.os import BootloaderMode
@@ -151,12 +153,20 @@ async def _info(client: SmpClient, args: argparse.Namespace) -> int:
     slots, recovery = await read_image_list(client)
     if recovery is not None:
         return _recovery_info(client, recovery, as_json=args.json)
-    os_info = await _optional(client.os_info("a"))
     params = await _optional(client.params())
-    loader = await _optional(client.bootloader_info())
-    mode: Any = NOT_IN_FIRMWARE
-    if loader != NOT_IN_FIRMWARE:  # the mode query is the same command: not asked twice
-        mode = await _optional(client.bootloader_info("mode"))
+    # Then the rest together, as many at once as the device has buffers for.
+    limited = read_window(
+        DeviceBuffers(params.buf_size, params.buf_count, reported=True)
+        if not isinstance(params, str)
+        else DeviceBuffers(0, 1, reported=False)
+    )
+    os_info, loader, mode = await asyncio.gather(
+        _optional(limited(client.os_info("a"))),
+        _optional(limited(client.bootloader_info())),
+        _optional(limited(client.bootloader_info("mode"))),
+    )
+    if loader == NOT_IN_FIRMWARE:  # the mode query is the same command: said once
+        mode = NOT_IN_FIRMWARE
     report: dict[str, Any] = {
         "link": client.link.kind,
         "address": client.link.address,

@@ -1,13 +1,17 @@
 """Sizing upload requests: the device's buffers, the link's frame, and exact CBOR overhead.
 
-Pure apart from `read_buffers` (one params request). The engine in upload.py asks here how
+Pure apart from `read_buffers` (one params request) and `read_window` (how many independent
+reads may go to the device at once). The engine in upload.py asks here how
 many data bytes fit in the next chunk; the update workflow asks here what limits the link.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 from app.client.client import SmpClient
 from app.errors import DecodeError, TransportTimeout
@@ -17,6 +21,7 @@ from app.smp.message import encode_request
 from app.transport.base import LinkInfo
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FALLBACK_BUFFERS = (384, 4)
 """Zephyr defaults when MCUmgr params is not built in (smp-protocol.md §6.0.5)."""
@@ -52,6 +57,20 @@ async def read_buffers(client: SmpClient) -> DeviceBuffers:
         log.info("MCUmgr params unavailable (%s); assuming %d x %d-byte buffers", exc, count, size)
         return DeviceBuffers(size, count, reported=False)
     return DeviceBuffers(params.buf_size, max(params.buf_count, 1), reported=True)
+
+
+def read_window(buffers: DeviceBuffers) -> Callable[[Awaitable[T]], Coroutine[Any, Any, T]]:
+    """A wrapper for independent reads, so that `asyncio.gather` sends them together but at
+    most buf_count - 1 in flight (one when the device did not report its buffers): a request
+    beyond the device's free buffers is refused (ENOMEM) or dropped (transports.md §5.1;
+    captured on Zephyr 3.4, where even two at once on a 2-buffer build get one ENOMEM)."""
+    slots = asyncio.Semaphore(max(buffers.buf_count - 1, 1) if buffers.reported else 1)
+
+    async def limited(read: Awaitable[T]) -> T:
+        async with slots:
+            return await read
+
+    return limited
 
 
 def request_limit(link: LinkInfo, buffers: DeviceBuffers, cap: int | None = None) -> RequestLimit:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from app.client.client import SmpClient
-from app.client.sizing import DeviceBuffers, read_buffers, request_limit
+from app.client.sizing import DeviceBuffers, read_buffers, read_window, request_limit
 from app.client.upload import Reconnect, UploadOptions, UploadStats, UploadTick, upload_image
 from app.errors import DecodeError, TransportError, TransportTimeout
 from app.image.checks import VersionRelation, check_slot_fit, compare_version
@@ -98,11 +98,7 @@ async def read_device_state(client: SmpClient) -> DeviceState:
     together, at most buf_count - 1 in flight: two round trips instead of five where the
     device has the buffers, the same five where it has two (more would be refused)."""
     buffers = await read_buffers(client)
-    in_flight = asyncio.Semaphore(max(buffers.buf_count - 1, 1) if buffers.reported else 1)
-
-    async def limited(read: Awaitable[T]) -> T:
-        async with in_flight:
-            return await read
+    limited = read_window(buffers)
 
     # The mode query is sent beside the name: MCUboot answers it, and its answer is
     # used only when the name says MCUboot (or no name comes).
