@@ -60,6 +60,16 @@ HASH_TLVS = {TlvType.SHA256: "sha256", TlvType.SHA384: "sha384", TlvType.SHA512:
 SIGNATURE_TLVS = frozenset(
     {TlvType.RSA2048_PSS, TlvType.ECDSA224, TlvType.ECDSA_SIG, TlvType.RSA3072_PSS, TlvType.ED25519}
 )
+ENCRYPTION_TLVS = frozenset(
+    {
+        TlvType.ENC_RSA2048,
+        TlvType.ENC_KW,
+        TlvType.ENC_EC256,
+        TlvType.ENC_X25519,
+        TlvType.ENC_X25519_SHA512,
+    }
+)
+"""The AES key wrapped for the device: unprotected, so they prove nothing about the image."""
 UNPROTECTED_TLVS = frozenset(
     {
         TlvType.KEYHASH,
@@ -67,11 +77,7 @@ UNPROTECTED_TLVS = frozenset(
         *HASH_TLVS,
         *SIGNATURE_TLVS,
         TlvType.SIG_PURE,
-        TlvType.ENC_RSA2048,
-        TlvType.ENC_KW,
-        TlvType.ENC_EC256,
-        TlvType.ENC_X25519,
-        TlvType.ENC_X25519_SHA512,
+        *ENCRYPTION_TLVS,
     }
 )
 """The only TLVs MCUboot allows outside the signed region (`allowed_unprot_tlvs` in

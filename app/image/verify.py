@@ -28,6 +28,7 @@ from app.image.errors import (
 )
 from app.image.keys import KeyStore, TrustedKey
 from app.image.model import (
+    ENCRYPTION_TLVS,
     HASH_TLVS,
     SIGNATURE_TLVS,
     UNPROTECTED_TLVS,
@@ -250,7 +251,7 @@ class _Judge:
                 return VerdictKind.UNSIGNED_CHECK
             return VerdictKind.VALID if signed_ok else VerdictKind.INVALID
         unchecked = hash_check.ok is None and self.image.encrypted and self.decrypt_key is None
-        if unchecked and signed_ok:
+        if unchecked and signed_ok and not self.problems:
             return VerdictKind.ENCRYPTED_UNPROVEN
         return VerdictKind.INVALID
 
@@ -288,6 +289,13 @@ class _Judge:
             self.problems.append(
                 "The image hash does not match: the file is corrupted or was modified after "
                 "signing."
+            )
+            return HashCheck(algorithm, tlv.value, False), False
+        if not any(t.type in ENCRYPTION_TLVS and not t.protected for t in self.image.tlvs):
+            # MCUboot finds the AES key only in an unprotected ENC_* TLV (boot_enc_load).
+            self.problems.append(
+                "The image is flagged encrypted but carries no ENC_* key TLV: no bootloader "
+                "could decrypt it, and its payload does not match its hash as stored."
             )
             return HashCheck(algorithm, tlv.value, False), False
         if self.decrypt_key is None:

@@ -218,3 +218,25 @@ def test_clear_payload_image_needs_its_own_yes(
     with ThreadedSim(sim_device()) as sim:
         rc, out, _err = run_cli("flash", "--job", job, "--device", sim.spec)
     assert rc == 0 and "PASS" in out
+
+
+def test_encrypted_flag_set_on_a_signed_image(
+    images: dict[str, Case], keys: Keys, tmp_path: Path
+) -> None:
+    """Setting IMAGE_F_ENCRYPTED_AES128 on a signed clear image (the header is hashed, so the
+    hash fails): without an ENC_* TLV it is invalid; with one appended it is at most
+    encrypted-unproven, never valid, and `upload` refuses it without the explicit choice."""
+    data = bytearray(images["p256"].path.read_bytes())
+    data[16] |= 0x04
+    flagged = tmp_path / "flagged.bin"
+    flagged.write_bytes(bytes(data))
+    key = keys.pub("ecdsa-p256")
+    rc, (item,) = verify_json(flagged, "--key", key)
+    assert rc == 1 and item["verdict"] == "invalid"
+    assert any("no ENC_* key TLV" in p for p in item["problems"])
+    with_enc = with_unprotected_tlv(flagged, tmp_path / "with_enc.bin", 0x32, bytes(113))
+    rc, (item,) = verify_json(with_enc, "--key", key)
+    assert rc == 1 and item["verdict"] == "encrypted-unproven" and item["valid"] is False
+    with ThreadedSim(sim_device()) as sim:
+        rc, _out, _err = run_cli("-d", sim.spec, "upload", with_enc, "--key", key)
+        assert rc == 1 and sim.device.counters["requests"] == 0
