@@ -88,6 +88,7 @@ class BumbleSimServer:
         self._outboxes: dict[int, asyncio.Queue[bytes]] = {}
         self._senders: dict[int, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._advertising_lock = asyncio.Lock()
         self.advertising = asyncio.Event()
         """Set while the device advertises (a test waits for it after a reset)."""
 
@@ -113,12 +114,12 @@ class BumbleSimServer:
         self.device = device
         try:
             await device.power_on()
+            await self._start_advertising()
         except Exception as exc:  # bumble: HCI errors, timeouts, a controller that went away
             await self.stop()
             raise TransportError(f"Bluetooth controller {self.hci} did not start: {exc}") from exc
         self.runtime.reboot_listeners.append(self._rebooting)
         self.runtime.boot_listeners.append(self._booted)
-        await self._advertise()
 
     async def _make_device(self) -> Any:
         from bumble import hci
@@ -175,13 +176,23 @@ class BumbleSimServer:
     # --- advertising ------------------------------------------------------------------------
 
     async def _advertise(self) -> None:
-        device = self.device
-        if device is None or self.runtime.booting or device.connections:
-            return
-        low, high = ADVERTISING_INTERVAL_MS
-        await device.start_advertising(advertising_interval_min=low, advertising_interval_max=high)
-        self.advertising.set()
-        log.info("sim: advertising as %s (%s)", self.name, self.address)
+        """Advertise again (after a disconnect or a boot), from a background task."""
+        try:
+            await self._start_advertising()
+        except Exception as exc:  # the controller went away: nothing left to advertise on
+            log.warning("sim: cannot advertise on %s: %s", self.hci or "the link", exc)
+
+    async def _start_advertising(self) -> None:
+        async with self._advertising_lock:  # a disconnect and a boot may both ask at once
+            device = self.device
+            if device is None or self.runtime.booting or device.connections:
+                return
+            low, high = ADVERTISING_INTERVAL_MS
+            await device.start_advertising(
+                advertising_interval_min=low, advertising_interval_max=high
+            )
+            self.advertising.set()
+            log.info("sim: advertising as %s (%s)", self.name, self.address)
 
     def _in_background(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
