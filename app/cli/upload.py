@@ -275,10 +275,10 @@ async def _upload(args: argparse.Namespace, options: UpdateOptions, images: list
                 with contextlib.suppress(SlotwiseError):
                     await extra.close()
     printer.finish()
-    return _report(args, result)
+    return _report(args, result, printer)
 
 
-def _report(args: argparse.Namespace, result: UpdateResult) -> int:
+def _report(args: argparse.Namespace, result: UpdateResult, printer: _Printer) -> int:
     if args.json:
         print(json.dumps(_result_json(result)), flush=True)
     else:
@@ -290,7 +290,8 @@ def _report(args: argparse.Namespace, result: UpdateResult) -> int:
             ):
                 print(f"  advice: {line}")
         for outcome in result.images:
-            print(device_text(outcome.message, limit=1000))
+            if not printer.said(outcome.message):  # a terminal saw it as the last step
+                print(device_text(outcome.message, limit=1000))
             if outcome.upload is not None:
                 s = outcome.upload
                 print(
@@ -356,6 +357,7 @@ class _Printer:
         self.json_lines = json_lines
         self.tty = stream.isatty() and not json_lines
         self.bar_shown = False
+        self._said: set[str] = set()
 
     def event(self, event: ProgressEvent) -> None:
         if self.json_lines:
@@ -365,10 +367,11 @@ class _Printer:
             return
         if not self.tty:  # a pipe or a log: stderr stays for the one error line (-v logs steps)
             return
-        if event.stage is Stage.UPLOADING:
-            self._bar(event)
         if event.message and event.stage not in (Stage.DONE, Stage.FAILED):  # said at the end
             self._line(event.message)
+        elif event.stage is Stage.UPLOADING and not event.message:
+            # ticks only: the stage's first event (its sentence) carries no upload fraction
+            self._bar(event)
 
     def _bar(self, event: ProgressEvent) -> None:
         filled = int(event.fraction * BAR_WIDTH)
@@ -385,11 +388,22 @@ class _Printer:
             self.stream.write("\n")
             self.bar_shown = False
         print(device_text(text, limit=1000), file=self.stream, flush=True)
+        self._said.add(_sentence_key(text))
+
+    def said(self, text: str) -> bool:
+        """Whether the terminal already showed this sentence as a step (when stdout is that
+        terminal too: a script reading stdout still gets every result line)."""
+        return sys.stdout.isatty() and _sentence_key(text) in self._said
 
     def finish(self) -> None:
         if self.bar_shown:
             self.stream.write("\n")
             self.bar_shown = False
+
+
+def _sentence_key(text: str) -> str:
+    """A step and the result say the same sentence, the result capitalised with a period."""
+    return text.strip().rstrip(".").casefold()
 
 
 def _rounded(event: ProgressEvent) -> dict[str, Any]:
