@@ -6,10 +6,12 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import sys
 
 from app.cli.connect import UsageError
 from app.cli.options import positive_seconds
 from app.client.discovery import FoundDevice, discover
+from app.errors import SlotwiseError
 from app.text import device_text
 
 
@@ -70,6 +72,11 @@ async def _discover(args: argparse.Namespace) -> int:
         scanner = BleakScannerAdapter()
     serial = args.serial or not (args.ble or args.udp or args.port)
     found: list[FoundDevice] = []
+    failed: list[str] = []
+
+    def link_failed(exc: SlotwiseError) -> None:  # said once, at the end
+        failed.append(str(exc))
+
     try:
         async for device in discover(
             ble_scanner=scanner,
@@ -80,6 +87,7 @@ async def _discover(args: argparse.Namespace) -> int:
             probe_serial=args.probe,
             udp=args.udp,
             timeout_s=args.scan_time,
+            on_error=link_failed,
         ):
             found.append(device)
             if not args.json:
@@ -88,9 +96,11 @@ async def _discover(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     if args.json:
         print(json.dumps([{**dataclasses.asdict(d), "spec": d.spec} for d in found], indent=2))
-    elif not any(d.answers_smp is not False for d in found):  # listed ports count
+    elif not any(d.answers_smp is not False for d in found) and (found or not failed):
         print(f"no devices answered (searched {_searched(args, serial)})", flush=True)
-    return 0
+    for reason in failed:
+        print(f"slotwise: {device_text(reason, limit=1000)}", file=sys.stderr)
+    return 1 if failed and not found else 0
 
 
 def _searched(args: argparse.Namespace, serial: bool) -> str:

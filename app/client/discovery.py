@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -69,13 +69,15 @@ async def discover(
     udp: Sequence[str] = (),
     timeout_s: float = 3.0,
     probe_timeout_s: float = PROBE_TIMEOUT_S,
+    on_error: Callable[[SlotwiseError], None] | None = None,
 ) -> AsyncIterator[FoundDevice]:
     """Every device found on the links asked for, as it is found, until `timeout_s`.
 
     `ble_hci` scans BLE through that Bumble controller (app/transport/ble_bumble.py) instead
     of `ble_scanner`, and the devices found carry it in their spec.
 
-    Raises ValueError for a malformed UDP target before anything is probed.
+    A link that fails (no Bluetooth) does not stop the others: its error goes to `on_error`
+    (default: the log). Raises ValueError for a malformed UDP target before anything is probed.
     """
     sources: list[AsyncIterator[FoundDevice]] = []
     if udp:
@@ -89,11 +91,17 @@ async def discover(
         sources.append(_ble(ble_scanner, ble_all, timeout_s))
     if serial or list(serial_ports):
         sources.append(_serial(serial, list(serial_ports), probe_serial, probe_timeout_s))
-    async for found in _merge(sources):
+    async for found in _merge(sources, on_error or _log_error):
         yield found
 
 
-async def _merge(sources: list[AsyncIterator[FoundDevice]]) -> AsyncIterator[FoundDevice]:
+def _log_error(exc: SlotwiseError) -> None:
+    log.warning("discovery: %s", exc)
+
+
+async def _merge(
+    sources: list[AsyncIterator[FoundDevice]], on_error: Callable[[SlotwiseError], None]
+) -> AsyncIterator[FoundDevice]:
     queue: asyncio.Queue[FoundDevice | None] = asyncio.Queue()
 
     async def pump(source: AsyncIterator[FoundDevice]) -> None:
@@ -101,7 +109,7 @@ async def _merge(sources: list[AsyncIterator[FoundDevice]]) -> AsyncIterator[Fou
             async for item in source:
                 queue.put_nowait(item)
         except SlotwiseError as exc:  # one link failing (no Bluetooth) must not stop the rest
-            log.warning("discovery: %s", exc)
+            on_error(exc)
         finally:
             queue.put_nowait(None)
 

@@ -415,7 +415,35 @@ def _bleak_error(exc: BaseException, what: str) -> TransportError:
     code = getattr(exc, "code", None)
     if (isinstance(code, int) and code in SECURITY_ATT_ERRORS) or _SECURITY_TEXT.search(str(exc)):
         return BlePairingRequired(PAIRING_HINT)
+    unavailable = bluetooth_unavailable(exc)
+    if unavailable is not None:
+        return TransportError(unavailable)
     return TransportError(f"{what}: {exc}")
+
+
+BLUETOOTH_MISSING = "Bluetooth is not available on this computer"
+_NOT_AVAILABLE = (
+    (re.compile(r"powered|NotReady|turned off", re.IGNORECASE), "Bluetooth is turned off"),
+    (re.compile(r"no Bluetooth adapters?", re.IGNORECASE), f"{BLUETOOTH_MISSING} (no adapter)"),
+    (
+        re.compile(r"ServiceUnknown|org\.bluez.*not (found|provided)", re.IGNORECASE),
+        f"{BLUETOOTH_MISSING} (the BlueZ service is not running)",
+    ),
+)
+
+
+def bluetooth_unavailable(exc: BaseException) -> str | None:
+    """The sentence for "there is no usable Bluetooth here", or None for other errors.
+
+    bleak reports it as the D-Bus socket's FileNotFoundError ("[Errno 2]") when BlueZ is
+    absent, or in D-Bus and backend words; the user needs the one sentence."""
+    if isinstance(exc, FileNotFoundError | ConnectionRefusedError):  # no system D-Bus / BlueZ
+        return BLUETOOTH_MISSING
+    text = str(exc)
+    for pattern, sentence in _NOT_AVAILABLE:
+        if pattern.search(text):
+            return sentence
+    return None
 
 
 class BleakScannerAdapter:
@@ -449,5 +477,5 @@ class BleakScannerAdapter:
                         yield await asyncio.wait_for(reports.get(), left)
         except (BleakError, OSError) as exc:
             raise TransportError(
-                f"cannot scan for BLE devices (is Bluetooth present and on?): {exc}"
+                bluetooth_unavailable(exc) or f"cannot scan for BLE devices: {exc}"
             ) from exc

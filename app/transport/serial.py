@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -236,7 +238,7 @@ class SerialTransport:
                 port.rts = opts.rts
             port.open()
         except (serial.SerialException, OSError, ValueError) as exc:
-            raise TransportError(f"cannot open serial port {opts.port}: {exc}") from exc
+            raise TransportError(open_error(opts.port, exc)) from exc
         return port
 
     async def close(self) -> None:
@@ -361,6 +363,34 @@ def _write_all(port: serial.SerialBase, data: bytes) -> None:
     if written is not None and written < len(data):
         raise serial.SerialTimeoutException(f"only {written} of {len(data)} bytes written")
     port.flush()
+
+
+_OPEN_ERRORS = {
+    errno.ENOENT: "serial port {port} does not exist (is the board plugged in?)",
+    errno.ENODEV: "serial port {port} does not exist (is the board plugged in?)",
+    errno.ENXIO: "serial port {port} does not exist (is the board plugged in?)",
+    errno.EACCES: "no permission to open serial port {port} (on Linux, join the dialout "
+    "or uucp group, then log in again)",
+    errno.EPERM: "no permission to open serial port {port}",
+    errno.EBUSY: "serial port {port} is busy: another program has it open",
+    errno.ENOTTY: "{port} is not a serial port",
+    errno.EISDIR: "{port} is a directory, not a serial port",
+}
+"""What pyserial's errno means, said once: its own text repeats the port and the errno."""
+
+
+def open_error(port: str, exc: BaseException) -> str:
+    """Why a serial port did not open, in one sentence."""
+    code = getattr(exc, "errno", None)
+    if code is None and exc.args and isinstance(exc.args[0], int):
+        code = exc.args[0]  # pyserial: SerialException(errno, "could not open port ...")
+    text = str(exc)
+    if code is None and "Inappropriate ioctl" in text:  # pyserial: "Could not configure port"
+        code = errno.ENOTTY
+    if code in _OPEN_ERRORS:
+        return _OPEN_ERRORS[code].format(port=port)
+    reason = os.strerror(code) if isinstance(code, int) else text or type(exc).__name__
+    return f"cannot open serial port {port}: {reason}"
 
 
 def _call_soon(

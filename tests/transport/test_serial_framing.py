@@ -166,7 +166,7 @@ async def test_oversized_packet_is_refused_before_the_wire(pty_pair: PtyPair) ->
 async def test_missing_port_gives_a_sentence() -> None:
     """Opening a port that does not exist raises TransportError naming the port."""
     transport = SerialTransport("/dev/does-not-exist-slotwise")
-    with pytest.raises(TransportError, match="cannot open serial port /dev/does-not-exist"):
+    with pytest.raises(TransportError, match="serial port /dev/does-not-exist-slotwise does not"):
         await transport.open()
     assert not transport.is_open
 
