@@ -21,7 +21,7 @@ from app.cli.options import answer_timeout_s, existing_file, upload_waits, whole
 from app.client import SmpClient
 from app.client.upload import UploadOptions
 from app.errors import SlotwiseError
-from app.image.errors import ImageError
+from app.image.errors import ContentsUnproven, ImageError
 from app.image.keys import KeyStore
 from app.text import device_text
 from app.transport import open_transport
@@ -124,12 +124,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def run(args: argparse.Namespace) -> int:
     options = _options(args)
     keys = _keys(args.key)
-    images = load_update_images(  # ImageError: exit 1
-        args.file,
-        keys,
-        image=args.image,
-        allow_encrypted_unproven=args.allow_unverified_encrypted,
-    )
+    try:
+        images = load_update_images(  # ImageError: exit 1
+            args.file,
+            keys,
+            image=args.image,
+            allow_encrypted_unproven=args.allow_unverified_encrypted,
+        )
+    except ContentsUnproven as exc:
+        raise ContentsUnproven(
+            f"{exc} Add --allow-unverified-encrypted to upload it anyway."
+        ) from exc
     clear = clear_payload_problem(images)
     if clear is not None and not args.allow_clear_payload:
         raise ImageError(f"{clear}; add --allow-clear-payload to upload it anyway")

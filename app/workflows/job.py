@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import SlotwiseError
-from app.image.errors import ImageError
+from app.image.errors import ContentsUnproven, ImageError
 from app.image.keys import KeyStore
 from app.workflows.images import clear_payload_problem, load_update_images
 from app.workflows.update_types import Mode, UpdateImage
@@ -241,6 +241,11 @@ def make_job(
         raise JobError(f"cannot read image {str(image_path)!r}: {exc}") from exc
     except OSError as exc:
         raise JobError(f"cannot read image {image_path}: {exc.strerror or exc}") from exc
+    except ContentsUnproven as exc:
+        raise JobError(
+            f"{exc} To flash it anyway, pass --allow-unverified-encrypted or set "
+            "allow_unverified_encrypted = true in [job]."
+        ) from exc
     except ImageError as exc:
         raise JobError(f"image {image_path} failed verification: {exc}") from exc
     clear = clear_payload_problem(images)

@@ -141,7 +141,7 @@ def test_encrypted_upload_needs_the_explicit_flag(images: dict[str, Case], keys:
     with ThreadedSim(sim_device()) as sim:
         rc, _out, err = run_cli("-d", sim.spec, "upload", path, "--key", keys.pub("ecdsa-p256"))
         assert rc == 1 and sim.device.counters["requests"] == 0
-        assert "encrypted" in err and "explicit choice" in err
+        assert "encrypted" in err and "--allow-unverified-encrypted" in err
         rc, out, err = run_cli(
             "-d",
             sim.spec,
@@ -170,7 +170,7 @@ def test_flash_job_key_allows_an_encrypted_image(
     with ThreadedSim(sim_device()) as sim:
         rc, out, err = run_cli("flash", "--job", job, "--device", sim.spec)
         assert rc == 1 and sim.device.counters["requests"] == 0
-        assert "explicit choice" in err
+        assert "allow_unverified_encrypted = true" in err
         job.write_text(base + "allow_unverified_encrypted = true\n")
         rc, out, err = run_cli("flash", "--job", job, "--device", sim.spec)
         assert sim.device.counters["requests"] > 0
