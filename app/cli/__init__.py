@@ -233,4 +233,12 @@ def _open_gui(args: argparse.Namespace) -> int:
     if args.ble_hci and importlib.util.find_spec("bumble") is None:
         print("slotwise: --ble-hci needs Bumble (pip install bumble)", file=sys.stderr)
         return 1
-    return run(demo=args.demo, screenshot=args.screenshot, ble_hci=args.ble_hci)
+    if args.device is not None:
+        from app.transport import open_transport
+
+        try:  # a spec that cannot be right is a usage error before any window opens
+            open_transport(args.device)
+        except ValueError as exc:
+            print(f"slotwise: {exc}", file=sys.stderr)
+            return 2
+    return run(demo=args.demo, screenshot=args.screenshot, ble_hci=args.ble_hci, device=args.device)

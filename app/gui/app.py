@@ -27,8 +27,12 @@ def run(
     screenshot: Path | None = None,
     settings_path: Path | None = None,
     ble_hci: str | None = None,
+    device: str | None = None,
 ) -> int:
-    """The GUI's main(): returns the process exit status."""
+    """The GUI's main(): returns the process exit status.
+
+    `device` (a spec, from `slotwise -d SPEC`) is added to the list and selected once the
+    window is built, so its slots are read first and `screenshot` renders it."""
     if screenshot is not None:
         render_offscreen()
     problem = startup_problem()
@@ -48,10 +52,19 @@ def run(
         window.resize(SCREENSHOT_SIZE[0], SCREENSHOT_SIZE[1])
         window.when_ready(lambda: _arm_screenshot(window, screenshot, status))
     window.show()
+    if device is not None:
+        window.when_ready(lambda: _open_device(window, device))
     window.when_ready(window.start_demo if demo else window.start_discovery)
     code = app.exec()
     bridge.stop()
     return status["code"] or code
+
+
+def _open_device(window: MainWindow, spec: str) -> None:
+    from app.gui.targets import target_for_spec
+
+    window.add_targets([target_for_spec(spec)])
+    window.device_pane.select_spec(spec)
 
 
 def _arm_screenshot(window: MainWindow, path: Path, status: dict[str, int]) -> None:
@@ -63,19 +76,25 @@ def _arm_screenshot(window: MainWindow, path: Path, status: dict[str, int]) -> N
         status["done"] = 1
         QTimer.singleShot(300, lambda: _save(window, path, status))
 
-    def give_up() -> None:
+    def give_up(reason: str | None = None) -> None:
         if not status.get("done"):
             status["done"] = 1
-            print(
-                f"slotwise: no device read within {SCREENSHOT_TIMEOUT_MS // 1000} s; no screenshot",
-                file=sys.stderr,
-            )
+            why = reason or f"no device read within {SCREENSHOT_TIMEOUT_MS // 1000} s"
+            print(f"slotwise: {why}; no screenshot", file=sys.stderr)
             status["code"] = 1
             window.close()
 
     window.controller.snapshot_changed.connect(lambda _snap: shoot())
-    window.controller.failed.connect(lambda _text: give_up())
+    window.controller.failed.connect(lambda text: give_up(_one_line(text)))
     QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, give_up)
+
+
+def _one_line(text: str) -> str:
+    """The controller's failure sentence as the CLI's one line (lower-case start, no period)."""
+    from app.text import device_text
+
+    line = device_text(text, limit=1000).rstrip(".")
+    return line[:1].lower() + line[1:] if line[1:2].islower() else line
 
 
 def _save(window: MainWindow, path: Path, status: dict[str, int]) -> None:

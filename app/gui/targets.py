@@ -88,3 +88,9 @@ class DeviceSnapshot:
             ),
             None,
         )
+
+
+def target_for_spec(spec: str) -> DeviceTarget:
+    """A list row for a device named by its spec (`slotwise -d SPEC` with no subcommand)."""
+    kind, _, address = spec.partition(":")
+    return DeviceTarget(spec=spec, kind=kind, name=address, address=address)
