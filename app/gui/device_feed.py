@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QModelIndex, QTimer
 
 from app.gui.targets import DeviceTarget
 
@@ -125,6 +125,23 @@ class DeviceFeed:
         if target is not None:
             self.window.devices.upsert(target)
 
+    def restore_added(self) -> None:
+        """List the devices added by hand in earlier sessions."""
+        self.add_targets(self.window.settings.added_devices())
+
+    def is_added(self, target: DeviceTarget | None) -> bool:
+        return target is not None and any(
+            t.spec == target.spec for t in self.window.settings.added_devices()
+        )
+
+    def remove(self, target: DeviceTarget) -> None:
+        """Take a device added by hand off the list, now and in later sessions."""
+        if self.window.device_pane.current_target() == target:
+            self.window.device_pane.view.clearSelection()
+            self.window.device_pane.view.setCurrentIndex(QModelIndex())
+        self.window.devices.remove(target.spec)
+        self.window.settings.forget_device(target.spec)
+
     def stop_discovery(self) -> None:
         if self._scan_timer is not None:
             self._scan_timer.stop()
@@ -139,6 +156,7 @@ class DeviceFeed:
             target = dialog.target()
             if target is not None:
                 self.window.devices.upsert(target)
+                self.window.settings.remember_device(target)
                 self.window.device_pane.select_spec(target.spec)
             dialog.deleteLater()
 

@@ -9,6 +9,7 @@ first paint (`when_ready()` queues work for it).
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -16,7 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -54,6 +62,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 APP_NAME = "Slotwise"
+
+
+def documentation_path() -> Path | None:
+    """docs/gui.md of a source checkout (a bundle has no docs folder)."""
+    path = Path(__file__).resolve().parents[2] / "docs" / "gui.md"
+    return path if path.is_file() else None
 
 
 def about_text() -> str:
@@ -113,6 +127,9 @@ class MainWindow(QMainWindow):
         self._build_status()
         self._fill_recent_menu(self.prefs.recent_files)
         self.setWindowTitle(APP_NAME)
+        self.device_pane.removable = self.feed.is_added
+        self.device_pane.remove_requested.connect(self.feed.remove)
+        self.feed.restore_added()
         geometry = settings.geometry()
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1180, 800)
@@ -157,7 +174,11 @@ class MainWindow(QMainWindow):
         self.add_action = self._action("Add device\u2026", "add", QKeySequence("Ctrl+N"))
         self.add_action.triggered.connect(self.add_device)
         self.refresh_action = self._action("Refresh", "refresh", QKeySequence.StandardKey.Refresh)
-        for action in (self.add_action, self.refresh_action):
+        self.remove_device_action = self._action("Remove device", "cancel", None)
+        self.remove_device_action.setToolTip("Take the selected device added by hand off the list")
+        self.remove_device_action.setEnabled(False)
+        self.remove_device_action.triggered.connect(self._remove_selected)
+        for action in (self.add_action, self.remove_device_action, self.refresh_action):
             device_menu.addAction(action)
         self.view_menu = bar.addMenu("&View")
         log_toggle = self.log_drawer.toggleViewAction()
@@ -170,8 +191,20 @@ class MainWindow(QMainWindow):
         self.settings_action.triggered.connect(self.open_settings)
         self.settings_menu.addAction(self.settings_action)
         self.help_menu = help_menu = bar.addMenu("&Help")
+        self.docs_action = self._action("Documentation", "file", QKeySequence("F1"))
+        self.docs_action.triggered.connect(self._open_docs)
+        self.shortcuts_action = self._action("Keyboard shortcuts", "", None)
+        self.shortcuts_action.triggered.connect(self.show_shortcuts)
+        self.report_problem_action = self._action("Report a problem\u2026", "log", None)
+        self.report_problem_action.setToolTip(
+            "Save a diagnostic bundle of the selected device (report, traffic, log) to send"
+        )
+        self.report_problem_action.triggered.connect(self.report_problem)
         self.about_action = about = self._action("About Slotwise", "", None)
         about.triggered.connect(self._about)
+        for action in (self.docs_action, self.shortcuts_action, self.report_problem_action):
+            help_menu.addAction(action)
+        help_menu.addSeparator()
         help_menu.addAction(about)
 
     def _action(
@@ -400,7 +433,13 @@ class MainWindow(QMainWindow):
 
     # --- selection and title ----------------------------------------------------------------
 
+    def _remove_selected(self) -> None:
+        target = self.device_pane.current_target()
+        if target is not None and self.feed.is_added(target):
+            self.feed.remove(target)
+
     def _on_selected(self, target: DeviceTarget | None) -> None:
+        self.remove_device_action.setEnabled(self.feed.is_added(target))
         if target is None:
             self.device_view.clear()
         else:
@@ -449,6 +488,7 @@ class MainWindow(QMainWindow):
     def lockable_actions(self) -> list[QAction]:
         """What operator mode hides: settings, other images, other devices, report files."""
         actions = [self.settings_action, self.open_action, self.add_action]
+        actions += [self.report_problem_action, self.remove_device_action]
         actions += [self.settings_menu.menuAction(), self.recent_menu.menuAction()]
         if self._built:
             actions.append(self.export_action)
@@ -463,6 +503,8 @@ class MainWindow(QMainWindow):
             self.refresh_action,
             self.log_drawer.toggleViewAction(),
             self.about_action,
+            self.docs_action,
+            self.shortcuts_action,
             *(menu.menuAction() for menu in menus),
         ]
 
@@ -482,6 +524,59 @@ class MainWindow(QMainWindow):
 
     def _about(self) -> None:
         QMessageBox.about(self, "About Slotwise", about_text())
+
+    def _open_docs(self) -> None:
+        path = documentation_path()
+        if path is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+        else:
+            QMessageBox.information(
+                self,
+                "Documentation",
+                "The guide is docs/gui.md in the Slotwise source; README.md lists the others.",
+            )
+
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        """(what, keys) of every action that has a shortcut, from the actions themselves."""
+        rows = {
+            (
+                action.text().replace("&", "").rstrip("\u2026."),
+                action.shortcut().toString(QKeySequence.SequenceFormat.NativeText),
+            )
+            for action in self.findChildren(QAction)
+            if not action.shortcut().isEmpty() and action.text()
+        }
+        return sorted(rows)
+
+    def show_shortcuts(self) -> QMessageBox:
+        table = "".join(
+            f"<tr><td>{html.escape(what)}</td><td><b>{html.escape(keys)}</b></td></tr>"
+            for what, keys in self.shortcut_rows()
+        )
+        box = QMessageBox(self)
+        box.setObjectName("shortcuts-dialog")
+        box.setWindowTitle("Keyboard shortcuts")
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText(f"<table cellspacing=6>{table}</table>")
+        box.open()
+        return box
+
+    def report_problem(self) -> None:
+        """The diagnostic bundle of the selected device, to attach to a problem report."""
+        if not self._built or self.controller.session is None:
+            box = QMessageBox(
+                QMessageBox.Icon.Information,
+                "Report a problem",
+                "Select the device the problem is about first: the bundle reads it (its "
+                "report, SMP traffic and log). Without one, save the log drawer's "
+                "Operations log (Save\u2026) and send that.",
+                QMessageBox.StandardButton.Ok,
+                self,
+            )
+            box.setObjectName("report-problem-dialog")
+            box.open()  # not exec(): the window (and a test) keeps running
+            return
+        self.diagnostics.ask_export()
 
     # --- drag and drop, closing -------------------------------------------------------------
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
+from app.gui.targets import DeviceTarget
 from app.workflows.supervisor import migrate
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,10 @@ class Preferences:
     allow_unsigned: bool = False
     """Offer the (logged) override for unsigned development images; off by default."""
     recent_files: tuple[str, ...] = field(default=())
+
+
+ADDED_DEVICES_KEY = "devices/added"
+"""JSON list of {spec, kind, name, address}: the devices added by hand."""
 
 
 class AppSettings:
@@ -108,6 +114,33 @@ class AppSettings:
     def set_supervisor_password_hash(self, stored: str) -> None:
         """Keep the hash of the supervisor password (never the password itself)."""
         self._qs.setValue(SUPERVISOR_PASSWORD_KEY, stored)
+        self._qs.sync()
+
+    def added_devices(self) -> list[DeviceTarget]:
+        """Devices the user added by hand, in the order added (the list shows them on start)."""
+        raw = self._qs.value(ADDED_DEVICES_KEY)
+        try:
+            rows = json.loads(str(raw)) if raw else []
+            return [
+                DeviceTarget(spec=r["spec"], kind=r["kind"], name=r["name"], address=r["address"])
+                for r in rows
+            ]
+        except (ValueError, TypeError, KeyError):
+            log.warning("ignoring unreadable list of added devices: %r", raw)
+            return []
+
+    def remember_device(self, target: DeviceTarget) -> None:
+        kept = [t for t in self.added_devices() if t.spec != target.spec]
+        self._save_added([*kept, target])
+
+    def forget_device(self, spec: str) -> None:
+        self._save_added([t for t in self.added_devices() if t.spec != spec])
+
+    def _save_added(self, targets: list[DeviceTarget]) -> None:
+        rows = [
+            {"spec": t.spec, "kind": t.kind, "name": t.name, "address": t.address} for t in targets
+        ]
+        self._qs.setValue(ADDED_DEVICES_KEY, json.dumps(rows))
         self._qs.sync()
 
     def geometry(self) -> QByteArray | None:

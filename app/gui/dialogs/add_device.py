@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -26,6 +29,23 @@ def serial_ports() -> list[str]:
     except ImportError:
         return []
     return sorted(p.device for p in list_ports.comports())
+
+
+def check_host(host: str) -> None:
+    """An IP address, or a name this computer can resolve; else ValueError in words (the
+    link would only fail later, as "no answer", without saying why)."""
+    try:
+        ipaddress.ip_address(host)
+        return
+    except ValueError:
+        pass
+    try:
+        socket.getaddrinfo(host, None, type=socket.SOCK_DGRAM)
+    except (OSError, UnicodeError):
+        raise ValueError(
+            f"No host named \u201c{host}\u201d is known to this computer: check the name, or "
+            "enter an IP address like 192.0.2.10:1337."
+        ) from None
 
 
 class AddDeviceDialog(QDialog):
@@ -59,6 +79,14 @@ class AddDeviceDialog(QDialog):
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        self.kind.currentIndexChanged.connect(lambda _i: self._focus_first_field())
+        self.setTabOrder(self.kind, self.udp_address)
+        self._focus_first_field()
+
+    def _focus_first_field(self) -> None:
+        """The address (or port) is what the user came to type, not the link type."""
+        first = self.udp_address if self.kind.currentIndex() == 0 else self.serial_port
+        first.setFocus()
 
     def _build_udp(self) -> QWidget:
         page = QWidget()
@@ -102,6 +130,7 @@ class AddDeviceDialog(QDialog):
             if not text:
                 raise ValueError("Enter the device's address, like 192.0.2.10:1337.")
             host, port = parse_udp_address(text)
+            check_host(host)
             address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             name = self.udp_name.text().strip() or address
             return DeviceTarget(spec=f"udp:{address}", kind="udp", name=name, address=address)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Signal
+from collections.abc import Callable
+
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListView,
+    QMenu,
     QPushButton,
     QStyledItemDelegate,
     QVBoxLayout,
@@ -24,6 +27,8 @@ class DeviceListPane(QWidget):
 
     selected = Signal(object)
     add_requested = Signal()
+    remove_requested = Signal(object)
+    """DeviceTarget the user asked to take off the list (context menu)."""
     rescan_requested = Signal()
 
     def __init__(self, model: DeviceListModel, parent: QWidget | None = None) -> None:
@@ -64,7 +69,26 @@ class DeviceListPane(QWidget):
         self.view.setUniformItemSizes(True)
         self.view.setMinimumWidth(240)
         self.view.selectionModel().currentChanged.connect(self._on_current)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._context_menu)
+        self.removable: Callable[[DeviceTarget], bool] = lambda _t: True
         return self.view
+
+    def context_menu_for(self, index: QModelIndex) -> QMenu | None:
+        """The row's menu: Remove (for a device added by hand)."""
+        target = index.data(Role.TARGET) if index.isValid() else None
+        if target is None:
+            return None
+        menu = QMenu(self.view)
+        remove = menu.addAction(icon("cancel"), f"Remove {target.name}")
+        remove.setEnabled(self.removable(target))
+        remove.triggered.connect(lambda: self.remove_requested.emit(target))
+        return menu
+
+    def _context_menu(self, pos: QPoint) -> None:
+        menu = self.context_menu_for(self.view.indexAt(pos))
+        if menu is not None:
+            menu.popup(self.view.viewport().mapToGlobal(pos))
 
     def _ensure_delegate(self) -> None:
         if self._delegate is None:
