@@ -17,9 +17,16 @@ from dataclasses import dataclass
 
 from app.client.client import SmpClient
 from app.client.sizing import DeviceBuffers
-from app.client.upload import Reconnect, UploadOptions, UploadStats, UploadTick, upload_image
+from app.client.upload import (
+    Reconnect,
+    UploadError,
+    UploadOptions,
+    UploadStats,
+    UploadTick,
+    upload_image,
+)
 from app.errors import DecodeError, TransportError, TransportTimeout
-from app.smp.errors import DeviceError
+from app.smp.errors import DeviceError, MgmtErr
 from app.smp.groups.img import ImageListEntries, ImageSlot, ImageStateEntries, running_slot
 from app.smp.header import Version
 from app.workflows.progress import ProgressCallback, ProgressMeter, Stage
@@ -242,6 +249,16 @@ async def _write(
         result = await upload_image(
             client, source, options=upload_options, buffers=buffers, on_progress=tick
         )
+    except UploadError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, DeviceError) and cause.rc == MgmtErr.EINVAL and not cause.group_error:
+            # boot_serial.c checks `len` against the slot before it erases anything
+            raise UpdateError(
+                f"MCUboot's recovery refused the image before writing it (rc 3, EINVAL), as it "
+                f"does when {item.size} bytes exceed the primary slot of image {item.image} "
+                f"(or the board has no image {item.image}); the slot was not erased"
+            ) from exc
+        raise
     finally:
         close = getattr(source, "close", None)
         if close is not None:

@@ -218,6 +218,20 @@ async def test_recover_says_when_the_board_stays_in_recovery(images: ImageFactor
     assert device.slot(0).version == "1.3.0"
 
 
+async def test_recover_explains_an_image_larger_than_the_slot(images: ImageFactory) -> None:
+    """The recovery's EINVAL on the first chunk is named; its slot is left as it was."""
+    item = verified(images, size=100 * 1024)
+    device = SimDevice(SimConfig(slot_size=64 * 1024, recovery="mcuboot-recovery"))
+    before = bytes(device.slot(0).flash)
+    async with (
+        PtySimServer(device) as server,
+        SmpClient(SerialTransport(server.path), timeout_s=3) as client,
+    ):
+        with pytest.raises(UpdateError, match=r"exceed the primary slot.*not erased"):
+            await recover(client, item)
+    assert bytes(device.slot(0).flash) == before
+
+
 async def test_recover_refuses_a_running_application(images: ImageFactory) -> None:
     """A board whose application answers is not overwritten through `recover`."""
     device = SimDevice(SimConfig(slot_size=1024 * 1024))
