@@ -93,10 +93,11 @@ def request_limit(link: LinkInfo, buffers: DeviceBuffers, cap: int | None = None
     return RequestLimit(size, reason)
 
 
-def first_chunk(
+def upload_request(
     off: int, data: bytes, *, total: int, sha: bytes | None, image: int, upgrade: bool
 ) -> img.ImageUpload:
-    """The request for `data` at `off`; at offset 0 it carries len, sha, image and upgrade."""
+    """The request for `data` at `off`; the first (offset 0) also carries len, sha, image and
+    upgrade."""
     if off:
         return img.ImageUpload(off=off, data=data)
     return img.ImageUpload(
@@ -124,7 +125,7 @@ def chunk_data_bytes(
     Measured by encoding the request, so CBOR integer and byte-string headers are exact.
     Rounded down to `alignment` unless the chunk is the last one.
     """
-    probe = first_chunk(off, b"", total=total, sha=sha, image=image, upgrade=upgrade)
+    probe = upload_request(off, b"", total=total, sha=sha, image=image, upgrade=upgrade)
     room = _room(limit, probe)
     room -= room % max(alignment, 1)
     return max(0, min(room, total - off))

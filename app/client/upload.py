@@ -22,7 +22,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from app.client.client import SmpClient
@@ -31,10 +31,11 @@ from app.client.sizing import (
     DeviceBuffers,
     RequestLimit,
     chunk_data_bytes,
-    first_chunk,
     read_buffers,
     request_limit,
+    upload_request,
 )
+from app.client.window import WindowController, WindowPolicy
 from app.errors import DecodeError, SlotwiseError, TransportClosed, TransportError, TransportTimeout
 from app.image.source import ImageSource
 from app.smp.errors import DeviceError, MgmtErr
@@ -117,9 +118,11 @@ class UploadTick:
 ProgressHook = Callable[[UploadTick], None]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UploadStats:
-    """What one upload measured; link tuning advice is derived from it."""
+    """What one upload measured; link tuning advice is derived from it.
+
+    The engine counts into one of these as it runs and hands back a finished copy."""
 
     total_bytes: int
     elapsed_s: float
@@ -127,7 +130,7 @@ class UploadStats:
     limit: RequestLimit
     link: LinkInfo
     chunk_bytes: int
-    """Data bytes in a full continuation chunk."""
+    """Data bytes in the largest chunk sent after the first (the first carries len and sha)."""
     start_window: int
     max_window: int
     final_window: int
@@ -142,6 +145,8 @@ class UploadStats:
     """Offset the device already had when this upload started (0: a fresh upload)."""
     sent_bytes: int = 0
     """Data bytes sent, resends included."""
+    session_restarts: int = 0
+    """Device errors in mid-upload that made the engine start a new session."""
     srtt_s: float | None = None
     """Smoothed round trip of one request at the windows used."""
     match: bool | None = None
@@ -231,19 +236,6 @@ class _Flight:
     sent_at: float
 
 
-@dataclass(slots=True)
-class _Counters:
-    requests: int = 0
-    retries: int = 0
-    timeouts: int = 0
-    enomem: int = 0
-    rewinds: int = 0
-    resumes: int = 0
-    reconnects: int = 0
-    sent_bytes: int = 0
-    session_restarts: int = 0
-
-
 class _Uploader:
     """One upload run: the window over the device's offset, timeouts, reconnects."""
 
@@ -270,21 +262,35 @@ class _Uploader:
         self.cancel = cancel
         self.reconnect = reconnect
         self.limit = request_limit(client.link, buffers, options.max_request_bytes)
-        start = options.window or (max(buffers.buf_count - 1, 1) if buffers.reported else 1)
-        self.start_window = max(start, 1)
-        self.window = self.start_window
-        self.max_window = max(options.max_window or self.start_window, self.start_window)
-        self.largest_window = self.window
-        self.count = _Counters()
+        start = max(options.window or (max(buffers.buf_count - 1, 1) if buffers.reported else 1), 1)
+        self.control = WindowController(
+            WindowPolicy(
+                start_window=start,
+                max_window=max(options.max_window or start, start),
+                grow_after=options.grow_after,
+                first_timeout_s=options.first_timeout_s,
+                min_timeout_s=options.min_timeout_s,
+                max_timeout_s=options.max_timeout_s,
+                reliable=client.link.reliable,
+            )
+        )
+        self.count = UploadStats(
+            total_bytes=self.total,
+            elapsed_s=0.0,
+            buffers=buffers,
+            limit=self.limit,
+            link=client.link,
+            chunk_bytes=0,
+            start_window=start,
+            max_window=start,
+            final_window=start,
+        )
+        """Counted as the upload runs; `_stats()` completes a copy."""
         self.acked = 0
         """The device's offset as last reported."""
         self.next_off = 0
         self.flights: list[_Flight] = []
         self.dropped: set[asyncio.Task[Any]] = set()
-        self.clean = 0
-        self.srtt: float | None = None
-        self.rttvar = 0.0
-        self.backoff = 1.0
         self.cancel_wait: asyncio.Task[Any] | None = None
         self.resumed_from: int | None = None
         self.match: bool | None = None
@@ -351,7 +357,7 @@ class _Uploader:
             self._check_cancel()
             for flight in list(self.flights):
                 # an earlier answer in this pass may have discarded this flight already
-                if flight in self.flights and flight.task.done() and await self._settle(flight):
+                if flight in self.flights and flight.task.done() and self._settle(flight):
                     return
             if self.flights and time.monotonic() >= self._deadline():
                 self._timed_out(self.flights[0])
@@ -368,17 +374,18 @@ class _Uploader:
         if not self.flights:
             return math.inf
         oldest = self.flights[0]
-        return max(self.last_answer, oldest.sent_at) + self._timeout(oldest.off)
+        timeout_s = self.control.timeout_s(first_chunk=oldest.off == 0)
+        return max(self.last_answer, oldest.sent_at) + timeout_s
 
     def _timed_out(self, flight: _Flight) -> None:
         self.count.timeouts += 1
-        self.backoff = min(self.backoff * 1.5, 32.0)  # reaches max_timeout_s in ~9 tries
-        self._trouble(flight.off, "timeout", gentle=True)
+        self.control.on_timeout()
+        self._retry_at(flight.off, "timeout")
 
     def _fill(self) -> None:
         """Launch requests up to the window; the first chunk (offset 0) always goes alone,
         because the device erases the slot (or finds the session to resume) before it answers."""
-        while len(self.flights) < self.window and self.next_off < self.total:
+        while len(self.flights) < self.control.window and self.next_off < self.total:
             if self.flights and (self.next_off == 0 or self.flights[-1].off == 0):
                 return
             self._launch(self.next_off)
@@ -394,7 +401,7 @@ class _Uploader:
             alignment=self.opts.alignment,
         )
         data = self.sent.read(off, size)  # offsets are checked against the image in _answer
-        request = first_chunk(
+        request = upload_request(
             off,
             data,
             total=self.total,
@@ -413,22 +420,15 @@ class _Uploader:
         self.flights.append(_Flight(off, end, task, time.monotonic()))
         self.count.requests += 1
         self.count.sent_bytes += len(data)
+        if off:
+            self.count.chunk_bytes = max(self.count.chunk_bytes, len(data))
         self.next_off = end
         if end >= self.total:
             self.sent_last_chunk = True
 
-    def _timeout(self, off: int) -> float:
-        reliable = self.client.link.reliable
-        floor = self.opts.min_timeout_s * (5 if reliable else 1)
-        if off == 0 or self.srtt is None:
-            base = max(self.opts.first_timeout_s, floor)
-            return min(base * self.backoff, self.opts.max_timeout_s)
-        base = max(floor, self.srtt + 4 * self.rttvar, 1.5 * self.srtt)
-        return min(base * self.backoff, self.opts.max_timeout_s)
-
     # --- answers ------------------------------------------------------------------------------
 
-    async def _settle(self, flight: _Flight) -> bool:
+    def _settle(self, flight: _Flight) -> bool:
         """Act on one finished request; True when the upload is complete."""
         self.last_answer = time.monotonic()
         try:
@@ -443,14 +443,15 @@ class _Uploader:
             return self._device_error(flight, exc)
         except DecodeError as exc:
             log.info("undecodable answer to the chunk at %d: %s", flight.off, exc)
-            self._trouble(flight.off, "bad answer")
+            self.control.on_loss()
+            self._retry_at(flight.off, "bad answer")
             return False
         self.flights.remove(flight)
-        self._sample_rtt(time.monotonic() - flight.sent_at)
-        self.backoff = 1.0
-        return await self._answer(flight, response)
+        in_order = flight.end == response.off < self.total
+        self.control.on_answer(time.monotonic() - flight.sent_at, in_order=in_order)
+        return self._answer(flight, response)
 
-    async def _answer(self, flight: _Flight, response: img.ImageUploadResponse) -> bool:
+    def _answer(self, flight: _Flight, response: img.ImageUploadResponse) -> bool:
         off = response.off
         if not 0 <= off <= self.total:
             raise UploadError(
@@ -467,13 +468,8 @@ class _Uploader:
             if self.resumed_from:  # the device kept an earlier session with this sha
                 self.count.resumes += 1
                 self._advance(off)
-                self._trouble(
-                    off,
-                    "resume",
-                    shrink=False,
-                    retry=False,
-                    message=f"resumed at {self._percent(off)}",
-                )
+                self.control.on_resync()
+                self._continue_at(off, "resume", message=f"resumed at {self._percent(off)}")
                 return False
         if off == flight.end:
             self._advance(off)
@@ -481,11 +477,6 @@ class _Uploader:
                 earlier.task.cancel()
                 self.dropped.add(earlier.task)
                 self.flights.remove(earlier)
-            self.clean += 1
-            if self.clean >= self.opts.grow_after and self.window < self.max_window:
-                self.window += 1
-                self.largest_window = max(self.largest_window, self.window)
-                self.clean = 0
             self._tick()
             return False
         # The device expects another offset: what is in flight was built on a wrong guess.
@@ -503,14 +494,17 @@ class _Uploader:
             self.count.resumes += 1
             self.resumed_from = None
             self._advance(0)
-            self._trouble(0, "session lost", message=why)
+            self.control.on_loss()
+            self._retry_at(0, "session lost", message=why)
             return False
+        self._advance(off)
         if off < flight.end:
             self.count.rewinds += 1
-        self._advance(off)
-        self._trouble(
-            off, "rewind" if off < flight.end else "skip", shrink=off < flight.end, gentle=True
-        )
+            self.control.on_rewind()
+            self._retry_at(off, "rewind")
+        else:
+            self.control.on_resync()
+            self._retry_at(off, "skip")
         return False
 
     def _advance(self, off: int) -> None:
@@ -534,10 +528,8 @@ class _Uploader:
         if not exc.group_error and exc.rc == MgmtErr.ENOMEM:
             # Too many requests for the device's buffers (§5.3): never fatal.
             self.count.enomem += 1
-            self.max_window = max(1, min(self.max_window, self.window - 1))
-            self._trouble(flight.off, "enomem", shrink=True, gentle=True)
-            if self.window == 1:
-                self.backoff = min(self.backoff * 2, 16.0)
+            self.control.on_enomem()
+            self._retry_at(flight.off, "enomem")
             return False
         mtu = self.client.link.mtu
         if (
@@ -555,7 +547,8 @@ class _Uploader:
                 mtu - 3,
             )
             self.limit = RequestLimit(mtu - 3, "BLE ATT payload (device without reassembly)")
-            self._trouble(flight.off, "no reassembly", shrink=False)
+            self.control.on_resync()
+            self._retry_at(flight.off, "no reassembly")
             return False
         if flight.off == 0:
             raise UploadError(f"the device refused the image: {exc}") from exc
@@ -566,37 +559,22 @@ class _Uploader:
                 f"the device kept failing the upload at {self._percent(flight.off)}: {exc}"
             ) from exc
         log.info("device error at offset %d (%s); restarting the session", flight.off, exc)
-        self._trouble(0, "device error")
+        self.control.on_loss()
+        self._retry_at(0, "device error")
         return False
 
-    def _trouble(
-        self,
-        resume_at: int,
-        why: str,
-        *,
-        shrink: bool = True,
-        gentle: bool = False,
-        retry: bool = True,
-        message: str = "",
-    ) -> None:
-        """Discard everything in flight and continue from `resume_at` (the device's offset)."""
-        self._drop_flights()
-        if retry:
-            self.count.retries += 1
-        self.clean = 0
-        self.next_off = resume_at
-        self.sent_last_chunk = False
-        if shrink:
-            self.window = max(1, self.window - 1 if gentle else self.window // 2)
-        log.debug("upload %s: continuing at %d with window %d", why, resume_at, self.window)
-        self._tick(message, force=True)
+    def _retry_at(self, off: int, why: str, message: str = "") -> None:
+        """Something went wrong: count a retry and continue from the device's offset."""
+        self.count.retries += 1
+        self._continue_at(off, why, message)
 
-    def _sample_rtt(self, rtt: float) -> None:
-        if self.srtt is None:
-            self.srtt, self.rttvar = rtt, rtt / 2
-        else:  # RFC 6298 smoothing
-            self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - rtt)
-            self.srtt = 0.875 * self.srtt + 0.125 * rtt
+    def _continue_at(self, off: int, why: str, message: str = "") -> None:
+        """Discard everything in flight and continue from `off` (the device's offset)."""
+        self._drop_flights()
+        self.next_off = off
+        self.sent_last_chunk = False
+        log.debug("upload %s: continuing at %d with window %d", why, off, self.control.window)
+        self._tick(message, force=True)
 
     # --- link drops, cancel, progress -------------------------------------------------------
 
@@ -662,38 +640,27 @@ class _Uploader:
         self.last_tick = now
         self.on_progress(
             UploadTick(
-                self.acked, self.total, self.count.retries, self.count.resumes, self.window, message
+                self.acked,
+                self.total,
+                self.count.retries,
+                self.count.resumes,
+                self.control.window,
+                message,
             )
         )
 
     def _stats(self, elapsed: float) -> UploadStats:
-        c = self.count
-        chunk = chunk_data_bytes(
-            self.limit.max_request_bytes,
-            off=self.total // 2,
-            total=self.total,
-            alignment=self.opts.alignment,
-        )
-        return UploadStats(
-            total_bytes=self.total,
+        """The finished statistics: the counts plus what the run ended with."""
+        return replace(
+            self.count,
             elapsed_s=elapsed,
-            buffers=self.buffers,
             limit=self.limit,
             link=self.client.link,
-            chunk_bytes=chunk,
-            start_window=self.start_window,
-            max_window=self.largest_window,
-            final_window=self.window,
-            requests=c.requests,
-            retries=c.retries,
-            timeouts=c.timeouts,
-            enomem=c.enomem,
-            rewinds=c.rewinds,
-            resumes=c.resumes,
-            reconnects=c.reconnects,
+            chunk_bytes=self.count.chunk_bytes or self.total,  # else it all fit the first chunk
+            max_window=self.control.largest_window,
+            final_window=self.control.window,
             resumed_from=self.resumed_from or 0,
-            sent_bytes=c.sent_bytes,
-            srtt_s=self.srtt,
+            srtt_s=self.control.srtt_s,
             match=self.match,
         )
 

@@ -19,8 +19,8 @@ from app.client.sizing import (
     DeviceBuffers,
     RequestLimit,
     chunk_data_bytes,
-    first_chunk,
     request_limit,
+    upload_request,
 )
 from app.client.upload import UploadStats, UploadTick, upload_image
 from app.errors import SlotwiseError
@@ -59,7 +59,7 @@ def test_chunk_fills_the_limit_exactly(
     assert size % align == 0
 
     def encoded(n: int) -> int:
-        request = first_chunk(off, bytes(n), total=total, sha=SHA, image=image, upgrade=upgrade)
+        request = upload_request(off, bytes(n), total=total, sha=SHA, image=image, upgrade=upgrade)
         return len(encode_request(request, 0))
 
     assert encoded(size) <= limit
