@@ -20,6 +20,7 @@ from app.errors import SlotwiseError, TransportClosed
 from app.gui.targets import DeviceIdentity, DeviceSnapshot, DeviceTarget, SlotView
 from app.smp.errors import DeviceError
 from app.smp.groups.img import ImageSlot
+from app.smp.groups.os import BootloaderMode
 from app.text import BLOCK_CHARS, device_text
 from app.transport import Transport, open_transport
 from app.workflows.diagnostics import mode_text as describe_mode
@@ -169,6 +170,7 @@ class DeviceSession:
                 loader.bootloader if loader and loader.bootloader else "not reported"
             ),
             bootloader_mode=mode_text,
+            mode=BootloaderMode.parse(mode.mode) if mode is not None else None,
             no_downgrade=no_downgrade,
             buf_size=params.buf_size if params else None,
             buf_count=params.buf_count if params else None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.smp.groups.img import running_slot
+from app.smp.groups.os import BootloaderMode
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,8 @@ class DeviceIdentity:
     address: str
     mtu: int | None
     max_frame_bytes: int
+    mode: BootloaderMode | None = None
+    """The bootloader's mode as a value (bootloader_mode is its sentence)."""
 
 
 @dataclass(frozen=True, slots=True)

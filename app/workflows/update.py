@@ -20,13 +20,13 @@ from app.client.client import SmpClient
 from app.client.sizing import DeviceBuffers, read_buffers, read_window, request_limit
 from app.client.upload import Reconnect, UploadOptions, UploadStats, UploadTick, upload_image
 from app.errors import DecodeError, TransportError, TransportTimeout
-from app.image.checks import VersionRelation, check_slot_fit, compare_version
+from app.image.verify import VerdictKind
 from app.smp.errors import DeviceError
 from app.smp.groups.img import ImageSlot
 from app.smp.groups.os import BootloaderMode
-from app.text import device_text
 from app.transport.base import LinkInfo
 from app.workflows.advice import tuning_advice
+from app.workflows.preflight import Check, Choices, Finding, ImageFacts, Severity, preflight
 from app.workflows.progress import ProgressCallback, ProgressMeter, Stage
 from app.workflows.recovery import read_image_list
 from app.workflows.update_types import (
@@ -247,6 +247,14 @@ class _Run:
     ) -> None:
         self.client = client
         self.options = options
+        # What reaches the run was loaded by load_update_images, which let an encrypted image
+        # with unproven contents through only on the caller's explicit choice, and an image
+        # unchecked for origin only when the caller gave no trusted key.
+        self.choices = Choices(
+            allow_downgrade=options.allow_downgrade,
+            allow_encrypted_unproven=True,
+            allow_unchecked_origin=True,
+        )
         self.meter = meter
         self.cancel = cancel
         self.reconnect = reconnect
@@ -294,45 +302,23 @@ class _Run:
         return self._finish(slots, plan, advice)
 
     async def _prepare_and_upload(self, state: DeviceState, item: UpdateImage) -> bool:
-        """Checks, then the upload and its hash check; False when nothing is left to mark."""
-        running = state.running(item.image)
-        if not any(s.image_number == item.image for s in state.slots) and item.image > 0:
-            raise UpdateError(
-                f"the device lists no image {item.image}; is {item.label} meant for another device?"
-            )
-        if running is not None and running.hash == item.image_hash:
-            if running.confirmed:
-                self._outcome(
-                    item,
-                    Outcome.ALREADY_PRESENT,
-                    f"image {item.image} already runs {item.version.smp_text} "
-                    "(same hash); nothing to do",
-                )
-            else:
-                self._outcome(
-                    item,
-                    Outcome.TESTING,
-                    f"image {item.image} already runs {item.version.smp_text} "
-                    "(same hash) but it is not confirmed yet",
-                )
+        """The pre-flight policy, then the upload and its hash check; False when nothing is
+        left to mark. Nobody is here to answer a question, so an ASK refuses like a BLOCK."""
+        checks = preflight(_image_facts(item), state.facts(), self.choices)
+        for check in checks:
+            if check.severity in (Severity.BLOCK, Severity.ASK):
+                raise _refusal(check)
+            if check.severity is Severity.WARN and check.finding in _SAID_HERE:
+                self.say(Stage.CHECKING, f"warning: {check.sentence}", item.image)
+        already = next((c for c in checks if c.finding is Finding.ALREADY_RUNS), None)
+        if already is not None:
+            confirmed = already.numbers.get("confirmed") == "yes"
+            outcome = Outcome.ALREADY_PRESENT if confirmed else Outcome.TESTING
+            self._outcome(item, outcome, already.sentence)
             return False
-        self._check_version(state, item, running)
-        self._check_fit(state, item)
-        spare = next(
-            (
-                s
-                for s in state.slots
-                if s.image_number == item.image and s is not running and s.hash == item.image_hash
-            ),
-            None,
-        )
-        if spare is not None:
-            self.say(
-                Stage.CHECKING,
-                f"slot {spare.slot} of image {item.image} already holds "
-                "this exact image (hash match); not uploading it again",
-                item.image,
-            )
+        held = next((c for c in checks if c.finding is Finding.ALREADY_HELD), None)
+        if held is not None:
+            self.say(Stage.CHECKING, held.sentence, item.image)
         else:
             await self._upload(item, state.buffers)
         await self._verify(item)
@@ -345,46 +331,6 @@ class _Run:
             )
             self._outcome(item, Outcome.UPLOADED, done)
         return True
-
-    def _check_version(
-        self, state: DeviceState, item: UpdateImage, running: ImageSlot | None
-    ) -> None:
-        if running is None:
-            return
-        relation = compare_version(item.version, running.version)
-        if relation is VersionRelation.UNKNOWN:
-            unknown = (
-                f"image {item.image} reports version {device_text(running.version)!r}, which is "
-                f"not a version number, so whether {item.version.smp_text} is older cannot be told"
-            )
-            if not self.options.allow_downgrade:
-                raise DowngradeRefused(f"{unknown}; use --allow-downgrade to install it anyway")
-            self.say(Stage.CHECKING, f"warning: {unknown}", item.image)
-            return
-        if relation is not VersionRelation.DOWNGRADE:
-            return
-        if not self.options.allow_downgrade:
-            raise DowngradeRefused(
-                f"{item.version.smp_text} is older than the {running.version} that image "
-                f"{item.image} runs; use --allow-downgrade to install it anyway"
-            )
-        if state.no_downgrade:
-            self.say(
-                Stage.CHECKING,
-                "warning: the bootloader refuses downgrades; it will not "
-                f"boot {item.version.smp_text}",
-                item.image,
-            )
-
-    def _check_fit(self, state: DeviceState, item: UpdateImage) -> None:
-        size = state.slot_sizes.get((item.image, 1))
-        if size is None or item.mcuboot is None:
-            return
-        fit = check_slot_fit(
-            item.mcuboot, size, overwrite_only=state.mode is BootloaderMode.OVERWRITE_ONLY
-        )
-        if not fit.fits:
-            raise UpdateError(f"image {item.image}: {fit.problem}")
 
     async def _upload(self, item: UpdateImage, buffers: DeviceBuffers) -> None:
         source = item.open_source()
@@ -522,6 +468,42 @@ class _Run:
         return UpdateResult(
             ok, message, outcomes, tuple(plan), advice, slots, can_confirm, self.client
         )
+
+
+_SAID_HERE = (Finding.DOWNGRADE, Finding.VERSION_UNKNOWN, Finding.SAME_VERSION)
+"""Warnings about the device the workflow says; the image's own were said when it was loaded."""
+
+_YES_FLAGS = {
+    Finding.DOWNGRADE: "--allow-downgrade",
+    Finding.VERSION_UNKNOWN: "--allow-downgrade",
+    Finding.ENCRYPTED_UNPROVEN: "--allow-unverified-encrypted",
+}
+
+
+def _image_facts(item: UpdateImage) -> ImageFacts:
+    """The policy's view of an image to install (built from its verdict when it was loaded)."""
+    if item.facts is not None:
+        return replace(item.facts, image=item.image)
+    kind = VerdictKind.ENCRYPTED_UNPROVEN if item.contents_unproven else VerdictKind.VALID
+    return ImageFacts(
+        image=item.image,
+        label=item.label,
+        kind=kind,
+        version=item.version,
+        hash=item.image_hash,
+        mcuboot=item.mcuboot,
+    )
+
+
+def _refusal(check: Check) -> UpdateError:
+    """The error a refused pre-flight check ends the run with, naming the way to say yes."""
+    flag = _YES_FLAGS.get(check.finding)
+    text = f"{check.sentence}; use {flag} to install it anyway" if flag else check.sentence
+    if check.finding in (Finding.DOWNGRADE, Finding.VERSION_UNKNOWN):
+        return DowngradeRefused(text)
+    if check.finding is Finding.TOO_LARGE:
+        return UpdateError(f"image {check.image}: {text}")
+    return UpdateError(text)
 
 
 def _half_marked(

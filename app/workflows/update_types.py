@@ -17,6 +17,7 @@ from app.image.model import ImageVersion, McubootImage
 from app.image.source import ImageSource
 from app.smp.groups.img import ImageSlot, running_slot
 from app.smp.groups.os import BootloaderMode
+from app.workflows.preflight import DeviceFacts, ImageFacts
 
 
 class Mode(StrEnum):
@@ -86,6 +87,8 @@ class UpdateImage:
     clear_payload: bool = False
     """Flagged encrypted, stored in clear (`imgtool sign --clear`): meant for the primary slot;
     a bootloader built with encryption rejects it in the secondary slot."""
+    facts: ImageFacts | None = field(default=None, compare=False, repr=False)
+    """What the pre-flight policy needs of the image (its verdict, where it goes)."""
     contents_unproven: bool = False
     """Encrypted and let through by explicit choice: its hash was never checked against its
     bytes (verdict encrypted-unproven); only the bootloader will check them."""
@@ -109,3 +112,12 @@ class DeviceState:
     def running(self, image: int) -> ImageSlot | None:
         """The active slot of `image` (slot 0 when no slot says active)."""
         return running_slot(self.slots, image)
+
+    def facts(self) -> DeviceFacts:
+        """The pre-flight policy's view of this device."""
+        return DeviceFacts(
+            slots=self.slots,
+            slot_sizes=self.slot_sizes,
+            no_downgrade=self.no_downgrade,
+            overwrite_only=self.mode is BootloaderMode.OVERWRITE_ONLY,
+        )

@@ -1,7 +1,9 @@
-"""The verdict panel's content: app/image's verdict plus the device checks, as lines of text.
+"""The verdict panel's content: the pre-flight's findings plus the verdict's details, as lines.
 
 Pure (no Qt). `check_file` reads and hashes the file, so it runs on the core's worker thread,
 never on the GUI thread; `judge` is the cheap part and is also re-run when the device changes.
+What may be uploaded is decided once, by app/workflows/preflight.py; this module only renders
+its findings (a tone per severity) and adds what the verdict shows without deciding anything.
 """
 
 from __future__ import annotations
@@ -10,16 +12,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.gui.targets import DeviceSnapshot
-from app.image import (
-    KeyStore,
-    Verdict,
-    VerdictKind,
-    VersionRelation,
-    check_slot_fit,
-    compare_version,
-    verify_path,
+from app.image.keys import KeyStore
+from app.image.package import verify_path
+from app.image.verify import Verdict
+from app.smp.groups.os import BootloaderMode
+from app.workflows.preflight import (
+    Check,
+    Choices,
+    DeviceFacts,
+    Finding,
+    ImageFacts,
+    Severity,
+    preflight,
 )
-from app.units import format_bytes
+
+TONE = {Severity.OK: "good", Severity.WARN: "warn", Severity.ASK: "warn", Severity.BLOCK: "bad"}
+ASKS_VERSION = (Finding.DOWNGRADE, Finding.VERSION_UNKNOWN)
+"""ASK findings the upload button asks about with the downgrade question."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,18 +40,19 @@ class Line:
 
 @dataclass(frozen=True, slots=True)
 class UploadCheck:
-    """Whether this file may be uploaded to this device, and why, in sentences."""
+    """Whether this file may be uploaded to this device, and why, in findings and sentences."""
 
     path: Path
     verdicts: tuple[Verdict, ...]
     ok: bool
-    """May be uploaded as is."""
+    """May be uploaded (after the questions, if any)."""
     unsigned: bool
     """Intact but unsigned: only the explicit development override can let it through."""
     headline: str
     lines: tuple[Line, ...]
     version: str | None = None
-    relation: VersionRelation | None = None
+    checks: tuple[Check, ...] = ()
+    """The pre-flight's findings, every image."""
     image_hash: bytes | None = None
     unproven: bool = False
     """Encrypted, signature valid, contents not checked (no decryption key): uploaded only
@@ -50,155 +60,95 @@ class UploadCheck:
     clear_payload: bool = False
     """An `imgtool sign --clear` image, meant for the primary slot: ask before uploading."""
 
+    @property
+    def questions(self) -> tuple[Check, ...]:
+        """What to ask before uploading (a downgrade, or a version that cannot be compared)."""
+        asks = (c for c in self.checks if c.severity is Severity.ASK)
+        return tuple(c for c in asks if c.finding in ASKS_VERSION)
+
 
 def check_file(path: Path, keys: KeyStore | None, snapshot: DeviceSnapshot | None) -> UploadCheck:
     """Verify `path` (slow: hashes and checks signatures) and judge it against the device."""
     return judge(path, tuple(verify_path(path, keys)), snapshot)
 
 
+def device_facts(snapshot: DeviceSnapshot) -> DeviceFacts:
+    """The pre-flight's view of the device, from what the GUI last read."""
+    return DeviceFacts(
+        slots=tuple(s for s in snapshot.slots if not s.empty),
+        slot_sizes={(s.image, s.slot): s.size for s in snapshot.slots if s.size},
+        no_downgrade=snapshot.identity.no_downgrade,
+        overwrite_only=snapshot.identity.mode is BootloaderMode.OVERWRITE_ONLY,
+    )
+
+
 def judge(
     path: Path, verdicts: tuple[Verdict, ...], snapshot: DeviceSnapshot | None
 ) -> UploadCheck:
-    lines: list[Line] = []
-    problems: list[str] = []
-    unsigned = True
-    relation: VersionRelation | None = None
+    device = device_facts(snapshot) if snapshot is not None else None
+    checks: list[Check] = []
+    findings: list[Line] = []
+    details: list[Line] = []
     for verdict in verdicts:
         prefix = f"Image {verdict.image_index}: " if len(verdicts) > 1 else ""
-        hash_ok = verdict.hash is not None and verdict.hash.ok is not False
-        sig = verdict.signature
-        unsigned = unsigned and sig.algorithm is None and hash_ok and verdict.image is not None
-        if sig.ok:
-            lines.append(
-                Line(
-                    "good", f"{prefix}Signature valid ({sig.algorithm}), key \u201c{sig.key}\u201d"
-                )
-            )
-        elif sig.algorithm is None:
-            lines.append(Line("warn" if hash_ok else "bad", f"{prefix}Not signed"))
-        elif sig.ok is None:
-            problems.append(
-                f"{prefix}Signed ({sig.algorithm}) with key {_short(sig.key)}, which "
-                "is not among your trusted keys: add it in Settings."
-            )
-        if verdict.hash is not None:
-            state = {True: "matches", False: "DOES NOT match", None: "cannot be checked"}
-            lines.append(
-                Line(
-                    "good" if verdict.hash.ok else "bad" if verdict.hash.ok is False else "warn",
-                    f"{prefix}Hash {verdict.hash.value.hex()[:16]}\u2026 "
-                    f"{state[verdict.hash.ok]} the image",
-                )
-            )
-        if verdict.encrypted:
-            lines.append(Line("warn", f"{prefix}Encrypted payload (the device decrypts it)"))
-        problems.extend(verdict.problems)
-        lines.extend(Line("warn", w) for w in verdict.warnings)
-        if verdict.image is not None and snapshot is not None:
-            relation = _device_lines(verdict, snapshot, lines, problems, prefix) or relation
+        mine = preflight(ImageFacts.from_verdict(verdict), device, Choices())
+        checks.extend(mine)
+        findings.extend(Line(TONE[c.severity], prefix + _sentence(c.sentence)) for c in mine)
+        details.extend(_detail_lines(verdict, prefix))
+    blocked = any(c.severity is Severity.BLOCK for c in checks)
+    needs_yes = [c for c in checks if c.severity is Severity.ASK and c.finding not in ASKS_VERSION]
+    ok = bool(verdicts) and not blocked and not needs_yes
+    unsigned = _only(Finding.UNSIGNED, needs_yes) and not blocked
+    unproven = _only(Finding.ENCRYPTED_UNPROVEN, needs_yes) and not blocked
     first = verdicts[0] if verdicts else None
     image = first.image if first else None
-    valid = bool(verdicts) and all(v.valid and v.signature.ok for v in verdicts)
-    ok = valid and not problems
-    signed = bool(verdicts) and all(v.signature.ok for v in verdicts)
-    unproven = (
-        signed
-        and not problems
-        and any(v.kind is VerdictKind.ENCRYPTED_UNPROVEN for v in verdicts)
-        and all(v.valid or v.kind is VerdictKind.ENCRYPTED_UNPROVEN for v in verdicts)
-    )
-    unsigned = unsigned and not any("too large" in p for p in problems)
-    running = snapshot.running() if snapshot else None
-    if ok and running is not None and first and first.hash and running.hash == first.hash.value:
-        headline = "Signature valid: this image already runs on the device"
-    elif ok:
-        headline = (
-            "Ready to upload: signature valid"
-            if len(verdicts) == 1
-            else f"Ready to upload: {len(verdicts)} images, all signatures valid"
-        )
-    elif unproven:
-        headline = "Encrypted image: signature valid, contents not checked"
-        lines.append(
-            Line(
-                "warn",
-                "Without the decryption key the contents cannot be checked here; the "
-                "bootloader checks them after decryption",
-            )
-        )
-    elif unsigned:
-        headline = "Unsigned image: only for development devices"
-    else:
-        headline = "This image cannot be uploaded"
-    lines = [Line("bad", p) for p in dict.fromkeys(problems)] + lines
+    lines = sorted(findings, key=lambda line: line.tone != "bad") + details
     return UploadCheck(
         path,
         verdicts,
         ok,
-        unsigned and not ok,
-        headline,
+        unsigned,
+        _headline(ok, unsigned, unproven, checks, len(verdicts)),
         tuple(lines),
+        version=image.header.version.smp_text if image else None,
+        checks=tuple(checks),
+        image_hash=first.hash.value if first and first.hash else None,
         unproven=unproven,
         clear_payload=any(v.clear_payload for v in verdicts),
-        version=image.header.version.smp_text if image else None,
-        relation=relation,
-        image_hash=first.hash.value if first and first.hash else None,
     )
 
 
-def _short(key_id: str | None) -> str:
-    if not key_id:
-        return "unknown"
-    return f"{key_id[:16]}\u2026" if len(key_id) > 20 else key_id
+def _only(finding: Finding, checks: list[Check]) -> bool:
+    return bool(checks) and all(c.finding is finding for c in checks)
 
 
-def _device_lines(
-    verdict: Verdict, snapshot: DeviceSnapshot, lines: list[Line], problems: list[str], prefix: str
-) -> VersionRelation | None:
-    """Version against what runs and size against the upload slot."""
-    assert verdict.image is not None
-    index = verdict.image_index or 0
-    version = verdict.image.header.version
-    running = snapshot.running(index)
-    relation: VersionRelation | None = None
-    if running is not None and running.version:
-        relation = compare_version(version, running.version)
-        word = {
-            VersionRelation.UPGRADE: "upgrade",
-            VersionRelation.SAME: "same version",
-            VersionRelation.DOWNGRADE: "DOWNGRADE",
-            VersionRelation.UNKNOWN: "cannot be compared (not a version number)",
-        }
-        if relation is not None:
-            tone = "good" if relation is VersionRelation.UPGRADE else "warn"
-            lines.append(
-                Line(
-                    tone,
-                    f"{prefix}Version {version.smp_text}: {word[relation]} "
-                    f"(the device runs {running.version})",
-                )
-            )
-            if relation is VersionRelation.DOWNGRADE and snapshot.identity.no_downgrade:
-                problems.append("The bootloader refuses downgrades on this device.")
-    else:
-        lines.append(Line("good", f"{prefix}Version {version.smp_text}"))
-    target = next((s for s in snapshot.slots if s.image == index and not s.active), None)
-    if target is not None and target.size:
-        fit = check_slot_fit(verdict.image, target.size, slot=target.slot)
-        if fit.fits:
-            lines.append(
-                Line(
-                    "good",
-                    f"{prefix}Size: the {format_bytes(verdict.image.file_size)} file fits the "
-                    f"{format_bytes(target.size)} slot ({format_bytes(fit.needed_bytes)} "
-                    "there, with MCUboot's trailer)",
-                )
-            )
-        elif fit.problem:
-            problems.append(fit.problem[0].upper() + fit.problem[1:] + ".")
-    same = [s for s in snapshot.slots if s.hash and verdict.hash and s.hash == verdict.hash.value]
-    if same:
-        lines.append(
-            Line("warn", f"{prefix}The device already holds this image (slot {same[0].slot})")
-        )
-    return relation
+def _headline(ok: bool, unsigned: bool, unproven: bool, checks: list[Check], count: int) -> str:
+    if ok and any(c.finding is Finding.ALREADY_RUNS for c in checks):
+        return "Signature valid: this image already runs on the device"
+    if ok:
+        if count > 1:
+            return f"Ready to upload: {count} images, all signatures valid"
+        return "Ready to upload: signature valid"
+    if unproven:
+        return "Encrypted image: signature valid, contents not checked"
+    if unsigned:
+        return "Unsigned image: only for development devices"
+    return "This image cannot be uploaded"
+
+
+def _detail_lines(verdict: Verdict, prefix: str) -> list[Line]:
+    """What the verdict shows besides the decision: the hash, encryption, its warnings."""
+    lines: list[Line] = []
+    if verdict.hash is not None:
+        state = {True: "matches", False: "DOES NOT match", None: "cannot be checked"}
+        tone = {True: "good", False: "bad", None: "warn"}[verdict.hash.ok]
+        text = f"Hash {verdict.hash.value.hex()[:16]}\u2026 {state[verdict.hash.ok]} the image"
+        lines.append(Line(tone, prefix + text))
+    if verdict.encrypted:
+        lines.append(Line("warn", f"{prefix}Encrypted payload (the device decrypts it)"))
+    lines.extend(Line("warn", prefix + w) for w in verdict.warnings)
+    return lines
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]

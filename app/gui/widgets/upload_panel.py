@@ -28,13 +28,14 @@ from app.gui.bridge import CoreBridge
 from app.gui.controller import DeviceController
 from app.gui.dialogs.confirm import ask
 from app.gui.icons import icon
-from app.gui.models.verdict import UploadCheck, check_file, judge
+from app.gui.models.verdict import ASKS_VERSION, UploadCheck, check_file, judge
 from app.gui.session import UpdateDone
 from app.gui.targets import DeviceSnapshot
 from app.gui.widgets.throughput import ThroughputChart
 from app.gui.widgets.verdict_view import VerdictView
 from app.image.keys import KeyStore
 from app.units import format_bytes, format_rate
+from app.workflows.preflight import Finding
 from app.workflows.progress import ProgressEvent, Stage
 
 log = logging.getLogger(__name__)
@@ -311,14 +312,11 @@ class UploadPanel(QGroupBox):
         contents could not be checked (encrypted, no decryption key), or it is an
         `imgtool sign --clear` image meant for the primary slot. Every question defaults
         to No."""
-        from app.image.checks import VersionRelation
-
         check = self.check
         if check is None or self.path is None or not self.upload_button.isEnabled():
             return
         permanent = self.mode_combo.currentData() == "confirm"
-        # A running version that does not parse may hide a downgrade: asked the same way.
-        downgrade = check.relation in (VersionRelation.DOWNGRADE, VersionRelation.UNKNOWN)
+        downgrade = any(c.finding in ASKS_VERSION for c in check.questions)
         questions = self._questions(check, permanent=permanent, downgrade=downgrade)
         if not questions:
             self._start_confirmed()
@@ -336,8 +334,6 @@ class UploadPanel(QGroupBox):
         self, check: UploadCheck, *, permanent: bool, downgrade: bool
     ) -> list[tuple[str, str, str]]:
         """(title, consequence, action) for each thing the user must agree to."""
-        from app.image.checks import VersionRelation
-
         questions = []
         if check.unproven:
             questions.append(
@@ -359,7 +355,7 @@ class UploadPanel(QGroupBox):
                     "Upload anyway",
                 )
             )
-        if check.relation is VersionRelation.UNKNOWN:
+        if any(c.finding is Finding.VERSION_UNKNOWN for c in check.questions):
             questions.append(
                 (
                     f"Install version {check.version or 'of this image'} over "

@@ -1,0 +1,329 @@
+"""The one pre-flight policy: may this image go to this device, and what must be said or asked.
+
+Pure: no I/O. `preflight()` returns structured findings (a kind, a severity, the numbers, one
+sentence); each face renders them and never decides by reading a sentence:
+* the update workflow enforces them (a BLOCK, or an ASK nobody answered, stops the run before
+  a byte is sent; notes and warnings go to the progress stream);
+* the CLI prints what the workflow said and refused;
+* the GUI's verdict panel shows them with a tone and asks the ASK questions.
+tests/upload/test_preflight.py holds the three faces to the same findings for a table of cases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from app.image.checks import VersionRelation, check_slot_fit, compare_version
+from app.image.model import ImageVersion, McubootImage
+from app.image.verify import Verdict, VerdictKind
+from app.smp.groups.img import running_slot
+from app.text import device_text
+from app.units import format_bytes
+
+
+class Finding(StrEnum):
+    """What the pre-flight found; the JSON-friendly word of each check."""
+
+    IMAGE_INVALID = "image_invalid"
+    """The file is damaged, tampered with, or its signature does not verify."""
+    UNTRUSTED_KEY = "untrusted_key"
+    """Signed by a key that is not among the trusted ones."""
+    UNSIGNED = "unsigned"
+    """Intact but not signed: only an explicit development override lets it through."""
+    ORIGIN_UNCHECKED = "origin_unchecked"
+    """No trusted key was given, so its signature was not checked (contents intact)."""
+    ENCRYPTED_UNPROVEN = "encrypted_unproven"
+    """Encrypted, signature valid, contents not checked (no decryption key)."""
+    SIGNATURE_VALID = "signature_valid"
+    NO_SUCH_IMAGE = "no_such_image"
+    """The device lists no image of that number."""
+    ALREADY_RUNS = "already_runs"
+    """The device already runs this exact image: nothing to upload."""
+    ALREADY_HELD = "already_held"
+    """The spare slot already holds this exact image: it is not sent again."""
+    UPGRADE = "upgrade"
+    SAME_VERSION = "same_version"
+    DOWNGRADE = "downgrade"
+    DOWNGRADE_PREVENTED = "downgrade_prevented"
+    """A downgrade on a bootloader built with downgrade prevention: it would not boot it."""
+    VERSION_UNKNOWN = "version_unknown"
+    """The running version is not a version number, so a downgrade cannot be ruled out."""
+    FITS = "fits"
+    TOO_LARGE = "too_large"
+
+
+class Severity(StrEnum):
+    """How a face acts on a finding."""
+
+    BLOCK = "block"
+    """Never uploaded."""
+    ASK = "ask"
+    """Uploaded only after an explicit yes (GUI question, CLI flag); a job without it refuses."""
+    WARN = "warn"
+    """Uploaded; said prominently."""
+    OK = "ok"
+    """Uploaded; said as reassurance."""
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    finding: Finding
+    severity: Severity
+    sentence: str
+    """For people; no code ever parses it."""
+    image: int = 0
+    numbers: Mapping[str, int | str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Choices:
+    """The explicit yeses that turn an ASK into a WARN."""
+
+    allow_downgrade: bool = False
+    allow_encrypted_unproven: bool = False
+    allow_unsigned: bool = False
+    """The development override for intact, unsigned images (GUI setting + tick box)."""
+    allow_unchecked_origin: bool = False
+    """No trusted key was given on purpose (the CLI without --key): an intact image whose
+    signature was not checked may go. The GUI always checks against its key store."""
+
+
+class ListedImage(Protocol):
+    """A slot as the device lists it: an ImageSlot, or the GUI's SlotView."""
+
+    @property
+    def image_number(self) -> int: ...
+    @property
+    def slot(self) -> int: ...
+    @property
+    def active(self) -> bool: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def hash(self) -> bytes | None: ...
+    @property
+    def confirmed(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceFacts:
+    """What the pre-flight needs of the device: its slots and its bootloader's rules."""
+
+    slots: Sequence[ListedImage]
+    slot_sizes: Mapping[tuple[int, int], int] = field(default_factory=dict)
+    """(image, slot) -> partition bytes, when the device tells (slot info)."""
+    no_downgrade: bool = False
+    overwrite_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFacts:
+    """What the pre-flight needs of one image: its verdict and where it would go."""
+
+    image: int
+    label: str
+    kind: VerdictKind
+    version: ImageVersion | None
+    hash: bytes | None
+    mcuboot: McubootImage | None = None
+    problems: tuple[str, ...] = ()
+    """The verdict's reasons, when it is not valid."""
+    unsigned: bool = False
+    """Intact and not signed at all."""
+    untrusted_key: str | None = None
+    """The signing key's id, when no trusted key verified it."""
+    signed_by: str | None = None
+    algorithm: str | None = None
+
+    @classmethod
+    def from_verdict(cls, verdict: Verdict, image: int | None = None) -> ImageFacts:
+        sig = verdict.signature
+        intact = verdict.hash is not None and verdict.hash.ok is True
+        return cls(
+            image=image if image is not None else (verdict.image_index or 0),
+            label=verdict.label,
+            kind=verdict.kind,
+            version=verdict.image.header.version if verdict.image else None,
+            hash=verdict.hash.value if verdict.hash else None,
+            mcuboot=verdict.image,
+            problems=tuple(verdict.problems),
+            unsigned=intact and sig.algorithm is None,
+            untrusted_key=(sig.key or "unknown")
+            if intact and not sig.ok and not sig.trusted
+            else None,
+            signed_by=sig.key if sig.ok else None,
+            algorithm=sig.algorithm,
+        )
+
+
+def preflight(image: ImageFacts, device: DeviceFacts | None, choices: Choices) -> list[Check]:
+    """Every finding about installing `image` on `device` (None: the file alone), in order:
+    the image's own verdict first, then what the device already has, version, size."""
+    checks = list(_verdict_checks(image, choices))
+    if device is not None and image.hash is not None:
+        checks.extend(_device_checks(image, device, choices))
+    return checks
+
+
+def blocking(checks: Iterable[Check]) -> list[Check]:
+    """What stops an upload when nobody is there to answer a question (a job, the CLI)."""
+    return [c for c in checks if c.severity in (Severity.BLOCK, Severity.ASK)]
+
+
+# --- the image's own verdict ------------------------------------------------------------------
+
+
+def _verdict_checks(image: ImageFacts, choices: Choices) -> Iterable[Check]:
+    n = image.image
+    if image.kind is VerdictKind.VALID:
+        yield Check(
+            Finding.SIGNATURE_VALID,
+            Severity.OK,
+            f"signature valid ({image.algorithm}), key \u201c{image.signed_by}\u201d",
+            n,
+        )
+    elif image.kind is VerdictKind.UNSIGNED_CHECK and choices.allow_unchecked_origin:
+        yield Check(
+            Finding.ORIGIN_UNCHECKED,
+            Severity.WARN,
+            "contents intact; no trusted key was given, so its origin was not checked",
+            n,
+        )
+    elif image.kind is VerdictKind.ENCRYPTED_UNPROVEN:
+        yield Check(
+            Finding.ENCRYPTED_UNPROVEN,
+            Severity.WARN if choices.allow_encrypted_unproven else Severity.ASK,
+            "encrypted: its signature is valid but its contents cannot be checked without the "
+            "decryption key (the bootloader checks them after decryption)",
+            n,
+        )
+    elif image.unsigned:
+        yield Check(
+            Finding.UNSIGNED,
+            Severity.WARN if choices.allow_unsigned else Severity.ASK,
+            "not signed: only for development devices, with the explicit override",
+            n,
+        )
+    elif image.untrusted_key is not None:
+        yield Check(
+            Finding.UNTRUSTED_KEY,
+            Severity.BLOCK,
+            f"signed with key {_short(image.untrusted_key)}, which is not among your trusted keys",
+            n,
+            {"key": image.untrusted_key},
+        )
+    else:
+        reasons = " ".join(image.problems) or "the image could not be verified"
+        yield Check(Finding.IMAGE_INVALID, Severity.BLOCK, reasons, n)
+
+
+# --- against the device -----------------------------------------------------------------------
+
+
+def _device_checks(image: ImageFacts, device: DeviceFacts, choices: Choices) -> Iterable[Check]:
+    n = image.image
+    listed = [s for s in device.slots if s.image_number == n]
+    if not listed and n > 0:
+        yield Check(
+            Finding.NO_SUCH_IMAGE,
+            Severity.BLOCK,
+            f"the device lists no image {n}; is {image.label} meant for another device?",
+            n,
+        )
+        return
+    running = running_slot(listed, n)
+    if running is not None and running.hash == image.hash:
+        state = "" if running.confirmed else " but it is not confirmed yet"
+        yield Check(
+            Finding.ALREADY_RUNS,
+            Severity.OK,
+            f"image {n} already runs {running.version} (same hash){state}; nothing to upload",
+            n,
+            {"slot": running.slot, "confirmed": "yes" if running.confirmed else "no"},
+        )
+        return
+    if running is not None and image.version is not None:
+        yield from _version_checks(image, running, device, choices)
+    target = next((s for s in listed if s is not running), None)
+    target_slot = 1 - running.slot if running is not None and running.slot in (0, 1) else 1
+    size = device.slot_sizes.get((n, target_slot))
+    if size is not None and image.mcuboot is not None:
+        fit = check_slot_fit(
+            image.mcuboot, size, slot=target_slot, overwrite_only=device.overwrite_only
+        )
+        numbers = {"needed": fit.needed_bytes, "slot_bytes": size, "slot": target_slot}
+        if fit.fits:
+            yield Check(
+                Finding.FITS,
+                Severity.OK,
+                f"size: the {format_bytes(image.mcuboot.file_size)} file fits the "
+                f"{format_bytes(size)} slot ({format_bytes(fit.needed_bytes)} there, with "
+                "MCUboot's trailer)",
+                n,
+                numbers,
+            )
+        else:
+            yield Check(Finding.TOO_LARGE, Severity.BLOCK, fit.problem or "too large", n, numbers)
+    if target is not None and target.hash == image.hash:
+        yield Check(
+            Finding.ALREADY_HELD,
+            Severity.OK,
+            f"slot {target.slot} of image {n} already holds this exact image (hash match); "
+            "it is not uploaded again",
+            n,
+            {"slot": target.slot},
+        )
+
+
+def _version_checks(
+    image: ImageFacts, running: ListedImage, device: DeviceFacts, choices: Choices
+) -> Iterable[Check]:
+    assert image.version is not None
+    n, mine, theirs = image.image, image.version.smp_text, device_text(running.version)
+    numbers = {"version": mine, "running": theirs}
+    relation = compare_version(image.version, theirs)
+    if relation is VersionRelation.UNKNOWN:
+        yield Check(
+            Finding.VERSION_UNKNOWN,
+            Severity.WARN if choices.allow_downgrade else Severity.ASK,
+            f"image {n} reports version {theirs!r}, which is not a version number, so whether "
+            f"{mine} is older cannot be told",
+            n,
+            numbers,
+        )
+        return
+    if relation is VersionRelation.UPGRADE:
+        sentence = f"version {mine}: upgrade (the device runs {theirs})"
+        yield Check(Finding.UPGRADE, Severity.OK, sentence, n, numbers)
+    elif relation is VersionRelation.SAME:
+        yield Check(
+            Finding.SAME_VERSION,
+            Severity.WARN,
+            f"version {mine}: same version (the device runs {theirs}; a different build)",
+            n,
+            numbers,
+        )
+    elif device.no_downgrade:
+        yield Check(
+            Finding.DOWNGRADE_PREVENTED,
+            Severity.BLOCK,
+            f"{mine} is older than the {theirs} image {n} runs, and the bootloader refuses "
+            "downgrades on this device: it would not boot it",
+            n,
+            numbers,
+        )
+    else:
+        yield Check(
+            Finding.DOWNGRADE,
+            Severity.WARN if choices.allow_downgrade else Severity.ASK,
+            f"{mine} is older than the {theirs} that image {n} runs: a downgrade",
+            n,
+            numbers,
+        )
+
+
+def _short(key_id: str) -> str:
+    return f"{key_id[:16]}\u2026" if len(key_id) > 20 else key_id

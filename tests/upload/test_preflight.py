@@ -1,0 +1,164 @@
+"""One pre-flight policy, three faces: for each case the policy's findings, the GUI's verdict
+panel and the update workflow (which the CLI and jobs run) agree, on a real simulated board."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from app.gui.models.verdict import TONE, judge
+from app.gui.session import DeviceSession
+from app.gui.targets import DeviceTarget
+from app.image.keys import KeyStore
+from app.image.package import verify_path
+from app.transport import open_transport
+from app.workflows.images import load_update_images
+from app.workflows.preflight import (
+    Check,
+    Choices,
+    Finding,
+    ImageFacts,
+    Severity,
+    blocking,
+    preflight,
+)
+from app.workflows.progress import ProgressEvent
+from app.workflows.update import UpdateOptions, read_device_state, run_update
+from app.workflows.update_types import Mode, UpdateError
+from tests.upload.conftest import ImageFactory, serve, sim_device
+
+F, S = Finding, Severity
+VALID = (F.SIGNATURE_VALID, S.OK)
+
+
+@dataclass(frozen=True)
+class Case:
+    image_version: str
+    device: dict[str, object]
+    expected: list[tuple[Finding, Severity]]
+    """The findings with the choices below (the workflow's)."""
+    allow_downgrade: bool = False
+    held: bool = False
+    """The spare slot already holds the image."""
+    size: int = 24 * 1024
+    gui_expected: list[tuple[Finding, Severity]] = field(default_factory=list)
+    """The GUI judges without flags (it asks instead); empty: the same as `expected`."""
+
+
+CASES = {
+    "upgrade": Case("1.1.0", {}, [VALID, (F.UPGRADE, S.OK), (F.FITS, S.OK)]),
+    "same version": Case("1.0.0", {}, [VALID, (F.SAME_VERSION, S.WARN), (F.FITS, S.OK)]),
+    "downgrade, not allowed": Case(
+        "1.0.0",
+        {"factory_version": "2.0.0"},
+        [VALID, (F.DOWNGRADE, S.ASK), (F.FITS, S.OK)],
+    ),
+    "downgrade, allowed": Case(
+        "1.0.0",
+        {"factory_version": "2.0.0"},
+        [VALID, (F.DOWNGRADE, S.WARN), (F.FITS, S.OK)],
+        allow_downgrade=True,
+        gui_expected=[VALID, (F.DOWNGRADE, S.ASK), (F.FITS, S.OK)],
+    ),
+    "downgrade, bootloader prevents it": Case(
+        "1.0.0",
+        {"factory_version": "2.0.0", "no_downgrade": True},
+        [VALID, (F.DOWNGRADE_PREVENTED, S.BLOCK), (F.FITS, S.OK)],
+        allow_downgrade=True,
+    ),
+    "too large for the slot": Case(
+        "1.1.0",
+        {"slot_size": 16 * 1024},
+        [VALID, (F.UPGRADE, S.OK), (F.TOO_LARGE, S.BLOCK)],
+    ),
+    "spare slot already holds it": Case(
+        "1.1.0", {}, [VALID, (F.UPGRADE, S.OK), (F.FITS, S.OK), (F.ALREADY_HELD, S.OK)], held=True
+    ),
+}
+
+
+def kinds(checks: tuple[Check, ...] | list[Check]) -> list[tuple[Finding, Severity]]:
+    return [(c.finding, c.severity) for c in checks]
+
+
+@pytest.mark.parametrize("name", CASES)
+async def test_policy_gui_and_workflow_agree(name: str, images: ImageFactory) -> None:
+    """The policy's findings for the case; the GUI shows each with its tone and enables or asks
+    accordingly; the workflow refuses exactly when a finding blocks or asks, with its sentence,
+    and otherwise uploads and says the warnings."""
+    case = CASES[name]
+    path = images(case.image_version, case.size)
+    keys = KeyStore()
+    keys.add("test-key", case_key(images))
+    choices = Choices(allow_downgrade=case.allow_downgrade, allow_unchecked_origin=True)
+    device = sim_device(**{"slot_size": 512 * 1024, **case.device})
+    if case.held:
+        device.install(1, path.read_bytes())
+    async with serve("udp", device) as rig:
+        # the policy, on what the workflow's pre-flight reads
+        client = await rig.connect()
+        state = await read_device_state(client)
+        (verdict,) = verify_path(path, keys)
+        checks = preflight(ImageFacts.from_verdict(verdict), state.facts(), choices)
+        assert kinds(checks) == case.expected
+
+        # the GUI: the verdict panel on what the device view reads
+        target = DeviceTarget(spec=rig.spec, kind="udp", name=name, address=rig.spec[4:])
+        session = DeviceSession(target, opener=lambda: open_transport(rig.spec))
+        try:
+            snapshot = await session.connect()
+        finally:
+            await session.close()
+        shown = judge(path, (verdict,), snapshot)
+        assert kinds(shown.checks) == (case.gui_expected or case.expected)
+        for check in shown.checks:
+            sentence = check.sentence[:1].upper() + check.sentence[1:]
+            assert (TONE[check.severity], sentence) in [(ln.tone, ln.text) for ln in shown.lines]
+        blocked = any(c.severity is S.BLOCK for c in shown.checks)
+        assert shown.ok is not blocked
+        assert bool(shown.questions) is any(c.finding is F.DOWNGRADE for c in shown.questions)
+
+        # the workflow (the CLI's and a job's): refuses on a BLOCK or an unanswered ASK
+        events: list[ProgressEvent] = []
+        options = UpdateOptions(mode=Mode.NONE, allow_downgrade=case.allow_downgrade)
+        items = load_update_images(path, keys)
+        stopped = blocking(checks)
+        if stopped:
+            with pytest.raises(UpdateError) as refused:
+                await run_update(client, items, options, on_progress=events.append)
+            assert stopped[0].sentence in str(refused.value)
+            assert rig.device.counters["bytes_written"] == 0
+        else:
+            result = await run_update(client, items, options, on_progress=events.append)
+            assert result.ok, result.message
+            said = [e.message for e in events]
+            for check in checks:
+                if check.severity is S.WARN:
+                    assert f"warning: {check.sentence}" in said
+            written = rig.device.counters["bytes_written"]
+            assert (written == 0) is case.held  # a held image is not sent again
+
+
+def case_key(images: ImageFactory) -> bytes:
+    return images.public_key.read_bytes()
+
+
+def test_a_version_that_is_not_a_version_is_asked_about() -> None:
+    """A running version that cannot be parsed may hide a downgrade: asked (GUI), refused
+    without --allow-downgrade (workflow), a warning with it."""
+    from app.image.model import ImageVersion
+    from app.image.verify import VerdictKind
+    from app.smp.groups.img import ImageSlot
+    from app.workflows.preflight import DeviceFacts
+
+    image = ImageFacts(0, "app.bin", VerdictKind.VALID, ImageVersion(1, 2, 0, 0), b"\x01" * 32)
+    device = DeviceFacts(slots=[ImageSlot(slot=0, version="nightly", active=True)])
+    (asked,) = [c for c in preflight(image, device, Choices()) if c.finding is F.VERSION_UNKNOWN]
+    assert asked.severity is S.ASK and "'nightly', which is not a version number" in asked.sentence
+    (told,) = [
+        c
+        for c in preflight(image, device, Choices(allow_downgrade=True))
+        if c.finding is F.VERSION_UNKNOWN
+    ]
+    assert told.severity is S.WARN
