@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from app.client.sizing import DeviceBuffers
 from app.errors import SlotwiseError
@@ -17,7 +18,10 @@ from app.image.model import ImageVersion, McubootImage
 from app.image.source import ImageSource
 from app.smp.groups.img import ImageSlot, running_slot
 from app.smp.groups.os import BootloaderMode
-from app.workflows.preflight import DeviceFacts, ImageFacts
+
+if TYPE_CHECKING:
+    # preflight loads app.image.verify (cryptography); `slotwise echo` must not
+    from app.workflows.preflight import DeviceFacts, ImageFacts
 
 
 class Mode(StrEnum):
@@ -115,6 +119,8 @@ class DeviceState:
 
     def facts(self) -> DeviceFacts:
         """The pre-flight policy's view of this device."""
+        from app.workflows.preflight import DeviceFacts
+
         return DeviceFacts(
             slots=self.slots,
             slot_sizes=self.slot_sizes,
