@@ -108,6 +108,19 @@ async def test_upload_replies_carry_rc_and_follow_alignment(
     assert recovery_pty.device.slot(0).flash[:9] == b"\x3d" * 8 + b"\xff"
 
 
+async def test_storage_erase_where_built_in(
+    wire: SerialTransport, recovery_pty: PtySimServer
+) -> None:
+    """Group 63 command 0 (write) erases the storage partition: `rc 0`; a read of it is `rc 8`."""
+    recovery_pty.device.stored_settings["app/x"] = b"1"
+    erase = Header(Op.WRITE, Group.ZEPHYR_BASIC, 0, sequence=7)
+    await wire.send(encode_packet(erase, {}))
+    assert decode_packet(await asyncio.wait_for(wire.receive(), 2))[1] == {"rc": 0}
+    assert recovery_pty.device.stored_settings == {}
+    await wire.send(encode_packet(Header(Op.READ, Group.ZEPHYR_BASIC, 0, sequence=7), {}))
+    assert decode_packet(await asyncio.wait_for(wire.receive(), 2))[1] == {"rc": 8}
+
+
 async def test_echo_answers_in_the_full_build(wire: SerialTransport) -> None:
     """CONFIG_BOOT_MGMT_ECHO: `{"r": d}`; without `d` it is EINVAL."""
     assert await exchange(wire, Echo(d="hi")) == {"r": "hi"}
