@@ -30,6 +30,11 @@ from dataclasses import dataclass, replace
 
 import serial
 
+try:  # POSIX: tcdrain() on an unplugged port raises termios.error, which is no OSError
+    from termios import error as _TermiosError
+except ImportError:  # Windows
+    _TermiosError = OSError  # type: ignore[misc, assignment]
+
 from app.errors import TransportClosed, TransportError
 from app.smp.framing import (
     DEFAULT_LINE_BYTES,
@@ -290,7 +295,13 @@ class SerialTransport:
         async with self._write_lock:
             try:
                 await asyncio.to_thread(_write_all, port, data)
-            except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
+            except (
+                serial.SerialException,
+                OSError,
+                _TermiosError,
+                TypeError,
+                AttributeError,
+            ) as exc:
                 # TypeError/AttributeError: pyserial internals after a concurrent close.
                 if self._port is None:
                     raise TransportClosed(self._closed_message()) from exc
@@ -310,7 +321,7 @@ class SerialTransport:
         while not self._stop.is_set():
             try:
                 data = port.read(max(1, port.in_waiting))
-            except (serial.SerialException, OSError, TypeError, ValueError) as exc:
+            except (serial.SerialException, OSError, _TermiosError, TypeError, ValueError) as exc:
                 if not self._stop.is_set():
                     log.warning("serial port %s lost: %s", self.options.port, exc)
                     _call_soon(loop, self._lost, "vanished (unplugged?)")

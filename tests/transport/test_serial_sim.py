@@ -92,3 +92,20 @@ async def test_pty_closed_mid_request_fails_fast(
     # the client's own timeout is far longer; ending within this bound proves the hang-up did
     with pytest.raises(TransportClosed, match="device disconnected"):
         await asyncio.wait_for(request, 3)
+
+
+async def test_unplug_while_draining_a_write_is_a_disconnect(
+    pty_sim: PtySimServer, serial_client: SmpClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The board vanishing while the OS drains a write (tcdrain: EIO, a termios.error, which is
+    no OSError) ends the request as a disconnect, never as a raw termios traceback."""
+    import termios
+
+    import serial.serialposix
+
+    def unplugged(fd: int) -> None:
+        raise termios.error(5, "Input/output error")
+
+    monkeypatch.setattr(serial.serialposix.termios, "tcdrain", unplugged)
+    with pytest.raises(TransportClosed, match="device disconnected"):
+        await serial_client.echo("into the void")
