@@ -17,13 +17,11 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from app.cli.messages import say_error
 from app.cli.options import positive_seconds
 from app.errors import SlotwiseError
-from app.text import device_text
 
 Command = Callable[[argparse.Namespace], int]
-ERROR_CHARS = 1000
-"""Longest error line; a device's reason string inside it is what could make it longer."""
 
 
 DEVICE_HELP = "udp:HOST[:PORT], serial:PORT[@BAUD] or ble:ADDRESS_OR_NAME"
@@ -191,10 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except UsageError as exc:
-        print(f"slotwise: {device_text(exc, limit=ERROR_CHARS)}", file=sys.stderr)
+        say_error(exc)
         return 2
     except SlotwiseError as exc:  # may quote the device (an rsn, a version): one safe line
-        print(f"slotwise: {device_text(exc, limit=ERROR_CHARS)}", file=sys.stderr)
+        say_error(exc)
         return 1
     except KeyboardInterrupt:
         print("slotwise: interrupted", file=sys.stderr)
@@ -241,4 +239,10 @@ def _open_gui(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"slotwise: {exc}", file=sys.stderr)
             return 2
-    return run(demo=args.demo, screenshot=args.screenshot, ble_hci=args.ble_hci, device=args.device)
+    return run(
+        demo=args.demo,
+        screenshot=args.screenshot,
+        ble_hci=args.ble_hci,
+        device=args.device,
+        say_error=say_error,
+    )

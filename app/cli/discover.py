@@ -6,9 +6,9 @@ import argparse
 import asyncio
 import dataclasses
 import json
-import sys
 
 from app.cli.connect import UsageError
+from app.cli.messages import say_error
 from app.cli.options import positive_seconds
 from app.client.discovery import FoundDevice, discover
 from app.errors import SlotwiseError
@@ -99,7 +99,7 @@ async def _discover(args: argparse.Namespace) -> int:
     elif not any(d.answers_smp is not False for d in found) and (found or not failed):
         print(f"no devices answered (searched {_searched(args, serial)})", flush=True)
     for reason in failed:
-        print(f"slotwise: {device_text(reason, limit=1000)}", file=sys.stderr)
+        say_error(reason)
     return 1 if failed and not found else 0
 
 

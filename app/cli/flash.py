@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from app.cli.connect import UsageError
+from app.cli.messages import say_error
 from app.cli.options import answer_timeout_s, existing_file, upload_waits, whole_number
 from app.client.upload import UploadOptions
 from app.text import device_text
@@ -241,6 +242,6 @@ def _summary(rows: list[ResultRow], runner: BatchRunner) -> int:
     failed = len(final) - passed
     print(f"{passed} passed, {failed} failed", flush=True)
     if runner.stopped:
-        print(f"slotwise: {runner.stopped}", file=sys.stderr)
+        say_error(runner.stopped)
         return 1
     return 0 if failed == 0 and final else 1

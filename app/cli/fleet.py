@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from app.cli.connect import UsageError
+from app.cli.messages import say_error
 from app.cli.options import answer_timeout_s
 from app.cli.upload import _keys
 from app.errors import SlotwiseError
@@ -198,7 +199,7 @@ def _apply(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     else:
-        print(f"slotwise: {outcome.message}", file=sys.stderr)
+        say_error(outcome.message)
     return 1
 
 

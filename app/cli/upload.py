@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app.cli.connect import UsageError, connected
+from app.cli.messages import say_error
 from app.cli.options import answer_timeout_s, existing_file, upload_waits, whole_number
 from app.client import SmpClient
 from app.client.upload import UploadOptions
@@ -307,7 +308,7 @@ def _report(args: argparse.Namespace, result: UpdateResult, printer: _Printer) -
         if result.can_confirm:
             print(f"To keep it: slotwise -d {args.device} confirm")
     if not result.ok:
-        print(f"slotwise: {device_text(result.message, limit=1000)}", file=sys.stderr)
+        say_error(result.message)
         return 1
     return 0
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
+from app.cli.messages import say_error
 from app.cli.options import existing_directory, existing_file
 from app.image import (
     ImageError,
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             load_decryption_key(args.decrypt_key) if args.decrypt_key else None
         )
     except ImageError as exc:  # a key file that is there but is not a usable key
-        print(f"slotwise: {exc}", file=sys.stderr)
+        say_error(exc)
         return 1
     verdicts = verify_path(args.file, keys, decrypt_key)
     if args.json:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -28,11 +29,13 @@ def run(
     settings_path: Path | None = None,
     ble_hci: str | None = None,
     device: str | None = None,
+    say_error: Callable[[str], None] | None = None,
 ) -> int:
     """The GUI's main(): returns the process exit status.
 
     `device` (a spec, from `slotwise -d SPEC`) is added to the list and selected once the
-    window is built, so its slots are read first and `screenshot` renders it."""
+    window is built, so its slots are read first and `screenshot` renders it. `say_error`
+    prints a failure as the command line's one line (default: as it is)."""
     if screenshot is not None:
         render_offscreen()
     problem = startup_problem()
@@ -50,7 +53,8 @@ def run(
     if screenshot is not None:
         window.remember_geometry = False  # a scripted render must not move the user's window
         window.resize(SCREENSHOT_SIZE[0], SCREENSHOT_SIZE[1])
-        window.when_ready(lambda: _arm_screenshot(window, screenshot, status))
+        say = say_error or (lambda text: print(f"slotwise: {text}", file=sys.stderr))
+        window.when_ready(lambda: _arm_screenshot(window, screenshot, status, say))
     window.show()
     if device is not None:
         window.when_ready(lambda: _open_device(window, device))
@@ -67,7 +71,9 @@ def _open_device(window: MainWindow, spec: str) -> None:
     window.device_pane.select_spec(spec)
 
 
-def _arm_screenshot(window: MainWindow, path: Path, status: dict[str, int]) -> None:
+def _arm_screenshot(
+    window: MainWindow, path: Path, status: dict[str, int], say: Callable[[str], None]
+) -> None:
     """Save the window once the first device's slots are on screen, then quit."""
 
     def shoot() -> None:
@@ -80,21 +86,13 @@ def _arm_screenshot(window: MainWindow, path: Path, status: dict[str, int]) -> N
         if not status.get("done"):
             status["done"] = 1
             why = reason or f"no device read within {SCREENSHOT_TIMEOUT_MS // 1000} s"
-            print(f"slotwise: {why}; no screenshot", file=sys.stderr)
+            say(f"{why.rstrip('.')}; no screenshot")
             status["code"] = 1
             window.close()
 
     window.controller.snapshot_changed.connect(lambda _snap: shoot())
-    window.controller.failed.connect(lambda text: give_up(_one_line(text)))
+    window.controller.failed.connect(give_up)
     QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, give_up)
-
-
-def _one_line(text: str) -> str:
-    """The controller's failure sentence as the CLI's one line (lower-case start, no period)."""
-    from app.text import device_text
-
-    line = device_text(text, limit=1000).rstrip(".")
-    return line[:1].lower() + line[1:] if line[1:2].islower() else line
 
 
 def _save(window: MainWindow, path: Path, status: dict[str, int]) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from app.gui.targets import DeviceTarget
+from app.text import device_text
 from app.transport.ble import BleScanner
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def merge_found(
     return DeviceTarget(
         spec=found.spec,
         kind=found.transport,
-        name=found.name,
+        name=device_text(found.name, limit=64),  # an advertised name is anyone's text
         address=found.address,
         rssi=found.rssi,
         answers_smp=found.answers_smp,

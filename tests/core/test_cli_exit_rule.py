@@ -151,3 +151,25 @@ def test_error_paths_of_every_subcommand_follow_the_rule(
         code, err = run(capsys, [*command, "-d", refused, *args])
         assert code == 1, (command, err)
         assert assert_one_line(err, [*command]).startswith("no answer from"), err
+
+
+def test_sentences_from_the_core_follow_the_rule_on_the_command_line(
+    capsys: pytest.CaptureFixture[str], case: dict[str, object], tmp_path: Path
+) -> None:
+    """An image verdict's capitalised sentence is lowered after `slotwise: `, names are kept."""
+    not_an_image = tmp_path / "random.bin"
+    not_an_image.write_bytes(bytes(range(256)) * 4)
+    garbage_key = tmp_path / "garbage.pem"
+    garbage_key.write_text("not a key")
+    table: dict[tuple[str, ...], list[str]] = case["args"]  # type: ignore[assignment]
+    image = table[("verify",)][0]
+    for args, words in (
+        (["-d", "udp:127.0.0.1:9", "upload", str(not_an_image)], "invalid image magic"),
+        (["verify", image, "--key", str(garbage_key)], f"{garbage_key} is not a PEM"),
+        (["-d", "udp:127.0.0.1:9", "upload", image, "--key", str(garbage_key)], str(garbage_key)),
+    ):
+        code, err = run(capsys, args)
+        lines = [line for line in err.splitlines() if not line.startswith("slotwise: warning:")]
+        assert code == 1 and len(lines) == 1, err
+        sentence = assert_one_line(lines[0] + "\n", args)
+        assert sentence.startswith(words) and not sentence.endswith("."), sentence
