@@ -463,8 +463,11 @@ def _summary_html(doc: dict[str, Any]) -> str:
     found = doc.get("findings", [])
     running = [i for i in images if i["active"]]
     waiting = [i for i in images if i["pending"] and not i["active"]]
+    os_fields = ((doc["sections"].get("os_info") or {}).get("value") or {}).get("fields", {})
+    name = device["name"] or (os_fields.get("n") or {}).get("value")
+    where = f"{device['link']} {device['address']}"
     rows: list[tuple[object, object]] = [
-        ("device", f"{device['name'] or device['address']} ({device['link']} {device['address']})"),
+        ("device", f"{name} ({where})" if name else where),
         (
             "runs",
             "; ".join(

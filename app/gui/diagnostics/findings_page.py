@@ -6,7 +6,14 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.client import SmpClient
 from app.gui.diagnostics.base import DiagContext, DiagPage
@@ -85,3 +92,12 @@ class FindingsPage(DiagPage):
                 for f in findings
             )
         )
+
+
+def report_page(page_html: str) -> QTextBrowser:
+    """A written report's HTML in a browser widget (Qt's rich text: its summary and tables),
+    as scripts/screenshots.py renders it for the docs."""
+    browser = QTextBrowser()
+    browser.setOpenLinks(False)  # the page links nowhere; nothing it holds is followed
+    browser.setHtml(page_html)
+    return browser

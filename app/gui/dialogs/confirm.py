@@ -23,6 +23,9 @@ def ask(
     box.setWindowTitle(title)
     box.setText(f"<b>{title}</b>")
     box.setInformativeText(consequence)
+    # Qt sizes a message box to its shortest text: a two-sentence consequence wrapped into
+    # a narrow column ("cramped"); give it a reading width
+    box.setStyleSheet("QLabel#qt_msgbox_informativelabel { min-width: 28em; }")
     yes = box.addButton(action_text, QMessageBox.ButtonRole.AcceptRole)
     yes.setObjectName("confirm-yes")
     no = box.addButton(QMessageBox.StandardButton.Cancel)

@@ -33,7 +33,7 @@ def describe_target(target: DeviceTarget) -> str:
     if target.rssi is not None:
         parts.append(f"{target.rssi} dBm")
     if target.answers_smp is True:
-        parts.append("answers SMP \u2713")
+        parts.append("SMP \u2713")
     elif target.answers_smp is False:
         parts.append("no SMP answer")
     return "  \u00b7  ".join(parts)

@@ -150,6 +150,8 @@ class DeviceCard(QFrame):
             self.icon_label.setPixmap(pixmap)
         else:
             self.icon_label.clear()
+        # no icon (READY, QUEUED): no empty 28 px gap before the word either
+        self.icon_label.setVisible(pixmap is not None and not pixmap.isNull())
         self.progress.setVisible(look.colour == WORKING_COLOUR)
         if event is not None and event.stage == "uploading":
             self.progress.setValue(int(event.fraction * 100))

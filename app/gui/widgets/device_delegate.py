@@ -18,7 +18,9 @@ class DeviceDelegate(QStyledItemDelegate):
     def sizeHint(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
     ) -> QSize:
-        return QSize(220, ROW_HEIGHT)
+        # two lines of the row's own font (a larger desktop font cut the second line off)
+        spacing = option.fontMetrics.lineSpacing()
+        return QSize(220, max(ROW_HEIGHT, 2 * spacing + 12))
 
     def paint(
         self,
@@ -41,21 +43,24 @@ class DeviceDelegate(QStyledItemDelegate):
         text_color = palette.highlightedText().color() if selected else palette.text().color()
         painter.save()
         kind_icon = index.data(Qt.ItemDataRole.DecorationRole)
+        middle = rect.top() + rect.height() // 2
         if selected:  # the blue icons need a light plate on the highlight colour
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(palette.base())
-            painter.drawEllipse(QRect(rect.left() + 5, rect.top() + 8, 30, 30))
+            painter.drawEllipse(QRect(rect.left() + 5, middle - 15, 30, 30))
         if kind_icon is not None:
-            kind_icon.paint(painter, QRect(rect.left() + 8, rect.top() + 11, 24, 24))
+            kind_icon.paint(painter, QRect(rect.left() + 8, middle - 12, 24, 24))
         name_font = QFont(option.font)
         name_font.setBold(True)
         painter.setFont(name_font)
         painter.setPen(text_color)
         text_left = rect.left() + 42
         width = rect.width() - 48
+        line = max(painter.fontMetrics().lineSpacing(), option.fontMetrics.lineSpacing())
+        top = rect.top() + (rect.height() - 2 * line) // 2
         painter.drawText(
-            QRect(text_left, rect.top() + 4, width, 20),
+            QRect(text_left, top, width, line),
             Qt.AlignmentFlag.AlignVCenter,
             str(index.data() or ""),
         )
@@ -65,6 +70,6 @@ class DeviceDelegate(QStyledItemDelegate):
         detail = str(index.data(Role.DETAIL) or "")
         elided = painter.fontMetrics().elidedText(detail, Qt.TextElideMode.ElideRight, width)
         painter.drawText(
-            QRect(text_left, rect.top() + 23, width, 18), Qt.AlignmentFlag.AlignVCenter, elided
+            QRect(text_left, top + line, width, line), Qt.AlignmentFlag.AlignVCenter, elided
         )
         painter.restore()
