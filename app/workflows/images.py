@@ -15,7 +15,7 @@ from app.image.keys import KeyStore
 from app.image.package import verify_path
 from app.image.source import BytesSource, FileSource, ImageSource
 from app.image.verify import Verdict, VerdictKind, require_valid
-from app.workflows.preflight import ImageFacts
+from app.workflows.preflight import PreflightImage
 from app.workflows.update_types import UpdateImage
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def load_update_images(
                 open_source=_opener(path, verdict, len(verdicts) > 1),
                 order=position,
                 mcuboot=verdict.image,
-                facts=ImageFacts.from_verdict(verdict, image=number),
+                facts=PreflightImage.from_verdict(verdict, image=number),
                 contents_unproven=verdict.kind is VerdictKind.ENCRYPTED_UNPROVEN,
                 clear_payload=verdict.clear_payload,
                 file_sha256=verdict.file_sha256,

@@ -24,8 +24,8 @@ from app.text import device_text
 from app.units import format_bytes
 
 
-class Finding(StrEnum):
-    """What the pre-flight found; the JSON-friendly word of each check."""
+class CheckKind(StrEnum):
+    """What a pre-flight check found; the JSON-friendly word of each."""
 
     IMAGE_INVALID = "image_invalid"
     """The file is damaged, tampered with, or its signature does not verify."""
@@ -55,7 +55,7 @@ class Finding(StrEnum):
     TOO_LARGE = "too_large"
 
 
-class Severity(StrEnum):
+class CheckSeverity(StrEnum):
     """How a face acts on a finding."""
 
     BLOCK = "block"
@@ -70,8 +70,8 @@ class Severity(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    finding: Finding
-    severity: Severity
+    kind: CheckKind
+    severity: CheckSeverity
     sentence: str
     """For people; no code ever parses it."""
     image: int = 0
@@ -109,7 +109,7 @@ class ListedImage(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class DeviceFacts:
+class PreflightDevice:
     """What the pre-flight needs of the device: its slots and its bootloader's rules."""
 
     slots: Sequence[ListedImage]
@@ -120,7 +120,7 @@ class DeviceFacts:
 
 
 @dataclass(frozen=True, slots=True)
-class ImageFacts:
+class PreflightImage:
     """What the pre-flight needs of one image: its verdict and where it would go."""
 
     image: int
@@ -139,7 +139,7 @@ class ImageFacts:
     algorithm: str | None = None
 
     @classmethod
-    def from_verdict(cls, verdict: Verdict, image: int | None = None) -> ImageFacts:
+    def from_verdict(cls, verdict: Verdict, image: int | None = None) -> PreflightImage:
         sig = verdict.signature
         intact = verdict.hash is not None and verdict.hash.ok is True
         return cls(
@@ -159,7 +159,9 @@ class ImageFacts:
         )
 
 
-def preflight(image: ImageFacts, device: DeviceFacts | None, choices: Choices) -> list[Check]:
+def preflight(
+    image: PreflightImage, device: PreflightDevice | None, choices: Choices
+) -> list[Check]:
     """Every finding about installing `image` on `device` (None: the file alone), in order:
     the image's own verdict first, then what the device already has, version, size."""
     checks = list(_verdict_checks(image, choices))
@@ -170,66 +172,68 @@ def preflight(image: ImageFacts, device: DeviceFacts | None, choices: Choices) -
 
 def blocking(checks: Iterable[Check]) -> list[Check]:
     """What stops an upload when nobody is there to answer a question (a job, the CLI)."""
-    return [c for c in checks if c.severity in (Severity.BLOCK, Severity.ASK)]
+    return [c for c in checks if c.severity in (CheckSeverity.BLOCK, CheckSeverity.ASK)]
 
 
 # --- the image's own verdict ------------------------------------------------------------------
 
 
-def _verdict_checks(image: ImageFacts, choices: Choices) -> Iterable[Check]:
+def _verdict_checks(image: PreflightImage, choices: Choices) -> Iterable[Check]:
     n = image.image
     if image.kind is VerdictKind.VALID:
         yield Check(
-            Finding.SIGNATURE_VALID,
-            Severity.OK,
+            CheckKind.SIGNATURE_VALID,
+            CheckSeverity.OK,
             f"signature valid ({image.algorithm}), key \u201c{image.signed_by}\u201d",
             n,
         )
     elif image.kind is VerdictKind.UNSIGNED_CHECK and choices.allow_unchecked_origin:
         yield Check(
-            Finding.ORIGIN_UNCHECKED,
-            Severity.WARN,
+            CheckKind.ORIGIN_UNCHECKED,
+            CheckSeverity.WARN,
             "contents intact; no trusted key was given, so its origin was not checked",
             n,
         )
     elif image.kind is VerdictKind.ENCRYPTED_UNPROVEN:
         yield Check(
-            Finding.ENCRYPTED_UNPROVEN,
-            Severity.WARN if choices.allow_encrypted_unproven else Severity.ASK,
+            CheckKind.ENCRYPTED_UNPROVEN,
+            CheckSeverity.WARN if choices.allow_encrypted_unproven else CheckSeverity.ASK,
             "encrypted: its signature is valid but its contents cannot be checked without the "
             "decryption key (the bootloader checks them after decryption)",
             n,
         )
     elif image.unsigned:
         yield Check(
-            Finding.UNSIGNED,
-            Severity.WARN if choices.allow_unsigned else Severity.ASK,
+            CheckKind.UNSIGNED,
+            CheckSeverity.WARN if choices.allow_unsigned else CheckSeverity.ASK,
             "not signed: only for development devices, with the explicit override",
             n,
         )
     elif image.untrusted_key is not None:
         yield Check(
-            Finding.UNTRUSTED_KEY,
-            Severity.BLOCK,
+            CheckKind.UNTRUSTED_KEY,
+            CheckSeverity.BLOCK,
             f"signed with key {_short(image.untrusted_key)}, which is not among your trusted keys",
             n,
             {"key": image.untrusted_key},
         )
     else:
         reasons = " ".join(image.problems) or "the image could not be verified"
-        yield Check(Finding.IMAGE_INVALID, Severity.BLOCK, reasons, n)
+        yield Check(CheckKind.IMAGE_INVALID, CheckSeverity.BLOCK, reasons, n)
 
 
 # --- against the device -----------------------------------------------------------------------
 
 
-def _device_checks(image: ImageFacts, device: DeviceFacts, choices: Choices) -> Iterable[Check]:
+def _device_checks(
+    image: PreflightImage, device: PreflightDevice, choices: Choices
+) -> Iterable[Check]:
     n = image.image
     listed = [s for s in device.slots if s.image_number == n]
     if not listed and n > 0:
         yield Check(
-            Finding.NO_SUCH_IMAGE,
-            Severity.BLOCK,
+            CheckKind.NO_SUCH_IMAGE,
+            CheckSeverity.BLOCK,
             f"the device lists no image {n}; is {image.label} meant for another device?",
             n,
         )
@@ -238,8 +242,8 @@ def _device_checks(image: ImageFacts, device: DeviceFacts, choices: Choices) -> 
     if running is not None and running.hash == image.hash:
         state = "" if running.confirmed else " but it is not confirmed yet"
         yield Check(
-            Finding.ALREADY_RUNS,
-            Severity.OK,
+            CheckKind.ALREADY_RUNS,
+            CheckSeverity.OK,
             f"image {n} already runs {running.version} (same hash){state}; nothing to upload",
             n,
             {"slot": running.slot, "confirmed": "yes" if running.confirmed else "no"},
@@ -249,28 +253,11 @@ def _device_checks(image: ImageFacts, device: DeviceFacts, choices: Choices) -> 
         yield from _version_checks(image, running, device, choices)
     target = next((s for s in listed if s is not running), None)
     target_slot = 1 - running.slot if running is not None and running.slot in (0, 1) else 1
-    size = device.slot_sizes.get((n, target_slot))
-    if size is not None and image.mcuboot is not None:
-        fit = check_slot_fit(
-            image.mcuboot, size, slot=target_slot, overwrite_only=device.overwrite_only
-        )
-        numbers = {"needed": fit.needed_bytes, "slot_bytes": size, "slot": target_slot}
-        if fit.fits:
-            yield Check(
-                Finding.FITS,
-                Severity.OK,
-                f"size: the {format_bytes(image.mcuboot.file_size)} file fits the "
-                f"{format_bytes(size)} slot ({format_bytes(fit.needed_bytes)} there, with "
-                "MCUboot's trailer)",
-                n,
-                numbers,
-            )
-        else:
-            yield Check(Finding.TOO_LARGE, Severity.BLOCK, fit.problem or "too large", n, numbers)
+    yield from _fit_checks(image, device, target_slot)
     if target is not None and target.hash == image.hash:
         yield Check(
-            Finding.ALREADY_HELD,
-            Severity.OK,
+            CheckKind.ALREADY_HELD,
+            CheckSeverity.OK,
             f"slot {target.slot} of image {n} already holds this exact image (hash match); "
             "it is not uploaded again",
             n,
@@ -278,8 +265,26 @@ def _device_checks(image: ImageFacts, device: DeviceFacts, choices: Choices) -> 
         )
 
 
+def _fit_checks(image: PreflightImage, device: PreflightDevice, slot: int) -> Iterable[Check]:
+    """Size against the slot the upload goes to, when the device tells its size."""
+    size = device.slot_sizes.get((image.image, slot))
+    if size is None or image.mcuboot is None:
+        return
+    fit = check_slot_fit(image.mcuboot, size, slot=slot, overwrite_only=device.overwrite_only)
+    numbers = {"needed": fit.needed_bytes, "slot_bytes": size, "slot": slot}
+    if not fit.fits:
+        problem = fit.problem or "too large"
+        yield Check(CheckKind.TOO_LARGE, CheckSeverity.BLOCK, problem, image.image, numbers)
+        return
+    sentence = (
+        f"size: the {format_bytes(image.mcuboot.file_size)} file fits the {format_bytes(size)} "
+        f"slot ({format_bytes(fit.needed_bytes)} there, with MCUboot's trailer)"
+    )
+    yield Check(CheckKind.FITS, CheckSeverity.OK, sentence, image.image, numbers)
+
+
 def _version_checks(
-    image: ImageFacts, running: ListedImage, device: DeviceFacts, choices: Choices
+    image: PreflightImage, running: ListedImage, device: PreflightDevice, choices: Choices
 ) -> Iterable[Check]:
     assert image.version is not None
     n, mine, theirs = image.image, image.version.smp_text, device_text(running.version)
@@ -287,8 +292,8 @@ def _version_checks(
     relation = compare_version(image.version, theirs)
     if relation is VersionRelation.UNKNOWN:
         yield Check(
-            Finding.VERSION_UNKNOWN,
-            Severity.WARN if choices.allow_downgrade else Severity.ASK,
+            CheckKind.VERSION_UNKNOWN,
+            CheckSeverity.WARN if choices.allow_downgrade else CheckSeverity.ASK,
             f"image {n} reports version {theirs!r}, which is not a version number, so whether "
             f"{mine} is older cannot be told",
             n,
@@ -297,19 +302,19 @@ def _version_checks(
         return
     if relation is VersionRelation.UPGRADE:
         sentence = f"version {mine}: upgrade (the device runs {theirs})"
-        yield Check(Finding.UPGRADE, Severity.OK, sentence, n, numbers)
+        yield Check(CheckKind.UPGRADE, CheckSeverity.OK, sentence, n, numbers)
     elif relation is VersionRelation.SAME:
         yield Check(
-            Finding.SAME_VERSION,
-            Severity.WARN,
+            CheckKind.SAME_VERSION,
+            CheckSeverity.WARN,
             f"version {mine}: same version (the device runs {theirs}; a different build)",
             n,
             numbers,
         )
     elif device.no_downgrade:
         yield Check(
-            Finding.DOWNGRADE_PREVENTED,
-            Severity.BLOCK,
+            CheckKind.DOWNGRADE_PREVENTED,
+            CheckSeverity.BLOCK,
             f"{mine} is older than the {theirs} image {n} runs, and the bootloader refuses "
             "downgrades on this device: it would not boot it",
             n,
@@ -317,8 +322,8 @@ def _version_checks(
         )
     else:
         yield Check(
-            Finding.DOWNGRADE,
-            Severity.WARN if choices.allow_downgrade else Severity.ASK,
+            CheckKind.DOWNGRADE,
+            CheckSeverity.WARN if choices.allow_downgrade else CheckSeverity.ASK,
             f"{mine} is older than the {theirs} that image {n} runs: a downgrade",
             n,
             numbers,

@@ -26,7 +26,14 @@ from app.smp.groups.img import ImageSlot
 from app.smp.groups.os import BootloaderMode
 from app.transport.base import LinkInfo
 from app.workflows.advice import tuning_advice
-from app.workflows.preflight import Check, Choices, Finding, ImageFacts, Severity, preflight
+from app.workflows.preflight import (
+    Check,
+    CheckKind,
+    CheckSeverity,
+    Choices,
+    PreflightImage,
+    preflight,
+)
 from app.workflows.progress import ProgressCallback, ProgressMeter, Stage
 from app.workflows.recovery import read_image_list
 from app.workflows.update_types import (
@@ -306,17 +313,17 @@ class _Run:
         left to mark. Nobody is here to answer a question, so an ASK refuses like a BLOCK."""
         checks = preflight(_image_facts(item), state.facts(), self.choices)
         for check in checks:
-            if check.severity in (Severity.BLOCK, Severity.ASK):
+            if check.severity in (CheckSeverity.BLOCK, CheckSeverity.ASK):
                 raise _refusal(check)
-            if check.severity is Severity.WARN and check.finding in _SAID_HERE:
+            if check.severity is CheckSeverity.WARN and check.kind in _SAID_HERE:
                 self.say(Stage.CHECKING, f"warning: {check.sentence}", item.image)
-        already = next((c for c in checks if c.finding is Finding.ALREADY_RUNS), None)
+        already = next((c for c in checks if c.kind is CheckKind.ALREADY_RUNS), None)
         if already is not None:
             confirmed = already.numbers.get("confirmed") == "yes"
             outcome = Outcome.ALREADY_PRESENT if confirmed else Outcome.TESTING
             self._outcome(item, outcome, already.sentence)
             return False
-        held = next((c for c in checks if c.finding is Finding.ALREADY_HELD), None)
+        held = next((c for c in checks if c.kind is CheckKind.ALREADY_HELD), None)
         if held is not None:
             self.say(Stage.CHECKING, held.sentence, item.image)
         else:
@@ -470,22 +477,22 @@ class _Run:
         )
 
 
-_SAID_HERE = (Finding.DOWNGRADE, Finding.VERSION_UNKNOWN, Finding.SAME_VERSION)
+_SAID_HERE = (CheckKind.DOWNGRADE, CheckKind.VERSION_UNKNOWN, CheckKind.SAME_VERSION)
 """Warnings about the device the workflow says; the image's own were said when it was loaded."""
 
 _YES_FLAGS = {
-    Finding.DOWNGRADE: "--allow-downgrade",
-    Finding.VERSION_UNKNOWN: "--allow-downgrade",
-    Finding.ENCRYPTED_UNPROVEN: "--allow-unverified-encrypted",
+    CheckKind.DOWNGRADE: "--allow-downgrade",
+    CheckKind.VERSION_UNKNOWN: "--allow-downgrade",
+    CheckKind.ENCRYPTED_UNPROVEN: "--allow-unverified-encrypted",
 }
 
 
-def _image_facts(item: UpdateImage) -> ImageFacts:
+def _image_facts(item: UpdateImage) -> PreflightImage:
     """The policy's view of an image to install (built from its verdict when it was loaded)."""
     if item.facts is not None:
         return replace(item.facts, image=item.image)
     kind = VerdictKind.ENCRYPTED_UNPROVEN if item.contents_unproven else VerdictKind.VALID
-    return ImageFacts(
+    return PreflightImage(
         image=item.image,
         label=item.label,
         kind=kind,
@@ -497,11 +504,11 @@ def _image_facts(item: UpdateImage) -> ImageFacts:
 
 def _refusal(check: Check) -> UpdateError:
     """The error a refused pre-flight check ends the run with, naming the way to say yes."""
-    flag = _YES_FLAGS.get(check.finding)
+    flag = _YES_FLAGS.get(check.kind)
     text = f"{check.sentence}; use {flag} to install it anyway" if flag else check.sentence
-    if check.finding in (Finding.DOWNGRADE, Finding.VERSION_UNKNOWN):
+    if check.kind in (CheckKind.DOWNGRADE, CheckKind.VERSION_UNKNOWN):
         return DowngradeRefused(text)
-    if check.finding is Finding.TOO_LARGE:
+    if check.kind is CheckKind.TOO_LARGE:
         return UpdateError(f"image {check.image}: {text}")
     return UpdateError(text)
 

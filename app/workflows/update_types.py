@@ -21,7 +21,7 @@ from app.smp.groups.os import BootloaderMode
 
 if TYPE_CHECKING:
     # preflight loads app.image.verify (cryptography); `slotwise echo` must not
-    from app.workflows.preflight import DeviceFacts, ImageFacts
+    from app.workflows.preflight import PreflightDevice, PreflightImage
 
 
 class Mode(StrEnum):
@@ -91,7 +91,7 @@ class UpdateImage:
     clear_payload: bool = False
     """Flagged encrypted, stored in clear (`imgtool sign --clear`): meant for the primary slot;
     a bootloader built with encryption rejects it in the secondary slot."""
-    facts: ImageFacts | None = field(default=None, compare=False, repr=False)
+    facts: PreflightImage | None = field(default=None, compare=False, repr=False)
     """What the pre-flight policy needs of the image (its verdict, where it goes)."""
     contents_unproven: bool = False
     """Encrypted and let through by explicit choice: its hash was never checked against its
@@ -117,11 +117,11 @@ class DeviceState:
         """The active slot of `image` (slot 0 when no slot says active)."""
         return running_slot(self.slots, image)
 
-    def facts(self) -> DeviceFacts:
+    def facts(self) -> PreflightDevice:
         """The pre-flight policy's view of this device."""
-        from app.workflows.preflight import DeviceFacts
+        from app.workflows.preflight import PreflightDevice
 
-        return DeviceFacts(
+        return PreflightDevice(
             slots=self.slots,
             slot_sizes=self.slot_sizes,
             no_downgrade=self.no_downgrade,

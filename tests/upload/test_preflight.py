@@ -16,10 +16,10 @@ from app.transport import open_transport
 from app.workflows.images import load_update_images
 from app.workflows.preflight import (
     Check,
+    CheckKind,
+    CheckSeverity,
     Choices,
-    Finding,
-    ImageFacts,
-    Severity,
+    PreflightImage,
     blocking,
     preflight,
 )
@@ -28,7 +28,7 @@ from app.workflows.update import UpdateOptions, read_device_state, run_update
 from app.workflows.update_types import Mode, UpdateError
 from tests.upload.conftest import ImageFactory, serve, sim_device
 
-F, S = Finding, Severity
+F, S = CheckKind, CheckSeverity
 VALID = (F.SIGNATURE_VALID, S.OK)
 
 
@@ -36,13 +36,13 @@ VALID = (F.SIGNATURE_VALID, S.OK)
 class Case:
     image_version: str
     device: dict[str, object]
-    expected: list[tuple[Finding, Severity]]
+    expected: list[tuple[CheckKind, CheckSeverity]]
     """The findings with the choices below (the workflow's)."""
     allow_downgrade: bool = False
     held: bool = False
     """The spare slot already holds the image."""
     size: int = 24 * 1024
-    gui_expected: list[tuple[Finding, Severity]] = field(default_factory=list)
+    gui_expected: list[tuple[CheckKind, CheckSeverity]] = field(default_factory=list)
     """The GUI judges without flags (it asks instead); empty: the same as `expected`."""
 
 
@@ -78,8 +78,8 @@ CASES = {
 }
 
 
-def kinds(checks: tuple[Check, ...] | list[Check]) -> list[tuple[Finding, Severity]]:
-    return [(c.finding, c.severity) for c in checks]
+def kinds(checks: tuple[Check, ...] | list[Check]) -> list[tuple[CheckKind, CheckSeverity]]:
+    return [(c.kind, c.severity) for c in checks]
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -100,7 +100,7 @@ async def test_policy_gui_and_workflow_agree(name: str, images: ImageFactory) ->
         client = await rig.connect()
         state = await read_device_state(client)
         (verdict,) = verify_path(path, keys)
-        checks = preflight(ImageFacts.from_verdict(verdict), state.facts(), choices)
+        checks = preflight(PreflightImage.from_verdict(verdict), state.facts(), choices)
         assert kinds(checks) == case.expected
 
         # the GUI: the verdict panel on what the device view reads
@@ -117,7 +117,7 @@ async def test_policy_gui_and_workflow_agree(name: str, images: ImageFactory) ->
             assert (TONE[check.severity], sentence) in [(ln.tone, ln.text) for ln in shown.lines]
         blocked = any(c.severity is S.BLOCK for c in shown.checks)
         assert shown.ok is not blocked
-        assert bool(shown.questions) is any(c.finding is F.DOWNGRADE for c in shown.questions)
+        assert bool(shown.questions) is any(c.kind is F.DOWNGRADE for c in shown.questions)
 
         # the workflow (the CLI's and a job's): refuses on a BLOCK or an unanswered ASK
         events: list[ProgressEvent] = []
@@ -150,15 +150,15 @@ def test_a_version_that_is_not_a_version_is_asked_about() -> None:
     from app.image.model import ImageVersion
     from app.image.verify import VerdictKind
     from app.smp.groups.img import ImageSlot
-    from app.workflows.preflight import DeviceFacts
+    from app.workflows.preflight import PreflightDevice
 
-    image = ImageFacts(0, "app.bin", VerdictKind.VALID, ImageVersion(1, 2, 0, 0), b"\x01" * 32)
-    device = DeviceFacts(slots=[ImageSlot(slot=0, version="nightly", active=True)])
-    (asked,) = [c for c in preflight(image, device, Choices()) if c.finding is F.VERSION_UNKNOWN]
+    image = PreflightImage(0, "app.bin", VerdictKind.VALID, ImageVersion(1, 2, 0, 0), b"\x01" * 32)
+    device = PreflightDevice(slots=[ImageSlot(slot=0, version="nightly", active=True)])
+    (asked,) = [c for c in preflight(image, device, Choices()) if c.kind is F.VERSION_UNKNOWN]
     assert asked.severity is S.ASK and "'nightly', which is not a version number" in asked.sentence
     (told,) = [
         c
         for c in preflight(image, device, Choices(allow_downgrade=True))
-        if c.finding is F.VERSION_UNKNOWN
+        if c.kind is F.VERSION_UNKNOWN
     ]
     assert told.severity is S.WARN

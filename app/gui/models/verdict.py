@@ -18,16 +18,21 @@ from app.image.verify import Verdict
 from app.smp.groups.os import BootloaderMode
 from app.workflows.preflight import (
     Check,
+    CheckKind,
+    CheckSeverity,
     Choices,
-    DeviceFacts,
-    Finding,
-    ImageFacts,
-    Severity,
+    PreflightDevice,
+    PreflightImage,
     preflight,
 )
 
-TONE = {Severity.OK: "good", Severity.WARN: "warn", Severity.ASK: "warn", Severity.BLOCK: "bad"}
-ASKS_VERSION = (Finding.DOWNGRADE, Finding.VERSION_UNKNOWN)
+TONE = {
+    CheckSeverity.OK: "good",
+    CheckSeverity.WARN: "warn",
+    CheckSeverity.ASK: "warn",
+    CheckSeverity.BLOCK: "bad",
+}
+ASKS_VERSION = (CheckKind.DOWNGRADE, CheckKind.VERSION_UNKNOWN)
 """ASK findings the upload button asks about with the downgrade question."""
 
 
@@ -63,8 +68,8 @@ class UploadCheck:
     @property
     def questions(self) -> tuple[Check, ...]:
         """What to ask before uploading (a downgrade, or a version that cannot be compared)."""
-        asks = (c for c in self.checks if c.severity is Severity.ASK)
-        return tuple(c for c in asks if c.finding in ASKS_VERSION)
+        asks = (c for c in self.checks if c.severity is CheckSeverity.ASK)
+        return tuple(c for c in asks if c.kind in ASKS_VERSION)
 
 
 def check_file(path: Path, keys: KeyStore | None, snapshot: DeviceSnapshot | None) -> UploadCheck:
@@ -72,9 +77,9 @@ def check_file(path: Path, keys: KeyStore | None, snapshot: DeviceSnapshot | Non
     return judge(path, tuple(verify_path(path, keys)), snapshot)
 
 
-def device_facts(snapshot: DeviceSnapshot) -> DeviceFacts:
+def device_facts(snapshot: DeviceSnapshot) -> PreflightDevice:
     """The pre-flight's view of the device, from what the GUI last read."""
-    return DeviceFacts(
+    return PreflightDevice(
         slots=tuple(s for s in snapshot.slots if not s.empty),
         slot_sizes={(s.image, s.slot): s.size for s in snapshot.slots if s.size},
         no_downgrade=snapshot.identity.no_downgrade,
@@ -91,15 +96,17 @@ def judge(
     details: list[Line] = []
     for verdict in verdicts:
         prefix = f"Image {verdict.image_index}: " if len(verdicts) > 1 else ""
-        mine = preflight(ImageFacts.from_verdict(verdict), device, Choices())
+        mine = preflight(PreflightImage.from_verdict(verdict), device, Choices())
         checks.extend(mine)
         findings.extend(Line(TONE[c.severity], prefix + _sentence(c.sentence)) for c in mine)
         details.extend(_detail_lines(verdict, prefix))
-    blocked = any(c.severity is Severity.BLOCK for c in checks)
-    needs_yes = [c for c in checks if c.severity is Severity.ASK and c.finding not in ASKS_VERSION]
+    blocked = any(c.severity is CheckSeverity.BLOCK for c in checks)
+    needs_yes = [
+        c for c in checks if c.severity is CheckSeverity.ASK and c.kind not in ASKS_VERSION
+    ]
     ok = bool(verdicts) and not blocked and not needs_yes
-    unsigned = _only(Finding.UNSIGNED, needs_yes) and not blocked
-    unproven = _only(Finding.ENCRYPTED_UNPROVEN, needs_yes) and not blocked
+    unsigned = _only(CheckKind.UNSIGNED, needs_yes) and not blocked
+    unproven = _only(CheckKind.ENCRYPTED_UNPROVEN, needs_yes) and not blocked
     first = verdicts[0] if verdicts else None
     image = first.image if first else None
     lines = sorted(findings, key=lambda line: line.tone != "bad") + details
@@ -118,12 +125,12 @@ def judge(
     )
 
 
-def _only(finding: Finding, checks: list[Check]) -> bool:
-    return bool(checks) and all(c.finding is finding for c in checks)
+def _only(finding: CheckKind, checks: list[Check]) -> bool:
+    return bool(checks) and all(c.kind is finding for c in checks)
 
 
 def _headline(ok: bool, unsigned: bool, unproven: bool, checks: list[Check], count: int) -> str:
-    if ok and any(c.finding is Finding.ALREADY_RUNS for c in checks):
+    if ok and any(c.kind is CheckKind.ALREADY_RUNS for c in checks):
         return "Signature valid: this image already runs on the device"
     if ok:
         if count > 1:

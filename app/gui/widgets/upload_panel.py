@@ -35,7 +35,7 @@ from app.gui.widgets.throughput import ThroughputChart
 from app.gui.widgets.verdict_view import VerdictView
 from app.image.keys import KeyStore
 from app.units import format_bytes, format_rate
-from app.workflows.preflight import Finding
+from app.workflows.preflight import CheckKind
 from app.workflows.progress import ProgressEvent, Stage
 
 log = logging.getLogger(__name__)
@@ -318,7 +318,7 @@ class UploadPanel(QGroupBox):
         if check is None or self.path is None or not self.upload_button.isEnabled():
             return
         permanent = self.mode_combo.currentData() == "confirm"
-        downgrade = any(c.finding in ASKS_VERSION for c in check.questions)
+        downgrade = any(c.kind in ASKS_VERSION for c in check.questions)
         questions = self._questions(check, permanent=permanent, downgrade=downgrade)
         if not questions:
             self._start_confirmed()
@@ -357,7 +357,7 @@ class UploadPanel(QGroupBox):
                     "Upload anyway",
                 )
             )
-        if any(c.finding is Finding.VERSION_UNKNOWN for c in check.questions):
+        if any(c.kind is CheckKind.VERSION_UNKNOWN for c in check.questions):
             questions.append(
                 (
                     f"Install version {check.version or 'of this image'} over "
