@@ -17,13 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from app.fleet.ddi import Artifact, Deployment, FleetError
+from app.fleet.ddi import Artifact, Deployment, FleetError, is_hex_digest
 from app.fleet.server import DdiHttp
+from app.image.package import MAX_IN_MEMORY_BYTES
+from app.text import device_text
 
 log = logging.getLogger(__name__)
 
 INSTALLABLE_SUFFIXES = (".bin", ".hex", ".zip", ".swu")
 """MCUboot images, dfu_application.zip packages, SWUpdate archives carrying one of those."""
+MAX_ARTIFACT_BYTES = MAX_IN_MEMORY_BYTES
+"""The most a download may bring when the server states no size: the most Slotwise would
+read of a package. A server that states a size gets no byte past it."""
 HASH_ORDER = ("sha256", "sha1", "md5")
 """Cache key preference; every one of them the server gives is checked."""
 SWU_DESCRIPTION = "sw-description"
@@ -72,7 +77,13 @@ class ArtifactCache:
     def folder(self, artifact: Artifact) -> Path:
         for algorithm in HASH_ORDER:
             if algorithm in artifact.hashes:
-                return self.directory / f"{algorithm}-{artifact.hashes[algorithm]}"
+                digest = artifact.hashes[algorithm]
+                if not is_hex_digest(algorithm, digest):  # it names a folder: never `../..`
+                    raise ArtifactRejected(
+                        f"the server's {algorithm} for {device_text(artifact.filename)} is not "
+                        "a hex digest"
+                    )
+                return self.directory / f"{algorithm}-{digest}"
         raise ArtifactRejected(
             f"the server gives no sha256, sha1 or md5 for {artifact.filename}; "
             "an artifact that cannot be checked is not installed"
@@ -99,7 +110,12 @@ class ArtifactCache:
         on_bytes: Callable[[int], None] | None,
         stop: Callable[[], bool] | None,
     ) -> tuple[Path, bool]:
-        name = Path(artifact.filename).name or "artifact"
+        name = cache_name(artifact.filename)
+        if artifact.size is not None and artifact.size > MAX_ARTIFACT_BYTES:
+            raise ArtifactRejected(
+                f"{name}: the server says it has {artifact.size} bytes, larger than any image "
+                f"or package Slotwise installs ({MAX_ARTIFACT_BYTES} bytes)"
+            )
         final = folder / name
         if final.exists():
             try:
@@ -112,7 +128,8 @@ class ArtifactCache:
             raise ArtifactRejected(f"the server gives no download link for {artifact.filename}")
         folder.mkdir(parents=True, exist_ok=True)
         partial = folder / (name + ".part")
-        await http.download(url, partial, on_bytes=on_bytes, stop=stop)
+        limit = MAX_ARTIFACT_BYTES if artifact.size is None else artifact.size
+        await http.download(url, partial, limit_bytes=limit, on_bytes=on_bytes, stop=stop)
         try:
             check_artifact(partial, artifact)
         except ArtifactRejected:
@@ -120,6 +137,17 @@ class ArtifactCache:
             raise
         partial.replace(final)
         return final, False
+
+
+def cache_name(filename: str) -> str:
+    """The server's file name as one safe name inside the cache folder: its last path part,
+    with no NUL, no `.`/`..` and at most 200 characters (a file system keeps 255)."""
+    name = Path(filename.replace("\\", "/")).name
+    if not name or name in (".", "..") or "\x00" in name or len(name.encode()) > 200:
+        raise ArtifactRejected(
+            f"the server's artifact name {device_text(filename)!r} cannot be a file name here"
+        )
+    return name
 
 
 def check_artifact(path: Path, artifact: Artifact) -> None:

@@ -8,6 +8,7 @@ subset of the same shapes. Unknown keys are ignored, as hawkBit's own models do.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -254,6 +255,31 @@ def _artifact(value: object) -> Artifact:
     return Artifact(
         filename=_text(artifact.get("filename"), "artifact filename"),
         size=size,
-        hashes={str(k).lower(): str(v).lower() for k, v in hashes.items() if v},
+        hashes=_hashes(hashes),
         links=_links(artifact.get("_links")),
     )
+
+
+HEX_DIGITS = {"sha256": 64, "sha1": 40, "md5": 32}
+"""The digests the gateway checks, and the length of each in hex."""
+_HEX = re.compile(r"[0-9a-f]+")
+
+
+def is_hex_digest(algorithm: str, digest: str) -> bool:
+    return len(digest) == HEX_DIGITS.get(algorithm) and _HEX.fullmatch(digest) is not None
+
+
+def _hashes(value: Mapping[str, Any]) -> dict[str, str]:
+    """The digests the gateway checks, each as the hex it must be: a hash names the cache
+    folder, so anything else (`../..`) could reach outside the cache."""
+    found = {}
+    for key, digest in value.items():
+        algorithm = str(key).lower()
+        if algorithm not in HEX_DIGITS or not digest:
+            continue  # an algorithm nobody here checks: ignored, as hawkBit's own model does
+        text = str(digest).lower()
+        if not is_hex_digest(algorithm, text):
+            digits = HEX_DIGITS[algorithm]
+            raise DdiFormatError(f"the artifact's {algorithm} is not {digits} hex digits")
+        found[algorithm] = text
+    return found

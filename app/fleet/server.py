@@ -9,10 +9,13 @@ proxy comes from the environment (`https_proxy`, `no_proxy`, ...), as urllib rea
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import logging
 import os
+import re
 import ssl
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -24,10 +27,13 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 from app.fleet.ddi import FleetError
+from app.text import device_text
 
 log = logging.getLogger(__name__)
 
 DOWNLOAD_BLOCK_BYTES = 64 * 1024
+MAX_JSON_BYTES = 4 * 1024 * 1024
+"""The largest DDI answer read (a deployment with many chunks is a few kB); more is refused."""
 T = TypeVar("T")
 
 
@@ -49,6 +55,10 @@ class ServerRefused(FleetError):
         self.status = status
 
 
+class DownloadTooLarge(FleetError):
+    """The server sent more bytes than the artifact may have; what arrived is deleted."""
+
+
 class DownloadStopped(FleetError):
     """The caller asked the download to stop; what arrived stays for a resume."""
 
@@ -64,8 +74,12 @@ class ServerProfile:
     ca_file: Path | None = None
 
     def __post_init__(self) -> None:
-        parsed = urllib.parse.urlsplit(self.base_url)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        try:
+            parsed = urllib.parse.urlsplit(self.base_url)
+            parsed.port  # noqa: B018 (raises ValueError for a port that is not one)
+        except ValueError:
+            parsed = urllib.parse.urlsplit("")
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise FleetError(f"the server address {self.base_url!r} is not an http(s) URL")
         if not self.tenant or "/" in self.tenant:
             raise FleetError(f"the tenant {self.tenant!r} is not a name")
@@ -79,12 +93,15 @@ class ServerProfile:
 
     def same_origin(self, url: str) -> bool:
         """Whether `url` is on this server (scheme, host and port), so it may see the token."""
-        mine, theirs = urllib.parse.urlsplit(self.base_url), urllib.parse.urlsplit(url)
-        return (mine.scheme, mine.hostname, mine.port) == (
-            theirs.scheme,
-            theirs.hostname,
-            theirs.port,
-        )
+        try:
+            mine, theirs = urllib.parse.urlsplit(self.base_url), urllib.parse.urlsplit(url)
+            return (mine.scheme, mine.hostname, mine.port) == (
+                theirs.scheme,
+                theirs.hostname,
+                theirs.port,
+            )
+        except ValueError:  # a port or an IPv6 address that is not one: not this server
+            return False
 
     def authorization(self) -> str | None:
         return None if self.auth is AuthKind.NONE else f"{self.auth} {self.token}"
@@ -137,23 +154,30 @@ class DdiHttp:
         url: str,
         dest: Path,
         *,
+        limit_bytes: int,
         on_bytes: Callable[[int], None] | None = None,
         stop: Callable[[], bool] | None = None,
     ) -> int:
         """Append the rest of `url` to `dest`, asking for `Range: bytes=N-` when `dest` holds
-        N bytes already. Returns the file's size. Raises DownloadStopped when `stop()` said so.
+        N bytes already. Returns the file's size. Raises DownloadStopped when `stop()` said so,
+        DownloadTooLarge (and deletes `dest`) when the file would grow past `limit_bytes`.
         """
-        return await self._run(self._download, url, dest, on_bytes, stop)
+        return await self._run(self._download, url, dest, limit_bytes, on_bytes, stop)
 
     # --- in the worker thread ---
 
     def _request(self, method: str, url: str, data: bytes | None, headers: dict[str, str]) -> Any:
-        request = urllib.request.Request(url, data=data, method=method, headers=headers)
+        where = _where(url)
+        try:
+            request = urllib.request.Request(url, data=data, method=method, headers=headers)
+        except ValueError:
+            raise FleetError(f"the server's link {where} is not a URL") from None
+        if request.type not in ("http", "https"):  # file:, ftp: ... from a server's link
+            raise FleetError(f"the server's link {where} is not an http(s) URL")
         auth = self.profile.authorization()
         if auth is not None and self.profile.same_origin(url):
             # Unredirected: a redirect (to S3, a CDN) or another host's link never gets it.
             request.add_unredirected_header("Authorization", auth)
-        where = _where(url)
         try:
             return self._opener.open(request, timeout=self.timeout_s)
         except urllib.error.HTTPError as exc:
@@ -165,6 +189,9 @@ class DdiHttp:
         except (TimeoutError, urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ServerUnreachable(f"cannot reach {where}: {reason}") from None
+        except (ValueError, http.client.HTTPException) as exc:  # a bad port, a broken reply
+            reason = str(exc) or type(exc).__name__
+            raise ServerUnreachable(f"cannot talk to {where}: {reason}") from None
 
     def _json(self, method: str, url: str, body: object) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -173,22 +200,41 @@ class DdiHttp:
             headers["Content-Type"] = "application/json"
         log.debug("%s %s", method, _where(url))
         with self._request(method, url, data, headers) as response:
-            raw = response.read()
+            raw = self._read_bounded(response, _where(url))
         if not raw.strip():
             return None
         try:
             return json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # nested too deep, too
             raise FleetError(f"{_where(url)} did not answer JSON") from None
+
+    def _read_bounded(self, response: Any, where: str) -> bytes:
+        """The whole answer, at most MAX_JSON_BYTES, within `timeout_s` overall: a server
+        that trickles a byte now and then never holds a call longer than that."""
+        deadline = time.monotonic() + self.timeout_s
+        raw = bytearray()
+        try:
+            while block := response.read1(DOWNLOAD_BLOCK_BYTES):
+                raw += block
+                if len(raw) > MAX_JSON_BYTES:
+                    raise FleetError(f"{where} answered more than {MAX_JSON_BYTES} bytes")
+                if time.monotonic() > deadline:
+                    raise ServerUnreachable(f"{where} took over {self.timeout_s:g} s to answer")
+        except (TimeoutError, OSError, http.client.HTTPException) as exc:
+            raise ServerUnreachable(f"{where} broke off its answer: {exc}") from None
+        return bytes(raw)
 
     def _download(
         self,
         url: str,
         dest: Path,
+        limit_bytes: int,
         on_bytes: Callable[[int], None] | None,
         stop: Callable[[], bool] | None,
     ) -> int:
         have = dest.stat().st_size if dest.exists() else 0
+        if have > limit_bytes:
+            have = 0  # an earlier, longer partial file of something else: start over
         headers = {"Range": f"bytes={have}-"} if have else {}
         try:
             response = self._request("GET", url, None, headers)
@@ -197,28 +243,42 @@ class DdiHttp:
                 return have
             raise
         with response:
-            if have and response.status != 206:
-                have = 0  # the server ignored the Range: start over
+            if have and (response.status != 206 or _range_start(response) != have):
+                have = 0  # the server ignored the Range, or sent another one: start over
+                if response.status == 206:  # its bytes start elsewhere: ask for all of them
+                    response.close()
+                    dest.unlink(missing_ok=True)
+                    return self._download(url, dest, limit_bytes, on_bytes, stop)
             with dest.open("ab" if have else "wb") as out:
-                return self._copy(response, out, have, on_bytes, stop)
+                try:
+                    return self._copy(response, out, have, limit_bytes, on_bytes, stop)
+                except DownloadTooLarge:
+                    dest.unlink(missing_ok=True)
+                    raise
 
     @staticmethod
     def _copy(
         response: BinaryIO,
         out: BinaryIO,
         have: int,
+        limit_bytes: int,
         on_bytes: Callable[[int], None] | None,
         stop: Callable[[], bool] | None,
     ) -> int:
         try:
-            while block := response.read(DOWNLOAD_BLOCK_BYTES):
+            while block := response.read(min(DOWNLOAD_BLOCK_BYTES, limit_bytes - have + 1)):
+                if have + len(block) > limit_bytes:
+                    raise DownloadTooLarge(
+                        f"the server sent more than the {limit_bytes} bytes the artifact may "
+                        "have; the download was deleted"
+                    )
                 out.write(block)
                 have += len(block)
                 if on_bytes is not None:
                     on_bytes(have)
                 if stop is not None and stop():
                     raise DownloadStopped(f"the download stopped at {have} bytes")
-        except (TimeoutError, OSError) as exc:
+        except (TimeoutError, OSError, http.client.HTTPException) as exc:
             raise ServerUnreachable(f"the download broke off at {have} bytes: {exc}") from None
         finally:
             out.flush()
@@ -226,13 +286,23 @@ class DdiHttp:
         return have
 
 
+def _range_start(response: Any) -> int | None:
+    """The first byte a 206 answer carries (`Content-Range: bytes START-END/TOTAL`)."""
+    match = re.fullmatch(r"bytes\s+(\d+)-\d+/(\d+|\*)", response.headers.get("Content-Range", ""))
+    return int(match.group(1)) if match else None
+
+
 def _where(url: str) -> str:
-    """The URL without query or credentials, for sentences and logs."""
-    parts = urllib.parse.urlsplit(url)
+    """The URL without query or credentials, for sentences and logs; safe to print."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "a link that is not a URL"
     host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return f"{parts.scheme}://{host}{parts.path}"
+    if port:
+        host = f"{host}:{port}"
+    return device_text(f"{parts.scheme}://{host}{parts.path}")
 
 
 def _error_detail(exc: urllib.error.HTTPError) -> str:
@@ -243,9 +313,9 @@ def _error_detail(exc: urllib.error.HTTPError) -> str:
     try:
         body = json.loads(text)
     except ValueError:
-        return f" ({text[:120]})" if text else ""
+        return f" ({device_text(text[:120])})" if text else ""
     if isinstance(body, dict):
         message = body.get("detail") or body.get("message") or body.get("errorCode")
         if message:
-            return f" ({str(message)[:120]})"
+            return f" ({device_text(str(message)[:120])})"
     return ""

@@ -1,0 +1,288 @@
+"""A DDI server that lies, floods, stalls and points elsewhere: each is one sentence, the token
+stays home and nothing outside the artifact cache is touched."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from app.fleet import artifacts
+from app.fleet.artifacts import ArtifactCache, ArtifactRejected
+from app.fleet.ddi import Artifact, DdiFormatError, FleetError, parse_deployment
+from app.fleet.server import (
+    MAX_JSON_BYTES,
+    AuthKind,
+    DdiHttp,
+    DownloadTooLarge,
+    ServerProfile,
+    ServerUnreachable,
+)
+
+Route = Callable[[BaseHTTPRequestHandler], None]
+
+
+class HostileServer:
+    """Answers each path with the test's function; records (path, Authorization) per request."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.seen: list[tuple[str, str | None]] = []
+        self.closing = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                outer.seen.append((self.path, self.headers.get("Authorization")))
+                outer.routes[self.path.split("?", 1)[0]](self)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="hostile-ddi")
+
+    def stop(self) -> None:
+        self.closing.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileServer]:
+    server = HostileServer()
+    server.thread.start()
+    yield server
+    server.stop()
+
+
+def body(raw: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Route:
+    def answer(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(status)
+        for name, value in (headers or {}).items():
+            h.send_header(name, value)
+        h.send_header("Content-Length", str(len(raw)))
+        h.end_headers()
+        h.wfile.write(raw)
+
+    return answer
+
+
+def endless(closing: threading.Event, pause_s: float = 0.0, block: bytes = b"x" * 65536) -> Route:
+    """Sends `block` after `block` until the client goes away (or the test ends)."""
+
+    def answer(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.end_headers()
+        try:
+            while not closing.is_set():
+                h.wfile.write(block)
+                h.wfile.flush()
+                if pause_s:
+                    time.sleep(pause_s)
+        except OSError:
+            pass  # the client hung up: what the test wanted
+
+    return answer
+
+
+def profile(server: HostileServer) -> ServerProfile:
+    return ServerProfile(server.url, "T", AuthKind.GATEWAY, "SECRET-TOKEN")
+
+
+def artifact(url: str, data: bytes, name: str = "app.bin", size: int | None = -1) -> Artifact:
+    return Artifact(
+        filename=name,
+        size=len(data) if size == -1 else size,
+        hashes={"sha256": hashlib.sha256(data).hexdigest()},
+        links={"download": url},
+    )
+
+
+def deployment_with_hash(digest: object, filename: object = "app.bin") -> dict[str, object]:
+    art = {"filename": filename, "size": 3, "hashes": {"sha256": digest}, "_links": {}}
+    return {"id": "7", "deployment": {"chunks": [{"part": "bApp", "artifacts": [art]}]}}
+
+
+@pytest.mark.parametrize("digest", ["x/../../..", "../" * 20, "0" * 63 + "/", "AB" * 33, 7])
+def test_a_hash_that_is_not_hex_is_refused(digest: object) -> None:
+    """A sha256 names the cache folder: `sha256-x/../../..` reached outside it (and a cached
+    file there that failed its check was deleted)."""
+    with pytest.raises(DdiFormatError, match="sha256 is not 64 hex digits"):
+        parse_deployment(deployment_with_hash(digest))
+
+
+async def test_a_traversing_hash_never_touches_a_file_outside_the_cache(
+    hostile: HostileServer, tmp_path: Path
+) -> None:
+    """Even an Artifact built past the parser cannot turn its hash into a path."""
+    victim = tmp_path / "victim.bin"
+    victim.write_bytes(b"precious")
+    hostile.routes["/a"] = body(b"abc")
+    cache = ArtifactCache(tmp_path / "state" / "artifacts")
+    evil = Artifact("victim.bin", 3, {"sha256": "x/../../.."}, {"download": f"{hostile.url}/a"})
+    async with DdiHttp(profile(hostile)) as http:
+        for _ in range(2):  # the first run made the folder, the second deleted the victim
+            with pytest.raises(ArtifactRejected, match="not a hex digest"):
+                await cache.fetch(http, evil)
+    assert victim.read_bytes() == b"precious"
+    assert not hostile.seen  # refused before asking the server
+
+
+@pytest.mark.parametrize("name", ["a\x00.bin", "..", "dir/..", "x" * 300 + ".bin", "/"])
+async def test_an_artifact_name_that_cannot_be_a_file_is_one_sentence(
+    hostile: HostileServer, tmp_path: Path, name: str
+) -> None:
+    hostile.routes["/a"] = body(b"abc")
+    cache = ArtifactCache(tmp_path / "artifacts")
+    async with DdiHttp(profile(hostile)) as http:
+        with pytest.raises(ArtifactRejected, match="cannot be a file name here") as info:
+            await cache.fetch(http, artifact(f"{hostile.url}/a", b"abc", name=name))
+    assert "\x00" not in str(info.value) and "\n" not in str(info.value)
+
+
+async def test_path_parts_of_an_artifact_name_are_dropped(
+    hostile: HostileServer, tmp_path: Path
+) -> None:
+    hostile.routes["/a"] = body(b"abc")
+    cache = ArtifactCache(tmp_path / "artifacts")
+    async with DdiHttp(profile(hostile)) as http:
+        path, _ = await cache.fetch(
+            http, artifact(f"{hostile.url}/a", b"abc", name="..\\..\\../../up.bin")
+        )
+    assert path.name == "up.bin" and path.parent.parent == tmp_path / "artifacts"
+
+
+async def test_a_download_stops_at_the_size_the_server_gave(
+    hostile: HostileServer, tmp_path: Path
+) -> None:
+    """An endless answer for a 1000-byte artifact: refused once byte 1001 arrives, nothing
+    kept (it filled the disk before)."""
+    hostile.routes["/a"] = endless(hostile.closing)
+    cache = ArtifactCache(tmp_path / "artifacts")
+    async with DdiHttp(profile(hostile)) as http:
+        with pytest.raises(DownloadTooLarge, match="more than the 1000 bytes"):
+            await cache.fetch(http, artifact(f"{hostile.url}/a", b"y" * 1000))
+    assert not [p for p in (tmp_path / "artifacts").rglob("*") if p.is_file()]
+
+
+async def test_a_download_without_a_size_stops_at_the_cap(
+    hostile: HostileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(artifacts, "MAX_ARTIFACT_BYTES", 200_000)
+    hostile.routes["/a"] = endless(hostile.closing)
+    cache = ArtifactCache(tmp_path / "artifacts")
+    async with DdiHttp(profile(hostile)) as http:
+        with pytest.raises(DownloadTooLarge, match="more than the 200000 bytes"):
+            await cache.fetch(http, artifact(f"{hostile.url}/a", b"y", size=None))
+
+
+async def test_a_stated_size_larger_than_any_package_is_refused_before_downloading(
+    hostile: HostileServer, tmp_path: Path
+) -> None:
+    cache = ArtifactCache(tmp_path / "artifacts")
+    huge = artifact(f"{hostile.url}/a", b"y", size=artifacts.MAX_ARTIFACT_BYTES + 1)
+    async with DdiHttp(profile(hostile)) as http:
+        with pytest.raises(ArtifactRejected, match="larger than"):
+            await cache.fetch(http, huge)
+    assert not hostile.seen
+
+
+async def test_a_range_answer_that_starts_elsewhere_is_not_appended(
+    hostile: HostileServer, tmp_path: Path
+) -> None:
+    """We hold 100 bytes and ask for `bytes=100-`; the server answers 206 with the file from
+    byte 0. Appending that gave a file that failed its hash; now the file is fetched whole."""
+    data = bytes(range(256)) * 4
+    lie = body(data, 206, {"Content-Range": f"bytes 0-{len(data) - 1}/{len(data)}"})
+
+    def answer(h: BaseHTTPRequestHandler) -> None:
+        (lie if h.headers.get("Range") else body(data))(h)
+
+    hostile.routes["/a"] = answer
+    cache = ArtifactCache(tmp_path / "artifacts")
+    art = artifact(f"{hostile.url}/a", data)
+    folder = cache.folder(art)
+    folder.mkdir(parents=True)
+    (folder / "app.bin.part").write_bytes(data[:100])
+    async with DdiHttp(profile(hostile)) as http:
+        path, cached = await cache.fetch(http, art)
+    assert path.read_bytes() == data and not cached
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000],
+    ids=["nested-list", "nested-object"],
+)
+async def test_deeply_nested_json_is_one_sentence(hostile: HostileServer, raw: bytes) -> None:
+    """It was a RecursionError traceback."""
+    hostile.routes["/c"] = body(raw)
+    async with DdiHttp(profile(hostile)) as http:
+        with pytest.raises(FleetError, match="did not answer JSON"):
+            await http.get_json(f"{hostile.url}/c")
+
+
+async def test_an_endless_json_answer_is_cut(hostile: HostileServer) -> None:
+    """It was read into memory until the machine ran out."""
+    hostile.routes["/c"] = endless(hostile.closing, block=b"[1," * 20_000)
+    async with DdiHttp(profile(hostile)) as http:
+        with pytest.raises(FleetError, match=f"more than {MAX_JSON_BYTES} bytes"):
+            await http.get_json(f"{hostile.url}/c")
+
+
+async def test_a_trickling_server_is_given_up_on(hostile: HostileServer) -> None:
+    """A byte every 50 ms never trips the socket's timeout; the call's own deadline does."""
+    hostile.routes["/c"] = endless(hostile.closing, pause_s=0.05, block=b" ")
+    async with DdiHttp(profile(hostile), timeout_s=0.5) as http:
+        with pytest.raises(ServerUnreachable, match=r"took over 0\.5 s"):
+            await http.get_json(f"{hostile.url}/c")
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["http://127.0.0.1:99999/x", "http://[::1/x", "file:///etc/passwd", "ftp://127.0.0.1/x", ""],
+)
+async def test_a_link_that_is_no_http_url_is_one_sentence(
+    hostile: HostileServer, link: str
+) -> None:
+    """A bad port was a ValueError traceback; a file: link read a local file."""
+    async with DdiHttp(profile(hostile)) as http:
+        with pytest.raises(FleetError) as info:
+            await http.get_json(link)
+    assert "\n" not in str(info.value) and "SECRET" not in str(info.value)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999", "http://[::1", "http://:80"])
+def test_a_server_address_with_a_bad_port_or_host_is_refused(url: str) -> None:
+    with pytest.raises(FleetError, match="is not an http"):
+        ServerProfile(url)
+
+
+async def test_a_redirect_to_another_origin_never_carries_the_token(
+    hostile: HostileServer,
+) -> None:
+    """Held before this audit: the token is an unredirected header."""
+    other = hostile.url.replace("127.0.0.1", "localhost")
+    hostile.routes["/r"] = body(b"", 302, {"Location": f"{other}/c"})
+    hostile.routes["/c"] = body(b"{}")
+    async with DdiHttp(profile(hostile)) as http:
+        assert await http.get_json(f"{hostile.url}/r") == {}
+    assert hostile.seen == [("/r", "GatewayToken SECRET-TOKEN"), ("/c", None)]
+
+
+async def test_server_text_in_an_error_is_neutralised(hostile: HostileServer) -> None:
+    hostile.routes["/c"] = body(b'{"message": "no\\u001b[2J\\r\\nslotwise: forged"}', 403)
+    async with DdiHttp(profile(hostile)) as http:
+        with pytest.raises(FleetError) as info:
+            await http.get_json(f"{hostile.url}/c")
+    assert "\x1b" not in str(info.value) and "\n" not in str(info.value)
