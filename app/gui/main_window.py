@@ -23,6 +23,7 @@ from PySide6.QtGui import (
     QDesktopServices,
     QDragEnterEvent,
     QDropEvent,
+    QGuiApplication,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
@@ -133,8 +134,24 @@ class MainWindow(QMainWindow):
         geometry = settings.geometry()
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1180, 800)
+        self.fit_to_screen()
         if not deferred:
             self._build_device_side()
+
+    def fit_to_screen(self) -> None:
+        """Never larger than the screen's free area: at 1024x768 without a window manager
+        the default 1180x800 put Upload and Refresh beyond the screen's edge."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        free = screen.availableGeometry()
+        frame = self.frameGeometry().size() - self.geometry().size()  # title bar, borders
+        width = min(self.width(), free.width() - frame.width())
+        height = min(self.height(), free.height() - frame.height())
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+        if not free.contains(self.frameGeometry().topLeft()):
+            self.move(free.topLeft())
 
     # --- step 1: the shell ------------------------------------------------------------------
 

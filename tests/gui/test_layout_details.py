@@ -65,3 +65,11 @@ def test_ready_banner_has_no_empty_icon_gap(qtbot: QtBot) -> None:
     card.show()
     assert card.status_label.text() == "READY"
     assert not card.icon_label.isVisible()
+
+
+def test_window_never_opens_larger_than_the_screen(window: MainWindow) -> None:
+    """With no saved size the window fits the screen's free area (at 1024x768 with no window
+    manager, Upload and Refresh were beyond the screen's right edge)."""
+    free = window.screen().availableGeometry()
+    assert free.width() < 1180 or free.height() < 800  # offscreen's screen is the small one
+    assert window.width() <= free.width() and window.height() <= free.height()
