@@ -65,8 +65,11 @@ def signing_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return key
 
 
-def make_signed_image(directory: Path, key: Path, version: str, size: int = 40_000) -> Path:
-    """An imgtool-signed image of `size` payload bytes with a 0x200-byte header."""
+def make_signed_image(
+    directory: Path, key: Path, version: str, size: int = 40_000, *extra: str
+) -> Path:
+    """An imgtool-signed image of `size` payload bytes with a 0x200-byte header; `extra`
+    goes to `imgtool sign` (e.g. `--encrypt PUB.pem`)."""
     import os
 
     raw = directory / f"app-{version}.bin"
@@ -85,6 +88,7 @@ def make_signed_image(directory: Path, key: Path, version: str, size: int = 40_0
         version,
         "--slot-size",
         "0x80000",
+        *extra,
         str(raw),
         str(signed),
     )

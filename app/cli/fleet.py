@@ -22,6 +22,8 @@ from app.cli.upload import _keys
 from app.errors import SlotwiseError
 from app.fleet.ddi import FleetError
 from app.fleet.gateway import (
+    ALLOW_CLEAR,
+    ALLOW_ENCRYPTED,
     FleetEvent,
     FleetMode,
     FleetOptions,
@@ -34,6 +36,7 @@ from app.fleet.identity import DEFAULT_TEMPLATE
 from app.fleet.profiles import default_state_dir
 from app.fleet.secrets import TokenStore, token_name
 from app.fleet.server import AuthKind, ServerProfile
+from app.workflows.images import Allowances
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -83,6 +86,18 @@ def _server_options(p: argparse.ArgumentParser) -> None:
         choices=[m.value for m in FleetMode],
         default=FleetMode.CONFIRM.value,
         help="confirm (default): test boot, then confirm once it runs; test: leave it on trial",
+    )
+    p.add_argument(
+        ALLOW_ENCRYPTED,
+        action="store_true",
+        help="install an encrypted image whose signature verifies although its contents cannot "
+        "be checked without the decryption key (the bootloader checks them); said in the feedback",
+    )
+    p.add_argument(
+        ALLOW_CLEAR,
+        action="store_true",
+        help="install an image made with imgtool sign --clear (flagged encrypted, stored in "
+        "clear), meant for the primary slot: a bootloader with encryption rejects it",
     )
     p.add_argument("--state-dir", type=Path, metavar="DIR", help="feedback queue and cache")
     p.add_argument(
@@ -141,6 +156,10 @@ def _options(args: argparse.Namespace) -> tuple[ServerProfile, FleetOptions]:
         smp_timeout_s=answer_timeout_s(args),
         server_wait_s=args.server_wait,
         install_attempt=not getattr(args, "defer_soft", False),
+        allowances=Allowances(
+            encrypted_unproven=args.allow_unverified_encrypted,
+            clear_payload=args.allow_clear_payload,
+        ),
     )
     return profile, options
 

@@ -22,12 +22,17 @@ from app.cli.options import answer_timeout_s, existing_file, upload_waits, whole
 from app.client import SmpClient
 from app.client.upload import UploadOptions
 from app.errors import SlotwiseError
-from app.image.errors import ContentsUnproven, ImageError
+from app.image.errors import ClearPayloadRefused, ContentsUnproven
 from app.image.keys import KeyStore
 from app.text import device_text
 from app.transport import open_transport
 from app.units import format_bytes, format_rate
-from app.workflows.images import clear_payload_problem, load_update_images
+from app.workflows.images import (
+    Allowances,
+    clear_payload_problem,
+    load_images_to_upload,
+    load_update_images,
+)
 from app.workflows.progress import ProgressEvent, Stage
 from app.workflows.recovery import RecoverOptions, recover
 from app.workflows.update import UpdateOptions, UpdateResult, run_update
@@ -125,20 +130,18 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def run(args: argparse.Namespace) -> int:
     options = _options(args)
     keys = _keys(args.key)
+    allowances = Allowances(
+        encrypted_unproven=args.allow_unverified_encrypted, clear_payload=args.allow_clear_payload
+    )
     try:
-        images = load_update_images(  # ImageError: exit 1
-            args.file,
-            keys,
-            image=args.image,
-            allow_encrypted_unproven=args.allow_unverified_encrypted,
-        )
-    except ContentsUnproven as exc:
+        images = load_images_to_upload(args.file, keys, allowances, image=args.image)
+    except ContentsUnproven as exc:  # any other ImageError: exit 1 as it is
         raise ContentsUnproven(
             f"{exc} Add --allow-unverified-encrypted to upload it anyway."
         ) from exc
+    except ClearPayloadRefused as exc:
+        raise ClearPayloadRefused(f"{exc}; add --allow-clear-payload to upload it anyway") from exc
     clear = clear_payload_problem(images)
-    if clear is not None and not args.allow_clear_payload:
-        raise ImageError(f"{clear}; add --allow-clear-payload to upload it anyway")
     if clear is not None:
         print(f"slotwise: warning: {clear}.", file=sys.stderr)
     if args.allow_unverified_encrypted and any(i.contents_unproven for i in images):

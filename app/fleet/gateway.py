@@ -4,7 +4,7 @@ download, verdict, install, feedback; and the gateway loop over many devices.
 The install is the existing update workflow (app/workflows/update.py): mode `test` boots the
 new image once and reports success while it runs on trial; mode `confirm` (the default) boots
 it on trial, then confirms it once it runs, and only then reports success. The verdict comes
-from `load_update_images`, the same rule a local file meets.
+from `load_images_to_upload`, the same rule a local file meets with `slotwise upload`.
 """
 
 from __future__ import annotations
@@ -45,18 +45,23 @@ from app.fleet.identity import (
     setting_names,
 )
 from app.fleet.server import DdiHttp, DownloadStopped, ServerProfile, ServerUnreachable
+from app.image.errors import ClearPayloadRefused, ContentsUnproven, ImageError
 from app.image.keys import KeyStore
 from app.image.package import verify_path
 from app.image.verify import Verdict
 from app.smp.groups.img import running_slot
 from app.transport import open_transport
-from app.workflows.images import load_update_images
+from app.workflows.images import Allowances, load_images_to_upload
 from app.workflows.progress import ProgressEvent, Stage
 from app.workflows.update import UpdateOptions, UpdateResult, read_device_state, run_update
 from app.workflows.update_types import Mode, Outcome, UpdateImage
 from app.workflows.watch import confirm_running
 
 log = logging.getLogger(__name__)
+
+ALLOW_ENCRYPTED = "--allow-unverified-encrypted"
+ALLOW_CLEAR = "--allow-clear-payload"
+"""The `slotwise fleet` options that set FleetOptions.allowances, named in refusals."""
 
 STEPS = 8
 """progress {cnt, of}: downloaded, verified, uploaded 25/50/75/100 %, running, confirmed."""
@@ -98,6 +103,9 @@ class FleetOptions:
     """Install soft (`attempt`) updates; False defers them."""
     window_wait_s: float = 3600.0
     """How long to wait for a maintenance window to open before deferring."""
+    allowances: Allowances = field(default_factory=Allowances)
+    """Images installed only by explicit choice (encrypted-unproven, clear payload); the
+    feedback says so for each one installed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,12 +312,11 @@ class DeviceGateway:
             path = unpack_swu(path, path.parent / "swu")
             self.tell(Execution.PROCEEDING, Finished.NONE, f"unpacked {path.name}")
         self.verdicts = tuple(verify_path(path, self.options.keys))
-        images = load_update_images(path, self.options.keys)  # ImageError: the verdict text
-        signed = "signature verified" if self.options.keys else "hash only, no key given"
+        images = self._load(path)  # ImageError: the verdict text
         self.tell(
             Execution.PROCEEDING,
             Finished.NONE,
-            f"verified: {', '.join(i.version.smp_text for i in images)} ({signed})",
+            f"verified: {', '.join(i.version.smp_text for i in images)} ({self._proven(images)})",
             progress=(2, STEPS),
         )
         self._check_canceled()
@@ -418,13 +425,16 @@ class DeviceGateway:
         if path.suffix.lower() == ".swu":
             path = unpack_swu(path, path.parent / "swu")
         verdicts = tuple(verify_path(path, self.options.keys))
-        good = all(v.valid for v in verdicts)
-        problems = " ".join(p for v in verdicts for p in v.problems)
-        lines.append(
-            f"Apply would install {choice.artifact.filename} in {self.options.mode} mode."
-            if good
-            else f"Apply would refuse {choice.artifact.filename}: {problems}"
-        )
+        try:
+            images = self._load(path)
+        except ImageError as exc:
+            lines.append(f"Apply would refuse {choice.artifact.filename}: {exc}")
+        else:
+            lines.append(
+                f"Apply would install {choice.artifact.filename} in {self.options.mode} mode."
+            )
+            if any(i.contents_unproven or i.clear_payload for i in images):
+                lines.append(f"By explicit choice: {self._proven(images)}.")
         return FleetPlan(
             cid,
             True,
@@ -434,6 +444,24 @@ class DeviceGateway:
             verdicts,
             path,
         )
+
+    def _load(self, path: Path) -> list[UpdateImage]:
+        """The images to install, by the rule `slotwise upload` applies to a local file."""
+        try:
+            return load_images_to_upload(path, self.options.keys, self.options.allowances)
+        except ContentsUnproven as exc:
+            raise ContentsUnproven(f"{exc} The gateway allows it with {ALLOW_ENCRYPTED}.") from exc
+        except ClearPayloadRefused as exc:
+            raise ClearPayloadRefused(f"{exc}; the gateway allows it with {ALLOW_CLEAR}") from exc
+
+    def _proven(self, images: list[UpdateImage]) -> str:
+        """What was checked, for the feedback: an unproven image is never called verified."""
+        said = ["signature verified" if self.options.keys else "hash only, no key given"]
+        if any(i.contents_unproven for i in images):
+            said = [f"signature verified; encrypted, contents NOT checked ({ALLOW_ENCRYPTED})"]
+        if any(i.clear_payload for i in images):
+            said.append(f"stored in clear for the primary slot ({ALLOW_CLEAR})")
+        return "; ".join(said)
 
     # --- cancel ---
 

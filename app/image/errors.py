@@ -30,6 +30,12 @@ class ContentsUnproven(ImageError):
     decryption key): uploading it needs an explicit choice."""
 
 
+class ClearPayloadRefused(ImageError):
+    """An `imgtool sign --clear` image (flagged encrypted, stored in clear) meant for a normal
+    upload: the secondary slot rejects it on a bootloader with encryption, so it needs an
+    explicit choice."""
+
+
 class UntrustedKey(ImageError):
     """The image names a signing key that is not in the trusted key store."""
 

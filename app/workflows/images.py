@@ -6,11 +6,12 @@ import io
 import logging
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from intelhex import IntelHex
 
-from app.image.errors import ImageError
+from app.image.errors import ClearPayloadRefused, ImageError
 from app.image.keys import KeyStore
 from app.image.package import verify_path
 from app.image.source import BytesSource, FileSource, ImageSource
@@ -115,3 +116,36 @@ def clear_payload_problem(images: list[UpdateImage]) -> str | None:
         "it is meant for the primary slot, and a bootloader built with encryption will reject "
         "it in the secondary slot, where an upload puts it"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Allowances:
+    """The operator's explicit yeses for images a normal upload refuses otherwise (#12). Each
+    face offers them its own way (a CLI flag, a job key, a fleet option); this module decides."""
+
+    encrypted_unproven: bool = False
+    """An encrypted image whose signature verifies but whose contents cannot be checked."""
+    clear_payload: bool = False
+    """An `imgtool sign --clear` image, meant for the primary slot (see clear_payload_problem)."""
+
+
+def load_images_to_upload(
+    path: Path, keys: KeyStore | None, allowances: Allowances, *, image: int | None = None
+) -> list[UpdateImage]:
+    """`load_update_images` for a normal upload, with the one rule for what needs a yes: an
+    encrypted-unproven or a clear-payload image passes only when allowed, and is logged then.
+
+    Raises:
+        ContentsUnproven: encrypted-unproven and not allowed.
+        ClearPayloadRefused: a clear-payload image and not allowed.
+        ImageError: the image is invalid (as `load_update_images`).
+    """
+    images = load_update_images(
+        path, keys, image=image, allow_encrypted_unproven=allowances.encrypted_unproven
+    )
+    clear = clear_payload_problem(images)
+    if clear is not None:
+        if not allowances.clear_payload:
+            raise ClearPayloadRefused(clear)
+        log.warning("%s; uploading it by explicit choice", clear)
+    return images

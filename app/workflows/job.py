@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import SlotwiseError
-from app.image.errors import ContentsUnproven, ImageError
+from app.image.errors import ClearPayloadRefused, ContentsUnproven, ImageError
 from app.image.keys import KeyStore
-from app.workflows.images import clear_payload_problem, load_update_images
+from app.workflows.images import Allowances, load_images_to_upload
 from app.workflows.update_types import Mode, UpdateImage
 
 IDENTITY_FIELDS = ("os_info", "usb_serial", "ble_address", "address")
@@ -232,10 +232,12 @@ def make_job(
             raise JobError(f"cannot load trusted key {key_path}: {exc}") from exc
     try:
         pinned = _file_sha256(image_path)
-        images = load_update_images(
+        images = load_images_to_upload(
             image_path,
             store if key_paths else None,
-            allow_encrypted_unproven=allow_encrypted_unproven,
+            Allowances(
+                encrypted_unproven=allow_encrypted_unproven, clear_payload=allow_clear_payload
+            ),
         )
     except ValueError as exc:  # a path the OS cannot take, e.g. one holding a NUL byte
         raise JobError(f"cannot read image {str(image_path)!r}: {exc}") from exc
@@ -246,14 +248,13 @@ def make_job(
             f"{exc} To flash it anyway, pass --allow-unverified-encrypted or set "
             "allow_unverified_encrypted = true in [job]."
         ) from exc
+    except ClearPayloadRefused as exc:
+        raise JobError(
+            f"{exc}; to flash it anyway, pass --allow-clear-payload or set "
+            "allow_clear_payload = true in [job]"
+        ) from exc
     except ImageError as exc:
         raise JobError(f"image {image_path} failed verification: {exc}") from exc
-    clear = clear_payload_problem(images)
-    if clear is not None and not allow_clear_payload:
-        raise JobError(
-            f"{clear}; to flash it anyway, pass --allow-clear-payload or set "
-            "allow_clear_payload = true in [job]"
-        )
     if expected_version is not None:
         versions = {i.version.smp_text for i in images} | {str(i.version) for i in images}
         if expected_version not in versions:

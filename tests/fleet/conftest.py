@@ -11,6 +11,7 @@ import pytest
 from sim_process import free_loopback_host, running_sim
 
 from app.fleet.artifacts import make_swu
+from tests.conftest import make_signed_image
 
 BOARD = "nrf52840dk_nrf52840"
 """The simulator's board (OS info `i`), as the fleet attributes name it."""
@@ -46,6 +47,22 @@ def other_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=60,
     )
     return public_pem(key)
+
+
+@pytest.fixture(scope="session")
+def needs_a_yes(
+    tmp_path_factory: pytest.TempPathFactory, signing_key: Path, trusted_key: Path
+) -> dict[str, Path]:
+    """Version 1.2.0 signed by the suite's key, as the two kinds a normal upload installs only
+    by explicit choice: `encrypted` (imgtool --encrypt: contents unprovable without the
+    private key) and `clear` (imgtool --encrypt --clear: flagged encrypted, stored in clear)."""
+    made = {}
+    for name, extra in (("encrypted", ()), ("clear", ("--clear",))):
+        directory = tmp_path_factory.mktemp(name)
+        made[name] = make_signed_image(
+            directory, signing_key, "1.2.0", 40_000, "--encrypt", str(trusted_key), *extra
+        )
+    return made
 
 
 @pytest.fixture(scope="session")

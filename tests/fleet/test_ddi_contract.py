@@ -26,6 +26,7 @@ from app.fleet.gateway import FleetEvent, FleetOptions, Result, apply
 from app.fleet.server import AuthKind, ServerProfile
 from app.image.keys import KeyStore
 from app.transport import open_transport
+from app.workflows.images import Allowances
 from tests.fleet.ddi_server import TENANT, DdiServer, HawkbitLike, example
 
 TOKEN = "s3cr3t-gateway-token"
@@ -331,3 +332,89 @@ async def test_soft_update_is_deferred_when_asked(
     assert outcome.result is Result.DEFERRED
     assert not state.feedback()
     assert not [r for r in state.requests if r.path.endswith("/app.bin")]
+
+
+@pytest.mark.parametrize(
+    ("kind", "flag", "allowances", "said", "runs"),
+    [
+        # The simulated MCUboot holds no decryption key, so it does not boot the encrypted
+        # image it was sent: the board comes back on 1.0.0, as with a wrongly keyed bootloader.
+        (
+            "encrypted",
+            "--allow-unverified-encrypted",
+            Allowances(encrypted_unproven=True),
+            "contents NOT checked",
+            "1.0.0",
+        ),
+        (
+            "clear",
+            "--allow-clear-payload",
+            Allowances(clear_payload=True),
+            "stored in clear",
+            "1.2.0",
+        ),
+    ],
+)
+async def test_an_image_needing_a_yes_is_refused_without_it_and_sent_with_it(
+    hawkbit: tuple[DdiServer, HawkbitLike],
+    sim_factory: Callable[..., str],
+    trusted_key: Path,
+    tmp_path: Path,
+    needs_a_yes: dict[str, Path],
+    kind: str,
+    flag: str,
+    allowances: Allowances,
+    said: str,
+    runs: str,
+) -> None:
+    """An encrypted-unproven or clear-payload artifact closes the action in failure naming the
+    option that allows it, with nothing sent to the board; with the option it is uploaded and
+    the feedback says what was not proven."""
+    server, state = hawkbit
+    state.artifact = needs_a_yes[kind].read_bytes()
+    device = sim_factory()
+    profile = ServerProfile(server.url, TENANT)
+
+    refused = await apply(device, profile, options_for(tmp_path, trusted_key))
+
+    assert refused.result is Result.FAILURE and refused.told_server
+    last = state.feedback()[-1]["status"]
+    assert (last["execution"], last["result"]["finished"]) == ("closed", "failure")
+    assert flag in last["details"][0]
+    assert not any(line.startswith("uploading") for line in refused.details)
+    assert await slots_of(device) == [(0, "1.0.0", True, True, False)]
+
+    allowed = await apply(
+        device, profile, options_for(tmp_path, trusted_key, allowances=allowances)
+    )
+
+    verified = next(line for line in allowed.details if line.startswith("verified: 1.2.0"))
+    assert said in verified and flag in verified
+    assert "uploading 100%" in allowed.details and allowed.told_server
+    assert allowed.ok is (runs == "1.2.0")
+    assert (0, runs, True, True, False) in await slots_of(device)
+
+
+def test_check_says_whether_apply_would_install_an_encrypted_image(
+    hawkbit: tuple[DdiServer, HawkbitLike],
+    sim_factory: Callable[..., str],
+    trusted_key: Path,
+    needs_a_yes: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`fleet check` applies apply's rule: refused without --allow-unverified-encrypted, and
+    with it, installed by explicit choice with its contents not checked."""
+    server, state = hawkbit
+    state.artifact = needs_a_yes["encrypted"].read_bytes()
+    argv = ["-d", sim_factory(), "fleet", "check", "--server", server.url, "--tenant", TENANT]
+    argv += ["--key", str(trusted_key), "--state-dir", str(tmp_path)]
+
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "Apply would refuse app.bin:" in out and "--allow-unverified-encrypted" in out
+
+    assert main([*argv, "--allow-unverified-encrypted"]) == 0
+    out = capsys.readouterr().out
+    assert "Apply would install app.bin in confirm mode." in out
+    assert "By explicit choice: signature verified; encrypted, contents NOT checked" in out
