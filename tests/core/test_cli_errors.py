@@ -229,3 +229,30 @@ def test_a_stalled_upload_gives_up_after_the_timeout_given(
         code, _out, err = run(capsys, "--timeout", "1", "-d", sim.spec, "upload", signed_image)
     assert code == 1
     assert "for 1 s" in err.splitlines()[-1]
+
+
+class GarbageDevice(SimDevice):
+    """Answers every request with bytes that are no SMP packet (the client logs and drops them)."""
+
+    def process(self, frame: bytes) -> Reply:
+        return Reply(frame=b"\x07garbage")
+
+
+def test_log_warnings_stay_off_the_terminal_without_verbose() -> None:
+    """Dropped replies log warnings; without -v stderr still holds only the one error line."""
+    import subprocess
+    import sys
+
+    with ThreadedSim(GarbageDevice(SimConfig())) as sim:
+        quiet, verbose = (
+            subprocess.run(
+                [sys.executable, "-m", "app", *flags, "--timeout", "1", "-d", sim.spec, "echo"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            for flags in ([], ["-v"])
+        )
+    assert quiet.returncode == 1
+    assert quiet.stderr.startswith("slotwise: no answer from") and quiet.stderr.count("\n") == 1
+    assert "WARNING" in verbose.stderr and verbose.stderr.splitlines()[-1] == (quiet.stderr.strip())
