@@ -22,6 +22,7 @@ from app.client import SmpClient
 from app.gui.diagnostics.base import DiagContext, DiagPage
 from app.gui.dialogs.confirm import ask
 from app.smp.groups.os import BootloaderInfoResponse, MemoryPool
+from app.text import BLOCK_CHARS, device_text
 from app.workflows.diagnostics import (
     OS_INFO_FIELDS,
     BootloaderInfo,
@@ -200,13 +201,15 @@ class InfoPage(DiagPage):
             )
 
     def show_os_info(self, info: OsInfo) -> None:
-        self.os_all.setText(info.all)
+        self.os_all.setText(device_text(info.all, limit=BLOCK_CHARS))
         for char, label in self.os_fields.items():
             value = info.fields.get(char)
-            label.setText(value if value is not None else "not reported by this firmware")
+            label.setText(
+                device_text(value) if value is not None else "not reported by this firmware"
+            )
 
     def show_bootloader(self, info: BootloaderInfo) -> None:
-        self.boot_name.setText(info.name or "not reported")
+        self.boot_name.setText(device_text(info.name) if info.name else "not reported")
         self.boot_mode.setText(
             info.mode_text if info.mode is None else f"{info.mode_text} (mode {info.mode})"
         )

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from app.gui.diagnostics.base import DiagContext, DiagPage
 from app.smp.groups.log import LogShowResponse
+from app.text import device_text
 from app.workflows.diagnostics import Feature
 
 
@@ -68,7 +69,7 @@ class LogPage(DiagPage):
         self.table.setRowCount(len(entries))
         for row, entry in enumerate(entries):
             when = _when(entry.ts)
-            message = entry.msg if isinstance(entry.msg, str) else entry.msg.hex(" ")
+            message = device_text(entry.msg) if isinstance(entry.msg, str) else entry.msg.hex(" ")
             for col, text in enumerate((str(entry.index), when, str(entry.level), message)):
                 self.table.setItem(row, col, QTableWidgetItem(text))
 

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from app.client import SmpClient
 from app.gui.diagnostics.base import DiagContext, DiagPage
+from app.text import device_text
 from app.workflows.diagnostics import (
     INT_WIDTHS,
     Feature,
@@ -103,7 +104,7 @@ class SettingsPage(DiagPage):
         if self.raw is None:
             return
         try:
-            self.value.setText(decode_setting(self.raw, self.value_type))
+            self.value.setText(device_text(decode_setting(self.raw, self.value_type)))
             self.show_info(f"{len(self.raw)} bytes: {self.raw.hex(' ') or '(empty)'}")
         except SettingValueError as exc:
             self.value.setText("")

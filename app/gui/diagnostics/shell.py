@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.gui.diagnostics.base import DiagContext, DiagPage
 from app.smp.groups.shell import ShellExecResponse
+from app.text import BLOCK_CHARS, device_text
 from app.workflows.diagnostics import Feature
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]")
@@ -32,7 +33,8 @@ def clean_output(text: str) -> str:
     text = ANSI.sub("", text).replace("\r\n", "\n")
     lines = [line.rsplit("\r", 1)[-1] for line in text.split("\n")]
     out = "\n".join(lines)
-    return "".join(ch for ch in out if ch in "\n\t" or ch >= " ")
+    kept = "".join(ch for ch in out if ch in "\n\t" or ch >= " ")
+    return device_text(kept, limit=BLOCK_CHARS, multiline=True)  # C1, bidi overrides, DEL
 
 
 class ShellPage(DiagPage):

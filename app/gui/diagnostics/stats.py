@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from app.gui.diagnostics.base import DiagContext, DiagPage
 from app.gui.diagnostics.live import AutoRefresh, Sparkline
+from app.text import device_text
 from app.workflows.diagnostics import Feature
 
 CHANGED = QColor(255, 213, 79, 140)
@@ -129,7 +130,7 @@ class StatsPage(DiagPage):
     def _set_row(self, row: int, counter: str, value: int, delta: int | None) -> None:
         brush = QBrush(CHANGED) if delta is not None else QBrush()
         for col, text in enumerate(
-            (counter, str(value), f"{delta:+d}" if delta is not None else "")
+            (device_text(counter), str(value), f"{delta:+d}" if delta is not None else "")
         ):
             item = QTableWidgetItem(text)
             item.setBackground(brush)

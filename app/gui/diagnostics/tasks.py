@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 from app.client import SmpClient
 from app.gui.diagnostics.base import DiagContext, DiagPage
 from app.gui.diagnostics.live import AutoRefresh
+from app.text import device_text
 from app.workflows.diagnostics import Feature, TaskRow, task_rows
 
 COLUMNS = ("Name", "Priority", "State", "Stack use", "Context switches", "Runtime")
@@ -70,7 +71,8 @@ class TasksPage(DiagPage):
         self.status.setText("")
         self.table.setRowCount(len(rows))
         for index, row in enumerate(rows):
-            cells = (row.name, row.prio, row.state_text, None, row.context_switches, row.runtime)
+            name = device_text(row.name, limit=64)
+            cells = (name, row.prio, row.state_text, None, row.context_switches, row.runtime)
             for col, value in enumerate(cells):
                 if col == STACK_COLUMN:
                     continue

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.icons import icon
+from app.text import BLOCK_CHARS, device_text
 
 if TYPE_CHECKING:
     from app.gui.traffic import TrafficRecord
@@ -98,7 +99,7 @@ class LogDrawer(QDockWidget):
         self.traffic_view.appendPlainText("\n".join(lines))
 
     def add_console(self, line: str) -> None:
-        self.console_view.appendPlainText(line)
+        self.console_view.appendPlainText(device_text(line, limit=BLOCK_CHARS))
 
     # --- copy and save ----------------------------------------------------------------------
 
