@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
+from app.cli.messages import error_line
 from app.client.client import SmpClient
 from app.fleet.artifacts import unpack_swu
 from app.fleet.feedback import FeedbackQueue
@@ -126,7 +127,7 @@ def test_wrong_key_image_ends_in_error_with_the_verdict(
     goosebit.assign(cid, goosebit.upload_software(swu))
     argv = [*fleet_cli(device, goosebit, tmp_path), "--key", str(other_key)]
     assert main(argv) == 1
-    assert str(local.value) in capsys.readouterr().err
+    assert error_line(local.value) in capsys.readouterr().err
 
     assert goosebit.device(cid)["last_state"] == "Error"
     assert goosebit.device(cid)["sw_version"] == "1.0.0"
