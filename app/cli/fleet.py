@@ -17,7 +17,7 @@ from typing import Any
 
 from app.cli.connect import UsageError
 from app.cli.messages import say_error
-from app.cli.options import answer_timeout_s
+from app.cli.options import answer_timeout_s, non_negative_number, whole_number
 from app.cli.upload import _keys
 from app.errors import SlotwiseError
 from app.fleet.ddi import FleetError
@@ -58,7 +58,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                 metavar="DEVICE",
                 help="a device to serve (repeatable; -d counts too)",
             )
-            a.add_argument("--rounds", type=int, metavar="N", help="stop after N polls per device")
+            a.add_argument(
+                "--rounds", type=whole_number(1), metavar="N", help="stop after N polls per device"
+            )
             a.add_argument("--defer-soft", action="store_true", help="leave soft (attempt) updates")
         a.set_defaults(func=func)
 
@@ -102,7 +104,7 @@ def _server_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--state-dir", type=Path, metavar="DIR", help="feedback queue and cache")
     p.add_argument(
         "--server-wait",
-        type=float,
+        type=non_negative_number,
         default=120.0,
         metavar="S",
         help="how long to keep trying an unreachable server after the install (default 120)",
@@ -241,8 +243,6 @@ def _watch(args: argparse.Namespace) -> int:
     devices = [*([args.device] if args.device else []), *args.devices]
     if not devices:
         raise UsageError("fleet watch needs at least one --device (or -d)")
-    if args.rounds is not None and args.rounds < 1:
-        raise UsageError("--rounds must be at least 1")
     profile, options = _options(args)
 
     def report(device: str, outcome: FleetOutcome | FleetError) -> None:
