@@ -36,6 +36,7 @@ from app.fleet.identity import DEFAULT_TEMPLATE
 from app.fleet.profiles import default_state_dir
 from app.fleet.secrets import TokenStore, token_name
 from app.fleet.server import AuthKind, ServerProfile
+from app.text import BLOCK_CHARS, device_text
 from app.workflows.images import Allowances
 
 
@@ -179,7 +180,10 @@ def _printer(args: argparse.Namespace) -> Any:
             data |= {"message": event.message, "fraction": event.fraction}
             print(json.dumps(data), flush=True)
         elif sys.stderr.isatty() and event.fraction is None:
-            print(f"{event.controller_id}: {event.message}", file=sys.stderr, flush=True)
+            # The server's file names and sentences are part of the message: shown safe.
+            print(
+                f"{event.controller_id}: {device_text(event.message)}", file=sys.stderr, flush=True
+            )
 
     return show
 
@@ -210,12 +214,13 @@ def _apply(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(outcome_json(outcome)), flush=True)
     else:
-        print(f"{outcome.controller_id}: {outcome.result}: {outcome.message}")
+        print(f"{outcome.controller_id}: {outcome.result}: {device_text(outcome.message)}")
     if outcome.ok:
         return 0
     if not outcome.told_server and outcome.result is not outcome.result.NOTHING:
         print(
-            f"slotwise: {outcome.message}; the server has not heard the end yet (queued in "
+            f"slotwise: {device_text(outcome.message)}; the server has not heard the end yet "
+            f"(queued in "
             f"{options.state_dir / 'feedback'}; the next fleet apply or watch sends it)",
             file=sys.stderr,
         )
@@ -235,7 +240,7 @@ def _check(args: argparse.Namespace) -> int:
         return 0
     print(f"Controller id: {plan.controller_id}")
     for line in plan.sentences:
-        print(f"  {line}")
+        print(f"  {device_text(line, limit=BLOCK_CHARS)}")
     return 0
 
 
@@ -248,10 +253,11 @@ def _watch(args: argparse.Namespace) -> int:
     def report(device: str, outcome: FleetOutcome | FleetError) -> None:
         if isinstance(outcome, FleetError):
             line = {"event": "error", "device": device, "message": str(outcome)}
-            text = f"{device}: {outcome}"
+            text = f"{device}: {device_text(outcome)}"
         else:
             line = {**outcome_json(outcome), "device": device}
-            text = f"{device}: {outcome.controller_id}: {outcome.result}: {outcome.message}"
+            message = device_text(outcome.message)
+            text = f"{device}: {outcome.controller_id}: {outcome.result}: {message}"
         print(json.dumps(line) if args.json else text, flush=True)
 
     async def main() -> None:

@@ -125,6 +125,11 @@ def parse_sleep(text: object) -> float:
     return float(hours * 3600 + minutes * 60 + seconds)
 
 
+MIN_POLL_S = 1.0
+"""The shortest poll interval obeyed: `00:00:00` made a gateway poll (and connect to its
+devices) in a tight loop."""
+
+
 def parse_poll(body: object, *, default_sleep_s: float = 300.0) -> Poll:
     root = _mapping(body, "controller base")
     sleep_s = default_sleep_s
@@ -132,7 +137,7 @@ def parse_poll(body: object, *, default_sleep_s: float = 300.0) -> Poll:
     if isinstance(config, Mapping):
         polling = config.get("polling")
         if isinstance(polling, Mapping) and "sleep" in polling:
-            sleep_s = parse_sleep(polling["sleep"])
+            sleep_s = max(parse_sleep(polling["sleep"]), MIN_POLL_S)
     links = _links(root.get("_links"))
     return Poll(
         sleep_s=sleep_s,

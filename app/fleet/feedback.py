@@ -44,7 +44,16 @@ class FeedbackQueue:
         except (OSError, ValueError) as exc:
             log.warning("feedback queue %s unreadable (%s); starting a new one", self.path, exc)
             return []
-        return [Queued(item["url"], item["body"]) for item in raw if isinstance(item, dict)]
+        if not isinstance(raw, list):
+            log.warning("feedback queue %s is not a list; starting a new one", self.path)
+            return []
+        return [
+            Queued(item["url"], item["body"])
+            for item in raw
+            if isinstance(item, dict)
+            and isinstance(item.get("url"), str)
+            and isinstance(item.get("body"), dict)
+        ]
 
     def put(self, url: str, body: dict[str, Any]) -> None:
         self._write([*self.pending(), Queued(url, body)])

@@ -4,6 +4,7 @@ stays home and nothing outside the artifact cache is touched."""
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,9 +13,18 @@ from pathlib import Path
 
 import pytest
 
+from app.cli import main
 from app.fleet import artifacts
 from app.fleet.artifacts import ArtifactCache, ArtifactRejected
-from app.fleet.ddi import Artifact, DdiFormatError, FleetError, parse_deployment
+from app.fleet.ddi import (
+    MIN_POLL_S,
+    Artifact,
+    DdiFormatError,
+    FleetError,
+    parse_deployment,
+    parse_poll,
+)
+from app.fleet.feedback import FeedbackQueue
 from app.fleet.server import (
     MAX_JSON_BYTES,
     AuthKind,
@@ -32,6 +42,7 @@ class HostileServer:
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
+        self.default: Route = body(b'{"message": "not found"}', 404)
         self.seen: list[tuple[str, str | None]] = []
         self.closing = threading.Event()
         outer = self
@@ -42,7 +53,8 @@ class HostileServer:
 
             def do_GET(self) -> None:
                 outer.seen.append((self.path, self.headers.get("Authorization")))
-                outer.routes[self.path.split("?", 1)[0]](self)
+                path = self.path.split("?", 1)[0]
+                outer.routes.get(path, outer.default)(self)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
@@ -286,3 +298,67 @@ async def test_server_text_in_an_error_is_neutralised(hostile: HostileServer) ->
         with pytest.raises(FleetError) as info:
             await http.get_json(f"{hostile.url}/c")
     assert "\x1b" not in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_zero_poll_interval_is_not_a_tight_loop() -> None:
+    """`00:00:00` made `fleet watch` connect to its devices and poll without pause."""
+    base = {"config": {"polling": {"sleep": "00:00:00"}}, "_links": {}}
+    assert parse_poll(base).sleep_s == MIN_POLL_S
+
+
+@pytest.mark.parametrize("content", ["5", '{"a": 1}', '[{"url": 1, "body": {}}, {"body": 2}]'])
+async def test_a_feedback_queue_of_the_wrong_shape_is_started_afresh(
+    tmp_path: Path, content: str
+) -> None:
+    queue = FeedbackQueue(tmp_path, "dev-1")
+    queue.path.write_text(content)
+    assert queue.pending() == []
+    queue.put("http://127.0.0.1:9/x", {"a": 1})
+    assert [q.url for q in queue.pending()] == ["http://127.0.0.1:9/x"]
+
+
+@pytest.mark.parametrize(
+    "option", [["--server-wait", "nan"], ["--server-wait", "-1"], ["--rounds", "x"]]
+)
+def test_bad_numbers_for_fleet_options_are_usage_errors(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, option: list[str]
+) -> None:
+    """`--server-wait nan` retried an unreachable server for ever after an install."""
+    argv = ["-d", "udp:127.0.0.1:9", "fleet", "watch", "--server", "http://127.0.0.1:9"]
+    assert main([*argv, "--state-dir", str(tmp_path), *option]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and option[0] in err
+
+
+def test_fleet_check_shows_server_text_safely(
+    hostile: HostileServer,
+    sim_factory: Callable[..., str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A chunk name and a file name holding escape sequences and line breaks reached the
+    terminal raw (clear screen, a forged `slotwise:` line)."""
+    data = b"not an image"
+    evil = "app\x1b[2J\r\nslotwise: all good.bin"
+    link = {"href": f"{hostile.url}/T/controller/v1/X/deploymentBase/5"}
+    art = {
+        "filename": evil,
+        "size": len(data),
+        "hashes": {"sha256": hashlib.sha256(data).hexdigest()},
+        "_links": {"download": {"href": f"{hostile.url}/dl"}},
+    }
+    chunk = {"part": "bApp\x1b]0;owned\x07", "version": "1\r\n2", "name": "n", "artifacts": [art]}
+    deployment = {"id": "5", "deployment": {"download": "forced", "update": "forced"}}
+    deployment["deployment"]["chunks"] = [chunk]  # type: ignore[index]
+    hostile.routes["/T/controller/v1/" + "X"] = body(json.dumps({"_links": {}}).encode())
+    hostile.default = body(json.dumps({"_links": {"deploymentBase": link}}).encode())
+    hostile.routes[link["href"].removeprefix(hostile.url)] = body(json.dumps(deployment).encode())
+    hostile.routes["/dl"] = body(data)
+    device = sim_factory()
+    argv = ["-d", device, "fleet", "check", "--server", hostile.url, "--tenant", "T"]
+    code = main([*argv, "--state-dir", str(tmp_path)])
+    captured = capsys.readouterr()
+    shown = captured.out + captured.err
+    assert "\x1b" not in shown and "\r" not in shown and "\x07" not in shown
+    assert "\nslotwise: all good" not in shown
+    assert code in (0, 1) and "app\\x1b[2J\\r\\nslotwise: all good.bin" in shown
