@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 
 from app.sim.runtime import SimRuntime
-from app.smp.framing import PacketAssembler, split_for_att
+from app.smp.framing import PacketAssembler, att_payload_bytes, split_for_att
 from app.transport.ble import (
     SMP_CHARACTERISTIC_UUID,
     SMP_SERVICE_UUID,
@@ -30,7 +30,6 @@ from app.transport.ble import (
     BleOptions,
     BleTransport,
     DeviceNotFound,
-    GattClient,
     NotifyCallback,
 )
 
@@ -177,7 +176,7 @@ class SimBlePeripheral:
         if link is None:
             return
         loop = asyncio.get_running_loop()
-        for chunk in split_for_att(packet, link.mtu - 3):
+        for chunk in split_for_att(packet, att_payload_bytes(link.mtu)):
             self._schedule(self._to_host.reserve(loop.time()), link, chunk)
 
     def _schedule(self, when: float, link: FakeGattClient, chunk: bytes) -> None:
@@ -276,8 +275,10 @@ class FakeGattClient:
             raise AttError(
                 ATT_WRITE_NOT_PERMITTED, "the SMP characteristic only takes write-without-response"
             )
-        if len(data) > self.mtu - 3:
-            raise AttError(0x0D, f"{len(data)} bytes exceed the ATT payload of {self.mtu - 3}")
+        if len(data) > att_payload_bytes(self.mtu):
+            raise AttError(
+                0x0D, f"{len(data)} bytes exceed the ATT payload of {att_payload_bytes(self.mtu)}"
+            )
         loop = asyncio.get_running_loop()
         delay = peripheral.write_time(loop.time()) - loop.time()
         if delay > 0:
@@ -364,7 +365,6 @@ __all__ = [
     "FakeBleScanner",
     "FakeGattClient",
     "FakeRadio",
-    "GattClient",
     "SimBlePeripheral",
     "simulated_ble_transport",
 ]

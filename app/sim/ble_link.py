@@ -45,9 +45,9 @@ from bumble.link import LocalLink
 from bumble.transport.common import Transport
 from bumble.transport.tcp_server import open_tcp_server_transport_with_socket
 
+from app.smp.framing import att_payload_bytes
+
 L2CAP_HEADER_BYTES = 4
-ATT_WRITE_HEADER_BYTES = 3
-"""Opcode + attribute handle of an ATT Write Command / Handle Value Notification."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,7 @@ class LinkPacing:
     def limit_bps(self) -> float:
         """SMP bytes per second one direction carries at most: full ATT writes back to back."""
         writes_per_s = self.packets_per_event / self.packets_per_write / self.interval_s
-        return writes_per_s * (self.att_mtu - ATT_WRITE_HEADER_BYTES)
+        return writes_per_s * att_payload_bytes(self.att_mtu)
 
     def describe(self) -> str:
         return (

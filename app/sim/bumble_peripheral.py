@@ -20,7 +20,7 @@ from typing import Any
 
 from app.errors import TransportError
 from app.sim.runtime import SimRuntime
-from app.smp.framing import PacketAssembler, split_for_att
+from app.smp.framing import PacketAssembler, att_payload_bytes, split_for_att
 from app.transport.ble import SMP_CHARACTERISTIC_UUID, SMP_SERVICE_UUID
 
 log = logging.getLogger(__name__)
@@ -245,5 +245,5 @@ class BumbleSimServer:
         outbox = self._outboxes[connection.handle]
         while True:
             packet = await outbox.get()
-            for chunk in split_for_att(packet, connection.att_mtu - 3):
+            for chunk in split_for_att(packet, att_payload_bytes(connection.att_mtu)):
                 await self.device.notify_subscriber(connection, self._char, chunk)

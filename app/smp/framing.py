@@ -316,6 +316,15 @@ class FrameAssembler(PacketAssembler):
     """BLE framing (§2.2): notification payloads appended until the header's length is met."""
 
 
+ATT_HEADER_BYTES = 3
+"""Opcode + attribute handle of an ATT Write Command or Handle Value Notification."""
+
+
+def att_payload_bytes(att_mtu: int) -> int:
+    """SMP bytes one ATT write or notification carries: ATT_MTU less its header (§2.2)."""
+    return att_mtu - ATT_HEADER_BYTES
+
+
 def split_for_att(packet: bytes, payload_bytes: int) -> list[bytes]:
     """Consecutive slices of at most `payload_bytes` (ATT_MTU - 3) for write commands (§2.2)."""
     if payload_bytes < 1:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from app.errors import TransportClosed, TransportError
-from app.smp.framing import FrameAssembler, FramingStats, split_for_att
+from app.smp.framing import FrameAssembler, FramingStats, att_payload_bytes, split_for_att
 from app.transport.base import LinkInfo
 
 log = logging.getLogger(__name__)
@@ -180,7 +180,7 @@ class BleTransport:
 
     @property
     def info(self) -> LinkInfo:
-        payload = self._att_mtu - 3
+        payload = att_payload_bytes(self._att_mtu)
         limit = self.options.max_packet_bytes if self.options.reassembly else payload
         return LinkInfo(
             kind="ble",
@@ -275,7 +275,7 @@ class BleTransport:
         client = self._client
         if client is None or not client.is_connected:
             raise TransportClosed(self._closed_message())
-        payload = self._att_mtu - 3
+        payload = att_payload_bytes(self._att_mtu)
         if len(frame) > self.info.max_frame_bytes:
             raise TransportError(
                 f"a {len(frame)}-byte SMP packet exceeds the BLE limit of "
