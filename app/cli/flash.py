@@ -13,8 +13,9 @@ from app.cli.options import answer_timeout_s, existing_file, upload_waits, whole
 from app.client.upload import UploadOptions
 from app.text import device_text
 from app.workflows.batch import BatchRunner, BoardEvent, Reporter, default_connect
-from app.workflows.images import clear_payload_problem
+from app.workflows.images import file_findings
 from app.workflows.job import CONCURRENCY_RANGE, RETRIES_RANGE, Job, load_job, make_job
+from app.workflows.preflight import CheckKind
 from app.workflows.results import ResultRow, ResultsLog
 from app.workflows.station import Station, job_finder
 from app.workflows.update import UpdateOptions
@@ -172,9 +173,9 @@ async def _flash_with(job: Job, args: argparse.Namespace, reporter: Reporter | N
         f"{job.concurrency} at a time",
         flush=True,
     )
-    clear = clear_payload_problem(list(job.images))
-    if clear is not None:  # allowed, or the job would not have loaded
-        print(f"slotwise: warning: {clear}.", file=sys.stderr)
+    for label, check in file_findings(job.images, job.choices):
+        if check.kind is CheckKind.CLEAR_PAYLOAD:  # allowed, or the job would not have loaded
+            print(f"slotwise: warning: {label}: {check.sentence}.", file=sys.stderr)
     if any(i.contents_unproven for i in job.images):
         print(
             "slotwise: warning: the image is encrypted and its contents were NOT checked "

@@ -29,10 +29,11 @@ from app.transport import open_transport
 from app.units import format_bytes, format_rate
 from app.workflows.images import (
     Allowances,
-    clear_payload_problem,
+    file_findings,
     load_images_to_upload,
     load_update_images,
 )
+from app.workflows.preflight import YES_FLAGS, CheckKind
 from app.workflows.progress import ProgressEvent, Stage
 from app.workflows.recovery import RecoverOptions, recover
 from app.workflows.update import UpdateOptions, UpdateResult, run_update
@@ -140,10 +141,12 @@ def run(args: argparse.Namespace) -> int:
             f"{exc} Add --allow-unverified-encrypted to upload it anyway."
         ) from exc
     except ClearPayloadRefused as exc:
-        raise ClearPayloadRefused(f"{exc}; add --allow-clear-payload to upload it anyway") from exc
-    clear = clear_payload_problem(images)
-    if clear is not None:
-        print(f"slotwise: warning: {clear}.", file=sys.stderr)
+        flag = YES_FLAGS[CheckKind.CLEAR_PAYLOAD]
+        raise ClearPayloadRefused(f"{exc}; add {flag} to upload it anyway") from exc
+    choices = allowances.choices(keys_given=keys is not None)
+    for label, check in file_findings(images, choices):
+        if check.kind is CheckKind.CLEAR_PAYLOAD:  # allowed, or refused above: said once, here
+            print(f"slotwise: warning: {label}: {check.sentence}.", file=sys.stderr)
     if args.allow_unverified_encrypted and any(i.contents_unproven for i in images):
         print(
             "slotwise: warning: uploading an encrypted image whose contents were NOT checked "
@@ -246,6 +249,7 @@ def _options(args: argparse.Namespace) -> UpdateOptions:
         image=args.image,
         reset=not args.no_reset,
         allow_downgrade=args.allow_downgrade,
+        allow_clear_payload=args.allow_clear_payload,
         upload=upload,
     )
 

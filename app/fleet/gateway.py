@@ -379,7 +379,10 @@ class DeviceGateway:
             result = await run_update(
                 self.client,
                 images,
-                UpdateOptions(mode=Mode.TEST),
+                # the policy refuses a --clear image again unless the gateway allows it
+                UpdateOptions(
+                    mode=Mode.TEST, allow_clear_payload=self.options.allowances.clear_payload
+                ),
                 on_progress=progress,
                 cancel=self.cancel,
                 reconnect=reconnect,  # type: ignore[arg-type]

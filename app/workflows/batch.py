@@ -81,7 +81,10 @@ class BatchRunner:
         self.connect = connect or default_connect()
         self.on_board = on_board
         self.barcode = barcode
-        self.options = options or UpdateOptions(mode=job.mode)
+        chosen = options or UpdateOptions(mode=job.mode)
+        # the job's own yes to a --clear image, given when it was loaded
+        allowed = chosen.allow_clear_payload or job.choices.allow_clear_payload
+        self.options = replace(chosen, allow_clear_payload=allowed)
         self.stopped: str | None = None
         """Why the job stopped (its image changed), or None."""
         self._slots = asyncio.Semaphore(job.concurrency)

@@ -5,18 +5,25 @@ from __future__ import annotations
 import io
 import logging
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from intelhex import IntelHex
 
-from app.image.errors import ClearPayloadRefused, ImageError
+from app.image.errors import ClearPayloadRefused, ContentsUnproven, ImageError
 from app.image.keys import KeyStore
 from app.image.package import verify_path
 from app.image.source import BytesSource, FileSource, ImageSource
 from app.image.verify import Verdict, VerdictKind, require_valid
-from app.workflows.preflight import PreflightImage
+from app.workflows.preflight import (
+    Check,
+    CheckKind,
+    CheckSeverity,
+    Choices,
+    PreflightImage,
+    preflight,
+)
 from app.workflows.update_types import UpdateImage
 
 log = logging.getLogger(__name__)
@@ -40,17 +47,23 @@ def load_update_images(
 
     Raises:
         ImageError: an image is invalid (bad hash, untrusted key or bad signature when `keys`
-            is given), or encrypted with its contents unproven and not allowed; the sentence
-            is the verdict's reason.
+            is given); the sentence is the verdict's reason.
+        ContentsUnproven: encrypted with its contents unproven and not allowed; the sentence
+            is the pre-flight policy's.
     """
     verdicts = verify_path(path, keys, file_digest=True)
     result = []
+    choices = Choices(allow_encrypted_unproven=allow_encrypted_unproven)
     for position, verdict in enumerate(verdicts):
-        require_valid(verdict, allow_encrypted_unproven=allow_encrypted_unproven)
+        number = image if image is not None and len(verdicts) == 1 else (verdict.image_index or 0)
+        facts = PreflightImage.from_verdict(verdict, image=number)
+        for check in preflight(facts, None, choices):  # the policy's rule, refused here early
+            if check.kind is CheckKind.ENCRYPTED_UNPROVEN and check.severity is CheckSeverity.ASK:
+                raise ContentsUnproven(f"{verdict.label}: {check.sentence}.")
+        require_valid(verdict, allow_encrypted_unproven=True)  # allowed, or refused above
         if verdict.image is None or verdict.hash is None or verdict.file_sha256 is None:
             # valid verdicts always have all three
             raise ImageError(f"{verdict.label}: the image could not be read.")
-        number = image if image is not None and len(verdicts) == 1 else (verdict.image_index or 0)
         result.append(
             UpdateImage(
                 label=verdict.label,
@@ -61,7 +74,7 @@ def load_update_images(
                 open_source=_opener(path, verdict, len(verdicts) > 1),
                 order=position,
                 mcuboot=verdict.image,
-                facts=PreflightImage.from_verdict(verdict, image=number),
+                facts=facts,
                 contents_unproven=verdict.kind is VerdictKind.ENCRYPTED_UNPROVEN,
                 clear_payload=verdict.clear_payload,
                 file_sha256=verdict.file_sha256,
@@ -102,38 +115,44 @@ def _hex_bytes(data: bytes) -> bytes:
     return bytes(hexfile.tobinstr())
 
 
-def clear_payload_problem(images: list[UpdateImage]) -> str | None:
-    """Why a normal upload (to the secondary slot) of these images needs the user's yes, or
-    None: an `imgtool sign --clear` image is flagged encrypted but stored in clear, and a
-    bootloader built with encryption decrypts whatever it finds in the secondary slot
-    (MCUboot's `MUST_DECRYPT`), so it would reject it there. Serial recovery, which writes
-    the primary slot, is where such an image belongs."""
-    labels = [i.label for i in images if i.clear_payload]
-    if not labels:
-        return None
-    return (
-        f"{', '.join(labels)} is flagged encrypted but stored in clear (imgtool sign --clear): "
-        "it is meant for the primary slot, and a bootloader built with encryption will reject "
-        "it in the secondary slot, where an upload puts it"
-    )
+def file_findings(images: Iterable[UpdateImage], choices: Choices) -> list[tuple[str, Check]]:
+    """The pre-flight's findings about the files alone, each with its image's label: what a
+    face refuses (a BLOCK, or an ASK the choices did not answer) before it connects to any
+    device, and the warnings it says. The same policy runs again against the device."""
+    return [
+        (item.label, check)
+        for item in images
+        if item.facts is not None
+        for check in preflight(item.facts, None, choices)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
 class Allowances:
     """The operator's explicit yeses for images a normal upload refuses otherwise (#12). Each
-    face offers them its own way (a CLI flag, a job key, a fleet option); this module decides."""
+    face offers them its own way (a CLI flag, a job key, a fleet option); the pre-flight
+    policy decides (its ENCRYPTED_UNPROVEN and CLEAR_PAYLOAD findings)."""
 
     encrypted_unproven: bool = False
     """An encrypted image whose signature verifies but whose contents cannot be checked."""
     clear_payload: bool = False
-    """An `imgtool sign --clear` image, meant for the primary slot (see clear_payload_problem)."""
+    """An `imgtool sign --clear` image, meant for the primary slot."""
+
+    def choices(self, *, keys_given: bool) -> Choices:
+        """The policy's choices these yeses make (no trusted key: origin unchecked on purpose)."""
+        return Choices(
+            allow_encrypted_unproven=self.encrypted_unproven,
+            allow_clear_payload=self.clear_payload,
+            allow_unchecked_origin=not keys_given,
+        )
 
 
 def load_images_to_upload(
     path: Path, keys: KeyStore | None, allowances: Allowances, *, image: int | None = None
 ) -> list[UpdateImage]:
-    """`load_update_images` for a normal upload, with the one rule for what needs a yes: an
-    encrypted-unproven or a clear-payload image passes only when allowed, and is logged then.
+    """`load_update_images` for a normal upload, refused before any device is asked by the
+    pre-flight policy's findings on the files alone: an encrypted-unproven or a clear-payload
+    image passes only when allowed, and is logged then.
 
     Raises:
         ContentsUnproven: encrypted-unproven and not allowed.
@@ -143,9 +162,10 @@ def load_images_to_upload(
     images = load_update_images(
         path, keys, image=image, allow_encrypted_unproven=allowances.encrypted_unproven
     )
-    clear = clear_payload_problem(images)
-    if clear is not None:
-        if not allowances.clear_payload:
-            raise ClearPayloadRefused(clear)
-        log.warning("%s; uploading it by explicit choice", clear)
+    for label, check in file_findings(images, allowances.choices(keys_given=keys is not None)):
+        if check.kind is not CheckKind.CLEAR_PAYLOAD:  # the rest: load_update_images above
+            continue
+        if check.severity is CheckSeverity.ASK:
+            raise ClearPayloadRefused(f"{label}: {check.sentence}")
+        log.warning("%s: %s; uploading it by explicit choice", label, check.sentence)
     return images

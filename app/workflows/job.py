@@ -20,6 +20,7 @@ from app.errors import SlotwiseError
 from app.image.errors import ClearPayloadRefused, ContentsUnproven, ImageError
 from app.image.keys import KeyStore
 from app.workflows.images import Allowances, load_images_to_upload
+from app.workflows.preflight import JOB_KEYS, YES_FLAGS, CheckKind, Choices
 from app.workflows.update_types import Mode, UpdateImage
 
 IDENTITY_FIELDS = ("os_info", "usb_serial", "ble_address", "address")
@@ -81,6 +82,8 @@ class Job:
     """The stored form (app/workflows/supervisor.py) of the password that leaves operator mode."""
     key_names: tuple[str, ...] = ()
     server: JobServer | None = None
+    choices: Choices = field(default_factory=Choices)
+    """The pre-flight's yeses the job file or the command line gave (its images passed them)."""
 
     def check_unchanged(self) -> None:
         """Raises JobError when the image file on disk is not the one verified at load."""
@@ -230,29 +233,20 @@ def make_job(
             names.append(store.add(key_path.stem, key_path).name)
         except (OSError, ImageError, ValueError) as exc:
             raise JobError(f"cannot load trusted key {key_path}: {exc}") from exc
+    allowances = Allowances(
+        encrypted_unproven=allow_encrypted_unproven, clear_payload=allow_clear_payload
+    )
     try:
         pinned = _file_sha256(image_path)
-        images = load_images_to_upload(
-            image_path,
-            store if key_paths else None,
-            Allowances(
-                encrypted_unproven=allow_encrypted_unproven, clear_payload=allow_clear_payload
-            ),
-        )
+        images = load_images_to_upload(image_path, store if key_paths else None, allowances)
     except ValueError as exc:  # a path the OS cannot take, e.g. one holding a NUL byte
         raise JobError(f"cannot read image {str(image_path)!r}: {exc}") from exc
     except OSError as exc:
         raise JobError(f"cannot read image {image_path}: {exc.strerror or exc}") from exc
     except ContentsUnproven as exc:
-        raise JobError(
-            f"{exc} To flash it anyway, pass --allow-unverified-encrypted or set "
-            "allow_unverified_encrypted = true in [job]."
-        ) from exc
+        raise JobError(f"{exc} To flash it anyway, {_yes(CheckKind.ENCRYPTED_UNPROVEN)}.") from exc
     except ClearPayloadRefused as exc:
-        raise JobError(
-            f"{exc}; to flash it anyway, pass --allow-clear-payload or set "
-            "allow_clear_payload = true in [job]"
-        ) from exc
+        raise JobError(f"{exc}; to flash it anyway, {_yes(CheckKind.CLEAR_PAYLOAD)}") from exc
     except ImageError as exc:
         raise JobError(f"image {image_path} failed verification: {exc}") from exc
     if expected_version is not None:
@@ -276,7 +270,12 @@ def make_job(
         operator=operator,
         supervisor_password_hash=supervisor_password_hash,
         key_names=tuple(names),
+        choices=allowances.choices(keys_given=bool(key_paths)),
     )
+
+
+def _yes(finding: CheckKind) -> str:
+    return f"pass {YES_FLAGS[finding]} or set {JOB_KEYS[finding]} = true in [job]"
 
 
 def _file_sha256(path: Path) -> bytes:

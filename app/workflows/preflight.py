@@ -38,6 +38,9 @@ class CheckKind(StrEnum):
     ENCRYPTED_UNPROVEN = "encrypted_unproven"
     """Encrypted, signature valid, contents not checked (no decryption key)."""
     SIGNATURE_VALID = "signature_valid"
+    CLEAR_PAYLOAD = "clear_payload"
+    """Flagged encrypted but stored in clear (`imgtool sign --clear`): meant for the primary
+    slot; a bootloader built with encryption rejects it in the secondary slot."""
     NO_SUCH_IMAGE = "no_such_image"
     """The device lists no image of that number."""
     ALREADY_RUNS = "already_runs"
@@ -86,6 +89,8 @@ class Choices:
     allow_encrypted_unproven: bool = False
     allow_unsigned: bool = False
     """The development override for intact, unsigned images (GUI setting + tick box)."""
+    allow_clear_payload: bool = False
+    """Upload an `imgtool sign --clear` image to the secondary slot all the same."""
     allow_unchecked_origin: bool = False
     """No trusted key was given on purpose (the CLI without --key): an intact image whose
     signature was not checked may go. The GUI always checks against its key store."""
@@ -137,6 +142,8 @@ class PreflightImage:
     """The signing key's id, when no trusted key verified it."""
     signed_by: str | None = None
     algorithm: str | None = None
+    clear_payload: bool = False
+    """Flagged encrypted, stored in clear (`imgtool sign --clear`)."""
 
     @classmethod
     def from_verdict(cls, verdict: Verdict, image: int | None = None) -> PreflightImage:
@@ -156,7 +163,23 @@ class PreflightImage:
             else None,
             signed_by=sig.key if sig.ok else None,
             algorithm=sig.algorithm,
+            clear_payload=verdict.clear_payload,
         )
+
+
+YES_FLAGS: Mapping[CheckKind, str] = {
+    CheckKind.DOWNGRADE: "--allow-downgrade",
+    CheckKind.VERSION_UNKNOWN: "--allow-downgrade",
+    CheckKind.ENCRYPTED_UNPROVEN: "--allow-unverified-encrypted",
+    CheckKind.CLEAR_PAYLOAD: "--allow-clear-payload",
+}
+"""The command-line flag that answers each ASK with yes (the GUI asks instead)."""
+
+JOB_KEYS: Mapping[CheckKind, str] = {
+    CheckKind.ENCRYPTED_UNPROVEN: "allow_unverified_encrypted",
+    CheckKind.CLEAR_PAYLOAD: "allow_clear_payload",
+}
+"""The job file's [job] key that answers an image's ASK with yes."""
 
 
 def preflight(
@@ -165,6 +188,8 @@ def preflight(
     """Every finding about installing `image` on `device` (None: the file alone), in order:
     the image's own verdict first, then what the device already has, version, size."""
     checks = list(_verdict_checks(image, choices))
+    if image.clear_payload:
+        checks.append(_clear_payload_check(image, choices))
     if device is not None and image.hash is not None:
         checks.extend(_device_checks(image, device, choices))
     return checks
@@ -220,6 +245,20 @@ def _verdict_checks(image: PreflightImage, choices: Choices) -> Iterable[Check]:
     else:
         reasons = " ".join(image.problems) or "the image could not be verified"
         yield Check(CheckKind.IMAGE_INVALID, CheckSeverity.BLOCK, reasons, n)
+
+
+def _clear_payload_check(image: PreflightImage, choices: Choices) -> Check:
+    # MCUboot built with encryption decrypts whatever it finds in the secondary slot
+    # (MUST_DECRYPT), so a clear payload there fails its hash; serial recovery, which writes
+    # the primary slot, is where such an image belongs.
+    return Check(
+        CheckKind.CLEAR_PAYLOAD,
+        CheckSeverity.WARN if choices.allow_clear_payload else CheckSeverity.ASK,
+        "flagged encrypted but stored in clear (imgtool sign --clear): it is meant for the "
+        "primary slot, and a bootloader built with encryption will reject it in the secondary "
+        "slot, where an upload puts it",
+        image.image,
+    )
 
 
 # --- against the device -----------------------------------------------------------------------

@@ -27,6 +27,7 @@ from app.smp.groups.os import BootloaderMode
 from app.transport.base import LinkInfo
 from app.workflows.advice import tuning_advice
 from app.workflows.preflight import (
+    YES_FLAGS,
     Check,
     CheckKind,
     CheckSeverity,
@@ -61,6 +62,8 @@ class UpdateOptions:
     allow_encrypted_unproven: bool = False
     """The user chose to upload an encrypted image whose contents could not be checked
     (verdict encrypted-unproven); read by whoever loads the images (the GUI session)."""
+    allow_clear_payload: bool = False
+    """The user chose to upload an `imgtool sign --clear` image to the secondary slot."""
     upload: UploadOptions = field(default_factory=UploadOptions)
     reboot_timeout_s: float = 60.0
     """How long to watch for the device after a reset before calling it lost."""
@@ -259,6 +262,7 @@ class _Run:
         # unchecked for origin only when the caller gave no trusted key.
         self.choices = Choices(
             allow_downgrade=options.allow_downgrade,
+            allow_clear_payload=options.allow_clear_payload,
             allow_encrypted_unproven=True,
             allow_unchecked_origin=True,
         )
@@ -480,12 +484,6 @@ class _Run:
 _SAID_HERE = (CheckKind.DOWNGRADE, CheckKind.VERSION_UNKNOWN, CheckKind.SAME_VERSION)
 """Warnings about the device the workflow says; the image's own were said when it was loaded."""
 
-_YES_FLAGS = {
-    CheckKind.DOWNGRADE: "--allow-downgrade",
-    CheckKind.VERSION_UNKNOWN: "--allow-downgrade",
-    CheckKind.ENCRYPTED_UNPROVEN: "--allow-unverified-encrypted",
-}
-
 
 def _image_facts(item: UpdateImage) -> PreflightImage:
     """The policy's view of an image to install (built from its verdict when it was loaded)."""
@@ -504,7 +502,7 @@ def _image_facts(item: UpdateImage) -> PreflightImage:
 
 def _refusal(check: Check) -> UpdateError:
     """The error a refused pre-flight check ends the run with, naming the way to say yes."""
-    flag = _YES_FLAGS.get(check.kind)
+    flag = YES_FLAGS.get(check.kind)
     text = f"{check.sentence}; use {flag} to install it anyway" if flag else check.sentence
     if check.kind in (CheckKind.DOWNGRADE, CheckKind.VERSION_UNKNOWN):
         return DowngradeRefused(text)

@@ -82,3 +82,26 @@ def test_clear_payload_image_asks_before_a_normal_upload(
     assert box.defaultButton() is box.button(QMessageBox.StandardButton.Cancel)
     press(qtbot, window, box, "confirm-cancel")
     assert_nothing_happened(qtbot, window, sim)
+
+
+def test_yes_uploads_the_clear_payload_image(
+    qtbot: QtBot,
+    trusted_settings: object,
+    window: MainWindow,
+    sim: UdpSimServer,
+    make_image: Callable[..., Path],
+) -> None:
+    """The question is the policy's CLEAR_PAYLOAD finding in its own sentence; the yes reaches
+    the workflow (which refuses the image without it), and the image is uploaded."""
+    connect(qtbot, window, sim)
+    ready_to_upload(qtbot, window, make_image("4.8.0", encrypted=True, clear=True), "none")
+    panel = window.upload_panel
+    assert panel.check is not None
+    (asked,) = panel.check.questions
+    click(qtbot, panel.upload_button)
+    box = open_question(qtbot, window)
+    assert box.informativeText() == f"{asked.sentence[:1].upper()}{asked.sentence[1:]}."
+    with qtbot.waitSignal(window.controller.update_finished, timeout=30000) as finished:
+        press(qtbot, window, box, "confirm-yes")
+    assert finished.args[0].result.ok, finished.args[0].result.message
+    assert sim.device.counters["bytes_written"] > 0

@@ -48,15 +48,26 @@ class ImageFactory:
     directory: Path
     key: Path
     public_key: Path
-    made: dict[tuple[str, int, int], Path] = field(default_factory=dict)
+    made: dict[tuple[str, int, int, str], Path] = field(default_factory=dict)
 
-    def __call__(self, version: str = "1.1.0", size: int = 48 * 1024, seed: int = 1) -> Path:
-        """A signed image of roughly `size` bytes, with a deterministic payload."""
-        key = (version, size, seed)
+    def __call__(
+        self,
+        version: str = "1.1.0",
+        size: int = 48 * 1024,
+        seed: int = 1,
+        *,
+        encrypted: bool = False,
+        clear: bool = False,
+    ) -> Path:
+        """A signed image of roughly `size` bytes, with a deterministic payload; `encrypted`
+        encrypts it for the signing key (`clear`: imgtool's --clear, flagged but not)."""
+        kind = ("-enc" if encrypted else "") + ("-clear" if clear else "")
+        key = (version, size, seed, kind)
         if key not in self.made:
             raw = self.directory / f"app-{version}-{size}-{seed}.bin"
             raw.write_bytes(_payload(size, seed))
-            signed = self.directory / f"signed-{version}-{size}-{seed}.bin"
+            signed = self.directory / f"signed-{version}-{size}-{seed}{kind}.bin"
+            encrypt = ["-E", self.key, *(["--clear"] if clear else [])] if encrypted else []
             slot = 0x100000
             while slot < size + 0x10000:
                 slot *= 2
@@ -73,6 +84,7 @@ class ImageFactory:
                 version,
                 "--slot-size",
                 hex(slot),
+                *encrypt,
                 raw,
                 signed,
             )

@@ -1,5 +1,6 @@
 """One pre-flight policy, three faces: for each case the policy's findings, the GUI's verdict
-panel and the update workflow (which the CLI and jobs run) agree, on a real simulated board."""
+panel and the update workflow (which the CLI and jobs run) agree, on a real simulated board,
+with images made by imgtool (plain, encrypted, and encrypted with --clear)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import pytest
 from app.gui.models.verdict import TONE, judge
 from app.gui.session import DeviceSession
 from app.gui.targets import DeviceTarget
+from app.image.errors import ContentsUnproven
 from app.image.keys import KeyStore
 from app.image.package import verify_path
+from app.sim.device import SimConfig
 from app.transport import open_transport
-from app.workflows.images import load_update_images
+from app.workflows.images import file_findings, load_update_images
 from app.workflows.preflight import (
     Check,
     CheckKind,
@@ -27,6 +30,7 @@ from app.workflows.progress import ProgressEvent
 from app.workflows.update import UpdateOptions, read_device_state, run_update
 from app.workflows.update_types import Mode, UpdateError
 from tests.upload.conftest import ImageFactory, serve, sim_device
+from tests.upload.test_version_unknown import GarbledVersionDevice
 
 F, S = CheckKind, CheckSeverity
 VALID = (F.SIGNATURE_VALID, S.OK)
@@ -44,6 +48,13 @@ class Case:
     size: int = 24 * 1024
     gui_expected: list[tuple[CheckKind, CheckSeverity]] = field(default_factory=list)
     """The GUI judges without flags (it asks instead); empty: the same as `expected`."""
+    encrypted: bool = False
+    clear: bool = False
+    """With `encrypted`: imgtool's --clear (flagged encrypted, stored in clear)."""
+    allow_unproven: bool = False
+    allow_clear: bool = False
+    garbled_version: bool = False
+    """The device lists its running version as text that is no version number."""
 
 
 CASES = {
@@ -75,6 +86,47 @@ CASES = {
     "spare slot already holds it": Case(
         "1.1.0", {}, [VALID, (F.UPGRADE, S.OK), (F.FITS, S.OK), (F.ALREADY_HELD, S.OK)], held=True
     ),
+    "running version is not a version number": Case(
+        "1.1.0", {}, [VALID, (F.VERSION_UNKNOWN, S.ASK), (F.FITS, S.OK)], garbled_version=True
+    ),
+    "running version is not a version number, allowed": Case(
+        "1.1.0",
+        {},
+        [VALID, (F.VERSION_UNKNOWN, S.WARN), (F.FITS, S.OK)],
+        allow_downgrade=True,
+        garbled_version=True,
+        gui_expected=[VALID, (F.VERSION_UNKNOWN, S.ASK), (F.FITS, S.OK)],
+    ),
+    "encrypted, contents unproven": Case(
+        "1.1.0",
+        {},
+        [(F.ENCRYPTED_UNPROVEN, S.ASK), (F.UPGRADE, S.OK), (F.FITS, S.OK)],
+        encrypted=True,
+    ),
+    "encrypted, contents unproven, allowed": Case(
+        "1.1.0",
+        {},
+        [(F.ENCRYPTED_UNPROVEN, S.WARN), (F.UPGRADE, S.OK), (F.FITS, S.OK)],
+        encrypted=True,
+        allow_unproven=True,
+        gui_expected=[(F.ENCRYPTED_UNPROVEN, S.ASK), (F.UPGRADE, S.OK), (F.FITS, S.OK)],
+    ),
+    "imgtool sign --clear": Case(
+        "1.1.0",
+        {},
+        [VALID, (F.CLEAR_PAYLOAD, S.ASK), (F.UPGRADE, S.OK), (F.FITS, S.OK)],
+        encrypted=True,
+        clear=True,
+    ),
+    "imgtool sign --clear, allowed": Case(
+        "1.1.0",
+        {},
+        [VALID, (F.CLEAR_PAYLOAD, S.WARN), (F.UPGRADE, S.OK), (F.FITS, S.OK)],
+        encrypted=True,
+        clear=True,
+        allow_clear=True,
+        gui_expected=[VALID, (F.CLEAR_PAYLOAD, S.ASK), (F.UPGRADE, S.OK), (F.FITS, S.OK)],
+    ),
 }
 
 
@@ -85,14 +137,20 @@ def kinds(checks: tuple[Check, ...] | list[Check]) -> list[tuple[CheckKind, Chec
 @pytest.mark.parametrize("name", CASES)
 async def test_policy_gui_and_workflow_agree(name: str, images: ImageFactory) -> None:
     """The policy's findings for the case; the GUI shows each with its tone and enables or asks
-    accordingly; the workflow refuses exactly when a finding blocks or asks, with its sentence,
-    and otherwise uploads and says the warnings."""
+    accordingly; the workflow refuses exactly when a finding blocks or asks, with its sentence
+    (an encrypted image's, when it is loaded), and otherwise uploads and says the warnings."""
     case = CASES[name]
-    path = images(case.image_version, case.size)
+    path = images(case.image_version, case.size, encrypted=case.encrypted, clear=case.clear)
     keys = KeyStore()
     keys.add("test-key", case_key(images))
-    choices = Choices(allow_downgrade=case.allow_downgrade, allow_unchecked_origin=True)
-    device = sim_device(**{"slot_size": 512 * 1024, **case.device})
+    choices = Choices(
+        allow_downgrade=case.allow_downgrade,
+        allow_encrypted_unproven=case.allow_unproven,
+        allow_clear_payload=case.allow_clear,
+        allow_unchecked_origin=True,
+    )
+    config = {"slot_size": 512 * 1024, **case.device}
+    device = GarbledVersionDevice(_config(config)) if case.garbled_version else sim_device(**config)
     if case.held:
         device.install(1, path.read_bytes())
     async with serve("udp", device) as rig:
@@ -116,14 +174,29 @@ async def test_policy_gui_and_workflow_agree(name: str, images: ImageFactory) ->
             sentence = check.sentence[:1].upper() + check.sentence[1:]
             assert (TONE[check.severity], sentence) in [(ln.tone, ln.text) for ln in shown.lines]
         blocked = any(c.severity is S.BLOCK for c in shown.checks)
-        assert shown.ok is not blocked
-        assert bool(shown.questions) is any(c.kind is F.DOWNGRADE for c in shown.questions)
+        assert shown.unproven is ((F.ENCRYPTED_UNPROVEN, S.ASK) in kinds(shown.checks))
+        assert shown.ok is not (blocked or shown.unproven)
+        # every question the Upload button asks is one of the policy's ASK findings, and back
+        assert shown.questions == tuple(c for c in shown.checks if c.severity is S.ASK)
 
         # the workflow (the CLI's and a job's): refuses on a BLOCK or an unanswered ASK
         events: list[ProgressEvent] = []
-        options = UpdateOptions(mode=Mode.NONE, allow_downgrade=case.allow_downgrade)
-        items = load_update_images(path, keys)
+        options = UpdateOptions(
+            mode=Mode.NONE,
+            allow_downgrade=case.allow_downgrade,
+            allow_encrypted_unproven=case.allow_unproven,
+            allow_clear_payload=case.allow_clear,
+        )
         stopped = blocking(checks)
+        if stopped and stopped[0].kind is F.ENCRYPTED_UNPROVEN:  # refused as it is loaded
+            with pytest.raises(ContentsUnproven) as refused_early:
+                load_update_images(path, keys)
+            assert stopped[0].sentence in str(refused_early.value)
+            return
+        items = load_update_images(path, keys, allow_encrypted_unproven=case.allow_unproven)
+        # the image's own findings: what the CLI and a job refuse or say before connecting
+        before_connecting = [c for _label, c in file_findings(items, choices)]
+        assert blocking(before_connecting) == [c for c in stopped if c in before_connecting]
         if stopped:
             with pytest.raises(UpdateError) as refused:
                 await run_update(client, items, options, on_progress=events.append)
@@ -134,14 +207,18 @@ async def test_policy_gui_and_workflow_agree(name: str, images: ImageFactory) ->
             assert result.ok, result.message
             said = [e.message for e in events]
             for check in checks:
-                if check.severity is S.WARN:
-                    assert f"warning: {check.sentence}" in said
+                if check.severity is S.WARN and check not in before_connecting:
+                    assert f"warning: {check.sentence}" in said  # about the device: said here
             written = rig.device.counters["bytes_written"]
             assert (written == 0) is case.held  # a held image is not sent again
 
 
 def case_key(images: ImageFactory) -> bytes:
     return images.public_key.read_bytes()
+
+
+def _config(config: dict[str, object]) -> SimConfig:
+    return SimConfig(**{"buf_size": 2048, "buf_count": 4, **config})  # type: ignore[arg-type]
 
 
 def test_a_version_that_is_not_a_version_is_asked_about() -> None:

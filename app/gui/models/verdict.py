@@ -34,6 +34,11 @@ TONE = {
 }
 ASKS_VERSION = (CheckKind.DOWNGRADE, CheckKind.VERSION_UNKNOWN)
 """ASK findings the upload button asks about with the downgrade question."""
+ASKED = (*ASKS_VERSION, CheckKind.ENCRYPTED_UNPROVEN, CheckKind.CLEAR_PAYLOAD)
+"""ASK findings the upload button turns into a question whose default is No (an unsigned
+image has the development override's tick box instead)."""
+ASKED_OF_A_VALID_IMAGE = (*ASKS_VERSION, CheckKind.CLEAR_PAYLOAD)
+"""ASK findings that leave the image ready to upload (`ok`), once the user says yes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +67,17 @@ class UploadCheck:
     unproven: bool = False
     """Encrypted, signature valid, contents not checked (no decryption key): uploaded only
     after the user's explicit yes to a question whose default is No."""
-    clear_payload: bool = False
-    """An `imgtool sign --clear` image, meant for the primary slot: ask before uploading."""
 
     @property
     def questions(self) -> tuple[Check, ...]:
-        """What to ask before uploading (a downgrade, or a version that cannot be compared)."""
+        """The policy's ASK findings the Upload button asks about, each defaulting to No."""
         asks = (c for c in self.checks if c.severity is CheckSeverity.ASK)
-        return tuple(c for c in asks if c.kind in ASKS_VERSION)
+        return tuple(c for c in asks if c.kind in ASKED)
+
+    @property
+    def clear_payload(self) -> bool:
+        """An `imgtool sign --clear` image, meant for the primary slot: asked about first."""
+        return any(c.kind is CheckKind.CLEAR_PAYLOAD for c in self.questions)
 
 
 def check_file(path: Path, keys: KeyStore | None, snapshot: DeviceSnapshot | None) -> UploadCheck:
@@ -98,11 +106,13 @@ def judge(
         prefix = f"Image {verdict.image_index}: " if len(verdicts) > 1 else ""
         mine = preflight(PreflightImage.from_verdict(verdict), device, Choices())
         checks.extend(mine)
-        findings.extend(Line(TONE[c.severity], prefix + _sentence(c.sentence)) for c in mine)
+        findings.extend(Line(TONE[c.severity], prefix + capitalized(c.sentence)) for c in mine)
         details.extend(_detail_lines(verdict, prefix))
     blocked = any(c.severity is CheckSeverity.BLOCK for c in checks)
     needs_yes = [
-        c for c in checks if c.severity is CheckSeverity.ASK and c.kind not in ASKS_VERSION
+        c
+        for c in checks
+        if c.severity is CheckSeverity.ASK and c.kind not in ASKED_OF_A_VALID_IMAGE
     ]
     ok = bool(verdicts) and not blocked and not needs_yes
     unsigned = _only(CheckKind.UNSIGNED, needs_yes) and not blocked
@@ -121,7 +131,6 @@ def judge(
         checks=tuple(checks),
         image_hash=first.hash.value if first and first.hash else None,
         unproven=unproven,
-        clear_payload=any(v.clear_payload for v in verdicts),
     )
 
 
@@ -157,5 +166,6 @@ def _detail_lines(verdict: Verdict, prefix: str) -> list[Line]:
     return lines
 
 
-def _sentence(text: str) -> str:
+def capitalized(text: str) -> str:
+    """A finding's sentence as the start of a line."""
     return text[:1].upper() + text[1:]

@@ -28,7 +28,7 @@ from app.gui.bridge import CoreBridge
 from app.gui.controller import DeviceController
 from app.gui.dialogs.confirm import ask
 from app.gui.icons import icon
-from app.gui.models.verdict import ASKS_VERSION, UploadCheck, check_file, judge
+from app.gui.models.verdict import ASKS_VERSION, UploadCheck, capitalized, check_file, judge
 from app.gui.session import UpdateDone
 from app.gui.targets import DeviceSnapshot
 from app.gui.widgets.throughput import ThroughputChart
@@ -318,8 +318,8 @@ class UploadPanel(QGroupBox):
         if check is None or self.path is None or not self.upload_button.isEnabled():
             return
         permanent = self.mode_combo.currentData() == "confirm"
-        downgrade = any(c.kind in ASKS_VERSION for c in check.questions)
-        questions = self._questions(check, permanent=permanent, downgrade=downgrade)
+        questions = self._questions(check, permanent=permanent)
+        answered = frozenset(c.kind for c in check.questions)  # what a yes answers
         if not questions:
             self._start_confirmed()
             return
@@ -329,50 +329,46 @@ class UploadPanel(QGroupBox):
             " ".join(titles),
             " ".join(sentences),
             actions[0] if len(actions) == 1 else "Upload anyway",
-            lambda: self._start_confirmed(allow_downgrade=downgrade, allow_unproven=check.unproven),
+            lambda: self._start_confirmed(answered),
         )
 
-    def _questions(
-        self, check: UploadCheck, *, permanent: bool, downgrade: bool
-    ) -> list[tuple[str, str, str]]:
-        """(title, consequence, action) for each thing the user must agree to."""
+    def _questions(self, check: UploadCheck, *, permanent: bool) -> list[tuple[str, str, str]]:
+        """(title, consequence, action) for each thing the user must agree to: the policy's
+        ASK findings, in its own sentences, then the mode's."""
+        said = {c.kind: f"{capitalized(c.sentence)}." for c in check.questions}
         questions = []
-        if check.unproven:
+        if CheckKind.ENCRYPTED_UNPROVEN in said:
             questions.append(
                 (
                     "Upload an encrypted image whose contents were not checked?",
-                    "Its signature is valid, but without the decryption key Slotwise cannot "
-                    "check that the encrypted payload is the one that was signed; only the "
-                    "device's bootloader checks it, after decryption, and refuses it if not.",
+                    said[CheckKind.ENCRYPTED_UNPROVEN],
                     "Upload without the check",
                 )
             )
-        if check.clear_payload:
+        if CheckKind.CLEAR_PAYLOAD in said:
             questions.append(
                 (
                     "Upload an image meant for the primary slot?",
-                    "It is flagged encrypted but stored in clear (imgtool sign --clear). A "
-                    "bootloader built with encryption decrypts whatever it finds in the "
-                    "secondary slot, where this upload puts it, and will reject it there.",
+                    said[CheckKind.CLEAR_PAYLOAD],
                     "Upload anyway",
                 )
             )
-        if any(c.kind is CheckKind.VERSION_UNKNOWN for c in check.questions):
+        if CheckKind.VERSION_UNKNOWN in said:
             questions.append(
                 (
                     f"Install version {check.version or 'of this image'} over "
                     f"{self._running_version(check)!r}, which is not a version number?",
-                    "Slotwise cannot tell whether this goes back to older firmware.",
+                    said[CheckKind.VERSION_UNKNOWN],
                     "Install anyway",
                 )
             )
-        elif downgrade:
+        elif CheckKind.DOWNGRADE in said:
             questions.append(
                 (
                     f"Install the older version {check.version or 'of this image'} over "
                     f"{self._running_version(check)}?",
-                    "The device goes back to an older firmware version; a "
-                    "bootloader with downgrade prevention will not boot it.",
+                    f"{said[CheckKind.DOWNGRADE]} A bootloader with downgrade prevention "
+                    "will not boot it.",
                     "Install the older version",
                 )
             )
@@ -394,9 +390,9 @@ class UploadPanel(QGroupBox):
         running = snapshot.running(image) if snapshot is not None else None
         return running.version if running is not None and running.version else "the running one"
 
-    def _start_confirmed(self, allow_downgrade: bool = False, allow_unproven: bool = False) -> None:
-        """Start the update; `allow_downgrade` and `allow_unproven` only ever come from the
-        user's yes."""
+    def _start_confirmed(self, answered: frozenset[CheckKind] = frozenset()) -> None:
+        """Start the update; `answered`, the findings the user said yes to, only ever comes
+        from the question."""
         from app.client.upload import UploadOptions
         from app.workflows.update import UpdateOptions
         from app.workflows.update_types import Mode
@@ -406,6 +402,7 @@ class UploadPanel(QGroupBox):
         if check is None or self.path is None or not self.upload_button.isEnabled():
             return
         keys: KeyStore | None = self._keys()
+        allow_unproven = CheckKind.ENCRYPTED_UNPROVEN in answered
         if allow_unproven:  # the explicit, logged choice
             self.controller.logged.emit(
                 "warn",
@@ -421,8 +418,9 @@ class UploadPanel(QGroupBox):
             )
         options = UpdateOptions(
             mode=Mode(self.mode_combo.currentData()),
-            allow_downgrade=allow_downgrade,
+            allow_downgrade=bool(answered & set(ASKS_VERSION)),
             allow_encrypted_unproven=allow_unproven,
+            allow_clear_payload=CheckKind.CLEAR_PAYLOAD in answered,
             reboot_timeout_s=self.reset_wait_s,
             upload=UploadOptions(
                 window=self.window_size,
