@@ -2,7 +2,7 @@
 keyed by its hash (resuming a partial file with HTTP Range), check its size and every hash the
 server gave, and unpack an SWUpdate `.swu` archive that carries an MCUboot image.
 
-What comes out is a local file; its verdict comes from the same `load_update_images` a local
+What comes out is a local file; its verdict comes from the same `load_images_to_upload` a local
 file gets (app/workflows/images.py), so nothing here judges an image.
 """
 
