@@ -32,9 +32,14 @@ read of a package. A server that states a size gets no byte past it."""
 HASH_ORDER = ("sha256", "sha1", "md5")
 """Cache key preference; every one of them the server gives is checked."""
 SWU_DESCRIPTION = "sw-description"
+MAX_DESCRIPTION_BYTES = 1024 * 1024
+"""A real sw-description is a few kB of libconfig text."""
 _CPIO_MAGICS = (b"070701", b"070702")
 _CPIO_HEADER = 110
 _CPIO_TRAILER = "TRAILER!!!"
+_CPIO_FIELDS = re.compile(rb"[0-9A-Fa-f]{104}")
+"""The thirteen eight-digit hex fields after the magic."""
+_S_IFMT, _S_IFREG = 0o170000, 0o100000
 
 
 class ArtifactRejected(FleetError):
@@ -184,11 +189,18 @@ def unpack_swu(path: Path, dest: Path) -> Path:
     members = _cpio_members(path)
     if not members or members[0][0] != SWU_DESCRIPTION:
         raise ArtifactRejected(f"{path.name} is not an SWUpdate archive (no sw-description first)")
+    if members[0][2] > MAX_DESCRIPTION_BYTES:
+        raise ArtifactRejected(
+            f"{path.name}: its sw-description has {members[0][2]} bytes; more than "
+            f"{MAX_DESCRIPTION_BYTES} is not a description"
+        )
     description = _read(path, members[0][1], members[0][2]).decode("utf-8", "replace")
     wanted = _described_images(description)
     for name, offset, size in members[1:]:
         if not name.lower().endswith(INSTALLABLE_SUFFIXES[:3]):
             continue
+        if "\x00" in name:  # a file name cannot hold one: never the image meant
+            raise ArtifactRejected(f"{path.name}: a member's name holds a NUL byte")
         if wanted and name not in wanted:
             continue
         data = _read(path, offset, size)
@@ -207,8 +219,14 @@ def unpack_swu(path: Path, dest: Path) -> Path:
 
 
 def _cpio_members(path: Path) -> list[tuple[str, int, int]]:
-    """(name, data offset, size) of every member, in archive order."""
+    """(name, data offset, size) of every regular-file member, in archive order.
+
+    Every header field is exactly eight hex digits and every member lies inside the file:
+    `int()` alone took `-0000100`, a size that led back to an earlier header for ever.
+    Directories, links and devices carry no image and are left out.
+    """
     members: list[tuple[str, int, int]] = []
+    end = path.stat().st_size
     with path.open("rb") as f:
         offset = 0
         while True:
@@ -216,16 +234,19 @@ def _cpio_members(path: Path) -> list[tuple[str, int, int]]:
             header = f.read(_CPIO_HEADER)
             if len(header) < _CPIO_HEADER or header[:6] not in _CPIO_MAGICS:
                 raise ArtifactRejected(f"{path.name} is not a cpio (newc) archive")
-            try:
-                size = int(header[54:62], 16)
-                name_size = int(header[94:102], 16)
-            except ValueError:
-                raise ArtifactRejected(f"{path.name} has a broken cpio header") from None
-            name = f.read(name_size).rstrip(b"\x00").decode("utf-8", "replace")
+            if not _CPIO_FIELDS.fullmatch(header[6:]):
+                raise ArtifactRejected(f"{path.name} has a broken cpio header")
+            mode = int(header[14:22], 16)
+            size = int(header[54:62], 16)
+            name_size = int(header[94:102], 16)
             data_at = _align4(offset + _CPIO_HEADER + name_size)
+            if data_at + size > end:
+                raise ArtifactRejected(f"{path.name} ends inside a member")
+            name = f.read(name_size).rstrip(b"\x00").decode("utf-8", "replace")
             if name == _CPIO_TRAILER:
                 return members
-            members.append((name, data_at, size))
+            if mode & _S_IFMT == _S_IFREG:
+                members.append((name, data_at, size))
             offset = _align4(data_at + size)
 
 
@@ -242,16 +263,23 @@ def _read(path: Path, offset: int, size: int) -> bytes:
     return data
 
 
-_IMAGE_BLOCK = re.compile(r"\{[^{}]*?filename\s*=\s*\"([^\"]+)\"[^{}]*\}", re.S)
+_BLOCK = re.compile(r"\{([^{}]*)\}")
+"""An innermost `{ ... }` group: each `{` scans only to the next brace, so this is linear."""
+_FILENAME = re.compile(r"filename\s*=\s*\"([^\"]+)\"")
 _SHA256 = re.compile(r"sha256\s*=\s*\"([0-9A-Fa-f]{64})\"")
 
 
 def _described_images(description: str) -> dict[str, str | None]:
     """filename -> sha256 (or None) for every image block sw-description lists."""
     found: dict[str, str | None] = {}
-    for block in _IMAGE_BLOCK.finditer(description):
-        digest = _SHA256.search(block.group(0))
-        found[block.group(1)] = digest.group(1) if digest else None
+    for block in _BLOCK.finditer(description):
+        # One pattern over the whole text backtracked: 256 kB of `filename = "a";` after a
+        # `{` took 20 s, and the time grew with the square of the size.
+        name = _FILENAME.search(block.group(1))
+        if name is None:
+            continue
+        digest = _SHA256.search(block.group(1))
+        found[name.group(1)] = digest.group(1) if digest else None
     return found
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from app.cli import main
 from app.fleet import artifacts
-from app.fleet.artifacts import ArtifactCache, ArtifactRejected
+from app.fleet.artifacts import ArtifactCache, ArtifactRejected, unpack_swu
 from app.fleet.ddi import (
     MIN_POLL_S,
     Artifact,
@@ -362,3 +362,103 @@ def test_fleet_check_shows_server_text_safely(
     assert "\x1b" not in shown and "\r" not in shown and "\x07" not in shown
     assert "\nslotwise: all good" not in shown
     assert code in (0, 1) and "app\\x1b[2J\\r\\nslotwise: all good.bin" in shown
+
+
+def cpio(members: list[tuple[str, bytes, int]]) -> bytes:
+    """A newc archive of (name, data, mode) members, then the trailer."""
+    out = bytearray()
+    for name, data, mode in [*members, ("TRAILER!!!", b"", 0)]:
+        encoded = name.encode("utf-8", "surrogateescape") + b"\x00"
+        fields = [0, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(encoded), 0]
+        out += b"070701" + b"".join(f"{v:08X}".encode() for v in fields) + encoded
+        out += b"\x00" * (-len(out) % 4) + data
+        out += b"\x00" * (-len(out) % 4)
+    return bytes(out)
+
+
+FILE, LINK = 0o100644, 0o120777
+
+
+def description(*names: str) -> bytes:
+    blocks = ", ".join(f'{{ filename = "{n}"; type = "mcuboot"; }}' for n in names)
+    return f"software = {{ images: ( {blocks} ); }};".encode()
+
+
+def test_a_link_member_is_not_taken_for_the_image(tmp_path: Path) -> None:
+    """A symlink `app.bin -> /etc/shadow` came first and its target path was taken as the
+    image; links, directories and devices are no members to install."""
+    swu = tmp_path / "a.swu"
+    swu.write_bytes(
+        cpio(
+            [
+                ("sw-description", description("app.bin"), FILE),
+                ("app.bin", b"/etc/shadow", LINK),
+                ("app.bin", b"the image", FILE),
+            ]
+        )
+    )
+    assert unpack_swu(swu, tmp_path / "out").read_bytes() == b"the image"
+
+
+def test_a_member_name_with_a_nul_is_one_sentence(tmp_path: Path) -> None:
+    swu = tmp_path / "a.swu"
+    swu.write_bytes(cpio([("sw-description", b"", FILE), ("x\x00y.bin", b"abc", FILE)]))
+    with pytest.raises(ArtifactRejected, match="NUL"):
+        unpack_swu(swu, tmp_path / "out")
+
+
+@pytest.mark.parametrize("field", [b"-0000100", b"+0000010", b" 00000FF", b"0x0000FF"])
+def test_a_cpio_size_that_is_not_eight_hex_digits_is_refused(tmp_path: Path, field: bytes) -> None:
+    """`-0000100` pointed the next header back at an earlier one: an endless loop."""
+    raw = bytearray(cpio([("sw-description", b"x" * 64, FILE), ("b.bin", b"", FILE)]))
+    second = raw.index(b"070701", 6)
+    raw[second + 54 : second + 62] = field
+    swu = tmp_path / "a.swu"
+    swu.write_bytes(bytes(raw))
+    with pytest.raises(ArtifactRejected, match="broken cpio header"):
+        unpack_swu(swu, tmp_path / "out")
+
+
+def test_a_member_past_the_end_of_the_file_is_refused(tmp_path: Path) -> None:
+    raw = bytearray(cpio([("sw-description", b"x" * 64, FILE)]))
+    raw[54:62] = b"7FFFFFFF"
+    swu = tmp_path / "a.swu"
+    swu.write_bytes(bytes(raw))
+    with pytest.raises(ArtifactRejected, match="ends inside a member"):
+        unpack_swu(swu, tmp_path / "out")
+
+
+def test_an_oversized_description_is_refused(tmp_path: Path) -> None:
+    """2 MiB of `filename = "a";` after one `{` took the old pattern about 20 s per 256 kB,
+    growing with the square of the size: hours for this file."""
+    text = b"{" + b'filename = "a"; ' * (2 * 1024 * 1024 // 16)
+    swu = tmp_path / "a.swu"
+    swu.write_bytes(cpio([("sw-description", text, FILE), ("a", b"", FILE)]))
+    with pytest.raises(ArtifactRejected, match="sw-description has"):
+        unpack_swu(swu, tmp_path / "out")
+
+
+def test_description_blocks_are_read_as_before(tmp_path: Path) -> None:
+    """The linear reading finds every image block, with its sha256 when it has one."""
+    digest = "ab" * 32
+    text = (
+        'software = { version = "1"; images: ( { filename = "a.bin"; sha256 = "'
+        + digest
+        + '"; }, { type = "x"; filename = "b.hex"; } ); scripts: ( { filename = "s.sh"; } ); };'
+    )
+    assert artifacts._described_images(text) == {"a.bin": digest, "b.hex": None, "s.sh": None}
+    pathological = "{" + 'filename = "a"; ' * 60_000  # 20 s and more before; no block here
+    assert artifacts._described_images(pathological) == {}
+
+
+def test_a_negative_size_cannot_lead_back_to_an_earlier_header(tmp_path: Path) -> None:
+    """A size of minus the member's own offset pointed at the first header again: the reader
+    went round for ever, its member list growing."""
+    raw = bytearray(cpio([("sw-description", b"x" * 8, FILE), ("b.bin", b"", FILE)]))
+    second = raw.index(b"070701", 6)
+    data_at = (second + 110 + len(b"b.bin\x00") + 3) & ~3
+    raw[second + 54 : second + 62] = f"-{data_at:07X}".encode()
+    swu = tmp_path / "a.swu"
+    swu.write_bytes(bytes(raw))
+    with pytest.raises(ArtifactRejected, match="broken cpio header"):
+        unpack_swu(swu, tmp_path / "out")
