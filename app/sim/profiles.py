@@ -150,6 +150,22 @@ _34_TASKS = tuple(  # without CONFIG_THREAD_NAME: keys are priorities, and they 
 )
 """The ten threads of Zephyr 3.4's smp_svr over UDP, as captured (`tid` is their index)."""
 
+_34_SMP_SVR = Profile(
+    name="zephyr-3.4.99-smp_svr",
+    legacy_errors=True,
+    rc_zero=frozenset({(Group.STAT, 1)}),
+    echo_missing_is_empty=True,
+    minimal_task_stats=True,
+    allow_erase_pending=False,
+    erase_empty_fails=True,
+    image_check=False,
+    untranslated_groups=frozenset({Group.STAT}),
+    tasks=_34_TASKS,
+    stat_groups=("flash_sim_stats", "flash_sim_thresholds", "smp_svr_stats"),
+)
+"""What Zephyr 3.4.99's smp_svr does in every captured build; each 3.4 profile below is this
+with what its build adds or lacks."""
+
 PROFILES: dict[str, Profile] = {
     "zephyr-modern": Profile(
         name="zephyr-modern",
@@ -165,7 +181,8 @@ PROFILES: dict[str, Profile] = {
         os_info=_MODERN_INFO | {"r": "v3.2.0", "v": "3.2.0"},
         tasks=_MODERN_TASKS,
     ),
-    "zephyr-3.4": Profile(
+    "zephyr-3.4": replace(
+        _34_SMP_SVR,
         name="zephyr-3.4",
         missing=frozenset(
             {
@@ -180,14 +197,6 @@ PROFILES: dict[str, Profile] = {
                 (Group.ZEPHYR_BASIC, WHOLE_GROUP),
             }
         ),
-        legacy_errors=True,
-        rc_zero=frozenset({(Group.STAT, 1)}),
-        echo_missing_is_empty=True,
-        minimal_task_stats=True,
-        allow_erase_pending=False,
-        erase_empty_fails=True,
-        image_check=False,
-        untranslated_groups=frozenset({Group.STAT}),
         os_info={
             "s": "Zephyr",
             "n": "unknown",
@@ -198,8 +207,6 @@ PROFILES: dict[str, Profile] = {
             "i": "native_sim_64",
             "o": "Zephyr",
         },
-        tasks=_34_TASKS,
-        stat_groups=("flash_sim_stats", "flash_sim_thresholds", "smp_svr_stats"),
     ),
 }
 
@@ -228,21 +235,12 @@ _34_STATS = {
     "flash_sim_thresholds": {"max_write_calls": 0, "max_erase_calls": 0, "max_len": 0, "s3": 0},
     "smp_svr_stats": {"ticks": 0, "s1": 0},
 }
-_34_BUILD = Profile(
+_34_BUILD = replace(
+    _34_SMP_SVR,
     name="zephyr-3.4-stock",
     missing=_34_MISSING_ALWAYS | _34_OPTIONAL_GROUPS,
     zcbor_replies=True,
-    legacy_errors=True,
     verbose_errors=False,
-    rc_zero=frozenset({(Group.STAT, 1)}),
-    echo_missing_is_empty=True,
-    minimal_task_stats=True,
-    allow_erase_pending=False,
-    erase_empty_fails=True,
-    image_check=False,
-    untranslated_groups=frozenset({Group.STAT}),
-    tasks=_34_TASKS,
-    stat_groups=("flash_sim_stats", "flash_sim_thresholds", "smp_svr_stats"),
     stat_fields=_34_STATS,
     stat_sizes={"flash_sim_stats": 521},
     buffers=(2048, 2),
