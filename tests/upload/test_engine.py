@@ -116,7 +116,9 @@ async def test_duplicate_and_late_answers(images: ImageFactory) -> None:
             async with client:
                 with FileSource(image) as source:
                     result = await upload_image(client, source)
-                await asyncio.sleep(0.1)  # let the late copies of the last chunk arrive
+                # every late copy of the last chunks is sent on before the state read, which
+                # the device answers after them (one socket each way, handled in order)
+                await relay.drained()
                 slots = await client.image_state()
         assert relay.duplicates > 10
         assert slot_holds(rig.device, 1, image)

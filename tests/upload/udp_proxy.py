@@ -46,6 +46,8 @@ class DuplicatingRelay:
         self._front: asyncio.DatagramTransport | None = None
         self._back: asyncio.DatagramTransport | None = None
         self._timers: set[asyncio.TimerHandle] = set()
+        self._all_sent = asyncio.Event()
+        self._all_sent.set()
 
     @property
     def address(self) -> str:
@@ -60,6 +62,10 @@ class DuplicatingRelay:
         self._back, _ = await loop.create_datagram_endpoint(
             lambda: _Side(self, upstream=False), remote_addr=self.target
         )
+
+    async def drained(self) -> None:
+        """Until every late copy scheduled so far has been sent on."""
+        await self._all_sent.wait()
 
     async def stop(self) -> None:
         for timer in self._timers:
@@ -94,9 +100,12 @@ class DuplicatingRelay:
             self._timers.discard(handle)
             self.duplicates += 1  # counts held-back datagrams too
             self._forward(data, upstream)
+            if not self._timers:
+                self._all_sent.set()
 
         handle = loop.call_later(self.late_s, fire)
         self._timers.add(handle)
+        self._all_sent.clear()
 
 
 @contextlib.asynccontextmanager
