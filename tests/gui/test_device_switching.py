@@ -117,3 +117,28 @@ def test_unreachable_board_says_why_in_the_device_view_and_retries(
     qtbot.waitUntil(lambda: len(view.cards) >= 2, timeout=20000)
     assert not view.unreachable_box.isVisible()
     assert udp_target(server).spec == gone.spec
+
+
+def test_roll_back_after_an_upload_clears_its_result(
+    qtbot: QtBot, quick_window: MainWindow, bridge: CoreBridge, make_image: Callable[..., Path]
+) -> None:
+    """After a roll back the panel no longer says "now runs 1.1.0 … confirm it" nor offers
+    that Confirm (seen under Xvfb: it stayed, and would have confirmed the old image)."""
+    from .test_update_flow import answer_yes
+
+    window = quick_window
+    connect(qtbot, window, start_sim(bridge))
+    upload_in_test_mode(qtbot, window, make_image("1.1.0"))
+    panel = window.upload_panel
+    assert panel.confirm_button.isVisible() and "1.1.0" in panel.result_label.text()
+    click(qtbot, window.device_view.card(0, 0).buttons["rollback"])
+    answer_yes(qtbot, window)
+    qtbot.waitUntil(
+        lambda: (
+            window.device_view.card(0, 0) is not None
+            and window.device_view.card(0, 0).version_label.text() == "1.0.0"
+        ),
+        timeout=20000,
+    )
+    assert not panel.confirm_button.isVisible()
+    assert panel.result_label.text() == "" and not panel.progress_box.isVisible()

@@ -34,13 +34,14 @@ def test_progress_then_result_and_confirm_are_in_view(
     make_image: Callable[..., Path],
     size: tuple[int, int],
 ) -> None:
-    """The upload's progress bar is in view while it runs; the result sentence and Confirm
-    are in view when it ends; the user never scrolls to find them."""
+    """Upload is in view once the verdict is there; the progress bar while the upload runs;
+    the result sentence and Confirm when it ends: the user never scrolls to find them."""
     window.resize(*size)
-    connect(qtbot, window, start_sim(bridge, LinkModel(rate_bps=48_000)))
+    connect(qtbot, window, start_sim(bridge, LinkModel(rate_bps=24_000)))  # ~3 s: time to look
     drop_file(window, make_image("1.1.0", size=64 * 1024))
     panel = window.upload_panel
     qtbot.waitUntil(panel.upload_button.isEnabled, timeout=10000)
+    qtbot.waitUntil(lambda: in_view(panel.upload_button))  # the verdict's next step shows
     qtbot.mouseClick(panel.upload_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.bar.value() > 0 and in_view(panel.bar), timeout=20000)
     assert window.controller.uploading  # seen while the upload runs, not after

@@ -45,6 +45,8 @@ MODES = (
     ("confirm", "Confirm: make it permanent"),
     ("none", "Upload only: do not mark it"),
 )
+SETTLE_MS = 120
+"""When a grown panel has its final height (word-wrapped labels take a second layout pass)."""
 IMAGE_FILTER = "MCUboot images (*.bin *.hex *.zip *.signed);;All files (*)"
 
 
@@ -102,6 +104,7 @@ class UploadPanel(QGroupBox):
         controller.update_failed.connect(self._on_failed)
         controller.snapshot_changed.connect(self._on_snapshot)
         controller.selected.connect(self._on_device_selected)
+        controller.busy_changed.connect(self._on_busy)
         controller.failed.connect(self._on_action_failed)
         self._confirming = False
         self.refresh_buttons()
@@ -245,6 +248,7 @@ class UploadPanel(QGroupBox):
     def _on_checked(self, check: UploadCheck) -> None:
         self.check = check
         self.verdict.show_check(check)
+        self.bring_into_view(self.verdict, self.upload_button)  # the next step: Upload
         if not check.ok:
             self.controller.logged.emit("warn", f"{check.path.name}: {check.headline}")
         self.refresh_buttons()
@@ -264,6 +268,15 @@ class UploadPanel(QGroupBox):
             self.check = judge(self.path, self.check.verdicts, None)
             self.verdict.show_check(self.check)
         self.refresh_buttons()
+
+    def _on_busy(self, label: str) -> None:
+        """Another action on the device (roll back, test, erase, reset) makes the upload's
+        result history: its sentence and its Confirm would speak of a state that is gone."""
+        if not label or self.controller.uploading or self._confirming:
+            return
+        self.progress_box.hide()
+        self.confirm_button.hide()
+        self._set_result("")
 
     def _set_result(self, text: str, error: bool = False) -> None:
         self.result_label.setText(text)
@@ -470,7 +483,10 @@ class UploadPanel(QGroupBox):
                 if widget.isVisible():
                     scroll.ensureWidgetVisible(widget, 8, 8)
 
-        QTimer.singleShot(0, scroll_to)
+        # with the panel as context: a window closed meanwhile takes the calls with it
+        QTimer.singleShot(0, self, scroll_to)
+        # wrapped labels (the verdict) settle their height a pass later: scroll once more
+        QTimer.singleShot(SETTLE_MS, self, scroll_to)
 
     def _scroll_area(self) -> QScrollArea | None:
         parent = self.parentWidget()
