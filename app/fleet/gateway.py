@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -167,13 +167,28 @@ async def apply(
     server = DdiHttp(profile) if http is None else http
     try:
         client = await connect()
-        return await DeviceGateway(device, client, server, profile, options).run(on_event, connect)
+        with _state_folder_errors(options):
+            gateway = DeviceGateway(device, client, server, profile, options)
+            return await gateway.run(on_event, connect)
     finally:
         for link in links:
             with contextlib.suppress(SlotwiseError):
                 await link.close()
         if own:
             await server.close()
+
+
+@contextlib.contextmanager
+def _state_folder_errors(options: FleetOptions) -> Iterator[None]:
+    """The feedback queue and the artifact cache live in `state_dir`: a folder that cannot be
+    written (missing parent, read-only, disk full) is one sentence, not a traceback, and in
+    `watch` it stops only that device's round."""
+    try:
+        yield
+    except OSError as exc:
+        raise FleetError(
+            f"cannot use the fleet state folder {options.state_dir}: {exc.strerror or exc}"
+        ) from exc
 
 
 class DeviceGateway:
@@ -680,4 +695,5 @@ async def check(device: str, profile: ServerProfile, options: FleetOptions) -> F
         SmpClient(open_transport(device), timeout_s=options.smp_timeout_s) as client,
         DdiHttp(profile) as http,
     ):
-        return await DeviceGateway(device, client, http, profile, options).plan()
+        with _state_folder_errors(options):
+            return await DeviceGateway(device, client, http, profile, options).plan()

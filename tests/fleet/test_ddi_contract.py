@@ -253,6 +253,34 @@ def test_unreachable_server_is_one_line(
     assert err.count("\n") == 1 and "cannot reach" in err
 
 
+@pytest.mark.parametrize("command", ["apply", "check", "watch"])
+def test_an_unusable_state_folder_is_one_line(
+    hawkbit: tuple[DdiServer, HawkbitLike],
+    sim_factory: Callable[..., str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+) -> None:
+    """A state folder that cannot be made (its parent is a file) is one sentence naming it:
+    exit 1 from apply and check, an error line for the device from watch, never a traceback."""
+    server, _ = hawkbit
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    argv = ["-d", sim_factory(), "fleet", command, "--server", server.url, "--tenant", TENANT]
+    argv += ["--state-dir", str(blocker / "state")]
+    if command == "watch":
+        argv += ["--rounds", "1"]
+
+    code = main(argv)
+
+    out, err = capsys.readouterr()
+    said = f"cannot use the fleet state folder {blocker / 'state'}"
+    if command == "watch":
+        assert code == 0 and said in out and "Traceback" not in err
+    else:
+        assert code == 1 and err.count("\n") == 1 and said in err
+
+
 def test_check_says_what_apply_would_do_and_tells_nothing(
     hawkbit: tuple[DdiServer, HawkbitLike],
     sim_factory: Callable[..., str],
