@@ -22,6 +22,7 @@ from app.errors import TransportError
 from app.sim.runtime import SimRuntime
 from app.smp.framing import PacketAssembler, att_payload_bytes, split_for_att
 from app.transport.ble import SMP_CHARACTERISTIC_UUID, SMP_SERVICE_UUID
+from app.transport.ble_bumble import close_bumble_device, make_bumble_device
 
 log = logging.getLogger(__name__)
 
@@ -122,26 +123,10 @@ class BumbleSimServer:
         self.runtime.boot_listeners.append(self._booted)
 
     async def _make_device(self) -> Any:
-        from bumble import hci
-        from bumble.device import Device
-
-        address = hci.Address(self.address)
-        if self.hci is None:
-            from bumble.controller import Controller
-            from bumble.host import Host
-            from bumble.transport.common import AsyncPipeSink
-
-            controller = Controller("slotwise-sim", link=self._link)
-            host = Host(controller, AsyncPipeSink(controller))
-            return Device(name=self.name, address=address, host=host)
-        from bumble.transport import open_transport
-
-        try:
-            self._hci_transport = await open_transport(self.hci)
-        except Exception as exc:  # bumble raises many types for a missing or busy controller
-            raise TransportError(f"cannot open Bluetooth controller {self.hci}: {exc}") from exc
-        source, sink = self._hci_transport.source, self._hci_transport.sink
-        return Device.with_hci(self.name, address, source, sink)
+        device, self._hci_transport = await make_bumble_device(
+            self.name, self.address, hci=self.hci, link=self._link, controller_name="slotwise-sim"
+        )
+        return device
 
     async def stop(self) -> None:
         for listeners, listener in (
@@ -157,14 +142,9 @@ class BumbleSimServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._senders.clear()
-        if self.device is not None:
-            with contextlib.suppress(Exception):
-                await self.device.power_off()
-            self.device = None
-        if self._hci_transport is not None:
-            with contextlib.suppress(Exception):
-                await self._hci_transport.close()
-            self._hci_transport = None
+        await close_bumble_device(self.device, self._hci_transport)
+        self.device = None
+        self._hci_transport = None
 
     async def disconnect_all(self) -> None:
         """Drop every link (reset, out of range)."""

@@ -37,6 +37,49 @@ HOST_ADDRESS = "F0:F0:F0:F0:F0:F0"
 """Static random address of our host when the controller has none of its own."""
 
 
+async def make_bumble_device(
+    name: str, address: str, *, hci: str | None, link: Any, controller_name: str
+) -> tuple[Any, Any]:
+    """A Bumble `Device` (not powered on) on the HCI controller `hci`, or on a virtual
+    controller called `controller_name` attached to the LocalLink `link`; and the HCI transport
+    to close after it (None for a virtual one). The central here and the simulator's
+    peripheral (app/sim/bumble_peripheral.py) both stand on one.
+
+    Raises:
+        TransportError: the HCI controller cannot be opened.
+    """
+    from bumble import hci as bumble_hci
+    from bumble.device import Device
+    from bumble.host import Host
+
+    if hci is None:
+        from bumble.controller import Controller
+        from bumble.transport.common import AsyncPipeSink
+
+        controller = Controller(controller_name, link=link)
+        host = Host(controller, AsyncPipeSink(controller))
+        return Device(name=name, address=bumble_hci.Address(address), host=host), None
+    from bumble.transport import open_transport
+
+    try:
+        transport = await open_transport(hci)
+    except Exception as exc:  # bumble raises many types for a missing or busy controller
+        raise TransportError(f"cannot open Bluetooth controller {hci}: {exc}") from exc
+    host = Host(transport.source, transport.sink)
+    return Device(name=name, address=bumble_hci.Address(address), host=host), transport
+
+
+async def close_bumble_device(device: Any, hci_transport: Any) -> None:
+    """Power the device off and close its HCI transport. A controller that went away (a dongle
+    pulled, a peer process ended) makes bumble raise almost anything; closing goes on."""
+    if device is not None:
+        with contextlib.suppress(Exception):
+            await device.power_off()
+    if hci_transport is not None:
+        with contextlib.suppress(Exception):
+            await hci_transport.close()
+
+
 class BumbleHost:
     """A powered Bumble device acting as central; one per controller."""
 
@@ -62,37 +105,20 @@ class BumbleHost:
         return self.device
 
     async def _power_on(self) -> Any:
-        from bumble import hci
-        from bumble.device import Device
-        from bumble.host import Host
-
-        if self.hci is None:
-            from bumble.controller import Controller
-            from bumble.transport.common import AsyncPipeSink
-
-            controller = Controller("slotwise-host", link=self._link)
-            host = Host(controller, AsyncPipeSink(controller))
-        else:
-            from bumble.transport import open_transport
-
-            try:
-                self._hci_transport = await open_transport(self.hci)
-            except Exception as exc:  # bumble raises many types for a missing dongle
-                raise TransportError(f"cannot open Bluetooth controller {self.hci}: {exc}") from exc
-            host = Host(self._hci_transport.source, self._hci_transport.sink)
-        device = Device(name="slotwise", address=hci.Address(self._address), host=host)
+        device, self._hci_transport = await make_bumble_device(
+            "slotwise",
+            self._address,
+            hci=self.hci,
+            link=self._link,
+            controller_name="slotwise-host",
+        )
         await device.power_on()
         return device
 
     async def close(self) -> None:
-        if self.device is not None:
-            with contextlib.suppress(Exception):
-                await self.device.power_off()
-            self.device = None
-        if self._hci_transport is not None:
-            with contextlib.suppress(Exception):
-                await self._hci_transport.close()
-            self._hci_transport = None
+        await close_bumble_device(self.device, self._hci_transport)
+        self.device = None
+        self._hci_transport = None
 
     def client(self, address: str, on_disconnect: Callable[[], None]) -> GattClient:
         """A GattClientFactory."""
