@@ -334,3 +334,23 @@ def test_findings_page_shows_the_reports_findings(qtbot: QtBot, panel: Any) -> N
     for finding in page.findings:
         assert finding.title in text
     assert "The device clock was never set" in text and "RTC_NOT_SET" in text
+
+
+def test_picking_another_device_clears_every_page(qtbot: QtBot, panel: Any) -> None:
+    """The last device's diagnostics go the moment another is picked, even one that never
+    answers: no page keeps showing the previous board (issue 17, item 4)."""
+    from app.gui.diagnostics.findings_page import FindingsPage
+    from app.gui.targets import DeviceTarget
+
+    page = open_page(panel, FindingsPage)
+    qtbot.waitUntil(lambda: page.findings is not None, timeout=WAIT_MS)
+    assert page.supported
+    panel.controller.select(
+        DeviceTarget(spec="udp:127.0.0.1:9", kind="udp", name="Gone", address="127.0.0.1:9")
+    )
+    assert panel.context.capabilities is None
+    for index in range(panel.tabs.count()):
+        shown = panel.tabs.widget(index)
+        assert not shown.supported, shown.title
+        assert shown.unsupported_label.text() == "No device connected."
+    assert panel.caps_label.text() == "Connecting\u2026"

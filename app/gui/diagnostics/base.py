@@ -147,16 +147,19 @@ class DiagPage(QWidget):
 
     def _on_capabilities(self, caps: Capabilities | None) -> None:
         self._stale = False
-        if caps is not None and caps.support(self.feature) == Support.UNSUPPORTED:
+        if caps is None:  # no device, or a new one not read yet: the last one's data goes
+            self.unsupported_label.setText("No device connected.")
+            self._stack.setCurrentIndex(1)
+            self.stop()
+            return
+        if caps.support(self.feature) == Support.UNSUPPORTED:
             self.unsupported_label.setText(not_supported_text(self.feature))
             self._stack.setCurrentIndex(1)
             self.stop()
         else:
             self._stack.setCurrentIndex(0)
             self.status.setText("")
-            if caps is None:
-                self.stop()
-            elif self.isVisible():
+            if self.isVisible():
                 self.device_changed()
             else:  # read when the user opens the page, not all pages at once
                 self._stale = True

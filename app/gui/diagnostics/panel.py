@@ -177,6 +177,7 @@ class DiagnosticsPanel(QWidget):
             self.tabs.addTab(page, page.title)
         layout.addWidget(self.tabs, 1)
         controller.snapshot_changed.connect(self._on_snapshot)
+        controller.selected.connect(self._on_selected)
         # select() reports "Connecting…" right after it made the new session: start that
         # device's traffic log there, so the report holds the session from its first packet.
         controller.busy_changed.connect(self._follow_session)
@@ -193,6 +194,16 @@ class DiagnosticsPanel(QWidget):
         if session is not self._traffic_session:
             self._traffic_session = session
             self.traffic.sink = TrafficRecorder() if session is not None else None
+
+    def _on_selected(self, target: object) -> None:
+        """Another device was picked: nothing the pages show of the last one stays (results
+        still on their way are dropped by the generation), whether or not the new one answers."""
+        self._session = None
+        self.context.generation += 1
+        self.context.set_capabilities(None)
+        self.export_button.setEnabled(False)
+        self._detect_pending = False
+        self.caps_label.setText("No device selected" if target is None else "Connecting\u2026")
 
     def _on_snapshot(self, _snapshot: object) -> None:
         self._follow_session()
