@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.cli.connect import UsageError, with_client
+from app.cli.messages import ERROR_CHARS
 from app.client import SmpClient
 from app.smp.errors import DeviceError
 from app.text import BLOCK_CHARS, device_text
@@ -291,7 +292,12 @@ async def _stats(client: SmpClient, args: argparse.Namespace) -> int:
         for counter, value in fields.items():
             print(f"  {device_text(counter):<28}{value}")
     for name, reason in failed.items():
-        print(f"slotwise: statistics group {name} could not be read: {reason}", file=sys.stderr)
+        # The group's name and the reason's `rsn` are the device's words: one safe line each.
+        print(
+            f"slotwise: statistics group {device_text(name)} could not be read: "
+            f"{device_text(reason, limit=ERROR_CHARS)}",
+            file=sys.stderr,
+        )
     return 1 if failed and not groups else 0
 
 

@@ -174,7 +174,9 @@ def run_recover(args: argparse.Namespace) -> int:
             "refuse an image not signed with the board's key, and the board stays in recovery.",
             file=sys.stderr,
         )
-    options = RecoverOptions(buffer_bytes=args.buffer_bytes)
+    options = RecoverOptions(
+        buffer_bytes=args.buffer_bytes, bound_waits=lambda o: upload_waits(args, o)
+    )
     return asyncio.run(_recover(args, images[0], options))
 
 

@@ -357,14 +357,24 @@ def task_rows(tasks: list[tuple[str, TaskInfo]]) -> tuple[TaskRow, ...]:
             prio=t.prio,
             tid=t.tid,
             state=t.state,
-            stack_used_bytes=t.stkuse * 4 if t.stkuse is not None else None,
-            stack_size_bytes=t.stksiz * 4 if t.stksiz is not None else None,
-            context_switches=t.cswcnt,
-            runtime=t.runtime,
+            stack_used_bytes=_words_to_bytes(t.stkuse),
+            stack_size_bytes=_words_to_bytes(t.stksiz),
+            context_switches=_count(t.cswcnt),
+            runtime=_count(t.runtime),
         )
         for name, t in tasks
     ]
     return tuple(sorted(rows, key=lambda r: (r.prio, r.name, r.tid)))
+
+
+def _count(value: int | None) -> int | None:
+    """An unsigned counter as the device sent it; a negative one is not a count: unknown."""
+    return value if value is not None and value >= 0 else None
+
+
+def _words_to_bytes(words: int | None) -> int | None:
+    count = _count(words)
+    return count * 4 if count is not None else None
 
 
 def mode_text(mode: int | None) -> str:

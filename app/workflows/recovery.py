@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.client.client import SmpClient
@@ -29,6 +30,7 @@ from app.errors import DecodeError, TransportError, TransportTimeout
 from app.smp.errors import DeviceError, MgmtErr
 from app.smp.groups.img import ImageListEntries, ImageSlot, ImageStateEntries, running_slot
 from app.smp.header import Version
+from app.text import device_text
 from app.workflows.progress import ProgressCallback, ProgressMeter, Stage
 from app.workflows.update_types import HashMismatch, UpdateError, UpdateImage
 from app.workflows.watch import wait_for_device
@@ -63,7 +65,7 @@ class RecoveryState:
     def describe(self) -> list[str]:
         """Lines for `info` and the device view's details."""
         images = ", ".join(
-            f"image {s.image_number} slot {s.slot} {s.version}" for s in self.slots
+            f"image {s.image_number} slot {s.slot} {device_text(s.version)}" for s in self.slots
         ) or ("no valid image in any slot")
         hashes = {
             True: "listed",
@@ -151,6 +153,10 @@ class RecoverOptions:
     """The first chunk erases the whole primary slot before the answer comes."""
     watch_timeout_s: float = 30.0
     """How long to wait for the application after the reset."""
+    bound_waits: Callable[[UploadOptions], UploadOptions] | None = None
+    """Applied to the write's upload options: the CLI bounds every wait by its --timeout
+    (app/cli/options.upload_waits), so a recovery that stops answering is not waited on for
+    the upload's default 60 s."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +250,8 @@ async def _write(
     upload_options = UploadOptions(
         image=item.image, window=1, max_window=1, first_timeout_s=opts.first_timeout_s
     )
+    if opts.bound_waits is not None:
+        upload_options = opts.bound_waits(upload_options)
     source = item.open_source()
     try:
         result = await upload_image(
