@@ -88,15 +88,23 @@ def body(raw: bytes, status: int = 200, headers: dict[str, str] | None = None) -
     return answer
 
 
+ENDLESS_LIMIT_BYTES = 64 * 1024 * 1024
+"""Where an "endless" answer really ends: far past every cap the tests check, so a gateway
+that stopped capping fails its test instead of filling the disk (it did, 68 GB, twice)."""
+
+
 def endless(closing: threading.Event, pause_s: float = 0.0, block: bytes = b"x" * 65536) -> Route:
-    """Sends `block` after `block` until the client goes away (or the test ends)."""
+    """Sends `block` after `block` until the client goes away (or the test ends, or
+    ENDLESS_LIMIT_BYTES went out)."""
 
     def answer(h: BaseHTTPRequestHandler) -> None:
         h.send_response(200)
         h.send_header("Content-Type", "application/json")
         h.end_headers()
+        sent = 0
         try:
-            while not closing.is_set():
+            while not closing.is_set() and sent < ENDLESS_LIMIT_BYTES:
+                sent += len(block)
                 h.wfile.write(block)
                 h.wfile.flush()
                 if pause_s:
