@@ -17,7 +17,7 @@ from typing import Any
 
 from app.cli.connect import UsageError
 from app.cli.messages import say_error
-from app.cli.options import answer_timeout_s, non_negative_number, whole_number
+from app.cli.options import answer_timeout_s, existing_file, non_negative_number, whole_number
 from app.cli.upload import _keys
 from app.errors import SlotwiseError
 from app.fleet.ddi import FleetError
@@ -75,7 +75,7 @@ def _server_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--save-token", action="store_true", help="keep the token in the keyring (or 0600 file)"
     )
-    p.add_argument("--ca-file", type=Path, metavar="PEM", help="CA certificates for TLS")
+    p.add_argument("--ca-file", type=existing_file, metavar="PEM", help="CA certificates for TLS")
     p.add_argument("--controller-id", metavar="ID", help="use this id instead of the template")
     p.add_argument(
         "--id-template",
@@ -83,7 +83,14 @@ def _server_options(p: argparse.ArgumentParser) -> None:
         metavar="T",
         help=f"controller-id template (default {DEFAULT_TEMPLATE})",
     )
-    p.add_argument("--key", action="append", type=Path, default=[], metavar="PUB.pem")
+    p.add_argument(
+        "--key",
+        action="append",
+        type=existing_file,
+        default=[],
+        metavar="PUB.pem",
+        help="trusted public key; the signature must verify with one (repeatable)",
+    )
     p.add_argument(
         "--mode",
         choices=[m.value for m in FleetMode],
@@ -129,8 +136,6 @@ def _profile(args: argparse.Namespace, state_dir: Path) -> ServerProfile:
             if stored:
                 kind, token = candidate, stored
                 break
-    if args.ca_file is not None and not args.ca_file.is_file():
-        raise UsageError(f"{args.ca_file} does not exist")
     try:
         profile = ServerProfile(args.server, args.tenant, kind, token, args.ca_file)
     except FleetError as exc:
@@ -146,10 +151,6 @@ def _profile(args: argparse.Namespace, state_dir: Path) -> ServerProfile:
 def _options(args: argparse.Namespace) -> tuple[ServerProfile, FleetOptions]:
     state_dir = args.state_dir or default_state_dir()
     profile = _profile(args, state_dir)
-    if args.key:
-        for path in args.key:
-            if not path.exists():
-                raise UsageError(f"{path} does not exist")
     options = FleetOptions(
         state_dir=state_dir,
         keys=_keys(args.key),

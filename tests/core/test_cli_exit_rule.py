@@ -87,6 +87,10 @@ FILE_ARGUMENTS: dict[tuple[str, ...], Callable[[Path], list[str]]] = {
     ("verify",): lambda missing: [str(missing)],
     ("flash",): lambda missing: [str(missing), "--device", "udp:127.0.0.1:9"],
     ("fs", "put"): lambda missing: [str(missing), "/lfs/x"],
+    **{
+        ("fleet", action): lambda missing: ["--server", "http://127.0.0.1:9", "--key", str(missing)]
+        for action in ("check", "apply", "watch")
+    },
 }
 """Subcommands that read a local file: naming one that does not exist is a usage error."""
 
