@@ -13,8 +13,9 @@ import asyncio
 import contextlib
 import logging
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -50,6 +51,7 @@ from app.image.keys import KeyStore
 from app.image.package import verify_path
 from app.image.verify import Verdict
 from app.smp.groups.img import running_slot
+from app.text import device_text
 from app.transport import open_transport
 from app.workflows.images import Allowances, load_images_to_upload
 from app.workflows.progress import ProgressEvent, Stage
@@ -240,14 +242,14 @@ class DeviceGateway:
         self.queue = FeedbackQueue(self.options.state_dir / "feedback", self.controller_id)
         await self.queue.flush(self.http)  # what an earlier run could not deliver goes first
         base = self.profile.controller_url(self.controller_id)
-        self.poll = parse_poll(await self.http.get_json(base))
+        self.poll = await self._poll(base)
         self.event(f"controller {self.controller_id}: polled {self.profile.base_url}")
         state = await read_device_state(self.client)
         if self.poll.config_data_href:
             attributes = device_attributes(await read_facts(self.client, self.device, []), state)
             await self.http.put_json(self.poll.config_data_href, config_data_body(attributes))
             self.event(f"sent {len(attributes)} attributes")
-            self.poll = parse_poll(await self.http.get_json(base))
+            self.poll = await self._poll(base)
         if self.poll.cancel_href and not self.poll.deployment_href:
             await self._acknowledge_stray_cancel(self.poll.cancel_href)
         if not self.poll.deployment_href:
@@ -426,7 +428,7 @@ class DeviceGateway:
     async def plan(self) -> FleetPlan:
         """What the server assigns and what `run()` would do, telling the server nothing."""
         cid = await self.identify()
-        poll = parse_poll(await self.http.get_json(self.profile.controller_url(cid)))
+        poll = await self._poll(self.profile.controller_url(cid))
         if not poll.deployment_href:
             return FleetPlan(cid, False, ("The server assigns nothing to this device.",))
         deployment = parse_deployment(await self.http.get_json(poll.deployment_href))
@@ -481,6 +483,25 @@ class DeviceGateway:
             said.append(f"stored in clear for the primary slot ({ALLOW_CLEAR})")
         return "; ".join(said)
 
+    async def _poll(self, base: str) -> Poll:
+        """The controller base, its action links made absolute and kept to the server itself:
+        the deployment, cancel and configData resources are the DDI server's own, so a link
+        elsewhere would send the device's attributes and feedback to another host."""
+        poll = parse_poll(await self.http.get_json(base))
+        links = {}
+        for name in ("deployment_href", "cancel_href", "config_data_href", "installed_href"):
+            href = getattr(poll, name)
+            if href is None:
+                continue
+            absolute = urllib.parse.urljoin(base, href)
+            if not self.profile.same_origin(absolute):
+                raise FleetError(
+                    f"the server's {name.removesuffix('_href').replace('_', ' ')} link points "
+                    f"to another host ({device_text(absolute, limit=120)}); not followed"
+                )
+            links[name] = absolute
+        return replace(poll, **links)
+
     # --- cancel ---
 
     async def _watch_server(self, base: str) -> None:
@@ -492,7 +513,7 @@ class DeviceGateway:
             try:
                 assert self.queue is not None
                 await self.queue.flush(self.http)
-                poll = parse_poll(await self.http.get_json(base))
+                poll = await self._poll(base)
                 await self._notice_cancel(poll)
                 pause = interval
             except ServerUnreachable as exc:

@@ -92,16 +92,9 @@ class ServerProfile:
         return f"{self.base_url.rstrip('/')}/{self.tenant}/controller/v1/{quoted}"
 
     def same_origin(self, url: str) -> bool:
-        """Whether `url` is on this server (scheme, host and port), so it may see the token."""
-        try:
-            mine, theirs = urllib.parse.urlsplit(self.base_url), urllib.parse.urlsplit(url)
-            return (mine.scheme, mine.hostname, mine.port) == (
-                theirs.scheme,
-                theirs.hostname,
-                theirs.port,
-            )
-        except ValueError:  # a port or an IPv6 address that is not one: not this server
-            return False
+        """Whether `url` is on this server (scheme, host and port, a default port filled in),
+        so it may see the token."""
+        return _origin(url) is not None and _origin(url) == _origin(self.base_url)
 
     def authorization(self) -> str | None:
         return None if self.auth is AuthKind.NONE else f"{self.auth} {self.token}"
@@ -284,6 +277,21 @@ class DdiHttp:
             out.flush()
             os.fsync(out.fileno())
         return have
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an http(s) URL, None for anything else or a broken one."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:  # a port or an IPv6 address that is not one
+        return None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    return parts.scheme, parts.hostname, port or _DEFAULT_PORTS[parts.scheme]
 
 
 def _range_start(response: Any) -> int | None:

@@ -470,3 +470,47 @@ def test_a_negative_size_cannot_lead_back_to_an_earlier_header(tmp_path: Path) -
     swu.write_bytes(bytes(raw))
     with pytest.raises(ArtifactRejected, match="broken cpio header"):
         unpack_swu(swu, tmp_path / "out")
+
+
+def test_same_origin_fills_in_default_ports() -> None:
+    mine = ServerProfile("https://ddi.example", "T", AuthKind.GATEWAY, "t")
+    assert mine.same_origin("https://ddi.example:443/x")
+    assert not mine.same_origin("http://ddi.example/x")
+    assert not mine.same_origin("https://ddi.example.evil/x")
+    assert not mine.same_origin("https://ddi.example:99999/x")
+
+
+@pytest.mark.parametrize("link", ["deploymentBase", "configData", "cancelAction"])
+def test_action_links_to_another_host_are_not_followed(
+    hostile: HostileServer,
+    sim_factory: Callable[..., str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    link: str,
+) -> None:
+    """The deployment, configData and cancel resources are the DDI server's own: followed to
+    another host, they sent the device's attributes and the action's feedback there."""
+    elsewhere = hostile.url.replace("127.0.0.1", "localhost") + f"/T/controller/v1/X/{link}/5"
+    hostile.default = body(json.dumps({"_links": {link: {"href": elsewhere}}}).encode())
+    device = sim_factory()
+    argv = ["-d", device, "fleet", "apply", "--server", hostile.url, "--tenant", "T"]
+    code = main([*argv, "--controller-id", "X", "--state-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1 and "points to another host" in err and err.count("\n") == 1
+    assert [path for path, _ in hostile.seen] == ["/T/controller/v1/X"]
+
+
+def test_a_relative_action_link_is_resolved_against_the_server(
+    hostile: HostileServer,
+    sim_factory: Callable[..., str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    hostile.routes["/T/controller/v1/X"] = body(
+        json.dumps({"_links": {"deploymentBase": {"href": "X/deploymentBase/5?c=1"}}}).encode()
+    )
+    hostile.default = body(b'{"message": "gone"}', 404)
+    device = sim_factory()
+    argv = ["-d", device, "fleet", "check", "--server", hostile.url, "--tenant", "T"]
+    assert main([*argv, "--controller-id", "X", "--state-dir", str(tmp_path)]) == 1
+    assert ("/T/controller/v1/X/deploymentBase/5?c=1", None) in hostile.seen
