@@ -38,6 +38,12 @@ class DeviceBuffers:
     reported: bool
     """False when the device did not answer params and the defaults are assumed."""
 
+    @property
+    def in_flight(self) -> int:
+        """Requests the device takes at once: buf_count - 1, so one buffer stays free for the
+        reply (transports.md §5.1); one when it did not report its buffers."""
+        return max(self.buf_count - 1, 1) if self.reported else 1
+
 
 @dataclass(frozen=True, slots=True)
 class RequestLimit:
@@ -61,10 +67,10 @@ async def read_buffers(client: SmpClient) -> DeviceBuffers:
 
 def read_window(buffers: DeviceBuffers) -> Callable[[Awaitable[T]], Coroutine[Any, Any, T]]:
     """A wrapper for independent reads, so that `asyncio.gather` sends them together but at
-    most buf_count - 1 in flight (one when the device did not report its buffers): a request
-    beyond the device's free buffers is refused (ENOMEM) or dropped (transports.md §5.1;
-    captured on Zephyr 3.4, where even two at once on a 2-buffer build get one ENOMEM)."""
-    slots = asyncio.Semaphore(max(buffers.buf_count - 1, 1) if buffers.reported else 1)
+    most `buffers.in_flight` at once: a request beyond the device's free buffers is refused
+    (ENOMEM) or dropped (transports.md §5.1; captured on Zephyr 3.4, where even two at once on
+    a 2-buffer build get one ENOMEM)."""
+    slots = asyncio.Semaphore(buffers.in_flight)
 
     async def limited(read: Awaitable[T]) -> T:
         async with slots:

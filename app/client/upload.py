@@ -262,7 +262,7 @@ class _Uploader:
         self.cancel = cancel
         self.reconnect = reconnect
         self.limit = request_limit(client.link, buffers, options.max_request_bytes)
-        start = max(options.window or (max(buffers.buf_count - 1, 1) if buffers.reported else 1), 1)
+        start = max(options.window or buffers.in_flight, 1)
         self.control = WindowController(
             WindowPolicy(
                 start_window=start,

@@ -175,9 +175,7 @@ def describe_plan(
         lines.append("The bootloader refuses downgrades (no-downgrade is set).")
     if link is not None:
         limit = request_limit(link, state.buffers, options.upload.max_request_bytes)
-        window = options.upload.window or (
-            max(state.buffers.buf_count - 1, 1) if state.buffers.reported else 1
-        )
+        window = options.upload.window or state.buffers.in_flight
         said = "reports" if state.buffers.reported else "does not report its buffers; assuming"
         lines.append(
             f"The device {said} {state.buffers.buf_count} buffers of "
