@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Signal
 from app.gui.bridge import CoreBridge
 from app.gui.errors import describe_error
 from app.gui.session import DeviceSession, Opener, RecoverDone, UpdateDone
+from app.gui.settings import UPLOAD_MODE_LABELS
 from app.gui.targets import DeviceSnapshot, DeviceTarget
 from app.gui.traffic import TrafficRecord
 
@@ -258,7 +259,8 @@ class DeviceController(QObject):
                 throttle.flush()  # the last progress event arrives before the result
 
         self._set_busy("Updating\u2026")
-        self.logged.emit("info", f"Uploading {path.name} in {options.mode} mode")
+        label = UPLOAD_MODE_LABELS[options.mode].lower()
+        self.logged.emit("info", f"Uploading {path.name} ({label})")
         self._bridge.submit(
             job(),
             topic=TOPIC,

@@ -15,6 +15,12 @@ from app.workflows.supervisor import migrate
 log = logging.getLogger(__name__)
 
 UPLOAD_MODES = ("test", "confirm", "none")
+UPLOAD_MODE_LABELS = {
+    "test": "Test: boot it once, then confirm",
+    "confirm": "Confirm: make it permanent",
+    "none": "Upload only: do not mark it",
+}
+"""What each upload mode does, as the upload panel, Settings and the log say it."""
 THEMES = ("system", "light", "dark")
 MAX_RECENT = 8
 SUPERVISOR_PASSWORD_KEY = "production/supervisor_password"

@@ -92,7 +92,10 @@ def test_drop_upload_test_reset_confirm(
     the reset, and is confirmed with the result's Confirm button."""
     connect(qtbot, window, sim)
     image = make_image("1.1.0")
+    logged: list[str] = []
+    window.controller.logged.connect(lambda _level, text: logged.append(text))
     verdict = upload_in_test_mode(qtbot, window, image)
+    assert f"Uploading {image.name} (test: boot it once, then confirm)" in logged
     assert "Signature valid (ecdsa-p256), key \u201ctest-key\u201d" in verdict
     assert "Version 1.1.0: upgrade (the device runs 1.0.0)" in verdict
     assert "fits the 512.0 KiB slot" in verdict

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.icons import icon
-from app.gui.settings import THEMES, UPLOAD_MODES, AppSettings, Preferences
+from app.gui.settings import THEMES, UPLOAD_MODE_LABELS, UPLOAD_MODES, AppSettings, Preferences
 from app.image.errors import ImageError
 from app.image.keys import KeyStore, TrustedKey
 
@@ -111,14 +111,7 @@ class SettingsDialog(QDialog):
         form = QFormLayout(box)
         self.mode = QComboBox()
         for mode in UPLOAD_MODES:
-            self.mode.addItem(
-                {
-                    "test": "Test (boot once, then confirm)",
-                    "confirm": "Confirm (permanent)",
-                    "none": "Upload only",
-                }[mode],
-                mode,
-            )
+            self.mode.addItem(UPLOAD_MODE_LABELS[mode], mode)
         self.mode.setCurrentIndex(UPLOAD_MODES.index(self.prefs.upload_mode))
         self.mode.setAccessibleName("Default upload mode")
         form.addRow("Default &mode:", self.mode)

@@ -30,6 +30,7 @@ from app.gui.dialogs.confirm import ask
 from app.gui.icons import icon
 from app.gui.models.verdict import ASKS_VERSION, UploadCheck, capitalized, check_file, judge
 from app.gui.session import UpdateDone
+from app.gui.settings import UPLOAD_MODE_LABELS, UPLOAD_MODES
 from app.gui.targets import DeviceSnapshot
 from app.gui.widgets.throughput import ThroughputChart
 from app.gui.widgets.verdict_view import VerdictView
@@ -40,11 +41,6 @@ from app.workflows.progress import ProgressEvent, Stage
 
 log = logging.getLogger(__name__)
 
-MODES = (
-    ("test", "Test: boot it once, then confirm"),
-    ("confirm", "Confirm: make it permanent"),
-    ("none", "Upload only: do not mark it"),
-)
 SETTLE_MS = 120
 """When a grown panel has its final height (word-wrapped labels take a second layout pass)."""
 IMAGE_FILTER = "MCUboot images (*.bin *.hex *.zip *.signed);;All files (*)"
@@ -139,8 +135,8 @@ class UploadPanel(QGroupBox):
     def _build_options(self) -> QHBoxLayout:
         row = QHBoxLayout()
         self.mode_combo = QComboBox()
-        for key, text in MODES:
-            self.mode_combo.addItem(text, key)
+        for key in UPLOAD_MODES:
+            self.mode_combo.addItem(UPLOAD_MODE_LABELS[key], key)
         self.mode_combo.setAccessibleName("After upload")
         mode_label = QLabel("&After upload:")
         mode_label.setBuddy(self.mode_combo)
