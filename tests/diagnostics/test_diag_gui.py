@@ -269,6 +269,8 @@ def test_export_report_bundle(qtbot: QtBot, panel: Any, device: SimDevice, tmp_p
 
     device.files["/lfs/core.bin"] = b"\x00core" * 100
     out = tmp_path / "report.zip"
+    logged: list[str] = []
+    panel.controller.logged.connect(lambda _level, text: logged.append(text))
     with qtbot.waitSignal(panel.report_written, timeout=10_000):
         panel.export_report(out, ["/lfs/core.bin"])
     schema = json.loads((Path(__file__).parents[2] / "docs" / "report.schema.json").read_text())
@@ -278,6 +280,9 @@ def test_export_report_bundle(qtbot: QtBot, panel: Any, device: SimDevice, tmp_p
         assert bundle.read("files/lfs_core.bin") == device.files["/lfs/core.bin"]
     assert validate(doc, schema) == []
     assert doc["device"]["name"] == "Diag board"
+    noted = len(doc["errors"])
+    plural = "" if noted == 1 else "s"
+    assert f"Report written to {out} ({noted} error{plural} noted in it)" in logged
     # the session's own connect traffic (image state read) is there, not only the report's
     assert traffic.count(" tx READ image(1) cmd 0 ") >= 2
     assert panel.export_button.isEnabled()

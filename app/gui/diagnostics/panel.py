@@ -286,7 +286,8 @@ class DiagnosticsPanel(QWidget):
             self.export_button.setEnabled(True)
             errors = len(report.snapshot.errors) + len(report.extra_errors)
             self.controller.logged.emit(
-                "info", f"Report written to {out} ({errors} errors noted in it)"
+                "info",
+                f"Report written to {out} ({errors} error{'s' if errors != 1 else ''} noted in it)",
             )
             self.report_written.emit(out)
 
