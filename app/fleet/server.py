@@ -79,6 +79,12 @@ class ServerProfile:
             parsed.port  # noqa: B018 (raises ValueError for a port that is not one)
         except ValueError:
             parsed = urllib.parse.urlsplit("")
+        if "@" in parsed.netloc or (not parsed.netloc and "@" in self.base_url):
+            # Never echoed: what precedes the @ is a password more often than not.
+            raise FleetError(
+                "the server address carries a user name or password; give the server's "
+                "address alone and the token with --gateway-token or --target-token"
+            )
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise FleetError(f"the server address {self.base_url!r} is not an http(s) URL")
         if not self.tenant or "/" in self.tenant:

@@ -514,3 +514,23 @@ def test_a_relative_action_link_is_resolved_against_the_server(
     argv = ["-d", device, "fleet", "check", "--server", hostile.url, "--tenant", "T"]
     assert main([*argv, "--controller-id", "X", "--state-dir", str(tmp_path)]) == 1
     assert ("/T/controller/v1/X/deploymentBase/5?c=1", None) in hostile.seen
+
+
+@pytest.mark.parametrize(
+    "url", ["http://admin:hunter2@127.0.0.1:9", "https://hunter2@ddi.example", "admin:hunter2@x"]
+)
+def test_credentials_in_the_server_address_are_refused_and_never_echoed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, url: str
+) -> None:
+    """`--server http://admin:hunter2@host` was echoed in the `polled ...` event (stderr and
+    the JSON Lines) and in error lines; urllib cannot use it anyway."""
+    argv = ["-d", "udp:127.0.0.1:9", "fleet", "apply", "--server", url, "--json"]
+    assert main([*argv, "--state-dir", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert "hunter2" not in captured.out + captured.err
+    assert "user name or password" in one_line(captured.err)
+
+
+def one_line(err: str) -> str:
+    assert err.count("\n") == 1 and err.startswith("slotwise: "), err
+    return err
