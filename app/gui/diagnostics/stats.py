@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import time
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QHeaderView,
     QListWidget,
+    QListWidgetItem,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -23,6 +25,7 @@ from app.workflows.diagnostics import Feature
 
 CHANGED = QColor(255, 213, 79, 140)
 """Amber, translucent so it reads on light and dark themes."""
+GROUP_NAME = Qt.ItemDataRole.UserRole
 HIGHLIGHT_S = 3.0
 """A changed counter stays highlighted this long, so a fast refresh does not make it blink."""
 
@@ -39,7 +42,11 @@ class StatsPage(DiagPage):
         split = QSplitter()
         self.groups = QListWidget()
         self.groups.setAccessibleName("Statistics groups")
-        self.groups.currentTextChanged.connect(self._on_group)
+        # Items show the device's group names neutralised; the name itself, as the device
+        # spells it, is the item's data and the one a read asks for.
+        self.groups.currentItemChanged.connect(
+            lambda item, _old: self._on_group(item.data(GROUP_NAME) if item is not None else "")
+        )
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["Counter", "Value", "Change", "Trend"])
         self.table.verticalHeader().setVisible(False)
@@ -74,7 +81,10 @@ class StatsPage(DiagPage):
 
     def show_groups(self, names: list[str]) -> None:
         self.groups.clear()
-        self.groups.addItems(names)
+        for name in names:
+            item = QListWidgetItem(device_text(name))
+            item.setData(GROUP_NAME, name)
+            self.groups.addItem(item)
         if not names:
             self.show_info("The device has no statistics groups.")
         else:
