@@ -379,8 +379,8 @@ class MainWindow(QMainWindow):
 
         key = TrustedKey.from_key(DEMO_KEY_NAME, load_public_key(DEMO_PUBLIC_KEY.read_bytes()))
         origin = (
-            f"the demo's key ({DEMO_PUBLIC_KEY.name}), trusted while the demo runs; "
-            "its private half is public, never trust it on a real device"
+            f"the demo's key ({DEMO_PUBLIC_KEY.name}), trusted only while the demo runs "
+            "(its private half is public)"
         )
         return [(key, origin)]
 

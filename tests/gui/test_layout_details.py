@@ -18,7 +18,8 @@ def test_recent_button_leaves_room_for_its_menu_arrow(window: MainWindow) -> Non
     """The button is wider than its word plus the arrow's room."""
     button = window.upload_panel.recent_button
     text = button.fontMetrics().horizontalAdvance(button.text())
-    assert button.sizeHint().width() >= text + 14 + 6
+    assert max(button.sizeHint().width(), button.minimumWidth()) >= text + 14 + 6
+    assert not button.styleSheet()  # a style sheet would lose the dark theme's palette
 
 
 def test_device_rows_fit_two_lines_of_a_large_font(window: MainWindow) -> None:

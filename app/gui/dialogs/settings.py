@@ -84,6 +84,7 @@ class SettingsDialog(QDialog):
         self.key_list = QListWidget()
         self.key_list.setAccessibleName("Trusted keys")
         self.key_list.setMinimumHeight(90)
+        self.key_list.setWordWrap(True)  # a key's origin is a sentence: wrap it, no side scroll
         self.key_list.currentItemChanged.connect(lambda *_: self._selection_changed())
         layout.addWidget(self.key_list)
         row = QHBoxLayout()

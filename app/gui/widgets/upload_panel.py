@@ -121,8 +121,9 @@ class UploadPanel(QGroupBox):
         self.recent_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.recent_menu = QMenu(self.recent_button)
         self.recent_button.setMenu(self.recent_menu)
-        # the menu arrow is drawn over the text unless the button makes room for it
-        self.recent_button.setStyleSheet("QToolButton { padding-right: 14px; }")
+        # the menu arrow is drawn over the text unless the button makes room for it (a width,
+        # not a style sheet: that would drop the theme's palette, white in dark mode)
+        self.recent_button.setMinimumWidth(self.recent_button.sizeHint().width() + 14)
         self.demo_button = QPushButton("Use the demo image")
         self.demo_button.setAccessibleName("Use the bundled demo image")
         self.demo_button.hide()
