@@ -142,3 +142,11 @@ def test_roll_back_after_an_upload_clears_its_result(
     )
     assert not panel.confirm_button.isVisible()
     assert panel.result_label.text() == "" and not panel.progress_box.isVisible()
+
+
+def test_unreachable_reason_is_shown_as_text_not_markup(quick_window: MainWindow) -> None:
+    """A reason carrying markup (device or user text) is shown literally, never rendered."""
+    view = quick_window.device_view
+    view.show_unreachable('<img src="x"><a href="file:///">click</a>')
+    said = view.unreachable_label.text()
+    assert "&lt;img" in said and "<img" not in said and "<a href" not in said

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -162,7 +164,9 @@ class DeviceView(QWidget):
         target = self.controller.target
         name = target.name if target is not None else "The device"
         where = f" ({target.address})" if target is not None and target.address else ""
-        self.unreachable_label.setText(f"<b>{name}{where} cannot be reached.</b><br>{text}")
+        # names and reasons may carry device or user text: shown as text, never as markup
+        head = html.escape(f"{name}{where} cannot be reached.")
+        self.unreachable_label.setText(f"<b>{head}</b><br>{html.escape(text)}")
         self.unreachable_box.show()
         self.setEnabled(True)  # Retry must be clickable
 
