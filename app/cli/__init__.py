@@ -194,8 +194,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SlotwiseError as exc:  # may quote the device (an rsn, a version): one safe line
         say_error(exc)
         return 1
-    except KeyboardInterrupt:
-        print("slotwise: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # a command may say what the interrupt left behind
+        left = str(exc)
+        print(
+            f"slotwise: interrupted: {left}" if left else "slotwise: interrupted", file=sys.stderr
+        )
         return 130
 
 

@@ -160,7 +160,12 @@ def run(args: argparse.Namespace) -> int:
             "refuse images you did not sign.",
             file=sys.stderr,
         )
-    return asyncio.run(_upload(args, options, images))
+    printer = _Printer(sys.stdout if args.json else sys.stderr, json_lines=args.json)
+    try:
+        return asyncio.run(_upload(args, options, images, printer))
+    except KeyboardInterrupt:
+        printer.finish()  # the bar's line ends before the interrupt's sentence
+        raise KeyboardInterrupt(printer.what_is_left(args.device)) from None
 
 
 def run_recover(args: argparse.Namespace) -> int:
@@ -265,9 +270,9 @@ def _keys(paths: list[Path]) -> KeyStore | None:
     return store
 
 
-async def _upload(args: argparse.Namespace, options: UpdateOptions, images: list[Any]) -> int:
-    printer = _Printer(sys.stdout if args.json else sys.stderr, json_lines=args.json)
-
+async def _upload(
+    args: argparse.Namespace, options: UpdateOptions, images: list[Any], printer: _Printer
+) -> int:
     reconnected: list[SmpClient] = []
 
     async def reconnect() -> SmpClient:
@@ -373,8 +378,12 @@ class _Printer:
         self.tty = stream.isatty() and not json_lines
         self.bar_shown = False
         self._said: set[str] = set()
+        self.last: ProgressEvent | None = None
+        self.upload_started = False
 
     def event(self, event: ProgressEvent) -> None:
+        self.last = event
+        self.upload_started = self.upload_started or event.stage is Stage.UPLOADING
         if self.json_lines:
             print(
                 json.dumps({"event": "progress", **_rounded(event)}), file=self.stream, flush=True
@@ -409,6 +418,21 @@ class _Printer:
         """Whether the terminal already showed this sentence as a step (when stdout is that
         terminal too: a script reading stdout still gets every result line)."""
         return sys.stdout.isatty() and _sentence_key(text) in self._said
+
+    def what_is_left(self, device: str) -> str:
+        """What an interrupt leaves on the device, judged by the last step the update reached."""
+        last, look = self.last, f"`slotwise -d {device} images` shows what it holds"
+        if last is None or not self.upload_started:
+            return "nothing was written to the device"
+        if last.stage is Stage.UPLOADING and last.fraction < 1:
+            return (
+                f"the upload stopped at {last.fraction:.0%}: the new image is incomplete and "
+                "not marked, so the device keeps running what it ran; the same upload again "
+                "resumes where it stopped"
+            )
+        if last.stage in (Stage.RESETTING, Stage.WAITING):
+            return f"the device was restarting with the new image; once it is back, {look}"
+        return f"the image was uploaded, but may not be marked yet; {look}"
 
     def finish(self) -> None:
         if self.bar_shown:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import sys
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from app.cli import main
+from app.sim.link import LinkModel
+from app.workflows.progress import ProgressEvent
 from tests.upload.conftest import ImageFactory, ThreadedSim, sim_device
 
 
@@ -58,3 +61,32 @@ def test_upload_on_a_terminal_draws_the_bar_from_0_and_says_the_result_once(
     assert frames[-1].startswith("[##############################] 100%")
     result = "image 0 now runs 1.2.0, not confirmed yet"
     assert screen.count(result) + screen.count(result.capitalize()) == 1, screen
+
+
+def test_ctrl_c_mid_upload_says_on_its_own_line_what_the_device_holds(
+    images: ImageFactory, terminal: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C during the upload: exit 130, a line of its own (not glued to the bar) saying
+    the image is incomplete and unmarked, and the device still runs the old image."""
+    from app.cli import upload
+
+    draw = upload._Printer._bar
+
+    def draw_then_interrupt(printer: upload._Printer, event: ProgressEvent) -> None:
+        draw(printer, event)
+        if event.fraction >= 0.3:  # the user presses Ctrl-C: SIGINT, as a terminal sends it
+            monkeypatch.setattr(upload._Printer, "_bar", draw)
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(upload._Printer, "_bar", draw_then_interrupt)
+    path = images("1.2.0", 40 * 1024)
+    terminal()
+    with ThreadedSim(sim_device(), LinkModel(rate_bps=40_000)) as sim:  # about 1 s
+        assert main(["-d", sim.spec, "upload", str(path)]) == 130
+        secondary = sim.device.flags(1)
+    screen = terminal()
+    line = next(each for each in screen.split("\n") if "interrupted" in each)
+    assert line.startswith("slotwise: interrupted: the upload stopped at "), screen
+    assert "incomplete and not marked" in line and "resumes where it stopped" in line
+    assert sim.device.running_version() == "1.0.0"
+    assert not secondary.pending and not secondary.permanent
