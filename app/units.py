@@ -31,3 +31,8 @@ def format_rate(bytes_per_s: float | None) -> str:
     if bytes_per_s < MIB:
         return f"{bytes_per_s / KIB:.1f} KiB/s"
     return f"{bytes_per_s / MIB:.2f} MiB/s"
+
+
+def format_seconds(seconds: float) -> str:
+    """`0.026 s`, `1.1 s`, `31.9 s`: a step that took time never shows as `0.0 s`."""
+    return f"{seconds:.3f} s" if seconds < 0.1 else f"{seconds:.1f} s"

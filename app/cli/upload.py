@@ -26,7 +26,7 @@ from app.image.errors import ClearPayloadRefused, ContentsUnproven
 from app.image.keys import KeyStore
 from app.text import device_text
 from app.transport import open_transport
-from app.units import format_bytes, format_rate
+from app.units import format_bytes, format_rate, format_seconds
 from app.workflows.images import (
     Allowances,
     file_findings,
@@ -237,7 +237,7 @@ async def _recover(args: argparse.Namespace, item: UpdateImage, options: Recover
         return 0
     print(device_text(result.message, limit=1000))
     print(
-        f"  {s.total_bytes} bytes in {s.elapsed_s:.1f} s ({s.rate_bps / 1000:.1f} kB/s), "
+        f"  {s.total_bytes} bytes in {format_seconds(s.elapsed_s)} ({format_rate(s.rate_bps)}), "
         f"{s.chunk_bytes}-byte chunks one at a time, {s.retries} retries"
     )
     return 0
@@ -316,8 +316,8 @@ def _report(args: argparse.Namespace, result: UpdateResult, printer: _Printer) -
                 s = outcome.upload
                 print(
                     f"  {s.total_bytes} bytes ({format_bytes(s.total_bytes)}) in "
-                    f"{s.elapsed_s:.1f} s ({format_rate(s.rate_bps)}), window {s.final_window}, "
-                    f"{s.retries} retries, {s.resumes} resumes"
+                    f"{format_seconds(s.elapsed_s)} ({format_rate(s.rate_bps)}), "
+                    f"window {s.final_window}, {s.retries} retries, {s.resumes} resumes"
                 )
         if result.can_confirm:
             print(f"To keep it: slotwise -d {args.device} confirm")

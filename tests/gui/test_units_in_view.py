@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 from app.gui.bridge import CoreBridge
 from app.gui.main_window import MainWindow
 from app.sim.link import LinkModel
-from app.units import format_bytes, format_rate
+from app.units import format_bytes, format_rate, format_seconds
 
 from .conftest import connect, start_sim
 from .test_update_flow import upload_in_test_mode
@@ -31,6 +31,14 @@ def test_rates_use_the_same_units() -> None:
     """Rates are the size units per second; no rate yet reads as dashes."""
     assert format_rate(41_062) == "40.1 KiB/s"
     assert format_rate(0) == "-- KiB/s"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(0.026, "0.026 s"), (1.14, "1.1 s"), (31.88, "31.9 s")]
+)
+def test_durations_keep_a_quick_upload_above_zero(seconds: float, text: str) -> None:
+    """A 50 KiB upload on a fast link takes hundredths of a second: never "0.0 s"."""
+    assert format_seconds(seconds) == text
 
 
 def test_verdict_progress_and_result_name_the_same_file_size(

@@ -167,4 +167,6 @@ def test_upload_summary_uses_the_windows_units(
     out = capsys.readouterr().out
     size = path.stat().st_size
     assert f"{size} bytes ({format_bytes(size)}) in " in out
+    took = re.search(r" in (\d+\.\d+) s ", out)
+    assert took and float(took.group(1)) > 0  # a quick upload is "0.026 s", never "0.0 s"
     assert re.search(r"\(\d+\.\d+ (KiB|MiB)/s\)", out) and "kB/s" not in out

@@ -29,6 +29,7 @@ from app.gui.session import RecoverDone
 from app.gui.targets import DeviceSnapshot
 from app.gui.widgets.upload_panel import IMAGE_FILTER, describe_progress
 from app.image.keys import KeyStore
+from app.units import format_seconds
 from app.workflows.progress import ProgressEvent, Stage
 from app.workflows.update_types import UpdateImage
 
@@ -197,7 +198,7 @@ class RecoveryPanel(QGroupBox):
         stats = done.result.upload
         self.result_label.setText(
             f"<b>Restored:</b> {html.escape(done.result.message)} "
-            f"({stats.total_bytes} bytes in {stats.elapsed_s:.1f} s)"
+            f"({stats.total_bytes} bytes in {format_seconds(stats.elapsed_s)})"
         )
 
     def _on_failed(self, text: str) -> None:

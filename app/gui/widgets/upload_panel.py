@@ -35,7 +35,7 @@ from app.gui.targets import DeviceSnapshot
 from app.gui.widgets.throughput import ThroughputChart
 from app.gui.widgets.verdict_view import VerdictView
 from app.image.keys import KeyStore
-from app.units import format_bytes, format_rate
+from app.units import format_bytes, format_rate, format_seconds
 from app.workflows.preflight import CheckKind
 from app.workflows.progress import ProgressEvent, Stage
 
@@ -503,7 +503,7 @@ class UploadPanel(QGroupBox):
         if stats:
             s = stats[-1]
             self.detail_label.setText(
-                f"{format_bytes(s.total_bytes)} file uploaded in {s.elapsed_s:.1f} s at "
+                f"{format_bytes(s.total_bytes)} file uploaded in {format_seconds(s.elapsed_s)} at "
                 f"{format_rate(s.rate_bps)}  \u00b7  {s.retries} retries  \u00b7  "
                 f"{s.resumes} resumes"
             )
