@@ -277,6 +277,14 @@ class DdiHttp:
                     on_bytes(have)
                 if stop is not None and stop():
                     raise DownloadStopped(f"the download stopped at {have} bytes")
+            promised = getattr(response, "length", None)  # what Content-Length still owes
+            if promised:
+                # http.client ends a body cut short without an error; said so here, the bytes
+                # stay for a resume instead of failing the size check and starting over.
+                raise ServerUnreachable(
+                    f"the download broke off at {have} bytes, {promised} short of what the "
+                    "server announced; it resumes from there"
+                )
         except (TimeoutError, OSError, http.client.HTTPException) as exc:
             raise ServerUnreachable(f"the download broke off at {have} bytes: {exc}") from None
         finally:

@@ -534,3 +534,44 @@ def test_credentials_in_the_server_address_are_refused_and_never_echoed(
 def one_line(err: str) -> str:
     assert err.count("\n") == 1 and err.startswith("slotwise: "), err
     return err
+
+
+def cut_short(h: BaseHTTPRequestHandler) -> None:
+    """Promises 100 bytes, sends 3, hangs up."""
+    h.send_response(200)
+    h.send_header("Content-Length", "100")
+    h.end_headers()
+    h.wfile.write(b'{"a')
+
+
+def no_http(h: BaseHTTPRequestHandler) -> None:
+    h.wfile.write(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+
+
+@pytest.mark.parametrize("answer", [cut_short, no_http], ids=["cut-short", "not-http"])
+async def test_a_broken_http_answer_is_one_sentence(
+    hostile: HostileServer, tmp_path: Path, answer: Route
+) -> None:
+    """A body cut short and an answer that is not HTTP (BadStatusLine, not an OSError) are
+    each one sentence, from a JSON call and from a download alike."""
+    hostile.routes["/c"] = answer
+    cache = ArtifactCache(tmp_path / "artifacts")
+    async with DdiHttp(profile(hostile)) as http:
+        with pytest.raises(FleetError):
+            await http.get_json(f"{hostile.url}/c")
+        with pytest.raises(ServerUnreachable):
+            await cache.fetch(http, artifact(f"{hostile.url}/c", b"x" * 100))
+
+
+async def test_a_download_cut_short_is_kept_for_a_resume(
+    hostile: HostileServer, tmp_path: Path
+) -> None:
+    """The server hangs up after 3 of 100 bytes: http.client ends the body without an error,
+    the size check failed and deleted the part, and every retry started from byte 0."""
+    hostile.routes["/c"] = cut_short
+    cache = ArtifactCache(tmp_path / "artifacts")
+    art = artifact(f"{hostile.url}/c", b"x" * 100)
+    async with DdiHttp(profile(hostile)) as http:
+        with pytest.raises(ServerUnreachable, match="broke off at 3 bytes"):
+            await cache.fetch(http, art)
+    assert (cache.folder(art) / "app.bin.part").read_bytes() == b'{"a'
