@@ -20,7 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from app.client.client import SmpClient
-from app.client.upload import UploadCancelled
+from app.client.upload import Reconnect, UploadCancelled
 from app.errors import SlotwiseError
 from app.fleet.artifacts import ArtifactCache, choose_artifact, unpack_swu
 from app.fleet.attributes import device_attributes, read_facts
@@ -235,7 +235,7 @@ class DeviceGateway:
         return controller_id(template, facts)
 
     async def run(
-        self, on_event: EventCallback | None, reconnect: Callable[[], object] | None = None
+        self, on_event: EventCallback | None, reconnect: Reconnect | None = None
     ) -> FleetOutcome:
         self.on_event = on_event
         self.controller_id = await self.identify()
@@ -269,9 +269,7 @@ class DeviceGateway:
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
 
-    async def _carry_out(
-        self, deployment: Deployment, reconnect: Callable[[], object] | None
-    ) -> FleetOutcome:
+    async def _carry_out(self, deployment: Deployment, reconnect: Reconnect | None) -> FleetOutcome:
         try:
             images = await self._download_and_verify(deployment)
             if deployment.update is Handling.SKIP:
@@ -358,7 +356,7 @@ class DeviceGateway:
         return True
 
     async def _install(
-        self, images: list[UpdateImage], reconnect: Callable[[], object] | None
+        self, images: list[UpdateImage], reconnect: Reconnect | None
     ) -> UpdateResult:
         marks = {0.25: 3, 0.5: 4, 0.75: 5, 1.0: 6}
         sent: set[float] = set()
@@ -402,7 +400,7 @@ class DeviceGateway:
                 ),
                 on_progress=progress,
                 cancel=self.cancel,
-                reconnect=reconnect,  # type: ignore[arg-type]
+                reconnect=reconnect,
             )
         except UploadCancelled as exc:
             raise _Canceled(f"upload stopped at {exc.offset} bytes") from None
