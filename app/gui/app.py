@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer
 
-from app.gui.application import application
+from app.gui.application import application, route_qt_messages
 from app.gui.bridge import CoreBridge
 from app.gui.main_window import MainWindow
 from app.gui.settings import AppSettings
@@ -42,6 +42,7 @@ def run(
     if problem is not None:
         print(f"slotwise: {problem}", file=sys.stderr)
         return 1
+    route_qt_messages()
     app = application()
     settings = AppSettings(settings_path)
     apply_theme(app, settings.load().theme)

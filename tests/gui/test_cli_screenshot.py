@@ -26,6 +26,7 @@ def test_demo_screenshot_exits_zero_and_writes_png(tmp_path: Path) -> None:
         timeout=90,
     )
     assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # Qt's warnings go to the log (-v), not the terminal
     data = out.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
