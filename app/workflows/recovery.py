@@ -20,6 +20,7 @@ from app.client.client import SmpClient
 from app.client.sizing import DeviceBuffers
 from app.client.upload import (
     Reconnect,
+    UploadCancelled,
     UploadError,
     UploadOptions,
     UploadStats,
@@ -181,8 +182,8 @@ async def recover(
     Raises:
         UpdateError: the board is not in recovery, refused or damaged the image, or did not
             come back running it; the sentence says which and what the board holds now.
-        UploadError, TransportError: the transfer failed (the slot then holds a partial
-            image and the board stays in recovery).
+        UpdateError: also when the transfer failed; the sentence then says that the slot
+            holds a partial image and the board stays in recovery.
     """
     opts = options or RecoverOptions()
     meter = ProgressMeter(on_progress)
@@ -257,6 +258,8 @@ async def _write(
         result = await upload_image(
             client, source, options=upload_options, buffers=buffers, on_progress=tick
         )
+    except UploadCancelled:
+        raise  # asked for; the caller says what it left
     except UploadError as exc:
         cause = exc.__cause__
         if isinstance(cause, DeviceError) and cause.rc == MgmtErr.EINVAL and not cause.group_error:
@@ -266,12 +269,22 @@ async def _write(
                 f"does when {item.size} bytes exceed the primary slot of image {item.image} "
                 f"(or the board has no image {item.image}); the slot was not erased"
             ) from exc
-        raise
+        raise UpdateError(f"{exc}; {_PARTIAL.format(image=item.image)}") from exc
+    except TransportError as exc:
+        raise UpdateError(f"{exc}; {_PARTIAL.format(image=item.image)}") from exc
     finally:
         close = getattr(source, "close", None)
         if close is not None:
             close()
     return result.stats
+
+
+_PARTIAL = (
+    "the recovery writes straight into the primary slot, so image {image}'s primary slot is "
+    "now partly written (or erased): the board stays in serial recovery until a restore "
+    "completes; run recover again"
+)
+"""Said after any failed write: "nothing was marked" alone reads as "nothing changed"."""
 
 
 async def _check_written(client: SmpClient, item: UpdateImage) -> None:

@@ -575,3 +575,41 @@ async def test_a_download_cut_short_is_kept_for_a_resume(
         with pytest.raises(ServerUnreachable, match="broke off at 3 bytes"):
             await cache.fetch(http, art)
     assert (cache.folder(art) / "app.bin.part").read_bytes() == b'{"a'
+
+
+def assigning(hostile: HostileServer, data: bytes) -> None:
+    """The hostile server assigns one artifact (`app.bin`, `data`) to every controller."""
+    href = f"{hostile.url}/T/controller/v1/X/deploymentBase/5"
+    art = {
+        "filename": "app.bin",
+        "size": len(data),
+        "hashes": {"sha256": hashlib.sha256(data).hexdigest()},
+        "_links": {"download": {"href": f"{hostile.url}/dl"}},
+    }
+    deployment = {"download": "forced", "update": "forced", "chunks": [{"artifacts": [art]}]}
+    hostile.routes["/T/controller/v1/X"] = body(
+        json.dumps({"_links": {"deploymentBase": {"href": href}}}).encode()
+    )
+    hostile.routes["/T/controller/v1/X/deploymentBase/5"] = body(
+        json.dumps({"id": "5", "deployment": deployment}).encode()
+    )
+    hostile.routes["/dl"] = body(data)
+
+
+def test_a_state_dir_that_is_a_file_is_one_sentence(
+    hostile: HostileServer,
+    sim_factory: Callable[..., str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--state-dir` naming a file: the cache could not be made, and telling the server so
+    failed again inside the error handling (NotADirectoryError traceback)."""
+    assigning(hostile, b"not an image")
+    not_a_dir = tmp_path / "state"
+    not_a_dir.write_text("a file")
+    device = sim_factory()
+    argv = ["-d", device, "fleet", "apply", "--server", hostile.url, "--tenant", "T"]
+    code = main([*argv, "--controller-id", "X", "--state-dir", str(not_a_dir)])
+    err = capsys.readouterr().err
+    assert code in (1, 2) and "Traceback" not in err
+    assert str(not_a_dir) in one_line(err)

@@ -104,3 +104,36 @@ def test_recover_bounds_a_lying_buffer_by_the_timeout(
         argv = ["-d", sim.spec, "--timeout", "1", "recover", str(path)]
         assert main([*argv, "--key", str(images.public_key)]) == 1
     assert "for 1 s" in one_error_line(capsys.readouterr().err)
+
+
+class LyingUploadRecovery(SimDevice):
+    """A board in serial recovery that answers its third upload chunk with `answer`."""
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        super().__init__(SimConfig(slot_size=1024 * 1024, recovery="mcuboot-recovery"))
+        self.corrupt_slot(0)
+        self.answer = answer
+        self.chunks = 0
+
+    def process(self, frame: bytes) -> Reply:
+        request = Header.decode(frame)
+        if request.group == Group.IMAGE and request.command == 1 and request.op is Op.WRITE:
+            self.chunks += 1
+            if self.chunks >= 3:
+                header = dataclasses.replace(request, op=Op.WRITE_RSP)
+                return Reply(encode_packet(header, self.answer))
+        return super().process(frame)
+
+
+@pytest.mark.parametrize("answer", [{"off": -1}, {"off": 10**30}, {}, {"rc": 99, "rsn": HOSTILE}])
+def test_a_recovery_failing_mid_write_says_the_slot_is_partly_written(
+    images: ImageFactory, capsys: pytest.CaptureFixture[str], answer: dict[str, Any]
+) -> None:
+    """The recovery writes straight into the primary slot: its failure said only "the upload
+    stopped at 4% and nothing was marked", which reads as "nothing changed"."""
+    path = images("1.3.0", 20 * 1024)
+    with ThreadedSim(LyingUploadRecovery(answer), serial=True) as sim:
+        argv = ["-d", sim.spec, "--timeout", "1", "recover", str(path)]
+        assert main([*argv, "--key", str(images.public_key)]) == 1
+    line = one_error_line(capsys.readouterr().err)
+    assert "partly written" in line and "run recover again" in line and "\x1b" not in line
