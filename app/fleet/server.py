@@ -118,9 +118,15 @@ class DdiHttp:
         self.profile = profile
         self.timeout_s = timeout_s
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ddi-http")
-        context = ssl.create_default_context(
-            cafile=str(profile.ca_file) if profile.ca_file is not None else None
-        )
+        try:
+            context = ssl.create_default_context(
+                cafile=str(profile.ca_file) if profile.ca_file is not None else None
+            )
+        except (ssl.SSLError, OSError) as exc:  # not PEM, no certificate in it, unreadable
+            reason = getattr(exc, "reason", None) or exc.strerror or exc
+            raise FleetError(
+                f"{profile.ca_file} holds no CA certificate Slotwise can use ({reason})"
+            ) from None
         # ProxyHandler() with no argument reads the proxy settings from the environment.
         self._opener = urllib.request.build_opener(
             urllib.request.ProxyHandler(), urllib.request.HTTPSHandler(context=context)

@@ -613,3 +613,16 @@ def test_a_state_dir_that_is_a_file_is_one_sentence(
     err = capsys.readouterr().err
     assert code in (1, 2) and "Traceback" not in err
     assert str(not_a_dir) in one_line(err)
+
+
+@pytest.mark.parametrize("content", [b"not a pem\n", b"", b"\x00\xff" * 100])
+def test_a_ca_file_without_a_certificate_is_one_sentence(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: bytes
+) -> None:
+    """`--ca-file` naming a file that holds no PEM certificate was an ssl.SSLError traceback."""
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(content)
+    argv = ["-d", "udp:127.0.0.1:9", "fleet", "check", "--server", "https://127.0.0.1:9"]
+    code = main([*argv, "--ca-file", str(ca), "--state-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1 and "holds no CA certificate" in one_line(err)
