@@ -10,6 +10,7 @@ from PySide6.QtCore import QMessageLogContext, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from app.gui.icons import app_icon
+from app.gui.startup_checks import release_display
 
 
 def application(argv: Sequence[str] | None = None) -> QApplication:
@@ -21,6 +22,7 @@ def application(argv: Sequence[str] | None = None) -> QApplication:
     app.setApplicationName("Slotwise")
     app.setOrganizationName("Slotwise")
     app.setWindowIcon(app_icon())
+    release_display()  # the platform check's X connection: Qt has its own now
     return app
 
 

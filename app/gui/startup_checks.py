@@ -136,8 +136,17 @@ def debian_package(soname: str) -> str:
     return f"{name}-{major}" if name[-1].isdigit() else f"{name}{major}"
 
 
+_held: list[tuple[ctypes.CDLL, int]] = []
+"""The connection display_answers() keeps open until release_display()."""
+
+
 def display_answers(display: str) -> bool:
-    """Whether an X server accepts a connection on `display` (libxcb, as Qt itself uses)."""
+    """Whether an X server accepts a connection on `display` (libxcb, as Qt itself uses).
+
+    A working connection is kept open until release_display(): an X server with no other
+    client (a bare Xvfb, no window manager) resets when its last client leaves and refuses
+    connections for that moment, so Qt's own connection right after a closed one can fail
+    and abort the process (seen in about 1 of 100 back-to-back connects)."""
     path = ctypes.util.find_library("xcb")
     if path is None:
         return True  # no libxcb: missing_libraries() has named it already
@@ -148,11 +157,20 @@ def display_answers(display: str) -> bool:
     xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
     screen = ctypes.c_int(0)
     connection = xcb.xcb_connect(display.encode(), ctypes.byref(screen))
-    try:
-        return bool(connection) and xcb.xcb_connection_has_error(connection) == 0
-    finally:
-        if connection:
-            xcb.xcb_disconnect(connection)
+    answers = bool(connection) and xcb.xcb_connection_has_error(connection) == 0
+    if answers:
+        release_display()
+        _held.append((xcb, connection))
+    elif connection:
+        xcb.xcb_disconnect(connection)
+    return answers
+
+
+def release_display() -> None:
+    """Close the connection display_answers() kept, once Qt holds its own."""
+    while _held:
+        xcb, connection = _held.pop()
+        xcb.xcb_disconnect(connection)
 
 
 def startup_problem(environ: Mapping[str, str] | None = None) -> str | None:

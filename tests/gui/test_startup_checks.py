@@ -5,13 +5,22 @@ by `--self-test`, before any QApplication exists."""
 from __future__ import annotations
 
 import os
+import socket
+import struct
 import subprocess
 import sys
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from app.gui.startup_checks import debian_package, platform_problem
+from app.gui.startup_checks import (
+    debian_package,
+    display_answers,
+    platform_problem,
+    release_display,
+)
 
 MISSING_DISPLAY = ":97"
 
@@ -83,3 +92,81 @@ def test_no_check_where_qt_does_not_use_x11() -> None:
 def test_missing_library_names_its_debian_package(soname: str, package: str) -> None:
     """A library the loader misses is named with the package that installs it."""
     assert debian_package(soname) == package
+
+
+@pytest.fixture
+def bare_x_server() -> Iterator[tuple[str, Callable[[], socket.socket]]]:
+    """A TCP X11 endpoint that accepts one client and answers its connection setup with a
+    minimal success (no screens): enough for libxcb's xcb_connect, as an idle Xvfb does.
+    Gives the display name and a call that returns the server's side of the connection."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    for number in range(150, 400):  # X11 over TCP listens on port 6000 + display number
+        try:
+            listener.bind(("127.0.0.1", 6000 + number))
+            break
+        except OSError:
+            continue
+    else:
+        pytest.skip("no free X11 TCP port")
+    listener.listen(1)
+    accepted: list[socket.socket] = []
+
+    def serve() -> None:
+        peer, _ = listener.accept()
+        accepted.append(peer)
+        peer.recv(4096)  # the client's setup request (byte order, version, authorisation)
+        extra = struct.pack("<IIII", 0, 0x00200000, 0x001FFFFF, 256)  # release, ids, buffer
+        extra += struct.pack("<HHBBBBBBBB4x", 0, 65535, 1, 0, 0, 0, 32, 32, 8, 255)
+        # one screen (libxcb refuses a display whose screen number is not in the list)
+        extra += struct.pack(
+            "<IIIIIHHHHHHIBBBB",
+            0x100,
+            0x20,
+            0xFFFFFF,
+            0,
+            0,
+            1024,
+            768,
+            270,
+            203,
+            1,
+            1,
+            0x21,
+            0,
+            0,
+            24,
+            0,
+        )
+        peer.sendall(struct.pack("<BBHHH", 1, 0, 11, 0, len(extra) // 4) + extra)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+
+    def server_side() -> socket.socket:
+        thread.join(timeout=10)
+        return accepted[0]
+
+    try:
+        yield f"127.0.0.1:{listener.getsockname()[1] - 6000}", server_side
+    finally:
+        release_display()
+        listener.close()
+        thread.join(timeout=10)
+        for peer in accepted:
+            peer.close()
+
+
+def test_the_display_check_keeps_its_connection_until_qt_has_its_own(
+    bare_x_server: tuple[str, Callable[[], socket.socket]],
+) -> None:
+    """A bare X server (Xvfb, no window manager) resets when its last client leaves and
+    refuses connections meanwhile; Qt's xcb plugin then aborts. So the check's connection
+    is still open when it returns, and closes on release_display()."""
+    display, server_side = bare_x_server
+    assert display_answers(display)
+    peer = server_side()
+    with pytest.raises(BlockingIOError):  # open: no end-of-stream waiting to be read
+        peer.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    release_display()
+    peer.settimeout(10)
+    assert peer.recv(1) == b""  # closed by the client
