@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.cli import main
 from app.fleet import artifacts
@@ -626,3 +628,44 @@ def test_a_ca_file_without_a_certificate_is_one_sentence(
     code = main([*argv, "--ca-file", str(ca), "--state-dir", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 1 and "holds no CA certificate" in one_line(err)
+
+
+_SWU_SEED = cpio(
+    [
+        ("sw-description", description("app.bin"), FILE),
+        ("app.bin", b"\x3d\xb8\xf3\x96" + bytes(200), FILE),
+    ]
+)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    edits=st.lists(
+        st.tuples(
+            st.integers(0, len(_SWU_SEED) - 1),
+            st.binary(min_size=1, max_size=9)
+            | st.sampled_from([b"-", b"+", b" ", b"\x00", b"FFFFFFFF", b"-000000", b"00000000"]),
+        ),
+        max_size=6,
+    ),
+    cut=st.integers(0, len(_SWU_SEED)),
+)
+def test_a_mutated_swu_is_unpacked_or_refused_in_one_sentence(
+    tmp_path: Path, edits: list[tuple[int, bytes]], cut: int
+) -> None:
+    """Bytes overwritten anywhere (header digits, signs, sizes, names) and the file cut
+    anywhere: unpacking ends, with the image or with an ArtifactRejected, never another
+    exception and never a loop."""
+    raw = bytearray(_SWU_SEED)
+    for at, patch in edits:
+        raw[at : at + len(patch)] = patch
+    swu = tmp_path / "m.swu"
+    swu.write_bytes(bytes(raw[: max(cut, 1)]))
+    try:
+        out = unpack_swu(swu, tmp_path / "out")
+    except ArtifactRejected as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert out.parent == tmp_path / "out" and out.is_file()
