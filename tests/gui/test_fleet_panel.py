@@ -89,3 +89,21 @@ def test_untrusted_image_cannot_be_installed(
     qtbot.waitUntil(lambda: panel.plan is not None, timeout=20000)
     assert panel.verdict.plain_text().startswith("Assigned app.bin: this image cannot be installed")
     assert not panel.install_button.isEnabled()
+
+
+HOSTILE = '<a href="https://evil.example">click</a><img src="/etc/x.png">\u202e\x1b[2J\r\nforged'
+
+
+def test_server_text_is_shown_as_text_never_as_markup(qtbot: QtBot, window: MainWindow) -> None:
+    """A chunk or file name holding HTML was rendered by the labels (a link, an image) and its
+    controls reached them raw; now each label is plain text with the controls escaped."""
+    from app.fleet.gateway import FleetEvent, FleetPlan
+
+    panel = window.fleet_panel
+    panel._current = lambda: True  # type: ignore[method-assign]  # no device needed here
+    panel._on_plan(FleetPlan("X", True, (f"Chunk {HOSTILE} 1.0: app.bin.",)))
+    panel._on_event(FleetEvent("X", f"downloading {HOSTILE}"))
+    for label in (panel.assigned_label, panel.status_label, panel.controller_label):
+        assert label.textFormat() == Qt.TextFormat.PlainText
+        assert "\u202e" not in label.text() and "\x1b" not in label.text()
+    assert "\n" not in panel.assigned_label.text() and "\\r\\nforged" in panel.status_label.text()

@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -33,6 +34,7 @@ from app.gui.errors import describe_error
 from app.gui.models.verdict import judge
 from app.gui.targets import DeviceSnapshot
 from app.gui.widgets.verdict_view import VerdictView
+from app.text import device_text
 
 if TYPE_CHECKING:
     from app.gui.controller import DeviceController
@@ -109,10 +111,12 @@ class FleetPanel(QWidget):
         self.check_button.clicked.connect(self.check)
         row.addWidget(self.check_button)
         self.controller_label = QLabel("Controller id: \u2014")
+        self.controller_label.setTextFormat(Qt.TextFormat.PlainText)  # server text is never markup
         self.controller_label.setAccessibleName("Controller id")
         row.addWidget(self.controller_label, 1)
         column.addLayout(row)
         self.assigned_label = QLabel("Select a device and check the server.")
+        self.assigned_label.setTextFormat(Qt.TextFormat.PlainText)  # server text is never markup
         self.assigned_label.setWordWrap(True)
         self.assigned_label.setAccessibleName("Assigned by the server")
         column.addWidget(self.assigned_label)
@@ -128,6 +132,7 @@ class FleetPanel(QWidget):
         self.progress.hide()
         column.addWidget(self.progress)
         self.status_label = QLabel("")
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)  # server text is never markup
         self.status_label.setWordWrap(True)
         self.status_label.setAccessibleName("Fleet status")
         column.addWidget(self.status_label)
@@ -225,7 +230,8 @@ class FleetPanel(QWidget):
             return
         self.plan = plan
         self.controller_label.setText(f"Controller id: {plan.controller_id}")
-        self.assigned_label.setText("\n".join(plan.sentences))
+        # The plan quotes the server (chunk and file names): one line each, controls escaped.
+        self.assigned_label.setText("\n".join(device_text(line) for line in plan.sentences))
         if plan.image_path is not None and plan.verdicts:
             check = judge(plan.image_path, plan.verdicts, self.controller.snapshot)
             self.verdict.show_check(replace(check, headline=_headline(check.ok, plan)))
@@ -237,7 +243,7 @@ class FleetPanel(QWidget):
             return
         if event.fraction is not None and event.message.startswith("uploading"):
             self.progress.setValue(int(event.fraction * 100))
-        self.status_label.setText(event.message)
+        self.status_label.setText(device_text(event.message))
 
     def _on_done(self, result: tuple[FleetOutcome, DeviceSnapshot]) -> None:
         outcome, snapshot = result
@@ -245,9 +251,10 @@ class FleetPanel(QWidget):
         self.check_button.setEnabled(True)
         self.outcome = outcome
         told = "the server was told" if outcome.told_server else "queued for the server"
-        self.status_label.setText(f"{outcome.result}: {outcome.message} ({told})")
+        message = device_text(outcome.message)
+        self.status_label.setText(f"{outcome.result}: {message} ({told})")
         level = "info" if outcome.ok else "warn"
-        self.controller.logged.emit(level, f"Fleet {outcome.controller_id}: {outcome.message}")
+        self.controller.logged.emit(level, f"Fleet {outcome.controller_id}: {message}")
         self.controller.snapshot_changed.emit(snapshot)
         self._refresh_buttons()
 
