@@ -26,6 +26,7 @@ from app.gui.widgets.slot_card import SlotCard
 
 def _value_label() -> QLabel:
     label = QLabel("\u2014")
+    label.setTextFormat(Qt.TextFormat.PlainText)  # the device's words are never markup
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setWordWrap(True)
     return label
@@ -47,6 +48,7 @@ class DeviceHeader(QFrame):
     def _build_title_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
         self.name_label = QLabel("No device selected")
+        self.name_label.setTextFormat(Qt.TextFormat.PlainText)  # a device-given name
         font = self.name_label.font()
         font.setPointSizeF(font.pointSizeF() * 1.5)
         font.setBold(True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
@@ -79,6 +79,8 @@ class SlotCard(QFrame):
 
     def _build_version(self) -> QLabel:
         self.version_label = QLabel(self.slot.version or "\u2014 empty \u2014")
+        # The version is the device's word: `<img src=...>` must not render as markup.
+        self.version_label.setTextFormat(Qt.TextFormat.PlainText)
         font = self.version_label.font()
         font.setPointSizeF(font.pointSizeF() * 1.6)
         self.version_label.setFont(font)
