@@ -41,6 +41,7 @@ from app.gui.bridge import CoreBridge
 from app.gui.device_feed import DeviceFeed
 from app.gui.icons import app_icon, icon
 from app.gui.models.devices import DeviceListModel
+from app.gui.plain_text import plain_label
 from app.gui.settings import AppSettings, Preferences
 from app.gui.targets import DeviceSnapshot, DeviceTarget
 from app.gui.widgets.device_list import DeviceListPane
@@ -233,7 +234,7 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_status(self) -> None:
-        self.status_label = QLabel("Ready")
+        self.status_label = plain_label("Ready")
         self.status_label.setAccessibleName("Status")
         self.statusBar().addWidget(self.status_label, 1)
 

@@ -12,12 +12,13 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QLabel, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
 from app.client import SmpClient
 from app.errors import TransportClosed
 from app.gui.bridge import CoreBridge
 from app.gui.errors import describe_error
+from app.gui.plain_text import plain_label
 from app.smp.errors import DeviceError
 from app.workflows.diagnostics import Capabilities, Feature, Support, not_supported_text
 
@@ -125,7 +126,7 @@ class DiagPage(QWidget):
             shown.setWidgetResizable(True)
             shown.setFrameShape(QScrollArea.Shape.NoFrame)
             shown.setWidget(self.content)
-        self.unsupported_label = QLabel("")
+        self.unsupported_label = plain_label("")
         self.unsupported_label.setObjectName("unsupported")
         self.unsupported_label.setWordWrap(True)
         self.unsupported_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -134,7 +135,7 @@ class DiagPage(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._stack)
-        self.status = QLabel("")
+        self.status = plain_label("")
         self.status.setObjectName("status")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

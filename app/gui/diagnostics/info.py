@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from app.client import SmpClient
 from app.gui.diagnostics.base import DiagContext, DiagPage
 from app.gui.dialogs.confirm import ask
+from app.gui.plain_text import plain_label
 from app.smp.groups.os import BootloaderInfoResponse, MemoryPool
 from app.text import BLOCK_CHARS, device_text
 from app.workflows.diagnostics import (
@@ -39,7 +40,7 @@ DASH = "\u2014"
 
 
 def _value() -> QLabel:
-    label = QLabel(DASH)
+    label = plain_label(DASH)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setWordWrap(True)
     return label

@@ -37,6 +37,7 @@ from app.gui.diagnostics.settings_page import SettingsPage
 from app.gui.diagnostics.shell import ShellPage
 from app.gui.diagnostics.stats import StatsPage
 from app.gui.diagnostics.tasks import TasksPage
+from app.gui.plain_text import plain_label
 from app.gui.session import DeviceSession
 from app.workflows.diagnostics import (
     FEATURE_TITLE,
@@ -159,7 +160,7 @@ class DiagnosticsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
-        self.caps_label = QLabel("No device selected")
+        self.caps_label = plain_label("No device selected")
         self.caps_label.setObjectName("capabilities")
         self.caps_label.setWordWrap(True)
         self.export_button = QPushButton("Export report\u2026")

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QLabel,
     QLineEdit,
     QSpinBox,
     QStackedWidget,
@@ -18,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui.plain_text import plain_label
 from app.gui.targets import DeviceTarget
 from app.transport.udp import parse_udp_address
 
@@ -68,7 +68,7 @@ class AddDeviceDialog(QDialog):
         self.pages.addWidget(self._build_serial(baud))
         self.kind.currentIndexChanged.connect(self.pages.setCurrentIndex)
         layout.addWidget(self.pages)
-        self.error = QLabel("")
+        self.error = plain_label("")
         self.error.setStyleSheet("color: #d64545")
         self.error.setWordWrap(True)
         self.error.setAccessibleName("Input problem")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QPainter, QPixmap
-from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
+from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QWidget
 
 
 def ask(
@@ -21,8 +22,13 @@ def ask(
     box.setObjectName("confirm-dialog")
     box.setIcon(QMessageBox.Icon.Warning)
     box.setWindowTitle(title)
-    box.setText(f"<b>{title}</b>")
+    box.setTextFormat(Qt.TextFormat.RichText)
+    box.setText(f"<b>{html.escape(title)}</b>")
     box.setInformativeText(consequence)
+    # the consequence names versions and slots the device reported: text, never markup
+    informative = box.findChild(QLabel, "qt_msgbox_informativelabel")
+    if informative is not None:
+        informative.setTextFormat(Qt.TextFormat.PlainText)
     # Qt sizes a message box to its shortest text: a two-sentence consequence wrapped into
     # a narrow column ("cramped"); give it a reading width
     box.setStyleSheet("QLabel#qt_msgbox_informativelabel { min-width: 28em; }")

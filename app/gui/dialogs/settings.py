@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.icons import icon
+from app.gui.plain_text import plain_label
 from app.gui.settings import THEMES, UPLOAD_MODE_LABELS, UPLOAD_MODES, AppSettings, Preferences
 from app.image.errors import ImageError
 from app.image.keys import KeyStore, TrustedKey
@@ -101,7 +101,7 @@ class SettingsDialog(QDialog):
         row.addWidget(add)
         row.addWidget(self.remove_button)
         layout.addLayout(row)
-        self.key_error = QLabel("")
+        self.key_error = plain_label("")
         self.key_error.setStyleSheet("color: #d64545")
         self.key_error.setWordWrap(True)
         layout.addWidget(self.key_error)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.icons import icon
+from app.gui.plain_text import plain_label, plain_tip
 from app.workflows.batch import BoardEvent
 
 
@@ -80,7 +81,7 @@ class DeviceCard(QFrame):
         self.setAccessibleName(f"Board {device}")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
-        title = QLabel(device)
+        title = plain_label(device)
         title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         font = title.font()
         font.setBold(True)
@@ -92,7 +93,7 @@ class DeviceCard(QFrame):
         banner_row.setContentsMargins(10, 6, 10, 6)
         self.icon_label = QLabel()
         self.icon_label.setFixedSize(QSize(28, 28))
-        self.status_label = QLabel()
+        self.status_label = plain_label()
         self.status_label.setObjectName("card-status")
         base = max(self.status_label.font().pointSizeF(), 9.0)
         self._verdict_pt = base * 2.0  # PASS / FAIL readable from across the bench
@@ -104,7 +105,7 @@ class DeviceCard(QFrame):
         self.progress.setRange(0, 100)
         self.progress.setFormat("%p %")
         layout.addWidget(self.progress)
-        self.detail = QLabel("")
+        self.detail = plain_label("")
         self.detail.setWordWrap(True)
         self.detail.setObjectName("card-detail")
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -160,7 +161,7 @@ class DeviceCard(QFrame):
         elif event is None or event.stage in ("queued", "connect"):
             self.progress.setValue(0)
         self.detail.setText(self._detail(event))
-        self.setToolTip(f"{self.device}: {look.text}\n{self.detail.text()}".strip())
+        self.setToolTip(plain_tip(f"{self.device}: {look.text}\n{self.detail.text()}".strip()))
 
     def _detail(self, event: BoardEvent | None) -> str:
         if self.scanning:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui.plain_text import plain_label
 from app.gui.settings import AppSettings
 from app.workflows.supervisor import hash_password, password_matches
 
@@ -62,7 +63,7 @@ class LeaveOperatorDialog(QDialog):
         self.password.setAccessibleName("Supervisor password")
         self.password.setPlaceholderText("Supervisor password")
         layout.addWidget(self.password)
-        self.error = QLabel("")
+        self.error = plain_label("")
         self.error.setObjectName("leave-error")
         self.error.setStyleSheet("color: #c62828; font-weight: bold;")
         layout.addWidget(self.error)

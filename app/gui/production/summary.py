@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from app.gui.plain_text import plain_label
 from app.gui.production.controller import Counters
 from app.workflows.job import Job
 
@@ -17,7 +18,7 @@ def _counter(title: str, colour: str) -> tuple[QWidget, QLabel]:
     box.setObjectName("counter")
     layout = QVBoxLayout(box)
     layout.setContentsMargins(10, 4, 10, 4)
-    value = QLabel("0")
+    value = plain_label("0")
     font = value.font()
     font.setPointSizeF(max(font.pointSizeF(), 9.0) * 2.2)
     font.setBold(True)
@@ -40,7 +41,7 @@ class JobSummary(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         outer = QHBoxLayout(self)
         left = QVBoxLayout()
-        self.title = QLabel("No job loaded")
+        self.title = plain_label("No job loaded")
         font = self.title.font()
         font.setPointSizeF(max(font.pointSizeF(), 9.0) * 1.6)
         font.setBold(True)
@@ -60,7 +61,7 @@ class JobSummary(QFrame):
         for i, (key, text) in enumerate(names):
             caption = QLabel(f"{text}:")
             caption.setStyleSheet("color: palette(placeholder-text);")
-            value = QLabel("\u2014")
+            value = plain_label("\u2014")
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             value.setObjectName(f"summary-{key}")
             grid.addWidget(caption, i // 3, (i % 3) * 2)

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QMainWindow,
     QPushButton,
     QScrollArea,
@@ -30,6 +29,7 @@ from PySide6.QtWidgets import (
 from app.gui.bridge import CoreBridge
 from app.gui.errors import describe_error
 from app.gui.icons import icon
+from app.gui.plain_text import plain_label
 from app.gui.production.barcode import BarcodeBar
 from app.gui.production.card import DeviceCard
 from app.gui.production.controller import Counters, ProductionController
@@ -139,7 +139,7 @@ class ProductionWindow(QMainWindow):
         split.setSizes([480, 260])
         layout.addWidget(split, 1)
         self.setCentralWidget(holder)
-        self.status = QLabel("Open a job to start.")
+        self.status = plain_label("Open a job to start.")
         self.status.setObjectName("production-status")
         self.status.setWordWrap(True)
         self.statusBar().addWidget(self.status, 1)

@@ -20,13 +20,13 @@ from PySide6.QtWidgets import (
 from app.gui.controller import DeviceController
 from app.gui.dialogs.confirm import ask
 from app.gui.icons import icon
+from app.gui.plain_text import plain_label
 from app.gui.targets import DeviceIdentity, DeviceSnapshot, DeviceTarget, SlotView
 from app.gui.widgets.slot_card import SlotCard
 
 
 def _value_label() -> QLabel:
-    label = QLabel("\u2014")
-    label.setTextFormat(Qt.TextFormat.PlainText)  # the device's words are never markup
+    label = plain_label("\u2014")
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setWordWrap(True)
     return label
@@ -47,8 +47,7 @@ class DeviceHeader(QFrame):
 
     def _build_title_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
-        self.name_label = QLabel("No device selected")
-        self.name_label.setTextFormat(Qt.TextFormat.PlainText)  # a device-given name
+        self.name_label = plain_label("No device selected")
         font = self.name_label.font()
         font.setPointSizeF(font.pointSizeF() * 1.5)
         font.setBold(True)
@@ -152,6 +151,7 @@ class DeviceView(QWidget):
         )
         row = QHBoxLayout(self.unreachable_box)
         self.unreachable_label = QLabel("")
+        self.unreachable_label.setTextFormat(Qt.TextFormat.RichText)  # bold head; text escaped
         self.unreachable_label.setWordWrap(True)
         self.unreachable_label.setAccessibleName("Why the device cannot be reached")
         self.retry_button = QPushButton(icon("refresh"), "Retry")
@@ -177,7 +177,7 @@ class DeviceView(QWidget):
 
     def _build_busy(self) -> QHBoxLayout:
         row = QHBoxLayout()
-        self.busy_label = QLabel("")
+        self.busy_label = plain_label("")
         self.busy_label.setAccessibleName("Current operation")
         self.busy_bar = QProgressBar()
         self.busy_bar.setRange(0, 0)

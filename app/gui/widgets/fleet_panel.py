@@ -10,13 +10,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
@@ -32,6 +30,7 @@ from app.fleet.server import AuthKind, ServerProfile
 from app.gui.bridge import CoreBridge
 from app.gui.errors import describe_error
 from app.gui.models.verdict import judge
+from app.gui.plain_text import plain_label
 from app.gui.targets import DeviceSnapshot
 from app.gui.widgets.verdict_view import VerdictView
 from app.text import device_text
@@ -99,7 +98,7 @@ class FleetPanel(QWidget):
         form.addRow("Authentication", self.auth_combo)
         form.addRow("Token", self.token_edit)
         form.addRow("Mode", self.mode_combo)
-        self.token_where = QLabel("")
+        self.token_where = plain_label("")
         self.token_where.setWordWrap(True)
         form.addRow("", self.token_where)
         return box
@@ -110,13 +109,11 @@ class FleetPanel(QWidget):
         self.check_button = QPushButton("Check server")
         self.check_button.clicked.connect(self.check)
         row.addWidget(self.check_button)
-        self.controller_label = QLabel("Controller id: \u2014")
-        self.controller_label.setTextFormat(Qt.TextFormat.PlainText)  # server text is never markup
+        self.controller_label = plain_label("Controller id: \u2014")
         self.controller_label.setAccessibleName("Controller id")
         row.addWidget(self.controller_label, 1)
         column.addLayout(row)
-        self.assigned_label = QLabel("Select a device and check the server.")
-        self.assigned_label.setTextFormat(Qt.TextFormat.PlainText)  # server text is never markup
+        self.assigned_label = plain_label("Select a device and check the server.")
         self.assigned_label.setWordWrap(True)
         self.assigned_label.setAccessibleName("Assigned by the server")
         column.addWidget(self.assigned_label)
@@ -131,8 +128,7 @@ class FleetPanel(QWidget):
         self.progress.setRange(0, 100)
         self.progress.hide()
         column.addWidget(self.progress)
-        self.status_label = QLabel("")
-        self.status_label.setTextFormat(Qt.TextFormat.PlainText)  # server text is never markup
+        self.status_label = plain_label("")
         self.status_label.setWordWrap(True)
         self.status_label.setAccessibleName("Fleet status")
         column.addWidget(self.status_label)

@@ -8,6 +8,7 @@ import html
 from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
@@ -25,6 +26,7 @@ from app.gui.controller import DeviceController
 from app.gui.dialogs.confirm import ask
 from app.gui.errors import describe_error
 from app.gui.icons import icon
+from app.gui.plain_text import plain_label
 from app.gui.session import RecoverDone
 from app.gui.targets import DeviceSnapshot
 from app.gui.widgets.upload_panel import IMAGE_FILTER, describe_progress
@@ -58,17 +60,19 @@ class RecoveryPanel(QGroupBox):
         """A restore just finished: stay on screen with its result until another device."""
         layout = QVBoxLayout(self)
         self.state_label = QLabel("")
+        self.state_label.setTextFormat(Qt.TextFormat.RichText)  # bold head; lines escaped
         self.state_label.setWordWrap(True)
         self.state_label.setAccessibleName("What the bootloader's recovery reports")
         layout.addWidget(self.state_label)
         layout.addLayout(self._build_actions())
         self.progress_bar = QProgressBar()
         self.progress_bar.setAccessibleName("Restore progress")
-        self.progress_label = QLabel("")
+        self.progress_label = plain_label("")
         self.progress_label.setAccessibleName("Restore progress in words")
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.progress_label)
         self.result_label = QLabel("")
+        self.result_label.setTextFormat(Qt.TextFormat.RichText)  # bold verdict; text escaped
         self.result_label.setWordWrap(True)
         self.result_label.setAccessibleName("Restore result")
         layout.addWidget(self.result_label)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from app.gui.icons import icon
 from app.gui.models.slots import Badge, short_hash, slot_badges, slot_title
+from app.gui.plain_text import plain_label
 from app.gui.targets import DeviceSnapshot, SlotView
 from app.units import format_bytes
 
@@ -31,7 +32,7 @@ TONES = {
 
 
 def badge_label(badge: Badge) -> QLabel:
-    label = QLabel(badge.text)
+    label = plain_label(badge.text)
     background, foreground = TONES.get(badge.tone, TONES["muted"])
     label.setStyleSheet(
         f"QLabel {{ background: {background}; color: {foreground};"
@@ -71,16 +72,14 @@ class SlotCard(QFrame):
         layout.addLayout(self._build_actions(snapshot))
 
     def _build_title(self, text: str) -> QLabel:
-        title = QLabel(text)
+        title = plain_label(text)
         font = title.font()
         font.setBold(True)
         title.setFont(font)
         return title
 
     def _build_version(self) -> QLabel:
-        self.version_label = QLabel(self.slot.version or "\u2014 empty \u2014")
-        # The version is the device's word: `<img src=...>` must not render as markup.
-        self.version_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.version_label = plain_label(self.slot.version or "\u2014 empty \u2014")
         font = self.version_label.font()
         font.setPointSizeF(font.pointSizeF() * 1.6)
         self.version_label.setFont(font)
@@ -101,7 +100,7 @@ class SlotCard(QFrame):
     def _build_hash(self) -> QHBoxLayout:
         row = QHBoxLayout()
         digest = self.slot.hash
-        self.hash_label = QLabel(f"Hash {short_hash(digest)}\u2026" if digest else "No hash")
+        self.hash_label = plain_label(f"Hash {short_hash(digest)}\u2026" if digest else "No hash")
         self.hash_label.setToolTip(digest.hex() if digest else "")
         self.hash_label.setAccessibleName(
             f"Image hash {digest.hex()}" if digest else "No image hash"

@@ -29,6 +29,7 @@ from app.gui.controller import DeviceController
 from app.gui.dialogs.confirm import ask
 from app.gui.icons import icon
 from app.gui.models.verdict import ASKS_VERSION, UploadCheck, capitalized, check_file, judge
+from app.gui.plain_text import plain_label
 from app.gui.session import UpdateDone
 from app.gui.settings import UPLOAD_MODE_LABELS, UPLOAD_MODES
 from app.gui.targets import DeviceSnapshot
@@ -109,7 +110,7 @@ class UploadPanel(QGroupBox):
 
     def _build_file_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
-        self.file_label = QLabel("Choose a signed image, or drop one onto the window.")
+        self.file_label = plain_label("Choose a signed image, or drop one onto the window.")
         self.file_label.setWordWrap(True)
         self.file_label.setAccessibleName("Chosen image file")
         self.choose_button = QPushButton(icon("file"), "Choose file\u2026")
@@ -161,7 +162,7 @@ class UploadPanel(QGroupBox):
         layout = QVBoxLayout(self.progress_box)
         layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
-        self.stage_label = QLabel("")
+        self.stage_label = plain_label("")
         self.stage_label.setAccessibleName("Update step")
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
@@ -174,7 +175,7 @@ class UploadPanel(QGroupBox):
         top.addWidget(self.bar, 1)
         top.addWidget(self.cancel_button)
         layout.addLayout(top)
-        self.detail_label = QLabel("")
+        self.detail_label = plain_label("")
         self.detail_label.setAccessibleName("Upload details")
         layout.addWidget(self.detail_label)
         self.chart = ThroughputChart()
@@ -185,7 +186,7 @@ class UploadPanel(QGroupBox):
 
     def _build_result(self) -> QHBoxLayout:
         row = QHBoxLayout()
-        self.result_label = QLabel("")
+        self.result_label = plain_label("")
         self.result_label.setWordWrap(True)
         self.result_label.setAccessibleName("Update result")
         self.confirm_button = QPushButton(icon("confirm"), "Confirm")

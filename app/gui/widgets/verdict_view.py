@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.gui.icons import icon
 from app.gui.models.verdict import UploadCheck
+from app.gui.plain_text import plain_label
 
 TONE_COLOR = {"good": "#2e9d5b", "warn": "#c77c0e", "bad": "#d64545"}
 TONE_MARK = {"good": "\u2713", "warn": "!", "bad": "\u2717"}
@@ -23,7 +24,7 @@ class VerdictView(QFrame):
         top = QHBoxLayout()
         self.icon_label = QLabel()
         self.icon_label.setFixedSize(24, 24)
-        self.headline = QLabel("")
+        self.headline = plain_label("")
         font = self.headline.font()
         font.setBold(True)
         font.setPointSizeF(font.pointSizeF() * 1.1)
