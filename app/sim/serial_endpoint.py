@@ -35,6 +35,33 @@ BITS_PER_BYTE = 10
 LOG_INTERVAL_S = 0.05
 
 
+class UartPacer:
+    """One direction of the modelled UART: each chunk leaves when the one before it has, plus
+    its own wire time (`size / bytes_per_s`), never sooner. Keeps what it carried, so a test
+    can check the schedule without a clock."""
+
+    def __init__(self) -> None:
+        self.free_at = 0.0
+        """Loop time at which the line is idle again."""
+        self.bytes = 0
+        self.wire_s = 0.0
+        """Wire time of everything carried: bytes / rate, summed per chunk."""
+
+    def done_at(self, now: float, size: int, bytes_per_s: float) -> float:
+        """When a chunk of `size` bytes handed over at `now` has been sent."""
+        self.free_at = max(now, self.free_at) + size / bytes_per_s
+        self.bytes += size
+        self.wire_s += size / bytes_per_s
+        return self.free_at
+
+    async def carry(self, size: int, bytes_per_s: float | None) -> None:
+        """Wait until a chunk of `size` bytes has crossed the line (no wait without a rate)."""
+        if not bytes_per_s:
+            return
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(self.done_at(loop.time(), size, bytes_per_s) - loop.time())
+
+
 class PtySimServer:
     """A simulated device behind a pty; `path` is what the host opens (/dev/pts/N)."""
 
@@ -67,6 +94,10 @@ class PtySimServer:
         self._logs: list[bytes] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._log_count = 0
+        self.rx_pacer = UartPacer()
+        """Host to device: what the device's receive side was paced for."""
+        self.tx_pacer = UartPacer()
+        """Device to host: replies and console lines."""
 
     @property
     def device(self) -> SimDevice:
@@ -148,14 +179,9 @@ class PtySimServer:
             self._inbound.put_nowait(data)
 
     async def _paced_input(self) -> None:
-        loop = asyncio.get_running_loop()
-        free_at = 0.0
         while True:
             data = await self._inbound.get()
-            rate = self.bytes_per_s
-            if rate:
-                free_at = max(loop.time(), free_at) + len(data) / rate
-                await asyncio.sleep(free_at - loop.time())
+            await self.rx_pacer.carry(len(data), self.bytes_per_s)
             self._apply_line_limits()
             packets = self._assembler.feed(data) if self.raw else self._decoder.feed(data)
             for packet in packets:
@@ -185,17 +211,12 @@ class PtySimServer:
             self._lines.put_nowait(line)
 
     async def _writer(self) -> None:
-        loop = asyncio.get_running_loop()
-        free_at = 0.0
         while True:
             line = await self._lines.get()
             for chunk in (*self._take_logs(), line):
                 if not chunk:
                     continue
-                rate = self.bytes_per_s
-                if rate:
-                    free_at = max(loop.time(), free_at) + len(chunk) / rate
-                    await asyncio.sleep(free_at - loop.time())
+                await self.tx_pacer.carry(len(chunk), self.bytes_per_s)
                 await self._write(chunk)
 
     def _take_logs(self) -> list[bytes]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from app.client import SmpClient
 from app.errors import TransportClosed
 from app.sim.device import SimConfig, SimDevice
-from app.sim.serial_endpoint import PtySimServer
+from app.sim.serial_endpoint import PtySimServer, UartPacer
 from app.transport.serial import SerialOptions, SerialTransport
 from tests.waiting import until
 
@@ -69,15 +68,38 @@ async def test_log_lines_interleave_without_harm(device: SimDevice) -> None:
 
 
 async def test_baud_model_limits_throughput(device: SimDevice) -> None:
-    """At 9600 baud a ~700-byte exchange takes the wire time (~0.7 s), not loopback speed."""
+    """At 9600 baud every framed byte of a ~700-byte exchange crosses the modelled UART, which
+    schedules it at the wire's pace (~0.7 s), not loopback speed. Checked on the model's own
+    accounting, never on a clock."""
     async with (
         PtySimServer(device, baud=9600) as server,
         SmpClient(SerialTransport(server.path)) as client,
     ):
-        started = time.monotonic()
-        await client.echo("b" * 250)  # ~350 framed bytes each way
-        elapsed = time.monotonic() - started
-    assert elapsed > 0.6
+        await client.echo("b" * 250)  # ~360 framed bytes each way
+    rx, tx = server.rx_pacer, server.tx_pacer
+    assert rx.bytes >= 350 and tx.bytes >= 350  # both directions went through the model
+    assert rx.wire_s == pytest.approx(rx.bytes * 10 / 9600)  # 8N1: 10 bits a byte
+    assert tx.wire_s == pytest.approx(tx.bytes * 10 / 9600)
+    assert rx.wire_s + tx.wire_s > 0.6
+
+
+def test_uart_pacer_sends_one_chunk_after_another_at_the_rate() -> None:
+    """Chunks handed over together leave one wire time apart; after an idle line the next
+    one starts when it is handed over, not at the old schedule."""
+    pacer = UartPacer()
+    assert pacer.done_at(0.0, 96, 960.0) == pytest.approx(0.1)
+    assert pacer.done_at(0.0, 96, 960.0) == pytest.approx(0.2)  # waits for the first
+    assert pacer.done_at(0.15, 48, 960.0) == pytest.approx(0.25)  # still queued behind it
+    assert pacer.done_at(5.0, 96, 960.0) == pytest.approx(5.1)  # idle line: no credit saved
+    assert pacer.bytes == 336 and pacer.wire_s == pytest.approx(0.35)
+
+
+async def test_without_a_baud_nothing_is_paced(
+    pty_sim: PtySimServer, serial_client: SmpClient
+) -> None:
+    """No baud: the pty runs at loopback speed and the model carries nothing."""
+    assert await serial_client.echo("fast") == "fast"
+    assert pty_sim.rx_pacer.bytes == 0 and pty_sim.tx_pacer.bytes == 0
 
 
 async def test_pty_closed_mid_request_fails_fast(
