@@ -389,7 +389,7 @@ async def _report(client: SmpClient, args: argparse.Namespace) -> int:
     client.on_traffic = traffic
     report = await collect_report(client, pull=args.pull, traffic=traffic)
     path = write_bundle(report, args.out)
-    errors = len(report.snapshot.errors) + len(report.extra_errors)
+    errors = len(report.errors)
     files = len(report.files)
     print(
         f"report written to {path} ({files} file{'s' if files != 1 else ''} requested, "

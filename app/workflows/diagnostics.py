@@ -446,6 +446,13 @@ async def read_stats(client: SmpClient, names: list[str] | None = None) -> Stats
     return StatsReadout(groups, failed)
 
 
+CLOCK_NOT_SET = "RTC_NOT_SET"
+"""The os group's answer to a clock read on a board whose clock was never set."""
+DEVICE_STATES: frozenset[tuple[Feature, str]] = frozenset({(Feature.DATETIME, CLOCK_NOT_SET)})
+"""Device answers that describe its state, not a failed read: the reading keeps them (and
+findings.py turns them into a note), but they are not counted among the snapshot's errors."""
+
+
 class _Reader:
     """Runs reads for one snapshot, turning each failure into its section's error."""
 
@@ -460,7 +467,8 @@ class _Reader:
             return Reading(now(), value=await read())
         except DeviceError as exc:
             text = not_supported_text(feature) if exc.not_supported else str(exc)
-            self.errors.append(f"{FEATURE_TITLE[feature]}: {text}")
+            if (feature, exc.code_name) not in DEVICE_STATES:
+                self.errors.append(f"{FEATURE_TITLE[feature]}: {text}")
             return Reading(now(), error=text, unsupported=exc.not_supported, code=exc.code_name)
         except SlotwiseError as exc:
             self.errors.append(f"{FEATURE_TITLE[feature]}: {exc}")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from app.units import format_bytes
-from app.workflows.diagnostics import DiagnosticSnapshot, StatsReadout
+from app.workflows.diagnostics import CLOCK_NOT_SET, DiagnosticSnapshot, StatsReadout
 
 STACK_NEAR_FULL = 0.85
 """A thread that has used this share of its stack is one deeper call from an overflow
@@ -156,8 +156,8 @@ def _crash(s: DiagnosticSnapshot, pulled_files: Sequence[str]) -> list[Finding]:
 
 def _clock(s: DiagnosticSnapshot) -> list[Finding]:
     reading = s.datetime
-    if reading.code == "RTC_NOT_SET":
-        evidence = "the device answers a clock read with RTC_NOT_SET"
+    if reading.code == CLOCK_NOT_SET:
+        evidence = f"the device answers a clock read with {CLOCK_NOT_SET}"
     elif reading.value and reading.value[:4].isdigit() and int(reading.value[:4]) < 2000:
         evidence = f"the device clock reads {reading.value} (counting from boot)"
     else:

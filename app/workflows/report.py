@@ -134,6 +134,11 @@ class Report:
     stats_later: StatsReadout | None = None
     """The statistics read again after everything else (findings: counters that grew)."""
 
+    @property
+    def errors(self) -> tuple[str, ...]:
+        """Every read or pull that failed: what "N errors noted" counts (CLI, GUI, report)."""
+        return self.snapshot.errors + self.extra_errors
+
     def findings(self) -> list[Finding]:
         pulled = [f.path for f in self.files if f.data is not None]
         return find(self.snapshot, stats_later=self.stats_later, pulled_files=pulled)
@@ -342,7 +347,7 @@ def report_json(report: Report) -> dict[str, Any]:
             }
             for f in report.files
         ],
-        "errors": list(s.errors) + list(report.extra_errors),
+        "errors": list(report.errors),
         "client": report.client_stats,
         "traffic": {
             "file": "traffic.log" if traffic is not None else None,

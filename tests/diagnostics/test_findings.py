@@ -15,7 +15,7 @@ from app.gui.demo import DEMO_IMAGE
 from app.sim.device import SimConfig, SimDevice
 from app.smp.groups.os import MemoryPool
 from app.workflows.diagnostics import Reading, StatsReadout, TaskRow, now
-from app.workflows.findings import Kind, find
+from app.workflows.findings import Kind, Severity, find
 from app.workflows.report import collect_report, render_html, report_json, write_bundle
 
 
@@ -106,3 +106,14 @@ async def test_report_summary_and_terminal_show_the_same_findings(
     terminal = "\n".join(findings_text(report.findings()))
     assert all(title in terminal for title in titles)
     assert render_html(report_json(report)).count('class="summary"') == 1
+
+
+async def test_a_clock_never_set_is_a_note_not_an_error(client: SmpClient) -> None:
+    """The device's RTC_NOT_SET answer is a finding (a note); the report does not also count
+    it as an error met, so "N errors noted" and the findings agree."""
+    report = await collect_report(client)
+    (clock,) = [f for f in report.findings() if f.kind is Kind.CLOCK_NEVER_SET]
+    assert clock.severity is Severity.NOTE
+    assert report.errors == ()
+    assert report_json(report)["errors"] == []
+    assert report.snapshot.datetime.code == "RTC_NOT_SET"  # the reading still says why

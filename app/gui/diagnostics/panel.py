@@ -285,7 +285,7 @@ class DiagnosticsPanel(QWidget):
 
         def done(report: Report) -> None:
             self.export_button.setEnabled(True)
-            errors = len(report.snapshot.errors) + len(report.extra_errors)
+            errors = len(report.errors)
             self.controller.logged.emit(
                 "info",
                 f"Report written to {out} ({errors} error{'s' if errors != 1 else ''} noted in it)",
