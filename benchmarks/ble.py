@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from app.sim.ble_link import PROFILES, LinkPacing
 from app.sim.runtime import ReplySink, SimRuntime
+from app.units import format_rate
 
 DEVICE_ADDRESS = "C0:B0:00:00:00:01"
 BUF_SIZE, BUF_COUNT = 2475, 4
@@ -260,7 +261,7 @@ def table(results: list[Result], size: int) -> str:
         limit = pacing.limit_bps
         if r.client_s is None:
             lines.append(
-                f"| {pacing.describe()} | {limit / 1000:.1f} kB/s | {r.client} | failed: "
+                f"| {pacing.describe()} | {format_rate(limit)} | {r.client} | failed: "
                 f"{r.error.splitlines()[-1] if r.error else '?'} | | | | |"
             )
             continue
@@ -271,8 +272,8 @@ def table(results: list[Result], size: int) -> str:
         if reference is not None and reference.client_s and r.client != "smpclient":
             ratio = f"{reference.client_s / r.client_s:.2f}x faster"
         lines.append(
-            f"| {pacing.describe()} | {limit / 1000:.1f} kB/s | {r.client} | {r.client_s:.2f} s "
-            f"| {rate / 1000:.1f} kB/s | {rate / limit:.0%} | {device} | {ratio} |"
+            f"| {pacing.describe()} | {format_rate(limit)} | {r.client} | {r.client_s:.2f} s "
+            f"| {format_rate(rate)} | {rate / limit:.0%} | {device} | {ratio} |"
         )
     return "\n".join(lines)
 

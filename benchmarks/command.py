@@ -39,6 +39,7 @@ from upload import SMPMGR_IP, make_image  # noqa: E402  (benchmarks/upload.py)
 from app.sim.device import SimDevice, profile_config  # noqa: E402
 from app.sim.link import LinkModel  # noqa: E402
 from app.sim.serve import UdpSimServer  # noqa: E402
+from app.units import format_rate  # noqa: E402
 
 FIRMWARE = "zephyr-3.4-fast"
 LATENCY_S = 0.025
@@ -155,8 +156,8 @@ async def main(args: argparse.Namespace) -> int:
     print(
         "| "
         + " | ".join(f"{median[p]:.2f} s" for p in PHASES)
-        + f" | {total:.2f} s, {size / total / 1000:.0f} kB/s | {smpmgr_s:.2f} s, "
-        f"{size / smpmgr_s / 1000:.0f} kB/s | {smpmgr_s / total:.1f}x |"
+        + f" | {total:.2f} s, {format_rate(size / total)} | {smpmgr_s:.2f} s, "
+        f"{format_rate(size / smpmgr_s)} | {smpmgr_s / total:.1f}x |"
     )
     return 0
 

@@ -33,6 +33,7 @@ from app.image.source import FileSource
 from app.sim.device import SimConfig, SimDevice
 from app.sim.serial_endpoint import PtySimServer
 from app.transport import open_transport
+from app.units import KIB
 from app.workflows.images import load_update_images
 from app.workflows.recovery import RecoverOptions, recover
 
@@ -92,9 +93,9 @@ async def run(size: int, bauds: list[int]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = signed_image(Path(tmp), size)
         total = path.stat().st_size
-        print(f"image {total} bytes; rates in kB/s (1000 bytes)")
+        print(f"image {total} bytes; rates in KiB/s (1024 bytes)")
         print(
-            f"{'link':<15}{'path':<40}{'transfer':>9}{'kB/s':>7}{'vs app':>8}"
+            f"{'link':<15}{'path':<40}{'transfer':>9}{'KiB/s':>7}{'vs app':>8}"
             f"{'end to end':>11}{'chunk':>7}"
         )
         for baud in bauds:
@@ -108,7 +109,7 @@ async def run(size: int, bauds: list[int]) -> None:
                 whole = f"{whole_s:.2f} s" if whole_s is not None else "-"
                 print(
                     f"{'serial ' + str(baud):<15}{name:<40}{transfer_s:>7.2f} s"
-                    f"{total / transfer_s / 1000:>7.1f}{transfer_s / app[0]:>7.2f}x"
+                    f"{total / transfer_s / KIB:>7.1f}{transfer_s / app[0]:>7.2f}x"
                     f"{whole:>11}{chunk:>7}"
                 )
 

@@ -48,6 +48,7 @@ from app.sim.runtime import SimRuntime
 from app.smp.framing import encode_serial_frame
 from app.transport import open_transport
 from app.transport.base import LinkInfo, Transport
+from app.units import format_rate
 
 SMPMGR_IP = "127.0.0.37"
 """smpmgr always uses UDP port 1337; a loopback address of our own avoids clashes."""
@@ -96,7 +97,7 @@ PROFILES = [
         "udp",
         latency_s=0.050,
         rate_bps=25_000,
-        note="100 ms round trip, 25 kB/s",
+        note="100 ms round trip, 25 000 B/s (24.4 KiB/s)",
     ),
     Profile("serial-115200", "serial", baud=115_200, buf_count=4),
     Profile("serial-1M", "serial", baud=1_000_000, buf_count=4),
@@ -112,7 +113,7 @@ PROFILES = [
         "udp",
         latency_s=0.010,
         flash_bps=50_000,
-        note="flash writes at 50 kB/s",
+        note="flash writes at 50 000 B/s (48.8 KiB/s)",
     ),
     captured_build("zephyr-3.4-stock", "captured build: 2 x 2048 buffers, 50 ms round trip"),
     captured_build("zephyr-3.4-fast", "captured build: 8 x 1536 buffers, 50 ms round trip"),
@@ -409,8 +410,8 @@ def table(rows: list[Row], size: int, skipped: bool = False) -> str:
         )
         ratio = f"{r.smpmgr_s / r.cli_s:.1f}x" if r.smpmgr_s and r.cli_s else "-"
         lines.append(
-            f"| {r.profile.name} | {r.engine_s:.2f} s, {rate / 1000:.1f} kB/s (window "
-            f"{r.window}) | {100 * r.limit_s / r.engine_s:.0f}% | {r.limit_bps / 1000:.1f} kB/s,"
+            f"| {r.profile.name} | {r.engine_s:.2f} s, {format_rate(rate)} (window "
+            f"{r.window}) | {100 * r.limit_s / r.engine_s:.0f}% | {format_rate(r.limit_bps)},"
             f" {r.limit_s:.2f} s ({r.reason}) | {cli} | {smp} | {ratio} |"
         )
     return "\n".join(lines)
