@@ -41,11 +41,14 @@ class ThroughputChart(QChartView):
         self.series.attachAxis(self.x_axis)
         self.series.attachAxis(self.y_axis)
         self._peak = 1.0
+        self._scrolled = False
+        """Points older than MAX_POINTS were dropped: the axis follows the oldest one kept."""
         self.clear()
 
     def clear(self) -> None:
         self.series.clear()
         self._peak = 1.0
+        self._scrolled = False
         self.x_axis.setRange(0, MIN_SPAN_S)
         self.x_axis.setLabelFormat("%.1f")
         self.y_axis.setRange(0, 10)
@@ -55,12 +58,14 @@ class ThroughputChart(QChartView):
         self.series.append(elapsed_s, kib)
         if self.series.count() > MAX_POINTS:
             self.series.removePoints(0, self.series.count() - MAX_POINTS)
+            self._scrolled = True
         self._peak = max(self._peak, kib)
-        first = self.series.at(0).x()
-        # the axis spans the upload so far (no fixed 10 s: a 1 s upload filled a tenth of it);
+        # the axis spans the upload so far (no fixed 10 s: a 1 s upload filled a tenth of it),
+        # from 0 s, the upload's start, not the first measured rate (about 0.3 s in);
         # no applyNiceNumbers() here, it rounded a 1 s span up to 12 s
-        span = max(MIN_SPAN_S, elapsed_s - first)
-        self.x_axis.setRange(first, first + span)
+        start = self.series.at(0).x() if self._scrolled else 0.0
+        span = max(MIN_SPAN_S, elapsed_s - start)
+        self.x_axis.setRange(start, start + span)
         self.x_axis.setLabelFormat("%.1f" if span < 5 else "%.0f")
         self.y_axis.setRange(0, self._peak * 1.2)
         self.y_axis.applyNiceNumbers()  # round tick labels: 0, 5, 10, 15 rather than 0, 3, 7

@@ -88,6 +88,8 @@ class UploadPanel(QGroupBox):
         self.window_size = 4
         self.reset_wait_s = 20.0
         self.timeout_s = 5.0
+        self._file_bytes = 0
+        """Size of the file being uploaded, from its progress events."""
         layout = QVBoxLayout(self)
         layout.addLayout(self._build_file_row())
         self.verdict = VerdictView()
@@ -443,6 +445,7 @@ class UploadPanel(QGroupBox):
         self.result_label.setText("")
         self.confirm_button.hide()
         self.chart.clear()
+        self._file_bytes = 0
         self.bar.setValue(0)
         self.stage_label.setText("Starting")
         self.detail_label.setText("")
@@ -459,6 +462,12 @@ class UploadPanel(QGroupBox):
             self.bar.setValue(self.bar.maximum())  # past the upload: the device has every byte
         if event.total_bytes:
             self.detail_label.setText(describe_progress(event))
+            self._file_bytes = event.total_bytes
+        elif event.stage in (Stage.RESETTING, Stage.WAITING) and self._file_bytes:
+            # the byte count is the last upload event's ("45.1 of 48.6 KiB" read at 100%):
+            # past the upload, say the file is sent and what happens now
+            sent = f"All {format_bytes(self._file_bytes)} sent"
+            self.detail_label.setText(f"{sent}  \u00b7  {event.message}" if event.message else sent)
         if event.stage not in (Stage.DONE, Stage.FAILED):  # the step in words, or nothing
             text = event.message[:1].upper() + event.message[1:]
             self.stage_label.setToolTip(text)
