@@ -415,3 +415,31 @@ def test_station_mode_flashes_a_board_once_and_stops_on_request(
     assert production.results.rowCount() == 1
     assert board.runtime.stats.reboots == polls  # nothing flashed it again before the stop
     assert production.station_button.isEnabled()
+
+
+def test_job_text_with_markup_is_shown_as_written(
+    qtbot: QtBot,
+    production: ProductionWindow,
+    start_board: Start,
+    write_job: Callable[..., Path],
+    signed_image: Path,
+    tmp_path: Path,
+) -> None:
+    """A job's name, station and image file name are the job author's text: a `<b>` or an
+    `<img>` in them is shown literally on the summary and its tooltip, never rendered."""
+    from PySide6.QtCore import Qt
+
+    marked = tmp_path / "<b>app.bin"
+    marked.write_bytes(signed_image.read_bytes())
+    job = write_job([f"udp:{start_board().address}"])
+    text = job.read_text().replace(str(signed_image), str(marked))
+    text = text.replace('"sensor 1.1.0"', '"<img src=x>sensor"').replace('"line 3"', '"<i>3</i>"')
+    job.write_text(text)
+    load(qtbot, production, job)
+    summary = production.summary
+    assert summary.title.text() == "Job: <img src=x>sensor"
+    shown = [summary.title, summary.fields["image"], summary.fields["station"]]
+    assert all(label.textFormat() == Qt.TextFormat.PlainText for label in shown)
+    assert summary.fields["station"].text() == "<i>3</i>"
+    tip = summary.fields["image"].toolTip()
+    assert "&lt;b&gt;app.bin" in tip and "<b>app" not in tip

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from app.gui.plain_text import plain_label
+from app.gui.plain_text import plain_label, plain_tip
 from app.gui.production.controller import Counters
 from app.workflows.job import Job
 
@@ -86,7 +86,7 @@ class JobSummary(QFrame):
         image = job.images[0]
         self.fields["image"].setText(job.image_path.name)
         self.fields["image"].setToolTip(
-            f"{job.image_path}\nfile SHA-256 (pinned at load): {job.file_sha256.hex()}"
+            plain_tip(f"{job.image_path}\nfile SHA-256 (pinned at load): {job.file_sha256.hex()}")
         )
         self.fields["version"].setText(job.version_text)
         self.fields["hash"].setText(image.image_hash.hex()[:HASH_PREFIX] + "\u2026")
