@@ -40,3 +40,19 @@ def test_a_production_board_named_with_markup_is_shown_as_text(qtbot: QtBot) -> 
     (title,) = [label for label in card.findChildren(QLabel) if label.text() == DEVICE_NAME]
     assert title.textFormat() == Qt.TextFormat.PlainText
     assert "&lt;b&gt;board" in card.toolTip() and "<b>board" not in card.toolTip()
+
+
+def test_a_question_naming_a_device_version_shows_it_as_text(qtbot: QtBot) -> None:
+    """The confirm question's title and consequence name versions the device reported."""
+    from PySide6.QtWidgets import QWidget
+
+    from app.gui.dialogs.confirm import ask
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    box = ask(parent, "Erase <b>x</b>?", f"Version {DEVICE_NAME} goes.", "Erase", lambda: None)
+    informative = box.findChild(QLabel, "qt_msgbox_informativelabel")
+    assert informative is not None and informative.text() == f"Version {DEVICE_NAME} goes."
+    assert informative.textFormat() == Qt.TextFormat.PlainText
+    assert "&lt;b&gt;x&lt;/b&gt;" in box.text() and box.textFormat() == Qt.TextFormat.RichText
+    box.done(0)
