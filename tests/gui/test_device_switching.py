@@ -150,3 +150,23 @@ def test_unreachable_reason_is_shown_as_text_not_markup(quick_window: MainWindow
     view.show_unreachable('<img src="x"><a href="file:///">click</a>')
     said = view.unreachable_label.text()
     assert "&lt;img" in said and "<img" not in said and "<a href" not in said
+
+
+def test_upload_is_offered_only_when_there_is_something_to_send(
+    qtbot: QtBot, quick_window: MainWindow, bridge: CoreBridge, make_image: Callable[..., Path]
+) -> None:
+    """The verdict "already runs; nothing to upload" leaves Upload disabled (it used to upload
+    nothing and show "Done 100%"); on a board that runs something else it is offered."""
+    window = quick_window
+    first, second = start_sim(bridge), start_sim(bridge)
+    connect(qtbot, window, first, "Board A")
+    image = make_image("1.1.0")
+    upload_in_test_mode(qtbot, window, image)
+    panel = window.upload_panel
+    window.open_image(image)
+    qtbot.waitUntil(lambda: "already runs" in panel.verdict.plain_text(), timeout=10000)
+    qtbot.waitUntil(lambda: not panel.controller.busy, timeout=10000)
+    assert panel.choose_button.isEnabled()  # the panel is idle and usable, Upload is not
+    assert not panel.upload_button.isEnabled()
+    connect(qtbot, window, second, "Board B")
+    qtbot.waitUntil(panel.upload_button.isEnabled, timeout=10000)

@@ -75,6 +75,12 @@ class UploadCheck:
         return tuple(c for c in asks if c.kind in ASKED)
 
     @property
+    def nothing_to_send(self) -> bool:
+        """Every image of the file already runs on the device: an upload would send nothing."""
+        running = {c.image for c in self.checks if c.kind is CheckKind.ALREADY_RUNS}
+        return bool(self.verdicts) and len(running) == len(self.verdicts)
+
+    @property
     def clear_payload(self) -> bool:
         """An `imgtool sign --clear` image, meant for the primary slot: asked about first."""
         return any(c.kind is CheckKind.CLEAR_PAYLOAD for c in self.questions)

@@ -29,7 +29,7 @@ from app.gui.controller import DeviceController
 from app.gui.dialogs.confirm import ask
 from app.gui.icons import icon
 from app.gui.models.verdict import ASKS_VERSION, UploadCheck, capitalized, check_file, judge
-from app.gui.plain_text import plain_label
+from app.gui.plain_text import plain_label, plain_tip
 from app.gui.session import UpdateDone
 from app.gui.settings import UPLOAD_MODE_LABELS, UPLOAD_MODES
 from app.gui.targets import DeviceSnapshot
@@ -306,8 +306,10 @@ class UploadPanel(QGroupBox):
         check = self.check
         override = bool(check and check.unsigned and self.allow_unsigned)
         self.override_box.setVisible(override)
-        allowed = check is not None and (
-            check.ok or check.unproven or (override and self.override_box.isChecked())
+        allowed = (
+            check is not None
+            and not check.nothing_to_send
+            and (check.ok or check.unproven or (override and self.override_box.isChecked()))
         )
         ready = (
             self.controller.snapshot is not None
@@ -470,7 +472,7 @@ class UploadPanel(QGroupBox):
             self.detail_label.setText(f"{sent}  \u00b7  {event.message}" if event.message else sent)
         if event.stage not in (Stage.DONE, Stage.FAILED):  # the step in words, or nothing
             text = event.message[:1].upper() + event.message[1:]
-            self.stage_label.setToolTip(text)
+            self.stage_label.setToolTip(plain_tip(text))  # may quote the device's words
             self.result_label.setText(text)
             self.result_label.setStyleSheet("")
         if event.stage is Stage.UPLOADING and event.rate_bps:
