@@ -9,7 +9,13 @@ from pathlib import Path
 
 from app.cli.connect import UsageError
 from app.cli.messages import say_error
-from app.cli.options import answer_timeout_s, existing_file, upload_waits, whole_number
+from app.cli.options import (
+    add_unproven_image_flags,
+    answer_timeout_s,
+    existing_file,
+    upload_waits,
+    whole_number,
+)
 from app.client.upload import UploadOptions
 from app.text import device_text
 from app.workflows.batch import BatchRunner, BoardEvent, Reporter, default_connect
@@ -81,17 +87,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="read a supervisor password (prompted, or one line on stdin), print the salted "
         "hash a job's supervisor_password holds, and exit",
     )
-    p.add_argument(
-        "--allow-clear-payload",
-        action="store_true",
-        help="flash an imgtool sign --clear image (meant for the primary slot); a job file "
-        "says allow_clear_payload = true",
-    )
-    p.add_argument(
-        "--allow-unverified-encrypted",
-        action="store_true",
-        help="flash an encrypted image whose contents cannot be checked without the decryption "
-        "key (its signature must verify); a job file says allow_unverified_encrypted = true",
+    add_unproven_image_flags(
+        p, "flash", "; a job file says allow_clear_payload / allow_unverified_encrypted = true"
     )
     p.set_defaults(func=run)
 

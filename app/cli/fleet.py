@@ -17,13 +17,17 @@ from typing import Any
 
 from app.cli.connect import UsageError
 from app.cli.messages import say_error
-from app.cli.options import answer_timeout_s, existing_file, non_negative_number, whole_number
+from app.cli.options import (
+    add_unproven_image_flags,
+    answer_timeout_s,
+    existing_file,
+    non_negative_number,
+    whole_number,
+)
 from app.cli.upload import _keys
 from app.errors import SlotwiseError
 from app.fleet.ddi import FleetError
 from app.fleet.gateway import (
-    ALLOW_CLEAR,
-    ALLOW_ENCRYPTED,
     FleetEvent,
     FleetMode,
     FleetOptions,
@@ -97,18 +101,7 @@ def _server_options(p: argparse.ArgumentParser) -> None:
         default=FleetMode.CONFIRM.value,
         help="confirm (default): test boot, then confirm once it runs; test: leave it on trial",
     )
-    p.add_argument(
-        ALLOW_ENCRYPTED,
-        action="store_true",
-        help="install an encrypted image whose signature verifies although its contents cannot "
-        "be checked without the decryption key (the bootloader checks them); said in the feedback",
-    )
-    p.add_argument(
-        ALLOW_CLEAR,
-        action="store_true",
-        help="install an image made with imgtool sign --clear (flagged encrypted, stored in "
-        "clear), meant for the primary slot: a bootloader with encryption rejects it",
-    )
+    add_unproven_image_flags(p, "install", "; said in the feedback")
     p.add_argument("--state-dir", type=Path, metavar="DIR", help="feedback queue and cache")
     p.add_argument(
         "--server-wait",

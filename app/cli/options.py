@@ -108,3 +108,23 @@ def existing_directory(text: str) -> Path:
             f"{text} is not a directory" if path.exists() else f"{text} does not exist"
         )
     return path
+
+
+def add_unproven_image_flags(p: argparse.ArgumentParser, verb: str, note: str = "") -> None:
+    """The explicit yeses for images whose contents the policy cannot prove (its ASK findings):
+    one wording for upload, flash and fleet, the flag names from the policy itself."""
+    from app.workflows.preflight import YES_FLAGS, CheckKind
+
+    p.add_argument(
+        YES_FLAGS[CheckKind.CLEAR_PAYLOAD],
+        action="store_true",
+        help=f"{verb} an image made with imgtool sign --clear (flagged encrypted, stored in "
+        f"clear), meant for the primary slot: a bootloader with encryption rejects it{note}",
+    )
+    p.add_argument(
+        YES_FLAGS[CheckKind.ENCRYPTED_UNPROVEN],
+        action="store_true",
+        help=f"{verb} an encrypted image whose signature verifies although its contents cannot "
+        f"be checked without the decryption key (the bootloader checks them after decryption)"
+        f"{note}",
+    )

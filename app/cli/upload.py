@@ -18,7 +18,13 @@ from typing import Any, TextIO
 
 from app.cli.connect import UsageError, connected
 from app.cli.messages import say_error
-from app.cli.options import answer_timeout_s, existing_file, upload_waits, whole_number
+from app.cli.options import (
+    add_unproven_image_flags,
+    answer_timeout_s,
+    existing_file,
+    upload_waits,
+    whole_number,
+)
 from app.client import SmpClient
 from app.client.upload import UploadOptions
 from app.errors import SlotwiseError
@@ -77,18 +83,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="PUB.pem",
         help="trusted public key; the signature must verify with one (repeatable)",
     )
-    p.add_argument(
-        "--allow-clear-payload",
-        action="store_true",
-        help="upload an image made with imgtool sign --clear (flagged encrypted, stored in "
-        "clear), meant for the primary slot: a bootloader with encryption rejects it",
-    )
-    p.add_argument(
-        "--allow-unverified-encrypted",
-        action="store_true",
-        help="upload an encrypted image whose signature verifies although its contents cannot "
-        "be checked without the decryption key (the bootloader checks them after decryption)",
-    )
+    add_unproven_image_flags(p, "upload")
     p.add_argument(
         "--explain",
         action="store_true",
